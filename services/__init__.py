@@ -1,0 +1,1 @@
+"""The three services of Collective Procurement: demand, tendering and savings."""

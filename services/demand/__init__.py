@@ -1,0 +1,1 @@
+"""Demand service: the trusts' schools registry and the schools' demand lines."""

@@ -1,0 +1,1 @@
+"""Savings service: keeps the per-school savings ledger and its read models."""

@@ -1,0 +1,1 @@
+"""Pure savings rules: the per-school ledger figures and their totals."""

@@ -1,0 +1,1 @@
+"""Tendering service: demand pools, tenders, bids and awards."""

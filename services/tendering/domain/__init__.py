@@ -1,0 +1,1 @@
+"""Pure tendering rules: price tiers, bid evaluation, procurement route and pooling."""

@@ -1,0 +1,92 @@
+"""What tendering learns from other services' events: schools and demand lines."""
+
+from shared.db import Connection
+from shared.events import (
+    DemandAmended,
+    DemandRegistered,
+    DemandWithdrawn,
+    Envelope,
+    SchoolJoined,
+    SchoolLeft,
+    read_data,
+)
+from shared.inbox import Handler
+
+
+async def school_joined(conn: Connection, event: Envelope) -> None:
+    school = read_data(event, SchoolJoined)
+    await conn.execute(
+        "INSERT INTO schools (urn, trust_id, name, phase, local_authority, status)"
+        " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (urn) DO UPDATE SET"
+        " trust_id = EXCLUDED.trust_id, name = EXCLUDED.name, phase = EXCLUDED.phase,"
+        " local_authority = EXCLUDED.local_authority, status = EXCLUDED.status",
+        school.urn,
+        event.trust_id,
+        school.name,
+        school.phase,
+        school.local_authority,
+        school.status,
+    )
+
+
+async def school_left(conn: Connection, event: Envelope) -> None:
+    left = read_data(event, SchoolLeft)
+    # A move is left-then-joined; the joined event sets the new trust.
+    await conn.execute(
+        "UPDATE schools SET trust_id = '' WHERE urn = $1 AND trust_id = $2",
+        left.urn,
+        event.trust_id,
+    )
+
+
+async def demand_registered(conn: Connection, event: Envelope) -> None:
+    line = read_data(event, DemandRegistered)
+    await conn.execute(
+        "INSERT INTO demand_lines (demand_id, trust_id, school_urn, category, unit, quantity,"
+        " baseline_unit_price, contract_end, term_months)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        " ON CONFLICT (demand_id) DO NOTHING",
+        line.demand_id,
+        event.trust_id,
+        line.school_urn,
+        line.category,
+        line.unit,
+        line.quantity,
+        line.current_unit_price,
+        line.contract_end,
+        line.term_months,
+    )
+
+
+async def demand_amended(conn: Connection, event: Envelope) -> None:
+    line = read_data(event, DemandAmended)
+    # Lines in a tender are locked; the demand service refuses such amendments too.
+    await conn.execute(
+        "UPDATE demand_lines SET category = $2, unit = $3, quantity = $4,"
+        " baseline_unit_price = $5, contract_end = $6, term_months = $7"
+        " WHERE demand_id = $1 AND status = 'open'",
+        line.demand_id,
+        line.category,
+        line.unit,
+        line.quantity,
+        line.current_unit_price,
+        line.contract_end,
+        line.term_months,
+    )
+
+
+async def demand_withdrawn(conn: Connection, event: Envelope) -> None:
+    line = read_data(event, DemandWithdrawn)
+    await conn.execute(
+        "UPDATE demand_lines SET status = 'withdrawn' WHERE demand_id = $1 AND status = 'open'",
+        line.demand_id,
+    )
+
+
+HANDLERS: dict[str, Handler] = {
+    SchoolJoined.event_type: school_joined,
+    SchoolLeft.event_type: school_left,
+    DemandRegistered.event_type: demand_registered,
+    DemandAmended.event_type: demand_amended,
+    DemandWithdrawn.event_type: demand_withdrawn,
+}

@@ -1,0 +1,117 @@
+"""HTTP conventions shared by the services: RFC 9457 problem details, auth, health and metrics."""
+
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared.auth import Principal, Role, TokenError, read_token
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class Problem(Exception):
+    """An error the client can act on, rendered as problem details."""
+
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str | None = None,
+        errors: Sequence[dict[str, str]] = (),
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail or title)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.errors = list(errors)
+        self.extra = extra
+
+
+def field_error(field: str, reason: str) -> dict[str, str]:
+    return {"field": field, "reason": reason}
+
+
+def problem_response(request: Request, problem: Problem) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": problem.title,
+        "status": problem.status,
+        "instance": request.url.path,
+    }
+    if problem.detail:
+        body["detail"] = problem.detail
+    if problem.errors:
+        body["errors"] = problem.errors
+    body.update(problem.extra)
+    headers = {"WWW-Authenticate": "Bearer"} if problem.status == 401 else None
+    return JSONResponse(body, status_code=problem.status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def validation_errors(errors: Sequence[Any]) -> list[dict[str, str]]:
+    """Pydantic/FastAPI errors as (field path, reason) pairs, e.g. body.price_tiers.0.unit_price."""
+    return [
+        field_error(".".join(str(p) for p in e.get("loc", ())), str(e.get("msg", "invalid")))
+        for e in errors
+    ]
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    async def on_problem(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, Problem)
+        return problem_response(request, exc)
+
+    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        errors = validation_errors(exc.errors())
+        detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
+        return problem_response(request, Problem(422, "Invalid request", detail, errors))
+
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        return problem_response(request, Problem(exc.status_code, str(exc.detail)))
+
+    app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def authenticated(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None:
+        raise Problem(401, "Authentication required", "send a bearer token")
+    secret = request.app.state.runtime.settings.procure_token_secret.get_secret_value()
+    try:
+        return read_token(secret, credentials.credentials)
+    except TokenError as exc:
+        raise Problem(401, "Invalid token", str(exc)) from exc
+
+
+Caller = Annotated[Principal, Depends(authenticated)]
+
+
+def require_role(principal: Principal, *roles: Role) -> None:
+    if principal.role not in roles:
+        allowed = ", ".join(str(r) for r in roles)
+        raise Problem(
+            403, "Forbidden", f"this needs the role {allowed}; the token is {principal.role}"
+        )
+
+
+def require_trust(principal: Principal, trust_id: str) -> None:
+    """A manager acts only for their own trust."""
+    require_role(principal, Role.MANAGER)
+    if principal.scope != trust_id:
+        raise Problem(
+            403, "Forbidden", f"this token is for trust {principal.scope}, not {trust_id}"
+        )

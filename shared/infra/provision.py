@@ -1,0 +1,104 @@
+"""One interface, three providers: the environment's broker and database, embedded ones, or
+testcontainers (Apache Kafka in KRaft mode and PostgreSQL) when `PROCURE_INFRA=containers`.
+
+`procure up` and the test fixtures both go through `provision`, so they run the same path.
+"""
+
+import asyncio
+import os
+import re
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+from shared.infra.embedded import embedded_broker, embedded_postgres
+from shared.infra.topics import ensure_topics
+
+SERVICES = ("demand", "tendering", "savings")
+
+
+@dataclass(frozen=True)
+class Infrastructure:
+    kafka_bootstrap_servers: str
+    kafka_enable_idempotence: bool
+    kafka_partitions: int
+    database_urls: Mapping[str, str]
+    workdir: Path
+    # Tansu joins a consumer group in about session_timeout/2; Apache Kafka is fine with defaults.
+    local_broker: bool
+
+    def service_env(self, service: str) -> dict[str, str]:
+        env = {
+            "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap_servers,
+            "KAFKA_ENABLE_IDEMPOTENCE": str(self.kafka_enable_idempotence).lower(),
+            "KAFKA_PARTITIONS": str(self.kafka_partitions),
+            "DATABASE_URL": self.database_urls[service],
+        }
+        if self.local_broker:
+            env |= {"KAFKA_SESSION_TIMEOUT_MS": "2000", "KAFKA_HEARTBEAT_INTERVAL_MS": "300"}
+        return env
+
+
+def database_url(server_url: str, database: str) -> str:
+    parts = urlsplit(server_url)
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+async def create_databases(server_url: str, names: tuple[str, ...]) -> None:
+    conn = await asyncpg.connect(server_url)
+    try:
+        existing = {r["datname"] for r in await conn.fetch("SELECT datname FROM pg_database")}
+        for name in names:
+            # CREATE DATABASE takes no bound parameters; names are checked identifiers.
+            if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+                raise ValueError(f"bad database name {name!r}")
+            if name not in existing:
+                await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+@contextmanager
+def _containers(stack: ExitStack) -> Iterator[tuple[str, str]]:
+    from testcontainers.kafka import KafkaContainer
+    from testcontainers.postgres import PostgresContainer
+
+    kafka = stack.enter_context(KafkaContainer("confluentinc/cp-kafka:7.6.0").with_kraft())
+    postgres = stack.enter_context(PostgresContainer("postgres:16", driver=None))
+    yield kafka.get_bootstrap_server(), postgres.get_connection_url()
+
+
+@contextmanager
+def provision(
+    environ: Mapping[str, str] | None = None, partitions: int | None = None
+) -> Iterator[Infrastructure]:
+    env = os.environ if environ is None else environ
+    with ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="procure-")))
+        bootstrap = env.get("KAFKA_BOOTSTRAP_SERVERS")
+        server_url = env.get("DATABASE_URL")
+        local_broker = False
+        idempotence = env.get("KAFKA_ENABLE_IDEMPOTENCE", "true").lower() == "true"
+        if env.get("PROCURE_INFRA") == "containers" and not (bootstrap and server_url):
+            bootstrap, server_url = stack.enter_context(_containers(stack))
+        if not bootstrap:
+            bootstrap = stack.enter_context(embedded_broker(workdir))
+            local_broker, idempotence = True, False
+        if not server_url:
+            server_url = stack.enter_context(embedded_postgres(workdir))
+        count = partitions or int(env.get("KAFKA_PARTITIONS", "6"))
+        asyncio.run(create_databases(server_url, SERVICES))
+        asyncio.run(ensure_topics(bootstrap, count))
+        yield Infrastructure(
+            kafka_bootstrap_servers=bootstrap,
+            kafka_enable_idempotence=idempotence,
+            kafka_partitions=count,
+            database_urls={s: database_url(server_url, s) for s in SERVICES},
+            workdir=workdir,
+            local_broker=local_broker,
+        )

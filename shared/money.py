@@ -1,0 +1,40 @@
+"""Money and quantities are Decimal; rounding to pence happens once, at the end of each figure."""
+
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Annotated
+
+from pydantic import BeforeValidator, PlainSerializer
+
+PENNY = Decimal("0.01")
+
+
+def to_pence(amount: Decimal) -> Decimal:
+    """Round a money figure to pence, half up (0.005 -> 0.01)."""
+    return amount.quantize(PENNY, rounding=ROUND_HALF_UP)
+
+
+def percentage(part: Decimal, whole: Decimal) -> Decimal | None:
+    """part / whole as a percentage to two places, half up; None when whole is zero."""
+    if whole == 0:
+        return None
+    return (part / whole * 100).quantize(PENNY, rounding=ROUND_HALF_UP)
+
+
+def _refuse_float(value: object) -> object:
+    # A JSON number with a fraction arrives as a binary float and may already be inexact.
+    if isinstance(value, float):
+        raise ValueError('send decimals as strings (for example "0.1450"), not JSON numbers')
+    return value
+
+
+# Money and quantities on the wire: a decimal string or an integer, never a float.
+DecimalInput = Annotated[Decimal, BeforeValidator(_refuse_float)]
+
+
+def plain(value: Decimal) -> str:
+    """A decimal string without exponent: PostgreSQL's 120000 can come back as Decimal('1.2E+5')."""
+    return format(value, "f")
+
+
+# Money and quantities going out (events, HTTP responses): always a plain decimal string.
+Amount = Annotated[Decimal, PlainSerializer(plain, return_type=str, when_used="json")]

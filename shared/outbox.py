@@ -1,0 +1,99 @@
+"""Outbox: events are stored with the state change that causes them, then published by a relay.
+
+`record` runs inside the caller's transaction, so an event exists if and only if its change
+committed. The relay publishes in id order and marks rows published only after the broker has
+acknowledged them: a crash in between publishes them again, and consumers' inboxes absorb that.
+"""
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Sequence
+
+import asyncpg
+import structlog
+from asyncpg.pool import PoolConnectionProxy
+
+from shared.db import Connection
+from shared.events import Envelope
+
+log = structlog.get_logger()
+
+NOTIFY_CHANNEL = "outbox"
+# Only one relay per database publishes at a time, which keeps each trust's events in order.
+RELAY_LOCK = 7_311_002
+
+Publish = Callable[[Sequence[tuple[str, bytes, bytes]]], Awaitable[None]]
+
+
+async def record(conn: Connection, topic: str, events: Sequence[Envelope]) -> None:
+    """Store events for publication; call inside the transaction that makes the change."""
+    if not events:
+        return
+    await conn.executemany(
+        "INSERT INTO outbox (event_id, topic, key, payload) VALUES ($1, $2, $3, $4)",
+        [(e.event_id, topic, e.key, e.model_dump_json().encode()) for e in events],
+    )
+    # Delivered at commit, so the relay wakes only for events that really exist.
+    await conn.execute(f"NOTIFY {NOTIFY_CHANNEL}")
+
+
+async def publish_pending(pool: asyncpg.Pool, publish: Publish, batch_size: int = 500) -> int:
+    """Publish one batch of unpublished events; returns how many were published."""
+    async with pool.acquire() as conn, conn.transaction():
+        if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", RELAY_LOCK):
+            return 0
+        rows = await conn.fetch(
+            "SELECT id, topic, key, payload FROM outbox WHERE published_at IS NULL"
+            " ORDER BY id LIMIT $1",
+            batch_size,
+        )
+        if not rows:
+            return 0
+        await publish([(r["topic"], bytes(r["key"]), bytes(r["payload"])) for r in rows])
+        await conn.execute(
+            "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
+            [r["id"] for r in rows],
+        )
+        return len(rows)
+
+
+class Relay:
+    """Background task that drains the outbox, woken by NOTIFY and by a slow poll as a backstop."""
+
+    def __init__(self, pool: asyncpg.Pool, publish: Publish, poll_seconds: float = 1.0) -> None:
+        self._pool = pool
+        self._publish = publish
+        self._poll_seconds = poll_seconds
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._listener: PoolConnectionProxy[asyncpg.Record] | None = None
+
+    async def start(self) -> None:
+        self._listener = await self._pool.acquire()
+        await self._listener.add_listener(NOTIFY_CHANNEL, self._on_notify)
+        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._listener is not None:
+            await self._listener.remove_listener(NOTIFY_CHANNEL, self._on_notify)
+            await self._pool.release(self._listener)
+
+    def _on_notify(self, *_: object) -> None:
+        self._wake.set()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                while await publish_pending(self._pool, self._publish):
+                    pass
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox relay failed; retrying")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
+            self._wake.clear()

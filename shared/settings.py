@@ -1,0 +1,31 @@
+"""Configuration of one service process, read from the environment (never from the repo)."""
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class KafkaSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KAFKA_", extra="ignore")
+
+    bootstrap_servers: str = "127.0.0.1:9092"
+    # Apache Kafka: on. Tansu (the embedded broker) rejects idempotent producers.
+    enable_idempotence: bool = False
+    partitions: int = Field(default=6, ge=1)
+    # Tansu joins a group in about session_timeout/2, so local runs lower these.
+    session_timeout_ms: int = 10_000
+    heartbeat_interval_ms: int = 3_000
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore")
+
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/postgres"
+    procure_token_secret: SecretStr = SecretStr("")
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    log_level: str = "INFO"
+    # How many times a consumer retries an event before dead-lettering it.
+    consumer_max_attempts: int = Field(default=5, ge=1)
+    consumer_retry_backoff_ms: int = Field(default=200, ge=0)
+    pooling_window_months: int = Field(default=6, ge=1, le=24)
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)

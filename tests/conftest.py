@@ -1,0 +1,31 @@
+"""Session fixtures: one real broker and PostgreSQL (provisioned like `procure up` does), and the
+three services running as separate OS processes on them."""
+
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from shared.infra.processes import free_port
+from shared.infra.provision import Infrastructure, provision
+from shared.launcher import RunningSystem, run_system
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def infra() -> Iterator[Infrastructure]:
+    with provision() as infrastructure:
+        yield infrastructure
+
+
+@pytest.fixture(scope="session")
+def system(infra: Infrastructure) -> Iterator[RunningSystem]:
+    ports = {"demand": free_port(), "tendering": free_port(), "savings": free_port()}
+    with run_system(infra, secrets.token_urlsafe(48), ports) as running:
+        yield running
+        # Keep the services' logs for a look after a failed run.
+        ARTIFACTS.mkdir(exist_ok=True)
+        for service in ports:
+            (ARTIFACTS / f"{service}.log").write_text(running.log(service))

@@ -1,0 +1,161 @@
+"""The whole flow over HTTP only, against three service processes, a real broker and PostgreSQL:
+registry -> demand -> pool -> tender -> bids -> award -> per-school savings.
+
+Every expected figure is worked out by hand from DESIGN.md's formulas in the comments below.
+"""
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from shared.auth import Role
+from shared.launcher import RunningSystem
+from tests.helpers import bearer, eventually, registry_csv
+
+pytestmark = pytest.mark.e2e
+
+TRUST = "7001"
+# urn, annual kWh, baseline GBP/kWh, contract end, term months
+LINES = [
+    ("700001", "100000", "0.3000", "2027-03-31", 24),
+    ("700002", "250000", "0.2800", "2027-04-30", 24),
+    ("700003", "50000", "0.3200", "2027-06-30", 36),
+    ("700004", "20000", "0.2400", "2027-08-31", 24),
+]
+# Pooled volume Q = 100,000 + 250,000 + 50,000 + 20,000 = 420,000 kWh.
+# Tender term: most common among the lines = 24 months.
+# Estimated value ex VAT = (30,000 + 70,000 + 16,000 + 4,800) x 24/12 = 241,600.00;
+# VAT 20% = 48,320.00; inc VAT 289,920.00 >= 207,720 (opened after 1 Jan 2026): regulated.
+ALPHA = {
+    "quality_score": "80",
+    "price_tiers": [
+        {"min_quantity": "0", "unit_price": "0.3100"},
+        {"min_quantity": "150000", "unit_price": "0.2800"},
+        {"min_quantity": "300000", "unit_price": "0.2500"},
+    ],
+}
+BETA = {
+    "quality_score": "60",
+    "price_tiers": [
+        {"min_quantity": "0", "unit_price": "0.3000"},
+        {"min_quantity": "300000", "unit_price": "0.2450"},
+    ],
+}
+# At Q: alpha 0.2500, beta 0.2450 (lowest).
+# alpha: price score 0.2450 / 0.2500 x 100 = 98; score 0.7 x 98 + 0.3 x 80 = 92.60
+# beta:  price score 100;                     score 0.7 x 100 + 0.3 x 60 = 88.00  -> alpha wins.
+# Per school, p = 0.2500; solo price s = alpha's price at the school's own volume:
+# 700001: B = 100,000 x 0.30 = 30,000.00; C = 25,000.00; S = 5,000.00; term 10,000.00;
+#         % = 5,000 / 30,000 = 16.67; s = 0.3100 -> E = 100,000 x 0.06 = 6,000.00
+# 700002: B = 70,000.00; C = 62,500.00; S = 7,500.00; term 15,000.00; % = 10.71;
+#         s = 0.2800 (>= 150,000) -> E = 250,000 x 0.03 = 7,500.00
+# 700003: B = 16,000.00; C = 12,500.00; S = 3,500.00; term (24 months) 7,000.00; % = 21.875
+#         -> 21.88 (half up); s = 0.3100 -> E = 3,000.00
+# 700004: B = 4,800.00; C = 5,000.00; S = -200.00 (a cost increase); term -400.00;
+#         % = -4.1666.. -> -4.17; s = 0.3100 -> E = 1,200.00
+EXPECTED_SCHOOLS = {
+    "700001": ("30000.00", "25000.00", "5000.00", "16.67", "6000.00"),
+    "700002": ("70000.00", "62500.00", "7500.00", "10.71", "7500.00"),
+    "700003": ("16000.00", "12500.00", "3500.00", "21.88", "3000.00"),
+    "700004": ("4800.00", "5000.00", "-200.00", "-4.17", "1200.00"),
+}
+# Totals: saving 15,800.00 a year; over 24 months 31,600.00; 15,800 / 120,800 = 13.08%.
+
+
+def test_demand_to_per_school_savings(system: RunningSystem) -> None:
+    demand, tendering, savings = (system.urls[s] for s in ("demand", "tendering", "savings"))
+    manager = bearer(system.token(Role.MANAGER, TRUST))
+    with httpx.Client(timeout=30) as http:
+        schools = [(urn, f"School {urn}") for urn, *_ in LINES]
+        loaded = http.post(
+            f"{demand}/v1/registry",
+            content=registry_csv(TRUST, schools),
+            headers=bearer(system.token(Role.OPERATOR)),
+        )
+        assert loaded.status_code == 200, loaded.text
+        assert loaded.json()["joined"] == 4
+
+        for urn, quantity, price, end, term in LINES:
+            response = http.post(
+                f"{demand}/v1/demands",
+                headers=bearer(system.token(Role.SCHOOL, urn)) | {"Idempotency-Key": f"e2e-{urn}"},
+                json={
+                    "school_urn": urn,
+                    "category": "electricity",
+                    "quantity": quantity,
+                    "unit": "kWh",
+                    "current_unit_price": price,
+                    "contract_end": end,
+                    "term_months": term,
+                },
+            )
+            assert response.status_code == 201, response.text
+
+        pools = eventually(
+            lambda: http.get(f"{tendering}/v1/trusts/{TRUST}/pools", headers=manager).json(),
+            lambda p: len(p) == 1 and len(p[0]["lines"]) == 4,
+        )
+        pool = pools[0]
+        assert pool["total_quantity"] == "420000"
+        assert pool["term_months"] == 24
+        assert pool["route"]["route"] == "regulated"
+        assert pool["route"]["value_ex_vat"] == "241600.00"
+        assert pool["route"]["value_inc_vat"] == "289920.00"
+
+        closes_at = datetime.now(UTC) + timedelta(seconds=2)
+        opened = http.post(
+            f"{tendering}/v1/tenders",
+            headers=manager,
+            json={"trust_id": TRUST, "category": "electricity", "closes_at": closes_at.isoformat()},
+        )
+        assert opened.status_code == 201, opened.text
+        tender_id = opened.json()["tender_id"]
+        for supplier, bid in (("alpha-energy", ALPHA), ("beta-power", BETA)):
+            placed = http.post(
+                f"{tendering}/v1/tenders/{tender_id}/bids",
+                json=bid,
+                headers=bearer(system.token(Role.SUPPLIER, supplier)),
+            )
+            assert placed.status_code == 201, placed.text
+
+        time.sleep(max(0.0, (closes_at - datetime.now(UTC)).total_seconds()) + 0.2)
+        awarded = http.post(f"{tendering}/v1/tenders/{tender_id}/award", headers=manager)
+        assert awarded.status_code == 200, awarded.text
+        tender = awarded.json()
+        assert tender["award"]["supplier_id"] == "alpha-energy"
+        assert tender["award"]["pooled_unit_price"] == "0.2500"
+        assert [(b["supplier_id"], b["score"]) for b in tender["bids"]] == [
+            ("alpha-energy", "92.60"),
+            ("beta-power", "88.00"),
+        ]
+
+        report = eventually(
+            lambda: http.get(f"{savings}/v1/trusts/{TRUST}/savings", headers=manager).json(),
+            lambda r: len(r.get("schools", [])) == 4,
+        )
+    got = {
+        s["urn"]: (
+            s["annual_baseline_cost"],
+            s["annual_contract_cost"],
+            s["annual_saving"],
+            s["saving_pct"],
+            s["economy_of_scale"],
+        )
+        for s in report["schools"]
+    }
+    assert got == EXPECTED_SCHOOLS
+    assert report["trust_id"] == TRUST
+    assert report["annual_saving"] == "15800.00"
+    assert report["term_saving"] == "31600.00"
+    assert report["saving_pct"] == "13.08"
+    assert report["categories"] == [
+        {
+            "category": "electricity",
+            "annual_baseline_cost": "120800.00",
+            "annual_saving": "15800.00",
+            "term_saving": "31600.00",
+            "saving_pct": "13.08",
+        }
+    ]
