@@ -9,7 +9,7 @@ class KafkaSettings(BaseSettings):
 
     bootstrap_servers: str = "127.0.0.1:9092"
     # Apache Kafka: on. Tansu (the embedded broker) rejects idempotent producers.
-    enable_idempotence: bool = False
+    enable_idempotence: bool = True
     partitions: int = Field(default=6, ge=1)
     # Tansu joins a group in about session_timeout/2, so local runs lower these.
     session_timeout_ms: int = 10_000
