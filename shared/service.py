@@ -5,6 +5,7 @@ and metrics. A service module supplies its name, migrations, routes and event ha
 
 import asyncio
 import os
+import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -143,8 +144,14 @@ def create_app(
 
     @app.middleware("http")
     async def measure(request: Request, call_next):  # type: ignore[no-untyped-def]
-        with HTTP_LATENCY.labels(request.method, request.url.path, "-").time():
-            return await call_next(request)
+        started = time.perf_counter()
+        response = await call_next(request)
+        # The route's template, not the raw path: ids in paths would explode label cardinality.
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        HTTP_LATENCY.labels(request.method, route, str(response.status_code)).observe(
+            time.perf_counter() - started
+        )
+        return response
 
     return app
 

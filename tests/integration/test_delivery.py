@@ -1,0 +1,205 @@
+"""The outbox and inbox on the real broker and PostgreSQL: events exist only if their change
+committed, reach Kafka in order, a re-publication is absorbed, and a poison event is dead-lettered
+after bounded retries without holding up the events behind it."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from uuid import uuid4
+
+import asyncpg
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from shared import outbox
+from shared.db import Connection, create_pool, migrate
+from shared.events import Envelope, SchoolJoined, new_event
+from shared.inbox import Consumer
+from shared.infra.provision import Infrastructure, create_databases, database_url
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def pool(infra: Infrastructure, tmp_path: Path) -> AsyncIterator[asyncpg.Pool]:
+    name = f"delivery_{uuid4().hex[:12]}"
+    await create_databases(infra.database_urls["demand"], (name,))
+    service_migrations = tmp_path / "testsvc" / "migrations"
+    service_migrations.mkdir(parents=True)
+    (service_migrations / "0001_applied.sql").write_text(
+        "CREATE TABLE applied (event_id UUID NOT NULL, urn TEXT NOT NULL);"
+    )
+    db = await create_pool(database_url(infra.database_urls["demand"], name))
+    assert await migrate(db, service_migrations) == [
+        "shared/0001_delivery.sql",
+        "testsvc/0001_applied.sql",
+    ]
+    assert await migrate(db, service_migrations) == []  # applied once, recorded
+    yield db
+    await db.close()
+
+
+@pytest.fixture
+async def topic(infra: Infrastructure) -> str:
+    name = f"test.delivery.{uuid4().hex[:8]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=infra.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(name, 3, 1)])
+    finally:
+        await admin.close()
+    return name
+
+
+@pytest.fixture
+async def producer(infra: Infrastructure) -> AsyncIterator[AIOKafkaProducer]:
+    p = AIOKafkaProducer(
+        bootstrap_servers=infra.kafka_bootstrap_servers,
+        enable_idempotence=infra.kafka_enable_idempotence,
+    )
+    await p.start()
+    yield p
+    await p.stop()
+
+
+async def read_all(infra: Infrastructure, topic: str, expected: int) -> list[Envelope]:
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=infra.kafka_bootstrap_servers,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    records = []
+    try:
+        async with asyncio.timeout(20):
+            while len(records) < expected:
+                batch = await consumer.getmany(timeout_ms=500)
+                records += [r for rs in batch.values() for r in rs]
+        # Anything beyond `expected` would be a duplicate or a leak; give it a moment to show.
+        extra = await consumer.getmany(timeout_ms=500)
+        records += [r for rs in extra.values() for r in rs]
+    finally:
+        await consumer.stop()
+    return [Envelope.model_validate_json(r.value) for r in records]
+
+
+def joined(trust: str, urn: str) -> Envelope:
+    data = SchoolJoined(urn=urn, name=f"School {urn}", trust_name="T", status="Open")
+    return new_event(data, trust_id=trust, correlation_id="test")
+
+
+def publisher(producer: AIOKafkaProducer):  # type: ignore[no-untyped-def]
+    async def publish(batch: list[tuple[str, bytes, bytes]]) -> None:
+        futures = [await producer.send(t, key=k, value=v) for t, k, v in batch]
+        await asyncio.gather(*futures)
+
+    return publish
+
+
+async def test_relay_publishes_committed_events_in_order(
+    pool: asyncpg.Pool, topic: str, producer: AIOKafkaProducer, infra: Infrastructure
+) -> None:
+    committed = [joined("4001", f"4000{i:02d}") for i in range(20)]
+    async with pool.acquire() as conn, conn.transaction():
+        await outbox.record(conn, topic, committed)
+    with pytest.raises(RuntimeError):
+        async with pool.acquire() as conn, conn.transaction():
+            await outbox.record(conn, topic, [joined("4001", "409999")])
+            raise RuntimeError("the change fails, so its event must never be published")
+
+    relay = outbox.Relay(pool, publisher(producer), poll_seconds=0.1)
+    await relay.start()
+    try:
+        received = await read_all(infra, topic, expected=20)
+    finally:
+        await relay.stop()
+    # One trust, one key, one partition: order is kept; the rolled-back event is absent.
+    assert [e.event_id for e in received] == [e.event_id for e in committed]
+    assert await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0
+
+
+async def test_republished_events_are_applied_once(
+    pool: asyncpg.Pool, topic: str, producer: AIOKafkaProducer, infra: Infrastructure
+) -> None:
+    events = [joined("4002", f"40010{i}") for i in range(5)]
+    async with pool.acquire() as conn, conn.transaction():
+        await outbox.record(conn, topic, events)
+
+    crashes = 0
+
+    async def publish_then_crash(batch: list[tuple[str, bytes, bytes]]) -> None:
+        # The relay dies after the broker has the events but before rows are marked sent.
+        nonlocal crashes
+        await publisher(producer)(batch)
+        if crashes == 0:
+            crashes += 1
+            raise ConnectionError("relay killed after publishing")
+
+    with pytest.raises(ConnectionError):
+        await outbox.publish_pending(pool, publish_then_crash)
+    assert await outbox.publish_pending(pool, publish_then_crash) == 5
+    received = await read_all(infra, topic, expected=10)
+    assert len(received) == 10  # every event twice on the topic
+
+    async def apply(conn: Connection, event: Envelope) -> None:
+        await conn.execute("INSERT INTO applied VALUES ($1, $2)", event.event_id, event.data["urn"])
+
+    consumer = Consumer(
+        "test", lambda: pool, {"registry.school_joined": apply}, dead_letter=_no_dead_letters
+    )
+    for event in received:
+        await consumer.handle(topic, event.key, event.model_dump_json().encode())
+    rows = await pool.fetch("SELECT urn FROM applied ORDER BY urn")
+    assert [r["urn"] for r in rows] == sorted(e.data["urn"] for e in events)
+
+
+async def _no_dead_letters(
+    topic: str, key: bytes | None, value: bytes, headers: dict[str, str]
+) -> None:
+    raise AssertionError(f"unexpected dead letter: {headers}")
+
+
+async def test_poison_event_is_dead_lettered_and_the_next_applied(pool: asyncpg.Pool) -> None:
+    dead: list[tuple[str, bytes, dict[str, str]]] = []
+    attempts = 0
+
+    async def apply(conn: Connection, event: Envelope) -> None:
+        nonlocal attempts
+        if event.data["urn"] == "400666":
+            attempts += 1
+            raise ValueError("cannot apply this school")
+        await conn.execute("INSERT INTO applied VALUES ($1, $2)", event.event_id, event.data["urn"])
+
+    async def dead_letter(
+        topic: str, key: bytes | None, value: bytes, headers: dict[str, str]
+    ) -> None:
+        dead.append((topic, value, headers))
+
+    consumer = Consumer(
+        "test",
+        lambda: pool,
+        {"registry.school_joined": apply},
+        dead_letter,
+        max_attempts=3,
+        backoff_seconds=0.01,
+    )
+    poison, good = joined("4003", "400666"), joined("4003", "400667")
+    await consumer.handle("procurement.registry", poison.key, poison.model_dump_json().encode())
+    await consumer.handle("procurement.registry", good.key, good.model_dump_json().encode())
+    await consumer.handle("procurement.registry", b"4003", b"{not json")
+
+    assert attempts == 3
+    assert [(t, h["reason"].split(":")[0]) for t, _, h in dead] == [
+        ("procurement.registry.dlq", "ValueError"),
+        ("procurement.registry.dlq", "invalid envelope"),
+    ]
+    assert dead[0][1] == poison.model_dump_json().encode()  # the original bytes
+    assert dead[1][1] == b"{not json"
+    urns = [r["urn"] for r in await pool.fetch("SELECT urn FROM applied")]
+    assert urns == ["400667"]
+    # The failed attempts rolled back, so the poison event is not marked as applied.
+    assert (
+        await pool.fetchval("SELECT count(*) FROM inbox WHERE event_id = $1", poison.event_id) == 0
+    )
