@@ -1,6 +1,7 @@
 """`procure`: run the whole system locally, issue tokens; each service adds its own commands."""
 
 import argparse
+import asyncio
 import signal
 import sys
 import threading
@@ -9,7 +10,8 @@ from services.demand import cli as demand_cli
 from services.savings import cli as savings_cli
 from services.tendering import cli as tendering_cli
 from shared.auth import Role, TokenError, issue_token
-from shared.cli_support import token_secret
+from shared.cli_support import clear_runtime, runtime_setting, token_secret, write_runtime
+from shared.dead_letters import list_dead_letters, replay
 from shared.infra.provision import provision
 from shared.launcher import DEFAULT_PORTS, run_system
 
@@ -26,6 +28,12 @@ def cmd_up(args: argparse.Namespace) -> None:
         for service, url in system.urls.items():
             print(f"{service:<10}{url}  (OpenAPI: {url}/docs)")
         print(f"logs      {infra.workdir}")
+        write_runtime(
+            {
+                "KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap_servers,
+                "KAFKA_ENABLE_IDEMPOTENCE": str(infra.kafka_enable_idempotence).lower(),
+            }
+        )
         if args.demo:
             print("running the demo: 14 schools, 3 categories, 3 joint tenders ...")
             report = run_demo(system)
@@ -38,6 +46,27 @@ def cmd_up(args: argparse.Namespace) -> None:
         except KeyboardInterrupt:
             pass
         print("stopping ...")
+        clear_runtime()
+
+
+def cmd_dlq_list(args: argparse.Namespace) -> None:
+    bootstrap = runtime_setting("KAFKA_BOOTSTRAP_SERVERS")
+    letters = asyncio.run(list_dead_letters(bootstrap, args.topic, args.limit))
+    for d in letters:
+        print(
+            f"{d.partition}:{d.offset}  key={d.key}  consumer={d.consumer}  "
+            f"attempts={d.attempts}  reason={d.reason}"
+        )
+        if args.show_values:
+            print(f"    {d.value[:500].decode(errors='replace')}")
+    print(f"{len(letters)} dead letter(s) on {args.topic}.dlq")
+
+
+def cmd_dlq_replay(args: argparse.Namespace) -> None:
+    bootstrap = runtime_setting("KAFKA_BOOTSTRAP_SERVERS")
+    idempotence = runtime_setting("KAFKA_ENABLE_IDEMPOTENCE") == "true"
+    count = asyncio.run(replay(bootstrap, args.topic, idempotence))
+    print(f"replayed {count} record(s) from {args.topic}.dlq onto {args.topic}")
 
 
 def cmd_token_create(args: argparse.Namespace) -> None:
@@ -71,6 +100,16 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--trust")
     create.add_argument("--supplier")
     create.set_defaults(run=cmd_token_create)
+
+    dlq = sub.add_parser("dlq", help="dead letters").add_subparsers(required=True)
+    listing = dlq.add_parser("list", help="list a topic's dead letters with their reasons")
+    listing.add_argument("topic", help="the topic, e.g. procurement.demand (not its .dlq)")
+    listing.add_argument("--limit", type=int, default=1000)
+    listing.add_argument("--show-values", action="store_true")
+    listing.set_defaults(run=cmd_dlq_list)
+    again = dlq.add_parser("replay", help="republish a topic's dead letters after a fix")
+    again.add_argument("topic")
+    again.set_defaults(run=cmd_dlq_replay)
 
     for service_cli in (demand_cli, tendering_cli, savings_cli):
         service_cli.add_commands(sub)

@@ -1,9 +1,15 @@
 """Inbox: a consumer applies each event once, in one transaction with the event's effect.
 
 Kafka delivers at least once. `Consumer.handle` records the event_id in `inbox` in the same
-transaction as the handler's changes, so a redelivered event is skipped. Failures are retried a
-bounded number of times with backoff, then the original record goes to `<topic>.dlq` with the
-reason: a poison record never blocks its partition.
+transaction as the handler's changes, so a redelivered event is skipped.
+
+Two kinds of failure are told apart:
+- the event itself cannot be applied (bad data, a bug): retried a bounded number of times with
+  backoff, then the original record goes to `<topic>.dlq` with the reason, so a poison record
+  never blocks its partition;
+- the infrastructure is down (database unreachable): nothing is wrong with the event, so it is
+  never dead-lettered; `Unavailable` is raised after a pause, the subscriber nacks, and the record
+  is read again until the database is back.
 """
 
 import asyncio
@@ -21,6 +27,20 @@ from shared.metrics import EVENTS_APPLIED, EVENTS_DEAD_LETTERED, EVENTS_DUPLICAT
 log = structlog.get_logger()
 
 Handler = Callable[[Connection, Envelope], Awaitable[None]]
+
+# Errors that say the database is unreachable, not that the event is wrong.
+TRANSIENT: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+)
+MAX_PAUSE_SECONDS = 5.0
+
+
+class Unavailable(Exception):
+    """The event could not be applied because a dependency is down; it must be read again."""
 
 
 class DeadLetterPublisher(Protocol):
@@ -55,6 +75,8 @@ class Consumer:
         self._dead_letter = dead_letter
         self._max_attempts = max_attempts
         self._backoff_seconds = backoff_seconds
+        # Consecutive reads that found a dependency down: the pause grows with the outage.
+        self._outage = 0
 
     async def handle(self, topic: str, key: bytes | None, value: bytes) -> None:
         try:
@@ -73,7 +95,20 @@ class Consumer:
             for attempt in range(1, self._max_attempts + 1):
                 try:
                     await self._apply(handler, envelope)
+                    self._outage = 0
                     return
+                except TRANSIENT as exc:
+                    # A pause, then the subscriber nacks and reads the record again; the pause
+                    # stays far below max_poll_interval so the consumer keeps its partitions.
+                    pause = min(self._backoff_seconds * 2**self._outage, MAX_PAUSE_SECONDS)
+                    self._outage += 1
+                    log.warning(
+                        "dependency unavailable; will read the event again",
+                        error=str(exc),
+                        pause=pause,
+                    )
+                    await asyncio.sleep(pause)
+                    raise Unavailable(str(exc)) from exc
                 except Exception as exc:
                     if attempt == self._max_attempts:
                         reason = f"{type(exc).__name__}: {exc}"

@@ -14,8 +14,9 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from shared import outbox
 from shared.db import Connection, create_pool, migrate
+from shared.dead_letters import list_dead_letters, replay
 from shared.events import Envelope, SchoolJoined, new_event
-from shared.inbox import Consumer
+from shared.inbox import Consumer, Unavailable
 from shared.infra.provision import Infrastructure, create_databases, database_url
 
 pytestmark = pytest.mark.integration
@@ -203,3 +204,68 @@ async def test_poison_event_is_dead_lettered_and_the_next_applied(pool: asyncpg.
     assert (
         await pool.fetchval("SELECT count(*) FROM inbox WHERE event_id = $1", poison.event_id) == 0
     )
+
+
+async def test_database_outage_is_never_dead_lettered(infra: Infrastructure) -> None:
+    """With the database unreachable the event is handed back to be read again, not dropped."""
+    unreachable = await asyncpg.create_pool(
+        database_url(infra.database_urls["demand"], "demand"), min_size=0, max_size=1
+    )
+    await unreachable.close()  # every acquire now fails like a lost database connection
+
+    async def apply(conn: Connection, event: Envelope) -> None:
+        raise AssertionError("never reached")
+
+    consumer = Consumer(
+        "test",
+        lambda: unreachable,
+        {"registry.school_joined": apply},
+        dead_letter=_no_dead_letters,
+        backoff_seconds=0.01,
+    )
+    event = joined("4004", "400700")
+    for _ in range(3):
+        with pytest.raises(Unavailable):
+            await consumer.handle(
+                "procurement.registry", event.key, event.model_dump_json().encode()
+            )
+
+
+async def test_dead_letters_are_listed_and_replayed_once(
+    infra: Infrastructure, producer: AIOKafkaProducer
+) -> None:
+    topic = f"test.replay.{uuid4().hex[:8]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=infra.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, 2, 1), NewTopic(f"{topic}.dlq", 2, 1)])
+    finally:
+        await admin.close()
+    for i in range(3):
+        await producer.send_and_wait(
+            f"{topic}.dlq",
+            key=b"4005",
+            value=f"record {i}".encode(),
+            headers=[("reason", b"ValueError: bad"), ("consumer", b"test"), ("attempts", b"5")],
+        )
+    letters = await list_dead_letters(infra.kafka_bootstrap_servers, topic)
+    assert [(d.value, d.reason, d.key) for d in letters] == [
+        (f"record {i}".encode(), "ValueError: bad", "4005") for i in range(3)
+    ]
+
+    idempotence = infra.kafka_enable_idempotence
+    assert await replay(infra.kafka_bootstrap_servers, topic, idempotence) == 3
+    assert await replay(infra.kafka_bootstrap_servers, topic, idempotence) == 0  # not twice
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=infra.kafka_bootstrap_servers, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    try:
+        got: list[bytes] = []
+        async with asyncio.timeout(20):
+            while len(got) < 3:
+                batch = await consumer.getmany(timeout_ms=500)
+                got += [r.value for rs in batch.values() for r in rs if r.value]
+    finally:
+        await consumer.stop()
+    assert got == [f"record {i}".encode() for i in range(3)]
