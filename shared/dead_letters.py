@@ -99,7 +99,7 @@ async def replay(bootstrap: str, topic: str, enable_idempotence: bool) -> int:
             )
         await producer.flush()
         # Committed only once the broker has every republished record.
-        offsets = {}
+        offsets: dict[TopicPartition, int] = {}
         for letter in letters:
             tp = TopicPartition(Topics.dead_letters(topic), letter.partition)
             offsets[tp] = max(offsets.get(tp, 0), letter.offset + 1)
