@@ -91,6 +91,12 @@ def joined(trust: str, urn: str) -> Envelope:
     return new_event(data, trust_id=trust, correlation_id="test")
 
 
+async def store(pool: asyncpg.Pool, topic: str, events: list[Envelope]) -> list[Envelope]:
+    async with pool.acquire() as conn, conn.transaction():
+        await outbox.record(conn, topic, events)
+    return events
+
+
 def publisher(producer: AIOKafkaProducer):  # type: ignore[no-untyped-def]
     async def publish(batch: list[tuple[str, bytes, bytes]]) -> None:
         futures = [await producer.send(t, key=k, value=v) for t, k, v in batch]
@@ -102,9 +108,7 @@ def publisher(producer: AIOKafkaProducer):  # type: ignore[no-untyped-def]
 async def test_relay_publishes_committed_events_in_order(
     pool: asyncpg.Pool, topic: str, producer: AIOKafkaProducer, infra: Infrastructure
 ) -> None:
-    committed = [joined("4001", f"4000{i:02d}") for i in range(20)]
-    async with pool.acquire() as conn, conn.transaction():
-        await outbox.record(conn, topic, committed)
+    committed = await store(pool, topic, [joined("4001", f"4000{i:02d}") for i in range(20)])
     with pytest.raises(RuntimeError):
         async with pool.acquire() as conn, conn.transaction():
             await outbox.record(conn, topic, [joined("4001", "409999")])
@@ -124,9 +128,7 @@ async def test_relay_publishes_committed_events_in_order(
 async def test_republished_events_are_applied_once(
     pool: asyncpg.Pool, topic: str, producer: AIOKafkaProducer, infra: Infrastructure
 ) -> None:
-    events = [joined("4002", f"40010{i}") for i in range(5)]
-    async with pool.acquire() as conn, conn.transaction():
-        await outbox.record(conn, topic, events)
+    events = await store(pool, topic, [joined("4002", f"40010{i}") for i in range(5)])
 
     crashes = 0
 
