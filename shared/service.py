@@ -5,11 +5,13 @@ and metrics. A service module supplies its name, migrations, routes and event ha
 
 import asyncio
 import os
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 
 import asyncpg
 import structlog
@@ -187,14 +189,35 @@ def health_router() -> APIRouter:
     return router
 
 
+class _Server(uvicorn.Server):
+    """SIGTERM turns /ready false at once and stops the server only after the drain period, so
+    a load balancer stops sending work first. Then in-flight requests finish, the broker stops
+    consuming (a message half applied rolls back uncommitted and is read again), and the relay
+    and pool close."""
+
+    def __init__(self, config: uvicorn.Config, runtime: Runtime, drain_seconds: float) -> None:
+        super().__init__(config)
+        self._runtime = runtime
+        self._drain_seconds = drain_seconds
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self._runtime.ready and self._drain_seconds > 0:
+            self._runtime.ready = False
+            log.info("draining before shutdown", seconds=self._drain_seconds)
+            threading.Timer(self._drain_seconds, super().handle_exit, (sig, frame)).start()
+            return
+        super().handle_exit(sig, frame)
+
+
 def serve(app: FastAPI, settings: ServiceSettings) -> None:
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=settings.http_host,
         port=settings.http_port,
         log_level="warning",
-        timeout_graceful_shutdown=10,
+        timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
     )
+    _Server(config, app.state.runtime, settings.shutdown_drain_seconds).run()
 
 
 def run_service(build: Callable[[ServiceSettings], FastAPI], default_port: int) -> None:

@@ -27,5 +27,9 @@ class ServiceSettings(BaseSettings):
     # How many times a consumer retries an event before dead-lettering it.
     consumer_max_attempts: int = Field(default=5, ge=1)
     consumer_retry_backoff_ms: int = Field(default=200, ge=0)
+    # On SIGTERM: seconds /ready reports false before the server stops, then at most this long
+    # for in-flight requests.
+    shutdown_drain_seconds: float = Field(default=1.0, ge=0)
+    shutdown_timeout_seconds: int = Field(default=10, ge=1)
     pooling_window_months: int = Field(default=6, ge=1, le=24)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
