@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint bench
+.PHONY: install run test test-faults lint browser
 
 install: $(VENV)/.installed
 
@@ -17,8 +17,18 @@ $(VENV)/.installed: pyproject.toml constraints.txt deploy/broker-requirements.tx
 run: install
 	$(BIN)/procure up --demo
 
-test: install
+test: install browser
 	$(BIN)/pytest
+
+# Delivery under faults: 5,000 lines per fault through all three services (about 15 minutes).
+test-faults: install
+	$(BIN)/pytest -m faults tests/faults
+
+# The real-browser test drives Debian's Chromium through its driver (CI runs as root on bookworm).
+browser:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+		apt-get update && apt-get install -y chromium chromium-driver; \
+	fi
 
 lint: install
 	$(BIN)/ruff check .

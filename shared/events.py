@@ -140,6 +140,8 @@ class DemandWithdrawn(EventData):
     demand_id: UUID
     school_urn: str
     category: str
+    # Why: given by the school or trust, or "school moved to trust ...", "school closed".
+    reason: str | None = None
 
 
 # --- tenders ----------------------------------------------------------------------------------
@@ -189,6 +191,11 @@ class TenderAwarded(EventData):
     contract_start: date
     awarded_at: AwareDatetime
     allocations: list[Allocation]
+    # A tender split into lots is awarded lot by lot, one event each; None: no lots.
+    lot: int | None = None
+    lot_name: str | None = None
+    # Regulated awards: the last day of the mandatory standstill period.
+    standstill_ends: date | None = None
 
 
 class TenderCancelled(EventData):

@@ -1,13 +1,14 @@
 """Starts the three services as separate OS processes on given infrastructure, and stops them.
 
-`procure up` and the end-to-end tests both use `run_system`.
+`procure up` and the end-to-end and fault tests all use `run_system`.
 """
 
 import os
+import signal
 import sys
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from subprocess import Popen
 
@@ -25,13 +26,49 @@ class RunningSystem:
     infra: Infrastructure
     token_secret: str
     urls: dict[str, str]
+    extra_env: Mapping[str, str] = field(default_factory=dict)
+    # Instance name -> process; an instance is a service name, or e.g. "tendering-2".
     processes: dict[str, Popen[bytes]] = field(default_factory=dict)
 
     def token(self, role: Role, scope: str | None = None) -> str:
         return issue_token(self.token_secret, role, scope)
 
-    def log(self, service: str) -> str:
-        return (self.infra.workdir / f"{service}.log").read_text(errors="replace")
+    def log(self, instance: str) -> str:
+        return (self.infra.workdir / f"{instance}.log").read_text(errors="replace")
+
+    def start(
+        self,
+        service: str,
+        instance: str | None = None,
+        port: int | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> str:
+        """Start one instance of a service and wait until it is ready; returns its URL."""
+        instance = instance or service
+        url = self.urls[instance] if port is None else f"http://127.0.0.1:{port}"
+        env = dict(os.environ) | self.infra.service_env(service) | dict(self.extra_env)
+        env |= {
+            "PROCURE_TOKEN_SECRET": self.token_secret,
+            "HTTP_HOST": "127.0.0.1",
+            "HTTP_PORT": url.rsplit(":", 1)[1],
+        }
+        process = processes.start(
+            [sys.executable, "-m", f"services.{service}"],
+            self.infra.workdir / f"{instance}.log",
+            env=env,
+        )
+        self.processes[instance] = process
+        self.urls[instance] = url
+        wait_ready(url, process)
+        return url
+
+    def kill(self, instance: str) -> None:
+        """kill -9: no shutdown code runs."""
+        processes.stop(self.processes[instance], sig=signal.SIGKILL)
+
+    def stop_all(self) -> None:
+        for process in self.processes.values():
+            processes.stop(process)
 
 
 def wait_ready(url: str, process: Popen[bytes], timeout: float = 60) -> None:
@@ -56,23 +93,14 @@ def run_system(
     extra_env: Mapping[str, str] | None = None,
 ) -> Iterator[RunningSystem]:
     system = RunningSystem(
-        infra, token_secret, {s: f"http://127.0.0.1:{ports[s]}" for s in SERVICES}
+        infra,
+        token_secret,
+        {s: f"http://127.0.0.1:{ports[s]}" for s in SERVICES},
+        dict(extra_env or {}),
     )
-    with ExitStack() as stack:
+    try:
         for service in SERVICES:
-            env = dict(os.environ) | infra.service_env(service) | dict(extra_env or {})
-            env |= {
-                "PROCURE_TOKEN_SECRET": token_secret,
-                "HTTP_HOST": "127.0.0.1",
-                "HTTP_PORT": str(ports[service]),
-            }
-            process = processes.start(
-                [sys.executable, "-m", f"services.{service}"],
-                infra.workdir / f"{service}.log",
-                env=env,
-            )
-            stack.callback(processes.stop, process)
-            system.processes[service] = process
-        for service in SERVICES:
-            wait_ready(system.urls[service], system.processes[service])
+            system.start(service)
         yield system
+    finally:
+        system.stop_all()

@@ -13,6 +13,7 @@ import asyncpg
 import structlog
 from asyncpg.pool import PoolConnectionProxy
 
+from shared import failpoints
 from shared.db import Connection
 from shared.events import Envelope
 
@@ -50,6 +51,7 @@ async def publish_pending(pool: asyncpg.Pool, publish: Publish, batch_size: int 
         if not rows:
             return 0
         await publish([(r["topic"], bytes(r["key"]), bytes(r["payload"])) for r in rows])
+        failpoints.hit("relay.after_publish")
         await conn.execute(
             "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
             [r["id"] for r in rows],

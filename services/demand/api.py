@@ -1,23 +1,59 @@
-"""HTTP API of the demand service, under /v1."""
+"""HTTP API of the demand service, under /v1 (and its AsyncAPI document)."""
 
 from dataclasses import asdict
 from datetime import date, datetime
-from typing import Annotated
-from uuid import UUID
+from typing import Annotated, Any
+from uuid import UUID, uuid4
 
 import asyncpg
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Body, Header, Query, Request, Response
 from pydantic import BaseModel
+from starlette.datastructures import UploadFile
 
-from services.demand import handlers
+from services.demand import asyncapi, handlers
+from services.demand.domain.demand_csv import CsvFileError, parse_demand_csv
+from services.demand.domain.lines import Status
+from services.demand.domain.paging import Position, decode_cursor, encode_cursor
 from services.demand.registry import parse_registry
-from services.demand.rules import DemandSubmission
+from services.demand.rules import DemandAmendment, DemandSubmission, WithdrawalRequest
 from shared.auth import Role
-from shared.http import Caller, Problem, require_role
+from shared.http import Caller, Problem, field_error, require_role
 from shared.money import Amount
 from shared.service import Runtime
 
 router = APIRouter(prefix="/v1")
+docs_router = APIRouter(tags=["operations"])
+
+MAX_IMPORT_BYTES = 20 * 1024 * 1024
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        min_length=1,
+        max_length=200,
+        description="your unique id of this request: a retry with the same key and body returns"
+        " the original result; the same key with a different body is a 409",
+    ),
+]
+
+
+class FieldErrorOut(BaseModel):
+    field: str
+    reason: str
+
+
+class ProblemOut(BaseModel):
+    """RFC 9457 problem details, served as application/problem+json."""
+
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    errors: list[FieldErrorOut] = []
+
+
+def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {s: {"model": ProblemOut, "content": {"application/problem+json": {}}} for s in statuses}
 
 
 class DemandLineOut(BaseModel):
@@ -32,7 +68,9 @@ class DemandLineOut(BaseModel):
     contract_end: date
     term_months: int
     notes: str | None
-    status: str
+    status: Status
+    status_reason: str | None
+    tender_id: UUID | None
     created_at: datetime
     updated_at: datetime
 
@@ -41,12 +79,38 @@ class DemandLineOut(BaseModel):
         return cls.model_validate(dict(row))
 
 
+class DemandPageOut(BaseModel):
+    items: list[DemandLineOut]
+    next_cursor: str | None = None
+
+
+class AcceptedRowOut(BaseModel):
+    line: int
+    demand_id: UUID
+    replayed: bool
+
+
+class RefusedRowOut(BaseModel):
+    line: int
+    column: str | None
+    reason: str
+
+
+class ImportReportOut(BaseModel):
+    rows: int
+    accepted: int
+    refused: int
+    accepted_rows: list[AcceptedRowOut]
+    refused_rows: list[RefusedRowOut]
+
+
 class RegistryReportOut(BaseModel):
     schools: int
     joined: int
     left: int
     unchanged: int
     skipped_without_trust: int
+    demand_withdrawn: int
 
 
 def _runtime(request: Request) -> Runtime:
@@ -54,44 +118,194 @@ def _runtime(request: Request) -> Runtime:
     return runtime
 
 
+def _csv_body() -> dict[str, Any]:
+    return {"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}}
+
+
 @router.post(
     "/registry",
     tags=["registry"],
     response_model=RegistryReportOut,
-    openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+    openapi_extra=_csv_body(),
+    responses=_problems(401, 403, 422),
 )
 async def load_registry(request: Request, caller: Caller) -> RegistryReportOut:
-    """Load a GIAS-style establishments CSV (operators only). Re-loading is an upsert."""
+    """Load a GIAS-style establishments CSV (operators only). Re-loading is an upsert: events
+    only for real changes; a school that moves trust or leaves one has its open demand withdrawn."""
     require_role(caller, Role.OPERATOR)
     text = (await request.body()).decode("utf-8-sig")
     registry = parse_registry(text)
     if registry.errors:
         raise Problem(422, "Invalid registry file", errors=registry.errors)
     async with _runtime(request).pool.acquire() as conn, conn.transaction():
-        report = await handlers.load_registry(conn, registry, correlation_id="registry-load")
+        report = await handlers.load_registry(conn, registry, f"registry-load-{uuid4()}")
     return RegistryReportOut(**asdict(report))
 
 
-@router.post("/demands", tags=["demand"], status_code=201, response_model=DemandLineOut)
+@router.post(
+    "/demands",
+    tags=["demand"],
+    status_code=201,
+    response_model=DemandLineOut,
+    responses=_problems(401, 403, 409, 422),
+)
 async def submit_demand(
     submission: DemandSubmission,
     request: Request,
     response: Response,
     caller: Caller,
-    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> DemandLineOut:
-    """Submit a school's demand line. Send an `Idempotency-Key`: a retry returns the original."""
-    require_role(caller, Role.SCHOOL, Role.MANAGER)
+    """Submit a school's demand line. Send an `Idempotency-Key`: a retry returns the original
+    line (with `Idempotent-Replayed: true`). Quantity and price may be in a unit compatible with
+    the category's (MWh for kWh): they are stored converted exactly to the category's unit."""
     async with _runtime(request).pool.acquire() as conn, conn.transaction():
-        row, created = await handlers.submit_demand(conn, caller, submission, idempotency_key)
-    if not created:
-        response.status_code = 200
+        row, result = await handlers.submit_demand(conn, caller, submission, idempotency_key)
+    if result is handlers.Result.REPLAYED:
+        response.headers["Idempotent-Replayed"] = "true"
     response.headers["Location"] = f"/v1/demands/{row['demand_id']}"
     return DemandLineOut.of(row)
 
 
-@router.get("/demands/{demand_id}", tags=["demand"], response_model=DemandLineOut)
-async def read_demand(demand_id: UUID, request: Request, caller: Caller) -> DemandLineOut:
-    require_role(caller, Role.SCHOOL, Role.MANAGER)
+@router.get(
+    "/demands", tags=["demand"], response_model=DemandPageOut, responses=_problems(401, 403, 422)
+)
+async def list_demand(
+    request: Request,
+    caller: Caller,
+    school_urn: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
+    category: Annotated[str | None, Query(max_length=64)] = None,
+    status: Status | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[
+        str | None, Query(max_length=200, description="`next_cursor` of the previous page")
+    ] = None,
+) -> DemandPageOut:
+    """Demand lines, oldest first: a school sees its own, a manager its whole trust."""
+    after: Position | None = None
+    if cursor is not None:
+        try:
+            after = decode_cursor(cursor)
+        except ValueError as exc:
+            raise Problem(
+                422, "Invalid cursor", errors=[field_error("query.cursor", str(exc))]
+            ) from exc
+    filters = handlers.Filters(school_urn=school_urn, category=category, status=status)
     async with _runtime(request).pool.acquire() as conn:
-        return DemandLineOut.of(await handlers.read_demand(conn, caller, demand_id))
+        rows = await handlers.list_demand(conn, caller, filters, after, limit + 1)
+    page = rows[:limit]
+    next_cursor = None
+    if len(rows) > limit:
+        last = page[-1]
+        next_cursor = encode_cursor(Position(last["created_at"], last["demand_id"]))
+    return DemandPageOut(items=[DemandLineOut.of(r) for r in page], next_cursor=next_cursor)
+
+
+async def _csv_text(request: Request) -> str:
+    """The CSV sent as the body (text/csv) or as the `file` part of a multipart form."""
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        async with request.form(max_files=1) as form:
+            upload = form.get("file")
+            if not isinstance(upload, UploadFile):
+                reason = "send the CSV as the multipart part `file`"
+                raise Problem(422, "No file", errors=[field_error("body.file", reason)])
+            data = await upload.read(MAX_IMPORT_BYTES + 1)
+    else:
+        received = bytearray()
+        async for chunk in request.stream():
+            received += chunk
+            if len(received) > MAX_IMPORT_BYTES:
+                break
+        data = bytes(received)
+    if len(data) > MAX_IMPORT_BYTES:
+        raise Problem(413, "File too large", f"at most {MAX_IMPORT_BYTES} bytes; split the file")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        reason = f"not UTF-8 text (byte {exc.start})"
+        raise Problem(422, "Invalid CSV", reason, errors=[field_error("body", reason)]) from exc
+
+
+@router.post(
+    "/demands/import",
+    tags=["demand"],
+    response_model=ImportReportOut,
+    openapi_extra=_csv_body(),
+    responses=_problems(401, 403, 413, 422),
+)
+async def import_demand(
+    request: Request, caller: Caller, idempotency_key: IdempotencyKey = None
+) -> ImportReportOut:
+    """Import demand lines from CSV: the columns are the submission's field names, plus an
+    optional `submission_id` per row (a row re-sent with it is not counted twice). Every row is
+    accepted or refused on its own; refused rows are reported by line, column and reason.
+    With an `Idempotency-Key`, re-sending the same file replays it instead of adding it again."""
+    require_role(caller, Role.SCHOOL, Role.MANAGER)
+    text = await _csv_text(request)
+    try:
+        file = parse_demand_csv(text)
+    except CsvFileError as exc:
+        errors = [field_error(f, r) for f, r in exc.errors]
+        raise Problem(422, "Invalid CSV", str(exc), errors=errors) from exc
+    async with _runtime(request).pool.acquire() as conn, conn.transaction():
+        report = await handlers.import_demand(conn, caller, file, idempotency_key)
+    return ImportReportOut(
+        rows=report.rows,
+        accepted=len(report.accepted),
+        refused=len({e.line for e in report.refused}),
+        accepted_rows=[AcceptedRowOut(**asdict(a)) for a in report.accepted],
+        refused_rows=[RefusedRowOut(**asdict(e)) for e in report.refused],
+    )
+
+
+@router.get(
+    "/demands/{demand_id}",
+    tags=["demand"],
+    response_model=DemandLineOut,
+    responses=_problems(401, 403, 404),
+)
+async def read_demand(demand_id: UUID, request: Request, caller: Caller) -> DemandLineOut:
+    async with _runtime(request).pool.acquire() as conn:
+        return DemandLineOut.of(await handlers.visible_demand(conn, caller, demand_id))
+
+
+@router.patch(
+    "/demands/{demand_id}",
+    tags=["demand"],
+    response_model=DemandLineOut,
+    responses=_problems(401, 403, 404, 409, 422),
+)
+async def amend_demand(
+    demand_id: UUID, patch: DemandAmendment, request: Request, caller: Caller
+) -> DemandLineOut:
+    """Amend an open line (JSON merge patch: send only what changes; `null` clears an optional
+    field). Refused with 409 once the line is in a tender, awarded or withdrawn."""
+    async with _runtime(request).pool.acquire() as conn, conn.transaction():
+        row = await handlers.amend_demand(conn, caller, demand_id, patch)
+    return DemandLineOut.of(row)
+
+
+@router.post(
+    "/demands/{demand_id}/withdraw",
+    tags=["demand"],
+    response_model=DemandLineOut,
+    responses=_problems(401, 403, 404, 409, 422),
+)
+async def withdraw_demand(
+    demand_id: UUID,
+    request: Request,
+    caller: Caller,
+    body: Annotated[WithdrawalRequest | None, Body()] = None,
+) -> DemandLineOut:
+    """Withdraw an open line; withdrawing it again changes nothing. Refused with 409 once the
+    line is in a tender or awarded."""
+    reason = body.reason if body is not None else None
+    async with _runtime(request).pool.acquire() as conn, conn.transaction():
+        row = await handlers.withdraw_demand(conn, caller, demand_id, reason)
+    return DemandLineOut.of(row)
+
+
+@docs_router.get("/asyncapi.json")
+async def asyncapi_document() -> dict[str, Any]:
+    """AsyncAPI 3.0: the topics this service reads and writes, and their messages."""
+    return asyncapi.document()

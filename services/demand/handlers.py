@@ -1,29 +1,57 @@
 """The demand service's verbs. Each runs in the caller's transaction and records its events in
-the outbox in that same transaction."""
+the outbox in that same transaction.
 
-import hashlib
-from dataclasses import dataclass
-from typing import Any
+Every channel (JSON, CSV, Kafka) goes through `submit_many`: the same checks, the same
+idempotency (a key already used with the same request replays the line it created; with a
+different request it conflicts), the same set-based writes."""
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from enum import StrEnum
 from uuid import UUID, uuid4
 
 import asyncpg
 
 from services.demand import store
-from services.demand.registry import CLOSED, RegistryFile, School
-from services.demand.rules import DemandSubmission
+from services.demand.domain.demand_csv import CsvRow, DemandCsv, RowError
+from services.demand.domain.lines import (
+    WITHDRAWN,
+    ActingFor,
+    LineFields,
+    Refusal,
+    RegisteredSchool,
+    amended_line,
+    canonical_line,
+    change_refusal,
+    first_uses,
+    school_refusal,
+)
+from services.demand.domain.paging import Position
+from services.demand.domain.registry_changes import registry_changes
+from services.demand.metrics import SUBMISSIONS
+from services.demand.registry import RegistryFile, School
+from services.demand.rules import (
+    DemandAmendment,
+    DemandSubmission,
+    KafkaSubmission,
+    request_hash,
+)
 from shared import outbox
 from shared.auth import Principal, Role
 from shared.categories import categories
 from shared.db import Connection
 from shared.events import (
+    DemandAmended,
     DemandRegistered,
-    Envelope,
+    DemandWithdrawn,
     SchoolJoined,
     SchoolLeft,
     Topics,
     new_event,
 )
-from shared.http import Problem, field_error
+from shared.http import Problem, field_error, require_role
+
+# --- registry ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -33,6 +61,7 @@ class RegistryReport:
     left: int
     unchanged: int
     skipped_without_trust: int
+    demand_withdrawn: int
 
 
 def _joined(school: School) -> SchoolJoined:
@@ -48,87 +77,205 @@ def _joined(school: School) -> SchoolJoined:
     )
 
 
-async def load_registry(
-    conn: Connection, registry: RegistryFile, correlation_id: str
-) -> RegistryReport:
-    """Upsert the schools; emit events only for real changes (new, moved, changed, closed)."""
-    existing = await store.schools_by_urn(conn, [s.urn for s in registry.schools])
-    events: list[Envelope] = []
-    joined = left = unchanged = 0
-    for school in registry.schools:
-        before = existing.get(school.urn)
-        if (
-            before is not None
-            and School(**{k: before[k] for k in School.__annotations__}) == school
-        ):
-            unchanged += 1
-            continue
-        if before is not None and before["trust_id"] != school.trust_id:
-            reason = f"moved to trust {school.trust_id}"
-            events.append(
-                new_event(
-                    SchoolLeft(urn=school.urn, reason=reason),
-                    trust_id=before["trust_id"],
-                    correlation_id=correlation_id,
-                )
-            )
-            left += 1
-        events.append(
-            new_event(_joined(school), trust_id=school.trust_id, correlation_id=correlation_id)
-        )
-        joined += 1
-    await store.upsert_schools(conn, registry.schools)
-    await outbox.record(conn, Topics.REGISTRY, events)
-    return RegistryReport(
-        len(registry.schools), joined, left, unchanged, registry.skipped_without_trust
+def _withdrawn(row: asyncpg.Record) -> DemandWithdrawn:
+    return DemandWithdrawn(
+        demand_id=row["demand_id"],
+        school_urn=row["school_urn"],
+        category=row["category"],
+        reason=row["status_reason"],
     )
 
 
-def _request_hash(submission: DemandSubmission) -> str:
-    return hashlib.sha256(submission.model_dump_json().encode()).hexdigest()
+async def load_registry(
+    conn: Connection, registry: RegistryFile, correlation_id: str
+) -> RegistryReport:
+    """Upsert the schools; emit events only for real changes (new, moved, changed, left)."""
+    rows = await store.schools_by_urn(
+        conn, [s.urn for s in registry.schools] + registry.without_trust
+    )
+    in_trusts = {
+        urn: School(**{name: row[name] for name in School.__annotations__})
+        for urn, row in rows.items()
+        if row["trust_id"] is not None
+    }
+    changes = registry_changes(registry, in_trusts)
+    withdrawn = await store.withdraw_open_lines_of_schools(conn, changes.withdraw)
+    await store.upsert_schools(conn, changes.joined)
+    rejoined = {s.urn for s in changes.joined}
+    await store.leave_trusts(conn, [d.urn for d in changes.left if d.urn not in rejoined])
+    await outbox.record(
+        conn,
+        Topics.DEMAND,
+        [
+            new_event(_withdrawn(r), trust_id=r["trust_id"], correlation_id=correlation_id)
+            for r in withdrawn
+        ],
+    )
+    left = [
+        new_event(
+            SchoolLeft(urn=d.urn, reason=d.reason),
+            trust_id=d.trust_id,
+            correlation_id=correlation_id,
+        )
+        for d in changes.left
+    ]
+    joined = [
+        new_event(_joined(s), trust_id=s.trust_id, correlation_id=correlation_id)
+        for s in changes.joined
+    ]
+    await outbox.record(conn, Topics.REGISTRY, left + joined)
+    return RegistryReport(
+        schools=len(registry.schools),
+        joined=len(changes.joined),
+        left=len(changes.left),
+        unchanged=changes.unchanged,
+        skipped_without_trust=registry.skipped_without_trust,
+        demand_withdrawn=len(withdrawn),
+    )
 
 
-async def _check_submission(
-    conn: Connection, principal: Principal, submission: DemandSubmission
-) -> asyncpg.Record:
-    """The school the submission is for, if the caller may submit it; else a Problem."""
-    if principal.role is Role.SCHOOL and principal.scope != submission.school_urn:
-        raise Problem(
-            403, "Forbidden", f"a school token for {principal.scope} posts only for itself"
+# --- submitting -------------------------------------------------------------------------------
+
+Key = store.Key
+
+
+class Result(StrEnum):
+    CREATED = "created"
+    REPLAYED = "replayed"  # the key was used before for the same request: its line
+    CONFLICT = "conflict"  # the key was used before for a different request
+
+
+@dataclass(frozen=True)
+class Request:
+    submission: DemandSubmission
+    actor: ActingFor
+    key: Key | None  # (owner, idempotency key)
+    correlation_id: str | None = None  # default: the key, else the new line's id
+
+
+@dataclass(frozen=True)
+class Outcome:
+    result: Result
+    demand_id: UUID
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    request: Request
+    request_hash: str
+    trust_id: str
+    line: LineFields
+
+
+def acting_for(principal: Principal) -> ActingFor:
+    """Schools submit for themselves, managers for their trust's schools; nobody else does."""
+    require_role(principal, Role.SCHOOL, Role.MANAGER)
+    if principal.role is Role.SCHOOL:
+        return ActingFor(school_urn=principal.scope)
+    return ActingFor(trust_id=principal.scope)
+
+
+def _registered(row: asyncpg.Record | None) -> RegisteredSchool | None:
+    return None if row is None else RegisteredSchool(row["urn"], row["trust_id"], row["status"])
+
+
+def _replay(key_row: asyncpg.Record, hash_: str) -> Outcome:
+    same = key_row["request_hash"] == hash_
+    return Outcome(Result.REPLAYED if same else Result.CONFLICT, key_row["demand_id"])
+
+
+async def submit_many(conn: Connection, requests: Sequence[Request]) -> list[Outcome | Refusal]:
+    """Register each request's line, or say why not: one result per request, in order."""
+    hashes = [request_hash(r.submission) for r in requests]
+    # A retry replays even if the school has since moved: the line it names exists.
+    used = await store.find_keys(conn, [r.key for r in requests if r.key is not None])
+    results: list[Outcome | Refusal | None] = [
+        _replay(used[r.key], h) if r.key in used else None
+        for r, h in zip(requests, hashes, strict=True)
+    ]
+    schools = await store.schools_by_urn(
+        conn,
+        [
+            r.submission.school_urn
+            for r, done in zip(requests, results, strict=True)
+            if done is None
+        ],
+    )
+    pending: list[tuple[int, _Candidate]] = []
+    for i, request in enumerate(requests):
+        if results[i] is not None:
+            continue
+        urn = request.submission.school_urn
+        school = schools.get(urn)
+        refusal = school_refusal(urn, _registered(school), request.actor)
+        if refusal is not None:
+            results[i] = refusal
+            continue
+        line = canonical_line(request.submission, categories())
+        if isinstance(line, Refusal):
+            results[i] = line
+            continue
+        assert school is not None
+        pending.append((i, _Candidate(request, hashes[i], school["trust_id"], line)))
+    for (i, _), outcome in zip(
+        pending, await _register(conn, [c for _, c in pending]), strict=True
+    ):
+        results[i] = outcome
+    assert all(r is not None for r in results)
+    return [r for r in results if r is not None]
+
+
+async def _register(conn: Connection, candidates: Sequence[_Candidate]) -> list[Outcome]:
+    """Claim the candidates' keys, insert the lines that are new, record their events."""
+    ids = [uuid4() for _ in candidates]
+    keys = [c.request.key for c in candidates]
+    earlier = first_uses(keys)
+    firsts = [(i, k) for i, k in enumerate(keys) if k is not None and earlier[i] is None]
+    claimed = await store.claim_keys(
+        conn, [(k, candidates[i].request_hash, ids[i]) for i, k in firsts]
+    )
+    # Each key's first use: claimed now, or by a transaction that committed while we waited.
+    reference: dict[Key, tuple[UUID, str]] = {
+        k: (ids[i], candidates[i].request_hash) for i, k in firsts if k in claimed
+    }
+    lost = [k for _, k in firsts if k not in claimed]
+    for used, row in (await store.find_keys(conn, lost)).items():
+        reference[used] = (row["demand_id"], row["request_hash"])
+    outcomes: list[Outcome] = []
+    created: list[int] = []
+    for i, (candidate, key) in enumerate(zip(candidates, keys, strict=True)):
+        if key is None or (earlier[i] is None and key in claimed):
+            outcomes.append(Outcome(Result.CREATED, ids[i]))
+            created.append(i)
+        else:
+            demand_id, first_hash = reference[key]
+            same = candidate.request_hash == first_hash
+            outcomes.append(Outcome(Result.REPLAYED if same else Result.CONFLICT, demand_id))
+    await store.insert_demands(
+        conn, [(ids[i], candidates[i].trust_id, candidates[i].line) for i in created]
+    )
+    events = []
+    for i in created:
+        request = candidates[i].request
+        correlation = request.correlation_id or (request.key[1] if request.key else str(ids[i]))
+        registered = DemandRegistered(demand_id=ids[i], **asdict(candidates[i].line))
+        events.append(
+            new_event(registered, trust_id=candidates[i].trust_id, correlation_id=correlation)
         )
-    school = await store.get_school(conn, submission.school_urn)
-    if school is None:
-        raise Problem(
-            422,
-            "Unknown school",
-            errors=[
-                field_error("school_urn", f"URN {submission.school_urn} is not in the registry")
-            ],
-        )
-    if principal.role is Role.MANAGER and school["trust_id"] != principal.scope:
-        raise Problem(403, "Forbidden", f"school {school['urn']} is not in trust {principal.scope}")
-    if school["status"] == CLOSED:
-        raise Problem(
-            422,
-            "Closed school",
-            errors=[field_error("school_urn", f"school {school['urn']} is closed")],
-        )
-    category = categories().get(submission.category)
-    if category is None:
-        raise Problem(
-            422,
-            "Unknown category",
-            errors=[
-                field_error("category", f"known categories: {', '.join(sorted(categories()))}")
-            ],
-        )
-    if submission.unit != category.unit:
-        raise Problem(
-            422,
-            "Wrong unit",
-            errors=[field_error("unit", f"{category.code} is measured in {category.unit}")],
-        )
-    return school
+    await outbox.record(conn, Topics.DEMAND, events)
+    return outcomes
+
+
+def _count(channel: str, results: Sequence[Outcome | Refusal]) -> None:
+    for result in results:
+        outcome = "refused" if isinstance(result, Refusal) else str(result.result)
+        SUBMISSIONS.labels(channel, outcome).inc()
+
+
+def _problem(refusal: Refusal) -> Problem:
+    status, title = (403, "Forbidden") if refusal.forbidden else (422, "Invalid demand")
+    errors = [field_error(f"body.{refusal.field}", refusal.reason)]
+    return Problem(status, title, refusal.reason, errors=errors)
 
 
 async def submit_demand(
@@ -136,44 +283,127 @@ async def submit_demand(
     principal: Principal,
     submission: DemandSubmission,
     idempotency_key: str | None,
-) -> tuple[asyncpg.Record, bool]:
-    """Register a demand line; returns it and whether it is new (False: an idempotent repeat)."""
-    school = await _check_submission(conn, principal, submission)
-    request_hash = _request_hash(submission)
-    if idempotency_key is not None:
-        await store.lock_idempotency_key(conn, principal.subject, idempotency_key)
-        seen = await store.find_idempotency_key(conn, principal.subject, idempotency_key)
-        if seen is not None:
-            if seen["request_hash"] != request_hash:
-                raise Problem(
-                    409,
-                    "Idempotency key reused",
-                    "this Idempotency-Key was used with a different request body",
-                )
-            original = await store.get_demand(conn, seen["demand_id"])
-            assert original is not None
-            return original, False
-    demand_id = uuid4()
-    line: dict[str, Any] = submission.model_dump() | {
-        "demand_id": demand_id,
-        "trust_id": school["trust_id"],
-    }
-    row = await store.insert_demand(conn, line)
-    if idempotency_key is not None:
-        await store.save_idempotency_key(
-            conn, principal.subject, idempotency_key, request_hash, demand_id
+) -> tuple[asyncpg.Record, Result]:
+    """Register one line sent over HTTP; a repeat with its Idempotency-Key replays it."""
+    key = (principal.subject, idempotency_key) if idempotency_key is not None else None
+    results = await submit_many(conn, [Request(submission, acting_for(principal), key)])
+    _count("http", results)
+    [result] = results
+    if isinstance(result, Refusal):
+        raise _problem(result)
+    if result.result is Result.CONFLICT:
+        reason = "this Idempotency-Key was used with a different request body"
+        raise Problem(
+            409,
+            "Idempotency key reused",
+            reason,
+            errors=[field_error("header.Idempotency-Key", reason)],
         )
-    event = new_event(
-        DemandRegistered(**submission.model_dump() | {"demand_id": demand_id}),
-        trust_id=school["trust_id"],
-        correlation_id=idempotency_key or str(demand_id),
-    )
-    await outbox.record(conn, Topics.DEMAND, [event])
-    return row, True
+    row = await store.get_demand(conn, result.demand_id)
+    assert row is not None
+    return row, result.result
 
 
-async def read_demand(conn: Connection, principal: Principal, demand_id: UUID) -> asyncpg.Record:
-    row = await store.get_demand(conn, demand_id)
+# --- CSV import -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AcceptedRow:
+    line: int
+    demand_id: UUID
+    replayed: bool
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    rows: int
+    accepted: list[AcceptedRow]
+    refused: list[RowError]
+
+
+def _row_key(owner: str, row: CsvRow, idempotency_key: str | None) -> Key | None:
+    """A row's own submission_id, else one derived from the request's Idempotency-Key."""
+    if row.submission.submission_id is not None:
+        return owner, row.submission.submission_id
+    if idempotency_key is not None:
+        return owner, f"{idempotency_key}#{row.line}"
+    return None
+
+
+async def import_demand(
+    conn: Connection, principal: Principal, file: DemandCsv, idempotency_key: str | None
+) -> ImportReport:
+    """Register every valid row; report each refused row by line, column and reason."""
+    actor = acting_for(principal)
+    batch = f"import-{uuid4()}"
+    requests = [
+        Request(
+            row.submission,
+            actor,
+            key := _row_key(principal.subject, row, idempotency_key),
+            None if key else f"{batch}#{row.line}",
+        )
+        for row in file.rows
+    ]
+    results = await submit_many(conn, requests)
+    _count("csv", results)
+    accepted: list[AcceptedRow] = []
+    refused = list(file.errors)
+    for row, result in zip(file.rows, results, strict=True):
+        if isinstance(result, Refusal):
+            refused.append(RowError(row.line, result.field, result.reason))
+        elif result.result is Result.CONFLICT:
+            column = "submission_id" if row.submission.submission_id is not None else None
+            reason = f"this key was already used for different content (line {result.demand_id})"
+            refused.append(RowError(row.line, column, reason))
+        else:
+            replayed = result.result is Result.REPLAYED
+            accepted.append(AcceptedRow(row.line, result.demand_id, replayed))
+    refused.sort(key=lambda e: e.line)
+    return ImportReport(file.data_rows, accepted, refused)
+
+
+# --- Kafka ingress ----------------------------------------------------------------------------
+
+
+def kafka_key(submission: KafkaSubmission) -> Key:
+    return f"kafka:{submission.trust_id}", submission.submission_id
+
+
+async def submit_records(
+    conn: Connection, submissions: Sequence[KafkaSubmission]
+) -> list[str | None]:
+    """Register the ingress's submissions: for each, None if registered or a retry of one,
+    else the reason it is refused (it goes to the dead-letter topic)."""
+    requests = [
+        Request(s, ActingFor(trust_id=s.trust_id), kafka_key(s), s.submission_id)
+        for s in submissions
+    ]
+    results = await submit_many(conn, requests)
+    _count("kafka", results)
+    reasons: list[str | None] = []
+    for submission, result in zip(submissions, results, strict=True):
+        if isinstance(result, Refusal):
+            reasons.append(f"{result.field}: {result.reason}")
+        elif result.result is Result.CONFLICT:
+            reasons.append(
+                f"submission_id: {submission.submission_id} was already used for a different"
+                f" submission (demand line {result.demand_id})"
+            )
+        else:
+            reasons.append(None)
+    return reasons
+
+
+# --- reading, amending, withdrawing -----------------------------------------------------------
+
+
+async def visible_demand(
+    conn: Connection, principal: Principal, demand_id: UUID, *, for_update: bool = False
+) -> asyncpg.Record:
+    """The line if the caller may see it: a school its own lines, a manager its trust's."""
+    require_role(principal, Role.SCHOOL, Role.MANAGER)
+    row = await store.get_demand(conn, demand_id, for_update=for_update)
     visible = row is not None and (
         (principal.role is Role.SCHOOL and row["school_urn"] == principal.scope)
         or (principal.role is Role.MANAGER and row["trust_id"] == principal.scope)
@@ -183,3 +413,82 @@ async def read_demand(conn: Connection, principal: Principal, demand_id: UUID) -
         raise Problem(404, "Not found", f"no demand line {demand_id} for this token")
     assert row is not None
     return row
+
+
+@dataclass(frozen=True)
+class Filters:
+    school_urn: str | None = None
+    category: str | None = None
+    status: str | None = None
+
+
+async def list_demand(
+    conn: Connection,
+    principal: Principal,
+    filters: Filters,
+    after: Position | None,
+    limit: int,
+) -> list[asyncpg.Record]:
+    """The caller's lines (a school's own, a manager's trust's) that match the filters."""
+    require_role(principal, Role.SCHOOL, Role.MANAGER)
+    school_urn = filters.school_urn
+    if principal.role is Role.SCHOOL:
+        if school_urn not in (None, principal.scope):
+            reason = f"a token for school {principal.scope} sees only that school's lines"
+            raise Problem(
+                403, "Forbidden", reason, errors=[field_error("query.school_urn", reason)]
+            )
+        school_urn = principal.scope
+    return await store.list_demands(
+        conn,
+        trust_id=principal.scope if principal.role is Role.MANAGER else None,
+        school_urn=school_urn,
+        category=filters.category,
+        status=filters.status,
+        after=(after.created_at, after.demand_id) if after else None,
+        limit=limit,
+    )
+
+
+def _fields(row: asyncpg.Record) -> LineFields:
+    return LineFields(**{name: row[name] for name in LineFields.__annotations__})
+
+
+def _unchangeable(row: asyncpg.Record) -> None:
+    reason = change_refusal(row["status"], row["tender_id"])
+    if reason is not None:
+        raise Problem(409, "Demand line cannot change", reason, line_status=row["status"])
+
+
+async def amend_demand(
+    conn: Connection, principal: Principal, demand_id: UUID, patch: DemandAmendment
+) -> asyncpg.Record:
+    """Apply a merge patch to an open line; emits demand.amended if anything changed."""
+    row = await visible_demand(conn, principal, demand_id, for_update=True)
+    _unchangeable(row)
+    before = _fields(row)
+    after = amended_line(before, patch, categories())
+    if isinstance(after, Refusal):
+        raise _problem(after)
+    if after == before:
+        return row
+    updated = await store.update_demand(conn, demand_id, after)
+    amended = DemandAmended(demand_id=demand_id, **asdict(after))
+    event = new_event(amended, trust_id=row["trust_id"], correlation_id=str(demand_id))
+    await outbox.record(conn, Topics.DEMAND, [event])
+    return updated
+
+
+async def withdraw_demand(
+    conn: Connection, principal: Principal, demand_id: UUID, reason: str | None
+) -> asyncpg.Record:
+    """Withdraw an open line (emits demand.withdrawn); withdrawing it again changes nothing."""
+    row = await visible_demand(conn, principal, demand_id, for_update=True)
+    if row["status"] == WITHDRAWN:
+        return row
+    _unchangeable(row)
+    who = "the school" if principal.role is Role.SCHOOL else "the trust"
+    updated = await store.withdraw_demand(conn, demand_id, reason or f"withdrawn by {who}")
+    event = new_event(_withdrawn(updated), trust_id=row["trust_id"], correlation_id=str(demand_id))
+    await outbox.record(conn, Topics.DEMAND, [event])
+    return updated

@@ -4,8 +4,11 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.demand.api import router
-from shared.service import Runtime, create_app, create_broker
+from services.demand.api import docs_router, router
+from services.demand.ingress import subscribe_ingress
+from services.demand.intake import HANDLERS
+from shared.events import Topics
+from shared.service import Runtime, Subscription, create_app, create_broker, subscribe
 from shared.settings import ServiceSettings
 
 NAME = "demand"
@@ -13,10 +16,13 @@ NAME = "demand"
 
 def build(settings: ServiceSettings) -> FastAPI:
     runtime = Runtime(NAME, settings, create_broker(settings, NAME))
+    subscribe(runtime, Subscription([Topics.TENDERS], HANDLERS))
+    subscribe_ingress(runtime)
     return create_app(
         runtime,
         migrations=Path(__file__).with_name("migrations"),
-        routers=[router],
+        routers=[router, docs_router],
         title="Collective Procurement: demand",
-        description="Schools' demand lines and the trusts' schools registry.",
+        description="Schools' demand lines and the trusts' schools registry."
+        " AsyncAPI for the topics it reads and writes: /asyncapi.json.",
     )

@@ -1,7 +1,7 @@
 """Reading a GIAS establishments extract (or a file with its column headers) into school records.
 
 Extra columns are ignored; rows without a trust are skipped and counted, so a national extract
-loads as it is.
+loads as it is (their URNs are kept: a school we hold in a trust that now has none has left it).
 """
 
 import csv
@@ -39,6 +39,7 @@ class School:
 class RegistryFile:
     schools: list[School] = field(default_factory=list)
     skipped_without_trust: int = 0
+    without_trust: list[str] = field(default_factory=list)
     errors: list[dict[str, str]] = field(default_factory=list)
 
 
@@ -54,13 +55,21 @@ def parse_registry(text: str) -> RegistryFile:
     if missing:
         result.errors.append(field_error("header", f"missing columns: {', '.join(missing)}"))
         return result
+    first_line: dict[str, int] = {}
     for line, row in enumerate(reader, start=2):
         trust_id = (row.get(TRUST_CODE) or "").strip()
-        if not trust_id:
-            result.skipped_without_trust += 1
-            continue
         urn = (row.get(URN) or "").strip()
         pupils = _optional(row, PUPILS)
+        if urn and urn in first_line:
+            reason = f"URN {urn} is also on line {first_line[urn]}"
+            result.errors.append(field_error(f"line {line}.{URN}", reason))
+            continue
+        first_line[urn] = line
+        if not trust_id:
+            result.skipped_without_trust += 1
+            if re.fullmatch(r"\d{6}", urn):
+                result.without_trust.append(urn)
+            continue
         if not re.fullmatch(r"\d{6}", urn):
             result.errors.append(field_error(f"line {line}.{URN}", "a URN is 6 digits"))
         elif not trust_id.isdigit():

@@ -1,24 +1,29 @@
-"""SQL of the demand service, with bound parameters only."""
+"""SQL of the demand service, with bound parameters only. Bulk writes are set-based (one
+statement over arrays), never one round trip per row."""
 
-from typing import Any
+from collections.abc import Sequence
+from datetime import datetime
 from uuid import UUID
 
 import asyncpg
 
+from services.demand.domain.lines import AWARDED, IN_TENDER, OPEN, WITHDRAWN, LineFields
 from services.demand.registry import School
 from shared.db import Connection
+
+Key = tuple[str, str]  # (owner, idempotency key)
 
 
 async def get_school(conn: Connection, urn: str) -> asyncpg.Record | None:
     return await conn.fetchrow("SELECT * FROM schools WHERE urn = $1", urn)
 
 
-async def schools_by_urn(conn: Connection, urns: list[str]) -> dict[str, asyncpg.Record]:
-    rows = await conn.fetch("SELECT * FROM schools WHERE urn = ANY($1::text[])", urns)
+async def schools_by_urn(conn: Connection, urns: Sequence[str]) -> dict[str, asyncpg.Record]:
+    rows = await conn.fetch("SELECT * FROM schools WHERE urn = ANY($1::text[])", list(set(urns)))
     return {r["urn"]: r for r in rows}
 
 
-async def upsert_schools(conn: Connection, schools: list[School]) -> None:
+async def upsert_schools(conn: Connection, schools: Sequence[School]) -> None:
     await conn.executemany(
         "INSERT INTO schools (urn, trust_id, trust_name, name, phase, postcode, local_authority,"
         " pupils, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
@@ -43,53 +48,187 @@ async def upsert_schools(conn: Connection, schools: list[School]) -> None:
     )
 
 
-async def insert_demand(conn: Connection, line: dict[str, Any]) -> asyncpg.Record:
-    row = await conn.fetchrow(
+async def leave_trusts(conn: Connection, urns: Sequence[str]) -> None:
+    await conn.execute(
+        "UPDATE schools SET trust_id = NULL, updated_at = now() WHERE urn = ANY($1::text[])",
+        list(urns),
+    )
+
+
+async def withdraw_open_lines_of_schools(
+    conn: Connection, schools: Sequence[tuple[str, str]]
+) -> list[asyncpg.Record]:
+    """Withdraw the open lines of each (urn, reason); returns the lines withdrawn."""
+    return await conn.fetch(
+        "UPDATE demand_lines d SET status = $3, status_reason = w.reason, updated_at = now()"
+        " FROM unnest($1::text[], $2::text[]) AS w(urn, reason)"
+        " WHERE d.school_urn = w.urn AND d.status = $4"
+        " RETURNING d.*",
+        [urn for urn, _ in schools],
+        [reason for _, reason in schools],
+        WITHDRAWN,
+        OPEN,
+    )
+
+
+async def claim_keys(conn: Connection, claims: Sequence[tuple[Key, str, UUID]]) -> set[Key]:
+    """Record (key, request hash, demand id) for keys not used before; returns the keys claimed.
+
+    A key another transaction is claiming blocks here until that one ends, so concurrent
+    requests with one key resolve to one claim. Sorted, so two batches cannot deadlock."""
+    rows = await conn.fetch(
+        "INSERT INTO idempotency_keys (owner, key, request_hash, demand_id)"
+        " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::uuid[])"
+        " AS c(owner, key, request_hash, demand_id) ORDER BY owner, key"
+        " ON CONFLICT DO NOTHING RETURNING owner, key",
+        [key[0] for key, _, _ in claims],
+        [key[1] for key, _, _ in claims],
+        [request_hash for _, request_hash, _ in claims],
+        [demand_id for _, _, demand_id in claims],
+    )
+    return {(r["owner"], r["key"]) for r in rows}
+
+
+async def find_keys(conn: Connection, keys: Sequence[Key]) -> dict[Key, asyncpg.Record]:
+    """The keys already used, with the request hash and the demand line each created."""
+    if not keys:
+        return {}
+    rows = await conn.fetch(
+        "SELECT k.owner, k.key, k.request_hash, k.demand_id FROM idempotency_keys k"
+        " JOIN unnest($1::text[], $2::text[]) AS w(owner, key) USING (owner, key)",
+        [owner for owner, _ in keys],
+        [key for _, key in keys],
+    )
+    return {(r["owner"], r["key"]): r for r in rows}
+
+
+async def insert_demands(conn: Connection, lines: Sequence[tuple[UUID, str, LineFields]]) -> None:
+    """Insert (demand id, trust id, line) rows in one statement."""
+    await conn.execute(
         "INSERT INTO demand_lines (demand_id, trust_id, school_urn, category, unit, quantity,"
         " current_unit_price, current_supplier, contract_end, term_months, notes)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-        " RETURNING *",
-        line["demand_id"],
-        line["trust_id"],
-        line["school_urn"],
-        line["category"],
-        line["unit"],
-        line["quantity"],
-        line["current_unit_price"],
-        line["current_supplier"],
-        line["contract_end"],
-        line["term_months"],
-        line["notes"],
+        " SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],"
+        " $6::numeric[], $7::numeric[], $8::text[], $9::date[], $10::int[], $11::text[])",
+        [demand_id for demand_id, _, _ in lines],
+        [trust_id for _, trust_id, _ in lines],
+        [f.school_urn for _, _, f in lines],
+        [f.category for _, _, f in lines],
+        [f.unit for _, _, f in lines],
+        [f.quantity for _, _, f in lines],
+        [f.current_unit_price for _, _, f in lines],
+        [f.current_supplier for _, _, f in lines],
+        [f.contract_end for _, _, f in lines],
+        [f.term_months for _, _, f in lines],
+        [f.notes for _, _, f in lines],
+    )
+
+
+async def get_demand(
+    conn: Connection, demand_id: UUID, *, for_update: bool = False
+) -> asyncpg.Record | None:
+    if for_update:
+        return await conn.fetchrow(
+            "SELECT * FROM demand_lines WHERE demand_id = $1 FOR UPDATE", demand_id
+        )
+    return await conn.fetchrow("SELECT * FROM demand_lines WHERE demand_id = $1", demand_id)
+
+
+async def list_demands(
+    conn: Connection,
+    *,
+    trust_id: str | None,
+    school_urn: str | None,
+    category: str | None,
+    status: str | None,
+    after: tuple[datetime, UUID] | None,
+    limit: int,
+) -> list[asyncpg.Record]:
+    """Lines matching every filter given (None: any), in creation order, after a position."""
+    return await conn.fetch(
+        "SELECT * FROM demand_lines"
+        " WHERE ($1::text IS NULL OR trust_id = $1) AND ($2::text IS NULL OR school_urn = $2)"
+        " AND ($3::text IS NULL OR category = $3) AND ($4::text IS NULL OR status = $4)"
+        " AND ($5::timestamptz IS NULL OR (created_at, demand_id) > ($5, $6::uuid))"
+        " ORDER BY created_at, demand_id LIMIT $7",
+        trust_id,
+        school_urn,
+        category,
+        status,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
+    )
+
+
+async def update_demand(conn: Connection, demand_id: UUID, line: LineFields) -> asyncpg.Record:
+    row = await conn.fetchrow(
+        "UPDATE demand_lines SET unit = $2, quantity = $3, current_unit_price = $4,"
+        " current_supplier = $5, contract_end = $6, term_months = $7, notes = $8,"
+        " updated_at = now() WHERE demand_id = $1 RETURNING *",
+        demand_id,
+        line.unit,
+        line.quantity,
+        line.current_unit_price,
+        line.current_supplier,
+        line.contract_end,
+        line.term_months,
+        line.notes,
     )
     assert row is not None
     return row
 
 
-async def get_demand(conn: Connection, demand_id: UUID) -> asyncpg.Record | None:
-    return await conn.fetchrow("SELECT * FROM demand_lines WHERE demand_id = $1", demand_id)
-
-
-async def lock_idempotency_key(conn: Connection, owner: str, key: str) -> None:
-    """Serialise concurrent requests that carry one key, until the transaction ends."""
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"{owner}\n{key}")
-
-
-async def find_idempotency_key(conn: Connection, owner: str, key: str) -> asyncpg.Record | None:
-    return await conn.fetchrow(
-        "SELECT request_hash, demand_id FROM idempotency_keys WHERE owner = $1 AND key = $2",
-        owner,
-        key,
-    )
-
-
-async def save_idempotency_key(
-    conn: Connection, owner: str, key: str, request_hash: str, demand_id: UUID
-) -> None:
-    await conn.execute(
-        "INSERT INTO idempotency_keys (owner, key, request_hash, demand_id)"
-        " VALUES ($1, $2, $3, $4)",
-        owner,
-        key,
-        request_hash,
+async def withdraw_demand(conn: Connection, demand_id: UUID, reason: str) -> asyncpg.Record:
+    row = await conn.fetchrow(
+        "UPDATE demand_lines SET status = $2, status_reason = $3, updated_at = now()"
+        " WHERE demand_id = $1 RETURNING *",
         demand_id,
+        WITHDRAWN,
+        reason,
     )
+    assert row is not None
+    return row
+
+
+async def put_in_tender(
+    conn: Connection, trust_id: str, tender_id: UUID, demand_ids: Sequence[UUID]
+) -> int:
+    """Open lines of the tender become in_tender; returns how many did."""
+    status = await conn.execute(
+        "UPDATE demand_lines SET status = $1, tender_id = $2, updated_at = now()"
+        " WHERE demand_id = ANY($3::uuid[]) AND trust_id = $4 AND status = $5",
+        IN_TENDER,
+        tender_id,
+        list(demand_ids),
+        trust_id,
+        OPEN,
+    )
+    return int(status.split()[-1])
+
+
+async def release_from_tender(conn: Connection, trust_id: str, tender_id: UUID) -> int:
+    status = await conn.execute(
+        "UPDATE demand_lines SET status = $1, tender_id = NULL, updated_at = now()"
+        " WHERE tender_id = $2 AND trust_id = $3 AND status = $4",
+        OPEN,
+        tender_id,
+        trust_id,
+        IN_TENDER,
+    )
+    return int(status.split()[-1])
+
+
+async def mark_awarded(
+    conn: Connection, trust_id: str, tender_id: UUID, demand_ids: Sequence[UUID]
+) -> int:
+    status = await conn.execute(
+        "UPDATE demand_lines SET status = $1, updated_at = now()"
+        " WHERE demand_id = ANY($2::uuid[]) AND tender_id = $3 AND trust_id = $4"
+        " AND status = $5",
+        AWARDED,
+        list(demand_ids),
+        tender_id,
+        trust_id,
+        IN_TENDER,
+    )
+    return int(status.split()[-1])

@@ -1,99 +1,116 @@
-"""HTTP API of the savings service, under /v1: a trust's savings, per school and per category."""
+"""HTTP API of the savings service, under /v1: a trust's savings for its business manager.
 
-from decimal import Decimal
+Every route is for a manager of the trust in the path and nobody else (403 otherwise).
+"""
 
-from fastapi import APIRouter, Request
-from pydantic import BaseModel
+import re
 
-from shared.http import Caller, require_trust
-from shared.money import Amount, percentage
+import asyncpg
+from fastapi import APIRouter, Request, Response
+
+from services.savings import reports
+from services.savings.settings import SavingsSettings
+from shared.http import Caller, Problem, require_trust
 from shared.service import Runtime
 
-router = APIRouter(prefix="/v1", tags=["savings"])
+router = APIRouter(prefix="/v1/trusts/{trust_id}/savings", tags=["savings"])
 
 
-class SchoolSavings(BaseModel):
-    urn: str
-    name: str | None
-    annual_baseline_cost: Amount
-    annual_contract_cost: Amount
-    annual_saving: Amount
-    term_saving: Amount
-    saving_pct: Amount | None
-    economy_of_scale: Amount
-
-
-class CategorySavings(BaseModel):
-    category: str
-    annual_baseline_cost: Amount
-    annual_saving: Amount
-    term_saving: Amount
-    saving_pct: Amount | None
-
-
-class TrustSavings(BaseModel):
-    trust_id: str
-    annual_baseline_cost: Amount
-    annual_contract_cost: Amount
-    annual_saving: Amount
-    term_saving: Amount
-    saving_pct: Amount | None
-    economy_of_scale: Amount
-    schools: list[SchoolSavings]
-    categories: list[CategorySavings]
-
-
-@router.get("/trusts/{trust_id}/savings", response_model=TrustSavings)
-async def trust_savings(trust_id: str, request: Request, caller: Caller) -> TrustSavings:
-    """Totals are sums of ledger entries, each rounded to pence when it was recorded."""
-    require_trust(caller, trust_id)
+def pool(request: Request) -> asyncpg.Pool:
     runtime: Runtime = request.app.state.runtime
-    async with runtime.pool.acquire() as conn:
-        schools = await conn.fetch(
-            "SELECT l.school_urn AS urn, s.name,"
-            " sum(annual_baseline_cost) AS annual_baseline_cost,"
-            " sum(annual_contract_cost) AS annual_contract_cost,"
-            " sum(annual_saving) AS annual_saving, sum(term_saving) AS term_saving,"
-            " sum(economy_of_scale) AS economy_of_scale FROM ledger_entries l"
-            " LEFT JOIN schools s ON s.urn = l.school_urn WHERE l.trust_id = $1"
-            " GROUP BY l.school_urn, s.name ORDER BY l.school_urn",
-            trust_id,
-        )
-        categories = await conn.fetch(
-            "SELECT category, sum(annual_baseline_cost) AS annual_baseline_cost,"
-            " sum(annual_saving) AS annual_saving, sum(term_saving) AS term_saving"
-            " FROM ledger_entries WHERE trust_id = $1"
-            " GROUP BY category ORDER BY category",
-            trust_id,
-        )
-    school_rows = [
-        SchoolSavings(
-            **dict(r), saving_pct=percentage(r["annual_saving"], r["annual_baseline_cost"])
-        )
-        for r in schools
-    ]
-    category_rows = [
-        CategorySavings(
-            category=r["category"],
-            annual_baseline_cost=r["annual_baseline_cost"],
-            annual_saving=r["annual_saving"],
-            term_saving=r["term_saving"],
-            saving_pct=percentage(r["annual_saving"], r["annual_baseline_cost"]),
-        )
-        for r in categories
-    ]
+    return runtime.pool
 
-    def total(field: str) -> Decimal:
-        return sum((getattr(s, field) for s in school_rows), Decimal("0.00"))
 
-    return TrustSavings(
-        trust_id=trust_id,
-        annual_baseline_cost=total("annual_baseline_cost"),
-        annual_contract_cost=total("annual_contract_cost"),
-        annual_saving=total("annual_saving"),
-        term_saving=total("term_saving"),
-        saving_pct=percentage(total("annual_saving"), total("annual_baseline_cost")),
-        economy_of_scale=total("economy_of_scale"),
-        schools=school_rows,
-        categories=category_rows,
+def tendering_url(request: Request) -> str:
+    settings: SavingsSettings = request.app.state.savings_settings
+    return settings.tendering_public_url
+
+
+@router.get("", response_model=reports.TrustSavings)
+async def trust_savings(trust_id: str, request: Request, caller: Caller) -> reports.TrustSavings:
+    """The trust's totals, with a line per school and per category."""
+    require_trust(caller, trust_id)
+    async with pool(request).acquire() as conn:
+        return await reports.trust_summary(conn, trust_id)
+
+
+@router.get("/schools", response_model=list[reports.SchoolSavings])
+async def school_savings(
+    trust_id: str, request: Request, caller: Caller
+) -> list[reports.SchoolSavings]:
+    """Each school's figures, summed over its ledger entries."""
+    require_trust(caller, trust_id)
+    async with pool(request).acquire() as conn:
+        return await reports.schools(conn, trust_id)
+
+
+@router.get("/schools/{urn}", response_model=reports.SchoolDetail)
+async def school_ledger(
+    trust_id: str, urn: str, request: Request, caller: Caller
+) -> reports.SchoolDetail:
+    """One school's figures and its ledger entries, line by line."""
+    require_trust(caller, trust_id)
+    async with pool(request).acquire() as conn:
+        detail = await reports.school_detail(conn, trust_id, urn)
+    if detail is None:
+        raise Problem(404, "Not found", f"no school {urn} in trust {trust_id}")
+    return detail
+
+
+@router.get("/categories", response_model=list[reports.CategoryBreakdown])
+async def category_savings(
+    trust_id: str, request: Request, caller: Caller
+) -> list[reports.CategoryBreakdown]:
+    """Each category's figures, with its volume in the category's unit."""
+    require_trust(caller, trust_id)
+    async with pool(request).acquire() as conn:
+        return await reports.categories(conn, trust_id)
+
+
+@router.get("/contracts", response_model=list[reports.ContractSavings])
+async def contract_savings(
+    trust_id: str, request: Request, caller: Caller
+) -> list[reports.ContractSavings]:
+    """Each joint contract (awarded tender), with a link to its tender."""
+    require_trust(caller, trust_id)
+    async with pool(request).acquire() as conn:
+        return await reports.contracts(conn, trust_id, tendering_url(request))
+
+
+@router.get("/months", response_model=list[reports.MonthSavings])
+async def monthly_savings(
+    trust_id: str, request: Request, caller: Caller
+) -> list[reports.MonthSavings]:
+    """Savings over time: contracts grouped by the month they start, with a running total."""
+    require_trust(caller, trust_id)
+    async with pool(request).acquire() as conn:
+        return await reports.months(conn, trust_id)
+
+
+@router.get("/ledger", response_model=list[reports.LedgerEntry])
+async def ledger(trust_id: str, request: Request, caller: Caller) -> list[reports.LedgerEntry]:
+    """Every ledger entry of the trust, with the award, bid and rule version behind it."""
+    require_trust(caller, trust_id)
+    async with pool(request).acquire() as conn:
+        return await reports.ledger(conn, trust_id)
+
+
+@router.get(
+    "/ledger.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": "the ledger as CSV"}},
+)
+async def ledger_csv(trust_id: str, request: Request, caller: Caller) -> Response:
+    """The ledger as a CSV download, one row per entry."""
+    require_trust(caller, trust_id)
+    async with pool(request).acquire() as conn:
+        return csv_response(trust_id, await reports.ledger(conn, trust_id))
+
+
+def csv_response(trust_id: str, entries: list[reports.LedgerEntry]) -> Response:
+    filename = "savings-ledger-trust-" + re.sub(r"[^A-Za-z0-9_-]", "", trust_id) + ".csv"
+    return Response(
+        reports.ledger_csv(entries),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

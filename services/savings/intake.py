@@ -1,8 +1,16 @@
 """What savings learns from events: school names, and awards to put in the ledger."""
 
-from uuid import uuid4
+import structlog
 
-from services.savings.domain.ledger import RULE_VERSION, Allocation, ledger_figures, totals
+from services.savings import store
+from services.savings.domain.ledger import (
+    RULE_VERSION,
+    Allocation,
+    entry_id,
+    ledger_figures,
+    recorded_event_id,
+    totals,
+)
 from shared import outbox
 from shared.db import Connection
 from shared.events import (
@@ -16,76 +24,80 @@ from shared.events import (
 )
 from shared.inbox import Handler
 
+log = structlog.get_logger()
+
 
 async def school_joined(conn: Connection, event: Envelope) -> None:
     school = read_data(event, SchoolJoined)
-    await conn.execute(
-        "INSERT INTO schools (urn, trust_id, name) VALUES ($1, $2, $3)"
-        " ON CONFLICT (urn) DO UPDATE SET trust_id = EXCLUDED.trust_id, name = EXCLUDED.name",
-        school.urn,
-        event.trust_id,
-        school.name,
-    )
+    await store.upsert_school(conn, school.urn, event.trust_id, school.name, school.trust_name)
 
 
 async def tender_awarded(conn: Connection, event: Envelope) -> None:
-    """One ledger entry per school's line in the award, then `savings.recorded`."""
+    """One ledger entry per school's line in the award, then `savings.recorded`.
+
+    Everything written is derived from the event alone (ids, figures, recorded_at), so replaying
+    the topics into an empty database rebuilds an identical ledger.
+    """
     award = read_data(event, TenderAwarded)
-    entries = []
-    for a in award.allocations:
-        figures = ledger_figures(
-            Allocation(
-                a.school_urn,
-                a.quantity,
-                a.baseline_unit_price,
-                a.pooled_unit_price,
-                a.solo_unit_price,
-            ),
-            award.term_months,
+    # A tender split into lots sends one award per lot; each lot's lines are its own.
+    if await store.award_recorded(conn, award.tender_id, [a.demand_id for a in award.allocations]):
+        # A second award event for the same lines (e.g. re-published with a new event_id).
+        log.warning(
+            "award already in the ledger; ignored", tender_id=str(award.tender_id), lot=award.lot
         )
-        entries.append((a, figures))
-    await conn.executemany(
-        "INSERT INTO ledger_entries (entry_id, trust_id, tender_id, bid_id, supplier_id, demand_id,"
-        " school_urn, category, unit, quantity, baseline_unit_price, pooled_unit_price,"
-        " solo_unit_price, term_months, contract_start, annual_baseline_cost,"
-        " annual_contract_cost, annual_saving, term_saving, saving_pct, economy_of_scale,"
-        " rule_version, source_event_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
-        " $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)"
-        " ON CONFLICT (tender_id, demand_id) DO NOTHING",
-        [
-            (
-                uuid4(),
-                event.trust_id,
-                award.tender_id,
-                award.bid_id,
-                award.supplier_id,
-                a.demand_id,
-                a.school_urn,
-                award.category,
-                award.unit,
-                a.quantity,
-                a.baseline_unit_price,
-                a.pooled_unit_price,
-                a.solo_unit_price,
+        return
+    figures = [
+        (
+            a,
+            ledger_figures(
+                Allocation(
+                    a.school_urn,
+                    a.quantity,
+                    a.baseline_unit_price,
+                    a.pooled_unit_price,
+                    a.solo_unit_price,
+                ),
                 award.term_months,
-                award.contract_start,
-                f.annual_baseline_cost,
-                f.annual_contract_cost,
-                f.annual_saving,
-                f.term_saving,
-                f.saving_pct,
-                f.economy_of_scale,
-                RULE_VERSION,
-                event.event_id,
-            )
-            for a, f in entries
-        ],
-    )
-    total = totals(f for _, f in entries)
+            ),
+        )
+        for a in award.allocations
+    ]
+    rows = [
+        store.LedgerRow(
+            entry_id=entry_id(award.tender_id, a.demand_id),
+            trust_id=event.trust_id,
+            tender_id=award.tender_id,
+            bid_id=award.bid_id,
+            supplier_id=award.supplier_id,
+            demand_id=a.demand_id,
+            school_urn=a.school_urn,
+            category=award.category,
+            unit=award.unit,
+            quantity=a.quantity,
+            baseline_unit_price=a.baseline_unit_price,
+            pooled_unit_price=a.pooled_unit_price,
+            solo_unit_price=a.solo_unit_price,
+            term_months=award.term_months,
+            contract_start=award.contract_start,
+            annual_baseline_cost=f.annual_baseline_cost,
+            annual_contract_cost=f.annual_contract_cost,
+            annual_saving=f.annual_saving,
+            term_saving=f.term_saving,
+            saving_pct=f.saving_pct,
+            economy_of_scale=f.economy_of_scale,
+            rule_version=RULE_VERSION,
+            source_event_id=event.event_id,
+            # When the award happened, not when this row was written.
+            recorded_at=event.occurred_at,
+        )
+        for a, f in figures
+    ]
+    await store.insert_entries(conn, rows)
+    total = totals(f for _, f in figures)
     recorded = SavingsRecorded(
         tender_id=award.tender_id,
         category=award.category,
-        schools=len(entries),
+        schools=len(rows),
         annual_saving=total.annual_saving,
         term_saving=total.term_saving,
         rule_version=RULE_VERSION,
@@ -96,6 +108,8 @@ async def tender_awarded(conn: Connection, event: Envelope) -> None:
         correlation_id=event.correlation_id,
         causation_id=str(event.event_id),
     )
+    # A rebuild records it again with the same id, so consumers' inboxes skip the repeat.
+    out = out.model_copy(update={"event_id": recorded_event_id(award.tender_id, award.lot)})
     await outbox.record(conn, Topics.SAVINGS, [out])
 
 

@@ -1,5 +1,6 @@
 """HTTP API of the tendering service, under /v1."""
 
+from collections import defaultdict
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated
@@ -10,7 +11,8 @@ from fastapi import APIRouter, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.tendering import handlers, store
-from services.tendering.domain.evaluation import Weights, evaluate
+from services.tendering.domain.evaluation import Weights, display, evaluate, explain_award
+from services.tendering.domain.lots import LotsBy, Status
 from services.tendering.domain.pricing import PriceTier
 from services.tendering.domain.route import RouteDecision
 from shared.auth import Role
@@ -66,7 +68,11 @@ class PoolOut(BaseModel):
     earliest_end: date
     latest_end: date
     term_months: int
-    route: RouteOut
+    route: RouteOut = Field(description="estimated value over the term and the legal route")
+    conflicting_tenders: list[UUID] = Field(
+        description="open tenders whose requirement these lines belong to: opening this pool"
+        " would split it, so it is refused until they are awarded or cancelled"
+    )
     lines: list[PoolLineOut]
 
 
@@ -90,6 +96,7 @@ async def list_pools(trust_id: str, request: Request, caller: Caller) -> list[Po
             latest_end=v.pool.latest_end,
             term_months=v.term_months,
             route=RouteOut.of(v.route),
+            conflicting_tenders=[UUID(t) for t in v.conflicting_tenders],
             lines=[
                 PoolLineOut(
                     demand_id=UUID(line.demand_id),
@@ -118,6 +125,9 @@ class OpenTenderIn(BaseModel):
     pool_id: str | None = None
     closes_at: AwareDatetime
     term_months: Annotated[int | None, Field(ge=1, le=120)] = None
+    lots_by: LotsBy | None = Field(
+        default=None, description="split into lots by the schools' local authority or phase"
+    )
     weights: WeightsIn | None = None
 
 
@@ -129,13 +139,22 @@ class TierIn(BaseModel):
 
 class BidIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    lot: Annotated[int | None, Field(ge=1)] = Field(
+        default=None, description="the lot bid for; required when the tender has several lots"
+    )
     quality_score: Annotated[DecimalInput, Field(ge=0, le=100)]
     price_tiers: Annotated[list[TierIn], Field(min_length=1, max_length=50)]
+
+
+class CancelIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: Annotated[str, Field(min_length=1, max_length=500)] = "cancelled by the trust"
 
 
 class BidOut(BaseModel):
     bid_id: UUID
     tender_id: UUID
+    lot: int
     supplier_id: str
     quality_score: Amount
     price_tiers: list[dict[str, str]]
@@ -150,6 +169,7 @@ class RankedBidOut(BaseModel):
     price_score: Amount
     quality_score: Amount
     score: Amount
+    submitted_at: datetime
 
 
 class AwardOut(BaseModel):
@@ -158,6 +178,29 @@ class AwardOut(BaseModel):
     pooled_quantity: Amount
     pooled_unit_price: Amount
     awarded_at: datetime
+    awarded_by: str = Field(description="manager, or deadline when awarded automatically")
+    standstill_ends: date | None = Field(
+        description="regulated awards: last day of the 8-working-day standstill period; the"
+        " contract may not be entered into before the day after"
+    )
+    reason: str = Field(description="why the winner won")
+
+
+class LotOut(BaseModel):
+    lot: int
+    name: str | None
+    status: str
+    schools: list[str]
+    pooled_quantity: Amount
+    bids_received: int
+    bids: list[RankedBidOut] | None = Field(
+        default=None, description="ranked with scores; shown to the trust once bidding has closed"
+    )
+    award: AwardOut | None = None
+
+
+class TenderLineOut(PoolLineOut):
+    lot: int
 
 
 class TenderOut(BaseModel):
@@ -168,15 +211,54 @@ class TenderOut(BaseModel):
     pool_id: str
     status: str
     opened_at: datetime
+    opened_by: str
     closes_at: datetime
     term_months: int
     weights: dict[str, Amount]
+    lots_by: str | None
     route: RouteOut
-    lines: list[PoolLineOut]
+    pooled_quantity: Amount
+    lines: list[TenderLineOut]
+    lots: list[LotOut]
     bids: list[RankedBidOut] | None = Field(
-        default=None, description="ranked with scores; shown to the trust once bidding has closed"
+        default=None, description="without lots: the bids ranked, as in lots[0]"
     )
-    award: AwardOut | None = None
+    award: AwardOut | None = Field(default=None, description="without lots: lots[0]'s award")
+    cancelled_at: datetime | None = None
+    cancel_reason: str | None = None
+
+
+class TenderSummaryOut(BaseModel):
+    tender_id: UUID
+    category: str
+    pool_id: str
+    status: str
+    opened_at: datetime
+    opened_by: str
+    closes_at: datetime
+    route: str
+    lots_by: str | None
+
+
+class LotNoticeOut(BaseModel):
+    lot: int
+    name: str | None
+    schools: int
+    pooled_quantity: Amount
+
+
+class NoticeOut(BaseModel):
+    """What a supplier needs to bid: the requirement, its lots and the evaluation weights."""
+
+    tender_id: UUID
+    category: str
+    unit: str
+    status: str
+    closes_at: datetime
+    term_months: int
+    route: str
+    weights: dict[str, Amount]
+    lots: list[LotNoticeOut]
 
 
 def _bid_out(row: asyncpg.Record) -> BidOut:
@@ -184,6 +266,7 @@ def _bid_out(row: asyncpg.Record) -> BidOut:
     return BidOut(
         bid_id=row["bid_id"],
         tender_id=row["tender_id"],
+        lot=row["lot_no"],
         supplier_id=bid.supplier_id,
         quality_score=bid.quality_score,
         submitted_at=bid.submitted_at,
@@ -194,55 +277,112 @@ def _bid_out(row: asyncpg.Record) -> BidOut:
     )
 
 
+@router.get("/trusts/{trust_id}/tenders", response_model=list[TenderSummaryOut])
+async def list_tenders(trust_id: str, request: Request, caller: Caller) -> list[TenderSummaryOut]:
+    """The trust's tenders, newest first, whether a manager or the opening policy opened them."""
+    require_trust(caller, trust_id)
+    async with _runtime(request).pool.acquire() as conn:
+        rows = await store.trust_tenders(conn, trust_id)
+    return [
+        TenderSummaryOut(
+            tender_id=t["tender_id"],
+            category=t["category"],
+            pool_id=t["pool_id"],
+            status=t["status"],
+            opened_at=t["opened_at"],
+            opened_by=t["opened_by"],
+            closes_at=t["closes_at"],
+            route=t["route"],
+            lots_by=t["lots_by"],
+        )
+        for t in rows
+    ]
+
+
 @router.post("/tenders", status_code=201, response_model=TenderOut)
 async def open_tender(body: OpenTenderIn, request: Request, caller: Caller) -> TenderOut:
-    """Open a tender from a pool (default: the trust's first open pool for the category)."""
+    """Open a tender for a whole pool (default: the trust's earliest open pool for the category);
+    its lines are locked until it is cancelled."""
     require_trust(caller, body.trust_id)
     runtime = _runtime(request)
-    weights = Weights(body.weights.price, body.weights.quality) if body.weights else Weights()
+    opening = handlers.OpenRequest(
+        trust_id=body.trust_id,
+        category=body.category,
+        pool_id=body.pool_id,
+        closes_at=body.closes_at,
+        term_months=body.term_months,
+        weights=Weights(body.weights.price, body.weights.quality) if body.weights else Weights(),
+        lots_by=body.lots_by,
+    )
     async with runtime.pool.acquire() as conn:
         async with conn.transaction():
             tender_id = await handlers.open_tender(
-                conn,
-                body.trust_id,
-                body.category,
-                body.pool_id,
-                body.closes_at,
-                body.term_months,
-                weights,
-                runtime.settings.pooling_window_months,
-                datetime.now(UTC),
+                conn, opening, runtime.settings.pooling_window_months, datetime.now(UTC)
             )
         return await _tender_out(conn, tender_id)
 
 
+@router.get("/tenders/{tender_id}/notice", response_model=NoticeOut)
+async def tender_notice(tender_id: UUID, request: Request, caller: Caller) -> NoticeOut:
+    """The tender as suppliers see it: no schools' prices, no other bids."""
+    require_role(caller, Role.SUPPLIER, Role.MANAGER)
+    async with _runtime(request).pool.acquire() as conn:
+        t = await store.get_tender(conn, tender_id)
+        if t is None or (caller.role is Role.MANAGER and t["trust_id"] != caller.scope):
+            raise Problem(404, "Not found", f"no tender {tender_id} for this token")
+        lots = await store.tender_lots(conn, tender_id)
+        lines = await store.tender_lines(conn, tender_id)
+    return NoticeOut(
+        tender_id=t["tender_id"],
+        category=t["category"],
+        unit=t["unit"],
+        status=t["status"],
+        closes_at=t["closes_at"],
+        term_months=t["term_months"],
+        route=t["route"],
+        weights={"price": t["weight_price"], "quality": t["weight_quality"]},
+        lots=[
+            LotNoticeOut(
+                lot=lot["lot_no"],
+                name=lot["name"],
+                schools=len(
+                    {line["school_urn"] for line in lines if line["lot_no"] == lot["lot_no"]}
+                ),
+                pooled_quantity=lot["pooled_quantity"],
+            )
+            for lot in lots
+        ],
+    )
+
+
 @router.post("/tenders/{tender_id}/bids", status_code=201, response_model=BidOut)
 async def submit_bid(tender_id: UUID, body: BidIn, request: Request, caller: Caller) -> BidOut:
-    """A supplier's bid; a resubmission replaces the supplier's earlier bid."""
+    """A supplier's bid for a lot, before the deadline; a resubmission replaces the supplier's
+    earlier bid for that lot."""
     require_role(caller, Role.SUPPLIER)
     assert caller.scope is not None
     tiers = [PriceTier(t.min_quantity, t.unit_price) for t in body.price_tiers]
     async with _runtime(request).pool.acquire() as conn, conn.transaction():
         row = await handlers.submit_bid(
-            conn, caller.scope, tender_id, body.quality_score, tiers, datetime.now(UTC)
+            conn, caller.scope, tender_id, body.lot, body.quality_score, tiers, datetime.now(UTC)
         )
     return _bid_out(row)
 
 
 @router.get("/tenders/{tender_id}/bids", response_model=list[BidOut])
 async def my_bids(tender_id: UUID, request: Request, caller: Caller) -> list[BidOut]:
-    """A supplier sees only its own bid."""
+    """A supplier sees only its own bids."""
     require_role(caller, Role.SUPPLIER)
+    assert caller.scope is not None
     async with _runtime(request).pool.acquire() as conn:
-        rows = await conn.fetch(
-            "SELECT * FROM bids WHERE tender_id = $1 AND supplier_id = $2", tender_id, caller.scope
-        )
+        rows = await store.bid_rows(conn, tender_id, caller.scope)
     return [_bid_out(r) for r in rows]
 
 
 @router.post("/tenders/{tender_id}/award", response_model=TenderOut)
 async def award(tender_id: UUID, request: Request, caller: Caller) -> TenderOut:
-    """Evaluate the bids and award the tender to the best one (after bidding has closed)."""
+    """Evaluate the bids of each lot and award it to the best (once bidding has closed); a lot
+    without bids closes and its lines are released. A decided tender is returned as it is."""
     require_role(caller, Role.MANAGER)
     assert caller.scope is not None
     async with _runtime(request).pool.acquire() as conn:
@@ -251,9 +391,23 @@ async def award(tender_id: UUID, request: Request, caller: Caller) -> TenderOut:
         return await _tender_out(conn, tender_id)
 
 
+@router.post("/tenders/{tender_id}/cancel", response_model=TenderOut)
+async def cancel(
+    tender_id: UUID, request: Request, caller: Caller, body: CancelIn | None = None
+) -> TenderOut:
+    """Cancel an open tender: its lines are released to pool again."""
+    require_role(caller, Role.MANAGER)
+    assert caller.scope is not None
+    reason = (body or CancelIn()).reason
+    async with _runtime(request).pool.acquire() as conn:
+        async with conn.transaction():
+            await handlers.cancel_tender(conn, caller.scope, tender_id, reason, datetime.now(UTC))
+        return await _tender_out(conn, tender_id)
+
+
 @router.get("/tenders/{tender_id}", response_model=TenderOut)
 async def read_tender(tender_id: UUID, request: Request, caller: Caller) -> TenderOut:
-    """The tender, its pool and route, bids ranked with scores once closed, and the award."""
+    """The tender, its pool and route, bids ranked with scores once closed, the award and why."""
     require_role(caller, Role.MANAGER)
     async with _runtime(request).pool.acquire() as conn:
         tender = await store.get_tender(conn, tender_id)
@@ -266,36 +420,56 @@ async def _tender_out(conn: Connection, tender_id: UUID) -> TenderOut:
     t = await store.get_tender(conn, tender_id)
     assert t is not None
     lines = await store.tender_lines(conn, tender_id)
-    closed = t["status"] != "open" or datetime.now(UTC) >= t["closes_at"]
-    ranked = None
-    if closed:
-        quantity = sum((line["quantity"] for line in lines), Decimal(0))
-        weights = Weights(t["weight_price"], t["weight_quality"])
-        ranked = [
-            RankedBidOut(
-                rank=s.rank,
-                bid_id=UUID(s.bid.bid_id),
-                supplier_id=s.bid.supplier_id,
-                unit_price_at_pooled_volume=s.unit_price,
-                price_score=round(s.price_score, 2),
-                quality_score=s.bid.quality_score,
-                score=round(s.score, 2),
+    bids = defaultdict(list)
+    for row in await store.bid_rows(conn, tender_id):
+        bids[row["lot_no"]].append(store.bid_of(row))
+    # Bids stay sealed until the deadline.
+    closed = t["status"] != Status.OPEN or datetime.now(UTC) >= t["closes_at"]
+    weights = Weights(t["weight_price"], t["weight_quality"])
+    lots = []
+    for lot in await store.tender_lots(conn, tender_id):
+        number = lot["lot_no"]
+        ranked = evaluate(bids[number], lot["pooled_quantity"], weights) if closed else []
+        award = None
+        if lot["status"] == Status.AWARDED:
+            winner = next(s for s in ranked if s.bid.bid_id == str(lot["awarded_bid_id"]))
+            award = AwardOut(
+                bid_id=lot["awarded_bid_id"],
+                supplier_id=winner.bid.supplier_id,
+                pooled_quantity=lot["pooled_quantity"],
+                pooled_unit_price=lot["pooled_unit_price"],
+                awarded_at=lot["awarded_at"],
+                awarded_by=lot["awarded_by"],
+                standstill_ends=lot["standstill_ends"],
+                reason=explain_award(ranked, weights, lot["pooled_quantity"], t["unit"]),
             )
-            for s in evaluate(await store.bids(conn, tender_id), quantity, weights)
-        ]
-    award = None
-    if t["status"] == "awarded":
-        winner = await conn.fetchrow(
-            "SELECT supplier_id FROM bids WHERE bid_id = $1", t["awarded_bid_id"]
+        lots.append(
+            LotOut(
+                lot=number,
+                name=lot["name"],
+                status=lot["status"],
+                schools=sorted({line["school_urn"] for line in lines if line["lot_no"] == number}),
+                pooled_quantity=lot["pooled_quantity"],
+                bids_received=len(bids[number]),
+                bids=[
+                    RankedBidOut(
+                        rank=s.rank,
+                        bid_id=UUID(s.bid.bid_id),
+                        supplier_id=s.bid.supplier_id,
+                        unit_price_at_pooled_volume=s.unit_price,
+                        price_score=display(s.price_score),
+                        quality_score=s.bid.quality_score,
+                        score=display(s.score),
+                        submitted_at=s.bid.submitted_at,
+                    )
+                    for s in ranked
+                ]
+                if closed
+                else None,
+                award=award,
+            )
         )
-        assert winner is not None
-        award = AwardOut(
-            bid_id=t["awarded_bid_id"],
-            supplier_id=winner["supplier_id"],
-            pooled_quantity=t["pooled_quantity"],
-            pooled_unit_price=t["pooled_unit_price"],
-            awarded_at=t["awarded_at"],
-        )
+    single = lots[0] if t["lots_by"] is None else None
     return TenderOut(
         tender_id=t["tender_id"],
         trust_id=t["trust_id"],
@@ -304,9 +478,11 @@ async def _tender_out(conn: Connection, tender_id: UUID) -> TenderOut:
         pool_id=t["pool_id"],
         status=t["status"],
         opened_at=t["opened_at"],
+        opened_by=t["opened_by"],
         closes_at=t["closes_at"],
         term_months=t["term_months"],
         weights={"price": t["weight_price"], "quality": t["weight_quality"]},
+        lots_by=t["lots_by"],
         route=RouteOut(
             route=t["route"],
             value_ex_vat=t["value_ex_vat"],
@@ -316,8 +492,10 @@ async def _tender_out(conn: Connection, tender_id: UUID) -> TenderOut:
             threshold_name=t["threshold_name"],
             reason=t["route_reason"],
         ),
+        pooled_quantity=sum((lot.pooled_quantity for lot in lots), Decimal(0)),
         lines=[
-            PoolLineOut(
+            TenderLineOut(
+                lot=line["lot_no"],
                 demand_id=line["demand_id"],
                 school_urn=line["school_urn"],
                 quantity=line["quantity"],
@@ -326,6 +504,9 @@ async def _tender_out(conn: Connection, tender_id: UUID) -> TenderOut:
             )
             for line in lines
         ],
-        bids=ranked,
-        award=award,
+        lots=lots,
+        bids=single.bids if single else None,
+        award=single.award if single else None,
+        cancelled_at=t["cancelled_at"],
+        cancel_reason=t["cancel_reason"],
     )

@@ -1,5 +1,7 @@
 """What tendering learns from other services' events: schools and demand lines."""
 
+import structlog
+
 from shared.db import Connection
 from shared.events import (
     DemandAmended,
@@ -11,6 +13,8 @@ from shared.events import (
     read_data,
 )
 from shared.inbox import Handler
+
+log = structlog.get_logger()
 
 
 async def school_joined(conn: Connection, event: Envelope) -> None:
@@ -60,11 +64,13 @@ async def demand_registered(conn: Connection, event: Envelope) -> None:
 
 async def demand_amended(conn: Connection, event: Envelope) -> None:
     line = read_data(event, DemandAmended)
-    # Lines in a tender are locked; the demand service refuses such amendments too.
-    await conn.execute(
+    # Always the line's latest state; a tender keeps the figures it opened with (tender_lines),
+    # so a line in a tender is locked, and comes back with these figures if the tender is
+    # cancelled. The demand service refuses such amendments; this only covers a race with it.
+    status = await conn.fetchval(
         "UPDATE demand_lines SET category = $2, unit = $3, quantity = $4,"
         " baseline_unit_price = $5, contract_end = $6, term_months = $7"
-        " WHERE demand_id = $1 AND status = 'open'",
+        " WHERE demand_id = $1 RETURNING status",
         line.demand_id,
         line.category,
         line.unit,
@@ -73,14 +79,18 @@ async def demand_amended(conn: Connection, event: Envelope) -> None:
         line.contract_end,
         line.term_months,
     )
+    if status not in (None, "open"):
+        log.warning("amendment of a line in a tender", demand_id=str(line.demand_id))
 
 
 async def demand_withdrawn(conn: Connection, event: Envelope) -> None:
     line = read_data(event, DemandWithdrawn)
-    await conn.execute(
-        "UPDATE demand_lines SET status = 'withdrawn' WHERE demand_id = $1 AND status = 'open'",
+    status = await conn.fetchval(
+        "UPDATE demand_lines SET withdrawn = true WHERE demand_id = $1 RETURNING status",
         line.demand_id,
     )
+    if status not in (None, "open"):
+        log.warning("withdrawal of a line in a tender", demand_id=str(line.demand_id))
 
 
 HANDLERS: dict[str, Handler] = {

@@ -2,10 +2,12 @@
 
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
 from services.tendering.api import router
 from services.tendering.intake import HANDLERS
+from services.tendering.scheduler import Scheduler
+from services.tendering.settings import PolicySettings
 from shared.events import Topics
 from shared.service import Runtime, Subscription, create_app, create_broker, subscribe
 from shared.settings import ServiceSettings
@@ -13,13 +15,17 @@ from shared.settings import ServiceSettings
 NAME = "tendering"
 
 
-def build(settings: ServiceSettings) -> FastAPI:
+def build(settings: ServiceSettings, policy: PolicySettings | None = None) -> FastAPI:
     runtime = Runtime(NAME, settings, create_broker(settings, NAME))
     subscribe(runtime, Subscription([Topics.REGISTRY, Topics.DEMAND], HANDLERS))
+    scheduler = Scheduler(
+        lambda: runtime.pool, policy or PolicySettings(), settings.pooling_window_months
+    )
     return create_app(
         runtime,
         migrations=Path(__file__).with_name("migrations"),
-        routers=[router],
+        # A router's lifespan runs inside the app's, once the database pool is open.
+        routers=[router, APIRouter(lifespan=scheduler.lifespan)],
         title="Collective Procurement: tendering",
         description="Demand pools, joint tenders, suppliers' bids and awards.",
     )

@@ -1,26 +1,32 @@
 """SQL of the tendering service, with bound parameters only."""
 
 import json
-from datetime import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
 from uuid import UUID
 
 import asyncpg
 
-from services.tendering.domain.evaluation import Bid, ScoredBid
-from services.tendering.domain.pooling import Pool, PoolLine
+from services.tendering.domain.evaluation import Bid, ScoredBid, Weights
+from services.tendering.domain.lots import Lot, LotsBy, Status
+from services.tendering.domain.pooling import Pool, PoolLine, TenderedSpan
 from services.tendering.domain.pricing import PriceTier
 from services.tendering.domain.route import RouteDecision
 from shared.db import Connection
 
 
-async def open_lines(conn: Connection, trust_id: str) -> dict[str, list[PoolLine]]:
-    """The trust's open demand lines, by category."""
+async def open_lines(
+    conn: Connection, trust_id: str, category: str | None = None
+) -> dict[str, list[PoolLine]]:
+    """The trust's poolable demand lines (not in a tender, not withdrawn), by category."""
     rows = await conn.fetch(
         "SELECT demand_id, school_urn, category, quantity, baseline_unit_price, contract_end,"
-        " term_months FROM demand_lines WHERE trust_id = $1 AND status = 'open'"
-        " ORDER BY category, contract_end, demand_id",
+        " term_months FROM demand_lines WHERE trust_id = $1 AND status = 'open' AND NOT withdrawn"
+        " AND ($2::text IS NULL OR category = $2) ORDER BY category, contract_end, demand_id",
         trust_id,
+        category,
     )
     lines: dict[str, list[PoolLine]] = {}
     for r in rows:
@@ -37,62 +43,105 @@ async def open_lines(conn: Connection, trust_id: str) -> dict[str, list[PoolLine
     return lines
 
 
-async def insert_tender(
-    conn: Connection,
-    tender_id: UUID,
-    pool: Pool,
-    unit: str,
-    opened_at: datetime,
-    closes_at: datetime,
-    term_months: int,
-    weights: tuple[Decimal, Decimal],
-    route: RouteDecision,
-) -> None:
+async def open_tender_spans(conn: Connection, trust_id: str) -> dict[str, list[TenderedSpan]]:
+    """The trust's open tenders by category, with the span of their lines' contract ends."""
+    rows = await conn.fetch(
+        "SELECT t.tender_id, t.category, min(l.contract_end) AS earliest,"
+        " max(l.contract_end) AS latest FROM tenders t JOIN tender_lines l USING (tender_id)"
+        " WHERE t.trust_id = $1 AND t.status = 'open' GROUP BY t.tender_id, t.category"
+        " ORDER BY t.tender_id",
+        trust_id,
+    )
+    spans: dict[str, list[TenderedSpan]] = {}
+    for r in rows:
+        spans.setdefault(r["category"], []).append(
+            TenderedSpan(str(r["tender_id"]), r["earliest"], r["latest"])
+        )
+    return spans
+
+
+async def school_labels(
+    conn: Connection, urns: Sequence[str], lots_by: LotsBy
+) -> dict[str, str | None]:
+    """Each school's local authority or phase, as the registry gave it."""
+    rows = await conn.fetch(
+        "SELECT urn, local_authority, phase FROM schools WHERE urn = ANY($1::text[])", list(urns)
+    )
+    column = "local_authority" if lots_by is LotsBy.LOCAL_AUTHORITY else "phase"
+    return {r["urn"]: r[column] for r in rows}
+
+
+@dataclass(frozen=True)
+class NewTender:
+    tender_id: UUID
+    pool: Pool
+    lots: Sequence[Lot]
+    lots_by: LotsBy | None
+    unit: str
+    opened_at: datetime
+    opened_by: str
+    closes_at: datetime
+    term_months: int
+    weights: Weights
+    route: RouteDecision
+
+
+async def insert_tender(conn: Connection, t: NewTender) -> None:
+    """The tender, its lots and lines; its lines leave the open pool (all of them, or none)."""
     await conn.execute(
         "INSERT INTO tenders (tender_id, trust_id, category, unit, pool_id, opened_at, closes_at,"
         " term_months, weight_price, weight_quality, route, value_ex_vat, vat, value_inc_vat,"
-        " threshold, threshold_name, route_reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,"
-        " $10, $11, $12, $13, $14, $15, $16, $17)",
-        tender_id,
-        pool.trust_id,
-        pool.category,
-        unit,
-        pool.pool_id,
-        opened_at,
-        closes_at,
-        term_months,
-        weights[0],
-        weights[1],
-        str(route.route),
-        route.value_ex_vat,
-        route.vat,
-        route.value_inc_vat,
-        route.threshold,
-        route.threshold_name,
-        route.reason,
+        " threshold, threshold_name, route_reason, lots_by, opened_by) VALUES ($1, $2, $3, $4,"
+        " $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+        t.tender_id,
+        t.pool.trust_id,
+        t.pool.category,
+        t.unit,
+        t.pool.pool_id,
+        t.opened_at,
+        t.closes_at,
+        t.term_months,
+        t.weights.price,
+        t.weights.quality,
+        str(t.route.route),
+        t.route.value_ex_vat,
+        t.route.vat,
+        t.route.value_inc_vat,
+        t.route.threshold,
+        t.route.threshold_name,
+        t.route.reason,
+        None if t.lots_by is None else str(t.lots_by),
+        t.opened_by,
     )
     await conn.executemany(
-        "INSERT INTO tender_lines (tender_id, demand_id, school_urn, quantity,"
-        " baseline_unit_price, contract_end) VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO tender_lots (tender_id, lot_no, name, pooled_quantity)"
+        " VALUES ($1, $2, $3, $4)",
+        [(t.tender_id, lot.number, lot.name, lot.total_quantity) for lot in t.lots],
+    )
+    await conn.executemany(
+        "INSERT INTO tender_lines (tender_id, lot_no, demand_id, school_urn, quantity,"
+        " baseline_unit_price, contract_end) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         [
             (
-                tender_id,
+                t.tender_id,
+                lot.number,
                 UUID(line.demand_id),
                 line.school_urn,
                 line.quantity,
                 line.baseline_unit_price,
                 line.contract_end,
             )
-            for line in pool.lines
+            for lot in t.lots
+            for line in lot.lines
         ],
     )
     status = await conn.execute(
         "UPDATE demand_lines SET status = 'tendered', tender_id = $1"
-        " WHERE demand_id = ANY($2::uuid[]) AND status = 'open'",
-        tender_id,
-        [UUID(line.demand_id) for line in pool.lines],
+        " WHERE demand_id = ANY($2::uuid[]) AND status = 'open' AND NOT withdrawn",
+        t.tender_id,
+        [UUID(line.demand_id) for line in t.pool.lines],
     )
-    if status != f"UPDATE {len(pool.lines)}":
+    if status != f"UPDATE {len(t.pool.lines)}":
         raise asyncpg.exceptions.SerializationError("pool changed while the tender was opened")
 
 
@@ -106,9 +155,22 @@ async def get_tender(
     return await conn.fetchrow("SELECT * FROM tenders WHERE tender_id = $1", tender_id)
 
 
+async def trust_tenders(conn: Connection, trust_id: str) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT * FROM tenders WHERE trust_id = $1 ORDER BY opened_at DESC, tender_id", trust_id
+    )
+
+
+async def tender_lots(conn: Connection, tender_id: UUID) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT * FROM tender_lots WHERE tender_id = $1 ORDER BY lot_no", tender_id
+    )
+
+
 async def tender_lines(conn: Connection, tender_id: UUID) -> list[asyncpg.Record]:
     return await conn.fetch(
-        "SELECT * FROM tender_lines WHERE tender_id = $1 ORDER BY school_urn, demand_id", tender_id
+        "SELECT * FROM tender_lines WHERE tender_id = $1 ORDER BY lot_no, school_urn, demand_id",
+        tender_id,
     )
 
 
@@ -116,6 +178,7 @@ async def upsert_bid(
     conn: Connection,
     bid_id: UUID,
     tender_id: UUID,
+    lot_no: int,
     supplier_id: str,
     quality_score: Decimal,
     tiers: tuple[PriceTier, ...],
@@ -125,13 +188,14 @@ async def upsert_bid(
         [{"min_quantity": str(t.min_quantity), "unit_price": str(t.unit_price)} for t in tiers]
     )
     row = await conn.fetchrow(
-        "INSERT INTO bids (bid_id, tender_id, supplier_id, quality_score, price_tiers,"
-        " submitted_at) VALUES ($1, $2, $3, $4, $5::jsonb, $6)"
-        " ON CONFLICT (tender_id, supplier_id) DO UPDATE SET bid_id = EXCLUDED.bid_id,"
+        "INSERT INTO bids (bid_id, tender_id, lot_no, supplier_id, quality_score, price_tiers,"
+        " submitted_at) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)"
+        " ON CONFLICT (tender_id, lot_no, supplier_id) DO UPDATE SET bid_id = EXCLUDED.bid_id,"
         " quality_score = EXCLUDED.quality_score, price_tiers = EXCLUDED.price_tiers,"
         " submitted_at = EXCLUDED.submitted_at RETURNING *",
         bid_id,
         tender_id,
+        lot_no,
         supplier_id,
         quality_score,
         tiers_json,
@@ -152,25 +216,98 @@ def bid_of(row: asyncpg.Record) -> Bid:
     )
 
 
-async def bids(conn: Connection, tender_id: UUID) -> list[Bid]:
-    rows = await conn.fetch("SELECT * FROM bids WHERE tender_id = $1", tender_id)
-    return [bid_of(r) for r in rows]
+async def bid_rows(
+    conn: Connection, tender_id: UUID, supplier_id: str | None = None
+) -> list[asyncpg.Record]:
+    """Every bid of the tender, or only one supplier's."""
+    return await conn.fetch(
+        "SELECT * FROM bids WHERE tender_id = $1 AND ($2::text IS NULL OR supplier_id = $2)"
+        " ORDER BY lot_no, submitted_at, bid_id",
+        tender_id,
+        supplier_id,
+    )
 
 
-async def record_award(
+async def record_lot_award(
     conn: Connection,
     tender_id: UUID,
+    lot_no: int,
     winner: ScoredBid,
-    pooled_quantity: Decimal,
     awarded_at: datetime,
+    awarded_by: str,
+    standstill_ends: date | None,
 ) -> None:
     await conn.execute(
-        "UPDATE tenders SET status = 'awarded', awarded_bid_id = $2, awarded_at = $3,"
-        " pooled_quantity = $4, pooled_unit_price = $5 WHERE tender_id = $1",
+        "UPDATE tender_lots SET status = 'awarded', awarded_bid_id = $3, awarded_at = $4,"
+        " awarded_by = $5, pooled_unit_price = $6, standstill_ends = $7"
+        " WHERE tender_id = $1 AND lot_no = $2",
         tender_id,
+        lot_no,
         UUID(winner.bid.bid_id),
         awarded_at,
-        pooled_quantity,
+        awarded_by,
         winner.unit_price,
+        standstill_ends,
     )
-    await conn.execute("UPDATE demand_lines SET status = 'awarded' WHERE tender_id = $1", tender_id)
+    await conn.execute(
+        "UPDATE demand_lines SET status = 'awarded' WHERE tender_id = $1 AND demand_id IN"
+        " (SELECT demand_id FROM tender_lines WHERE tender_id = $1 AND lot_no = $2)",
+        tender_id,
+        lot_no,
+    )
+
+
+async def close_lots(
+    conn: Connection, tender_id: UUID, lot_numbers: Sequence[int], status: Status
+) -> list[UUID]:
+    """Close open lots without an award and release their lines; returns the released lines."""
+    await conn.execute(
+        "UPDATE tender_lots SET status = $3 WHERE tender_id = $1 AND lot_no = ANY($2::int[])"
+        " AND status = 'open'",
+        tender_id,
+        list(lot_numbers),
+        str(status),
+    )
+    rows = await conn.fetch(
+        "UPDATE demand_lines SET status = 'open', tender_id = NULL WHERE tender_id = $1"
+        " AND demand_id IN (SELECT demand_id FROM tender_lines WHERE tender_id = $1"
+        " AND lot_no = ANY($2::int[])) RETURNING demand_id",
+        tender_id,
+        list(lot_numbers),
+    )
+    return sorted(r["demand_id"] for r in rows)
+
+
+async def set_tender_status(conn: Connection, tender_id: UUID, status: Status) -> None:
+    await conn.execute(
+        "UPDATE tenders SET status = $2 WHERE tender_id = $1", tender_id, str(status)
+    )
+
+
+async def record_cancellation(
+    conn: Connection, tender_id: UUID, cancelled_at: datetime, reason: str
+) -> None:
+    await conn.execute(
+        "UPDATE tenders SET cancelled_at = $2, cancel_reason = $3 WHERE tender_id = $1",
+        tender_id,
+        cancelled_at,
+        reason,
+    )
+
+
+async def due_tenders(conn: Connection, now: datetime) -> list[asyncpg.Record]:
+    """Open tenders whose deadline has passed, oldest deadline first."""
+    return await conn.fetch(
+        "SELECT tender_id, trust_id FROM tenders WHERE status = 'open' AND closes_at <= $1"
+        " ORDER BY closes_at, tender_id LIMIT 100",
+        now,
+    )
+
+
+async def pooling_due(conn: Connection, horizon: date) -> list[asyncpg.Record]:
+    """(trust, category) pairs with a poolable line whose contract ends by `horizon`."""
+    return await conn.fetch(
+        "SELECT DISTINCT trust_id, category FROM demand_lines WHERE status = 'open'"
+        " AND NOT withdrawn AND contract_end <= $1 ORDER BY trust_id, category",
+        horizon,
+    )

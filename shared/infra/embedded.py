@@ -10,7 +10,9 @@ import importlib.util
 import os
 import pwd
 import shutil
+import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,11 +33,14 @@ def tansu_binary() -> Path:
 
 
 @contextmanager
-def embedded_broker(workdir: Path) -> Iterator[str]:
+def embedded_broker(workdir: Path, advertised_port: int | None = None) -> Iterator[str]:
+    """Yields the bootstrap address. With `advertised_port`, clients are told to connect there
+    (a proxy in front of the broker, in the fault tests)."""
     port = processes.free_port()
     url = f"tcp://127.0.0.1:{port}"
+    advertised = f"tcp://127.0.0.1:{advertised_port or port}"
     args = [str(tansu_binary()), "broker", "--listener-url", url]
-    args += ["--advertised-listener-url", url, "--storage-engine", "memory://tansu/"]
+    args += ["--advertised-listener-url", advertised, "--storage-engine", "memory://tansu/"]
     process = processes.start(args, workdir / "broker.log")
     try:
         processes.wait_for_port("127.0.0.1", port, 10, process)
@@ -61,30 +66,56 @@ def _run_as() -> str | None:
     return RUN_AS
 
 
+class EmbeddedPostgres:
+    """A fresh PostgreSQL cluster on a loopback port; it can be stopped and started again on
+    the same data and port (the fault tests do)."""
+
+    def __init__(self, workdir: Path) -> None:
+        self._user = _run_as()
+        self._data = workdir / "pgdata"
+        self._log = workdir / "postgres.log"
+        self.port = processes.free_port()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._data.mkdir(parents=True)
+        self._log.touch()
+        if self._user:
+            for path in (workdir, self._data, self._log):
+                shutil.chown(path, self._user)
+        initdb = [postgres_bin("initdb"), "-D", str(self._data), "-U", POSTGRES_USER]
+        initdb += ["--auth=trust", "--encoding=UTF8", "--no-sync"]
+        subprocess.run(initdb, check=True, capture_output=True, user=self._user)
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://{POSTGRES_USER}@127.0.0.1:{self.port}/postgres"
+
+    def start(self) -> None:
+        args = [postgres_bin("postgres"), "-D", str(self._data), "-h", "127.0.0.1"]
+        # The socket lives in the data folder; fsync is off because this cluster is throwaway.
+        args += ["-p", str(self.port), "-k", str(self._data), "-c", "fsync=off"]
+        args += ["-c", "max_connections=300"]
+        self._process = processes.start(args, self._log, user=self._user)
+        processes.wait_for_port("127.0.0.1", self.port, 30, self._process)
+        # The port opens before recovery ends ("the database system is starting up").
+        ready = [postgres_bin("pg_isready"), "-h", "127.0.0.1", "-p", str(self.port), "-q"]
+        deadline = time.monotonic() + 30
+        while subprocess.run(ready, check=False).returncode != 0:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"PostgreSQL on port {self.port} did not become ready")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self._process is not None:
+            # SIGINT is PostgreSQL's fast shutdown: it ends sessions and stops cleanly.
+            processes.stop(self._process, sig=signal.SIGINT)
+            self._process = None
+
+
 @contextmanager
-def embedded_postgres(workdir: Path) -> Iterator[str]:
-    """A fresh PostgreSQL cluster; yields its server URL (database `postgres`)."""
-    user = _run_as()
-    data = workdir / "pgdata"
-    data.mkdir(parents=True)
-    if user:
-        for path in (workdir, data):
-            shutil.chown(path, user)
-    initdb = [postgres_bin("initdb"), "-D", str(data), "-U", POSTGRES_USER]
-    initdb += ["--auth=trust", "--encoding=UTF8", "--no-sync"]
-    subprocess.run(initdb, check=True, capture_output=True, user=user)
-    port = processes.free_port()
-    args = [postgres_bin("postgres"), "-D", str(data), "-h", "127.0.0.1", "-p", str(port)]
-    # The socket lives in the data folder; fsync is off because this cluster is throwaway.
-    args += ["-k", str(data), "-c", "fsync=off", "-c", "max_connections=200"]
-    log = workdir / "postgres.log"
-    log.touch()
-    if user:
-        shutil.chown(log, user)
-    process = processes.start(args, log, user=user)
+def embedded_postgres(workdir: Path) -> Iterator[EmbeddedPostgres]:
+    server = EmbeddedPostgres(workdir)
+    server.start()
     try:
-        processes.wait_for_port("127.0.0.1", port, 30, process)
-        yield f"postgresql://{POSTGRES_USER}@127.0.0.1:{port}/postgres"
+        yield server
     finally:
-        # SIGINT is PostgreSQL's fast shutdown: it ends sessions and stops cleanly.
-        processes.stop(process, sig=2)
+        server.stop()

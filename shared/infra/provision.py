@@ -90,15 +90,34 @@ def provision(
             bootstrap = stack.enter_context(embedded_broker(workdir))
             local_broker, idempotence = True, False
         if not server_url:
-            server_url = stack.enter_context(embedded_postgres(workdir))
-        count = partitions or int(env.get("KAFKA_PARTITIONS", "6"))
-        asyncio.run(create_databases(server_url, SERVICES))
-        asyncio.run(ensure_topics(bootstrap, count))
-        yield Infrastructure(
-            kafka_bootstrap_servers=bootstrap,
-            kafka_enable_idempotence=idempotence,
-            kafka_partitions=count,
-            database_urls={s: database_url(server_url, s) for s in SERVICES},
-            workdir=workdir,
+            server_url = stack.enter_context(embedded_postgres(workdir)).url
+        yield prepare(
+            bootstrap,
+            server_url,
+            workdir,
+            partitions or int(env.get("KAFKA_PARTITIONS", "6")),
+            idempotence=idempotence,
             local_broker=local_broker,
         )
+
+
+def prepare(
+    bootstrap: str,
+    server_url: str,
+    workdir: Path,
+    partitions: int,
+    *,
+    idempotence: bool,
+    local_broker: bool,
+) -> Infrastructure:
+    """Databases and topics on a broker and server that are up: ready for the services."""
+    asyncio.run(create_databases(server_url, SERVICES))
+    asyncio.run(ensure_topics(bootstrap, partitions))
+    return Infrastructure(
+        kafka_bootstrap_servers=bootstrap,
+        kafka_enable_idempotence=idempotence,
+        kafka_partitions=partitions,
+        database_urls={s: database_url(server_url, s) for s in SERVICES},
+        workdir=workdir,
+        local_broker=local_broker,
+    )

@@ -1,13 +1,16 @@
 """The savings ledger: DESIGN.md's per-school formulas, rounding at the end, and totals."""
 
 from decimal import Decimal
+from uuid import UUID, uuid4, uuid5
 
 from services.savings.domain.ledger import (
     RULE_VERSION,
     Allocation,
     LedgerFigures,
     Totals,
+    entry_id,
     ledger_figures,
+    recorded_event_id,
     totals,
 )
 
@@ -133,3 +136,25 @@ def test_totals_of_nothing_are_zero_pence() -> None:
 
 def test_rule_version_is_recorded_for_audit() -> None:
     assert RULE_VERSION == "savings-2026.1"
+
+
+def test_entry_ids_are_derived_from_the_award_and_the_line() -> None:
+    tender = UUID("0d5f3a5e-8a3b-4c1d-9e2f-1a2b3c4d5e6f")
+    line, other_line = uuid4(), uuid4()
+    # uuid5 of the ledger's fixed namespace and "entry/<tender>/<demand>": replaying the same
+    # award gives the same id; another line or another award gives another.
+    namespace = UUID("5b0f3f6e-2a4c-5d1e-9c2b-7e6a41d0c8f3")
+    assert entry_id(tender, line) == uuid5(namespace, f"entry/{tender}/{line}")
+    assert entry_id(tender, line) == entry_id(tender, line)
+    assert entry_id(tender, other_line) != entry_id(tender, line)
+    assert entry_id(uuid4(), line) != entry_id(tender, line)
+
+
+def test_savings_recorded_has_one_id_per_award() -> None:
+    tender = UUID("0d5f3a5e-8a3b-4c1d-9e2f-1a2b3c4d5e6f")
+    namespace = UUID("5b0f3f6e-2a4c-5d1e-9c2b-7e6a41d0c8f3")
+    assert recorded_event_id(tender) == uuid5(namespace, f"savings.recorded/{tender}")
+    assert recorded_event_id(tender) != entry_id(tender, tender)
+    # Each lot's award is recorded on its own.
+    assert recorded_event_id(tender, 2) == uuid5(namespace, f"savings.recorded/{tender}/lot/2")
+    assert recorded_event_id(tender, 1) != recorded_event_id(tender, 2)

@@ -3,12 +3,18 @@
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from uuid import UUID, uuid5
 
 from shared.money import percentage, to_pence
 
 # Recorded on every ledger entry so history can be replayed and audited under the rules that
 # produced it; bump it whenever a formula or its rounding changes.
 RULE_VERSION = "savings-2026.1"
+
+# Ids are derived from what they identify, so replaying the topics into an empty database gives
+# the same ids (a rebuilt ledger is identical row by row) and a re-recorded event is a duplicate
+# that consumers' inboxes skip. Never change this namespace: it would re-key the whole ledger.
+LEDGER_NAMESPACE = UUID("5b0f3f6e-2a4c-5d1e-9c2b-7e6a41d0c8f3")
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,17 @@ def ledger_figures(allocation: Allocation, term_months: int) -> LedgerFigures:
         saving_pct=percentage(saving, baseline_cost),
         economy_of_scale=to_pence(quantity * (allocation.solo_unit_price - pooled)),
     )
+
+
+def entry_id(tender_id: UUID, demand_id: UUID) -> UUID:
+    """The ledger entry of one school's demand line in one award."""
+    return uuid5(LEDGER_NAMESPACE, f"entry/{tender_id}/{demand_id}")
+
+
+def recorded_event_id(tender_id: UUID, lot: int | None = None) -> UUID:
+    """The `savings.recorded` event of one award (one per lot when a tender has lots)."""
+    suffix = "" if lot is None else f"/lot/{lot}"
+    return uuid5(LEDGER_NAMESPACE, f"savings.recorded/{tender_id}{suffix}")
 
 
 def totals(figures: Iterable[LedgerFigures]) -> Totals:

@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from services.tendering.domain.pricing import PriceTier, price_at
 
@@ -68,3 +68,58 @@ def evaluate(bids: Sequence[Bid], pooled_quantity: Decimal, weights: Weights) ->
         ScoredBid(bid=bid, rank=rank, unit_price=price, price_score=price_score, score=score)
         for rank, (bid, price, price_score, score) in enumerate(unranked, start=1)
     ]
+
+
+def display(value: Decimal, places: int = 2) -> Decimal:
+    """A score as shown to people: two places, half up (ranking uses the exact value)."""
+    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+def explain_award(
+    ranked: Sequence[ScoredBid], weights: Weights, pooled_quantity: Decimal, unit: str
+) -> str:
+    """Why the first-ranked bid won, as a sentence a business manager can give trustees."""
+    if not ranked:
+        raise ValueError("ranked: there is no bid to explain")
+    winner, runner = ranked[0], ranked[1] if len(ranked) > 1 else None
+    places = 2 if runner is None else _places_apart(winner.score, runner.score)
+    bid = winner.bid
+    sentence = (
+        f"{bid.supplier_id} won with a score of {display(winner.score, places)} out of 100: at the"
+        f" pooled volume of {pooled_quantity:,f} {unit} it offered {winner.unit_price:f} GBP per"
+        f" {unit}, a price score of {display(winner.price_score)} (x {weights.price:f} ="
+        f" {display(weights.price * winner.price_score)}), and a quality score of"
+        f" {bid.quality_score:f} (x {weights.quality:f} ="
+        f" {display(weights.quality * bid.quality_score)})"
+    )
+    if runner is None:
+        return f"{sentence}; it was the only bid."
+    other = runner.bid.supplier_id
+    if winner.score == runner.score:
+        if winner.unit_price < runner.unit_price:
+            return (
+                f"{sentence}; it tied with {other} on score and won on the lower price"
+                f" ({other} offered {runner.unit_price:f})."
+            )
+        return (
+            f"{sentence}; it tied with {other} on score and price and won as the earlier bid"
+            f" ({bid.submitted_at.isoformat()} before {runner.bid.submitted_at.isoformat()})."
+        )
+    if winner.unit_price > runner.unit_price:
+        why = f"its higher quality outweighed {other}'s lower price"
+    elif bid.quality_score < runner.bid.quality_score:
+        why = f"its lower price outweighed {other}'s higher quality"
+    else:
+        why = f"neither {other}'s price nor its quality was better"
+    return (
+        f"{sentence}; {why} ({other} scored {display(runner.score, places)} with"
+        f" {runner.unit_price:f} GBP per {unit} and quality {runner.bid.quality_score:f})."
+    )
+
+
+def _places_apart(higher: Decimal, lower: Decimal) -> int:
+    """Two places, or more when two would show different scores as equal."""
+    places = 2
+    while higher != lower and display(higher, places) == display(lower, places) and places < 12:
+        places += 2
+    return places

@@ -4,7 +4,7 @@ import calendar
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 
@@ -49,6 +49,11 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
+def within_window(earliest: date, latest: date, window_months: int) -> bool:
+    """True when contracts ending on these two dates pool together."""
+    return latest <= add_months(earliest, window_months)
+
+
 def form_pools(
     trust_id: str, category: str, lines: Sequence[PoolLine], window_months: int = 6
 ) -> list[Pool]:
@@ -57,7 +62,7 @@ def form_pools(
     for line in sorted(lines, key=lambda line: (line.contract_end, line.demand_id)):
         # Measured from the pool's earliest end, not the previous line's, so every pair in
         # a pool is within the window.
-        if groups and line.contract_end <= add_months(groups[-1][0].contract_end, window_months):
+        if groups and within_window(groups[-1][0].contract_end, line.contract_end, window_months):
             groups[-1].append(line)
         else:
             groups.append([line])
@@ -78,3 +83,40 @@ def default_term(lines: Sequence[PoolLine]) -> int:
         raise ValueError("lines: at least one line is needed to choose a term")
     counts = Counter(line.term_months for line in lines)
     return max(counts, key=lambda term: (counts[term], -term))
+
+
+@dataclass(frozen=True)
+class TenderedSpan:
+    """An open tender's lines, by their earliest and latest contract end."""
+
+    tender_id: str
+    earliest_end: date
+    latest_end: date
+
+
+def split_conflicts(
+    lines: Sequence[PoolLine], tendered: Sequence[TenderedSpan], window_months: int
+) -> list[str]:
+    """The open tenders (same trust and category) whose requirement these lines belong to.
+
+    A line belongs to an open tender's requirement when it and every line of that tender end
+    within the pooling window of each other, i.e. they would have formed one pool. Tendering such
+    a line separately would split one requirement, which the value rule forbids.
+    """
+    return [
+        span.tender_id
+        for span in tendered
+        if any(
+            within_window(
+                min(span.earliest_end, line.contract_end),
+                max(span.latest_end, line.contract_end),
+                window_months,
+            )
+            for line in lines
+        )
+    ]
+
+
+def opening_date(earliest_end: date, days_before: int) -> date:
+    """When the opening policy opens a pool's tender: days before its earliest contract end."""
+    return earliest_end - timedelta(days=days_before)

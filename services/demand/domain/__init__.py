@@ -1,0 +1,1 @@
+"""The demand service's rules, as pure functions (no I/O)."""

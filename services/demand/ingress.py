@@ -1,0 +1,164 @@
+"""Kafka ingress: finance systems that speak Kafka put plain JSON submissions on
+`demand.submissions` (not envelopes: `submission_id` and `trust_id` plus the demand fields).
+
+Each record is registered once (idempotent by `submission_id` within its trust) or goes to
+`demand.submissions.dlq` with its original bytes and a `reason` header; a bad record never holds
+up the good ones around it. Records come in batches: one database transaction per batch, then
+the refused records are dead-lettered, and only then are the offsets committed (nack on error:
+an exception rewinds every partition of the batch and the batch is read again). While the
+database is unreachable nothing is dead-lettered: the batch is read again until it is back.
+A batch read twice (a rebalance, a crash before the commit) registers nothing twice; its refused
+records may reach the dead-letter topic twice."""
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
+from typing import Any, TypeAlias
+
+import asyncpg
+import structlog
+from aiokafka import ConsumerRecord
+from aiokafka.errors import MessageSizeTooLargeError
+from faststream import AckPolicy
+from faststream.kafka import KafkaMessage
+from faststream.message import StreamMessage
+
+from services.demand import handlers
+from services.demand.domain.submissions import read_record
+from services.demand.rules import KafkaSubmission
+from shared.events import Topics
+from shared.inbox import TRANSIENT, Unavailable
+from shared.metrics import EVENTS_DEAD_LETTERED
+from shared.service import Runtime
+
+log = structlog.get_logger()
+
+GROUP = "demand-ingress"
+MAX_BATCH = 500
+OUTAGE_PAUSE_SECONDS = 1.0
+# Errors of the data itself (class 22 data exception, 23 integrity violation): retrying the
+# same records cannot help.
+DATA_ERRORS = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError)
+
+Record: TypeAlias = "ConsumerRecord[Any, Any]"
+
+
+def _safe_headers(headers: Sequence[tuple[str, bytes | None]]) -> list[tuple[str, bytes]]:
+    return [(k, (v or b"").decode("utf-8", "replace").encode()) for k, v in headers]
+
+
+async def _parse(
+    records: tuple[Record, ...], original: Callable[[Any], Awaitable[StreamMessage[Any]]]
+) -> StreamMessage[Any]:
+    # A producer may send null or non-UTF-8 header values, which FastStream's parser cannot
+    # decode: the batch would fail before reaching us, again and again. Same records, safe headers.
+    return await original(tuple(replace(r, headers=_safe_headers(r.headers)) for r in records))
+
+
+async def _raw(message: StreamMessage[Any]) -> Any:
+    # The values exactly as sent; read_record judges each one (FastStream would parse JSON).
+    return message.body
+
+
+def subscribe_ingress(runtime: Runtime) -> None:
+    kafka = runtime.settings.kafka
+
+    @runtime.broker.subscriber(
+        Topics.SUBMISSIONS,
+        batch=True,
+        max_records=MAX_BATCH,
+        group_id=GROUP,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        session_timeout_ms=kafka.session_timeout_ms,
+        heartbeat_interval_ms=kafka.heartbeat_interval_ms,
+        parser=_parse,
+        decoder=_raw,
+        include_in_schema=False,  # documented by services/demand/asyncapi.py
+    )
+    async def on_submissions(message: KafkaMessage) -> None:
+        records = message.raw_message
+        await ingest(runtime, records if isinstance(records, tuple) else (records,))
+
+
+async def ingest(runtime: Runtime, records: Sequence[Record]) -> None:
+    """Register the good records of a batch, dead-letter the rest with their reasons."""
+    read = [read_record(r.value) for r in records]
+    reasons: dict[int, str] = {i: r for i, r in enumerate(read) if isinstance(r, str)}
+    valid = [(i, r) for i, r in enumerate(read) if not isinstance(r, str)]
+    if valid:
+        refused = await _store(runtime, [s for _, s in valid])
+        reasons |= {i: reason for (i, _), reason in zip(valid, refused, strict=True) if reason}
+    await asyncio.gather(*(_dead_letter(runtime, records[i], r) for i, r in reasons.items()))
+
+
+async def _store(runtime: Runtime, submissions: Sequence[KafkaSubmission]) -> list[str | None]:
+    """For each submission: None if stored (or a retry of one stored), else why not."""
+    try:
+        return await _transaction(
+            runtime, submissions, attempts=runtime.settings.consumer_max_attempts
+        )
+    except Unavailable:
+        raise
+    except Exception:
+        # Some record passed every check yet cannot be stored: find which, each on its own.
+        log.exception("ingress batch failed; storing its records one by one")
+        return [await _store_alone(runtime, s) for s in submissions]
+
+
+async def _store_alone(runtime: Runtime, submission: KafkaSubmission) -> str | None:
+    try:
+        [reason] = await _transaction(runtime, [submission], attempts=1)
+    except Unavailable:
+        raise
+    except Exception as exc:
+        return f"could not be stored: {type(exc).__name__}: {exc}"
+    return reason
+
+
+async def _transaction(
+    runtime: Runtime, submissions: Sequence[KafkaSubmission], attempts: int
+) -> list[str | None]:
+    backoff = runtime.settings.consumer_retry_backoff_ms / 1000
+    for attempt in range(1, attempts + 1):
+        try:
+            async with runtime.pool.acquire() as conn, conn.transaction():
+                return await handlers.submit_records(conn, submissions)
+        except TRANSIENT as exc:
+            # The database is down, the records are fine: never dead-letter them. A pause, then
+            # the subscriber nacks and the batch is read again until the database is back.
+            log.warning("database unavailable; the batch will be read again", error=str(exc))
+            await asyncio.sleep(OUTAGE_PAUSE_SECONDS)
+            raise Unavailable(str(exc)) from exc
+        except DATA_ERRORS:
+            raise  # the same records would fail the same way
+        except Exception as exc:
+            if attempt == attempts:
+                raise
+            log.warning("ingress batch failed; retrying", attempt=attempt, error=str(exc))
+            await asyncio.sleep(backoff * 2 ** (attempt - 1))
+    raise AssertionError("unreachable")
+
+
+async def _dead_letter(runtime: Runtime, record: Record, reason: str) -> None:
+    headers = {k: v.decode() for k, v in record.headers} | {
+        "reason": reason[:2000],
+        "consumer": GROUP,
+        "source_partition": str(record.partition),
+        "source_offset": str(record.offset),
+    }
+    topic = Topics.dead_letters(Topics.SUBMISSIONS)
+    value: bytes = record.value or b""
+    try:
+        await runtime.dead_letter(topic, record.key, value, headers)
+    except MessageSizeTooLargeError:
+        # Headers pushed a record near the broker's limit over it: keep the reason, cut the bytes.
+        headers["truncated_from_bytes"] = str(len(value))
+        await runtime.dead_letter(topic, record.key, value[:65536], headers)
+    EVENTS_DEAD_LETTERED.labels(GROUP).inc()
+    log.warning(
+        "submission dead-lettered",
+        reason=reason,
+        partition=record.partition,
+        offset=record.offset,
+    )

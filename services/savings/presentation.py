@@ -1,0 +1,125 @@
+"""How savings read to people: the same words and figures on the dashboard and in the CLI.
+
+A negative saving is a cost increase; it is named as one, never hidden in a total.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from services.savings.reports import TrustSavings
+from shared.categories import categories
+
+MINUS = "\u2212"
+
+
+def money(amount: Decimal) -> str:
+    """£1,234.56; a negative amount with a minus sign (U+2212), as typeset: -£200.00."""
+    sign = MINUS if amount < 0 else ""
+    return f"{sign}£{abs(amount):,.2f}"
+
+
+def whole_pounds(amount: Decimal) -> str:
+    """For chart axes: £12,000."""
+    sign = MINUS if amount < 0 else ""
+    return f"{sign}£{abs(amount):,.0f}"
+
+
+def unit_price(price: Decimal, unit: str) -> str:
+    """£0.2350/kWh: unit prices keep their own precision."""
+    return f"£{price:f}/{unit}"
+
+
+def _compact(amount: Decimal) -> str:
+    size = abs(amount)
+    for limit, suffix in ((Decimal(1_000_000), "m"), (Decimal(1_000), "k")):
+        if size >= limit:
+            return f"{(size / limit).normalize():f}{suffix}"
+    return f"{size.normalize():f}"
+
+
+def compact_pounds(amount: Decimal) -> str:
+    """For small chart axes: £1.5k, £250."""
+    return f"{MINUS if amount < 0 else ''}£{_compact(amount)}"
+
+
+def compact_quantity(amount: Decimal) -> str:
+    """For small chart axes: 600k, 1.5m."""
+    return f"{MINUS if amount < 0 else ''}{_compact(amount)}"
+
+
+def percent(pct: Decimal | None) -> str:
+    """12.63%; n/a when there was no baseline cost to compare with."""
+    if pct is None:
+        return "n/a"
+    sign = MINUS if pct < 0 else ""
+    return f"{sign}{abs(pct)}%"
+
+
+def quantity(amount: Decimal, unit: str | None = None) -> str:
+    """420,000 kWh: thousands separated, no trailing zeros."""
+    text = f"{amount.normalize():,f}"
+    return f"{text} {unit}" if unit else text
+
+
+def category_name(code: str) -> str:
+    """The category's name from the categories file; a trust's own category by its code."""
+    known = categories().get(code)
+    return known.name if known else code.replace("_", " ").capitalize()
+
+
+def school_name(urn: str, name: str | None) -> str:
+    return name or f"School {urn}"
+
+
+def is_increase(saving: Decimal) -> bool:
+    return saving < 0
+
+
+@dataclass(frozen=True)
+class Headline:
+    key: str
+    label: str
+    value: str
+    note: str
+
+
+def headlines(summary: TrustSavings) -> list[Headline]:
+    """The trust's headline figures, in the order trustees read them."""
+    annual, term = summary.annual_saving, summary.term_saving
+    pct = summary.saving_pct
+    return [
+        Headline(
+            "annual-saving",
+            "Cost increase per year" if is_increase(annual) else "Saving per year",
+            money(abs(annual)),
+            f"{money(summary.annual_baseline_cost)} a year at today's prices,"
+            f" {money(summary.annual_contract_cost)} under the joint contracts",
+        ),
+        Headline(
+            "term-saving",
+            "Cost increase over the contracts' terms"
+            if is_increase(term)
+            else "Saving over the contracts' terms",
+            money(abs(term)),
+            "each contract's yearly figure times its term",
+        ),
+        Headline(
+            "saving-pct",
+            "Increase on today's costs"
+            if pct is not None and pct < 0
+            else "Saving on today's costs",
+            percent(abs(pct) if pct is not None else None),
+            "the yearly figure as a share of today's yearly cost",
+        ),
+        Headline(
+            "pooling-saving",
+            "Pooling alone contributed, per year",
+            money(summary.economy_of_scale),
+            "the joint price against each school buying the same contract alone",
+        ),
+    ]
+
+
+def saving_note(saving: Decimal) -> str:
+    """What a table shows next to a figure that is a cost increase."""
+    return "cost increase" if is_increase(saving) else ""

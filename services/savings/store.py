@@ -1,0 +1,175 @@
+"""SQL of the savings service: the ledger, school names, and the sums its reports are made of.
+
+Every sum adds ledger entries that were each rounded to pence when recorded, so a total always
+equals the sum of what each school was shown.
+"""
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import NamedTuple
+from uuid import UUID
+
+import asyncpg
+
+from shared.db import Connection
+
+
+class LedgerRow(NamedTuple):
+    """One ledger entry as stored; the column order of INSERT_ENTRY."""
+
+    entry_id: UUID
+    trust_id: str
+    tender_id: UUID
+    bid_id: UUID
+    supplier_id: str
+    demand_id: UUID
+    school_urn: str
+    category: str
+    unit: str
+    quantity: Decimal
+    baseline_unit_price: Decimal
+    pooled_unit_price: Decimal
+    solo_unit_price: Decimal
+    term_months: int
+    contract_start: date
+    annual_baseline_cost: Decimal
+    annual_contract_cost: Decimal
+    annual_saving: Decimal
+    term_saving: Decimal
+    saving_pct: Decimal | None
+    economy_of_scale: Decimal
+    rule_version: str
+    source_event_id: UUID
+    recorded_at: datetime
+
+
+async def upsert_school(
+    conn: Connection, urn: str, trust_id: str, name: str, trust_name: str
+) -> None:
+    await conn.execute(
+        "INSERT INTO schools (urn, trust_id, name, trust_name) VALUES ($1, $2, $3, $4)"
+        " ON CONFLICT (urn) DO UPDATE SET trust_id = EXCLUDED.trust_id, name = EXCLUDED.name,"
+        " trust_name = EXCLUDED.trust_name",
+        urn,
+        trust_id,
+        name,
+        trust_name,
+    )
+
+
+async def award_recorded(conn: Connection, tender_id: UUID, demand_ids: list[UUID]) -> bool:
+    return bool(
+        await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM ledger_entries"
+            " WHERE tender_id = $1 AND demand_id = ANY($2::uuid[]))",
+            tender_id,
+            demand_ids,
+        )
+    )
+
+
+async def insert_entries(conn: Connection, rows: Sequence[LedgerRow]) -> None:
+    await conn.executemany(
+        "INSERT INTO ledger_entries (entry_id, trust_id, tender_id, bid_id, supplier_id, demand_id,"
+        " school_urn, category, unit, quantity, baseline_unit_price, pooled_unit_price,"
+        " solo_unit_price, term_months, contract_start, annual_baseline_cost,"
+        " annual_contract_cost, annual_saving, term_saving, saving_pct, economy_of_scale,"
+        " rule_version, source_event_id, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
+        " $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
+        " ON CONFLICT (tender_id, demand_id) DO NOTHING",
+        rows,
+    )
+
+
+async def trust_name(conn: Connection, trust_id: str) -> str | None:
+    name: str | None = await conn.fetchval(
+        "SELECT trust_name FROM schools WHERE trust_id = $1 AND trust_name IS NOT NULL"
+        " ORDER BY urn LIMIT 1",
+        trust_id,
+    )
+    return name
+
+
+async def school(conn: Connection, trust_id: str, urn: str) -> asyncpg.Record | None:
+    """A school of the trust: registered in it, or with entries in its ledger."""
+    row: asyncpg.Record | None = await conn.fetchrow(
+        "SELECT $2::text AS urn, (SELECT name FROM schools WHERE urn = $2) AS name"
+        " WHERE EXISTS (SELECT 1 FROM schools WHERE urn = $2 AND trust_id = $1)"
+        " OR EXISTS (SELECT 1 FROM ledger_entries WHERE trust_id = $1 AND school_urn = $2)",
+        trust_id,
+        urn,
+    )
+    return row
+
+
+async def school_totals(conn: Connection, trust_id: str) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT l.school_urn AS urn, s.name, count(*) AS lines,"
+        " sum(annual_baseline_cost) AS annual_baseline_cost,"
+        " sum(annual_contract_cost) AS annual_contract_cost,"
+        " sum(annual_saving) AS annual_saving, sum(term_saving) AS term_saving,"
+        " sum(economy_of_scale) AS economy_of_scale"
+        " FROM ledger_entries l LEFT JOIN schools s ON s.urn = l.school_urn"
+        " WHERE l.trust_id = $1 GROUP BY l.school_urn, s.name ORDER BY l.school_urn",
+        trust_id,
+    )
+
+
+async def category_totals(conn: Connection, trust_id: str) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT category, unit, count(DISTINCT school_urn) AS schools,"
+        " count(DISTINCT tender_id) AS contracts, sum(quantity) AS quantity,"
+        " sum(annual_baseline_cost) AS annual_baseline_cost,"
+        " sum(annual_contract_cost) AS annual_contract_cost,"
+        " sum(annual_saving) AS annual_saving, sum(term_saving) AS term_saving,"
+        " sum(economy_of_scale) AS economy_of_scale"
+        " FROM ledger_entries WHERE trust_id = $1 GROUP BY category, unit ORDER BY category, unit",
+        trust_id,
+    )
+
+
+async def contract_totals(conn: Connection, trust_id: str) -> list[asyncpg.Record]:
+    """One row per award: every entry of an award shares its bid, price, term and start."""
+    return await conn.fetch(
+        "SELECT tender_id, category, unit, supplier_id, bid_id, contract_start, term_months,"
+        " pooled_unit_price, rule_version, count(DISTINCT school_urn) AS schools,"
+        " sum(quantity) AS pooled_quantity,"
+        " sum(annual_baseline_cost) AS annual_baseline_cost,"
+        " sum(annual_contract_cost) AS annual_contract_cost,"
+        " sum(annual_saving) AS annual_saving, sum(term_saving) AS term_saving,"
+        " sum(economy_of_scale) AS economy_of_scale"
+        " FROM ledger_entries WHERE trust_id = $1"
+        " GROUP BY tender_id, category, unit, supplier_id, bid_id, contract_start, term_months,"
+        " pooled_unit_price, rule_version ORDER BY contract_start, category, tender_id",
+        trust_id,
+    )
+
+
+async def month_totals(conn: Connection, trust_id: str) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT date_trunc('month', contract_start)::date AS month,"
+        " count(DISTINCT tender_id) AS contracts,"
+        " sum(annual_baseline_cost) AS annual_baseline_cost,"
+        " sum(annual_contract_cost) AS annual_contract_cost,"
+        " sum(annual_saving) AS annual_saving, sum(term_saving) AS term_saving,"
+        " sum(economy_of_scale) AS economy_of_scale"
+        " FROM ledger_entries WHERE trust_id = $1 GROUP BY 1 ORDER BY 1",
+        trust_id,
+    )
+
+
+async def entries(conn: Connection, trust_id: str, urn: str | None = None) -> list[asyncpg.Record]:
+    """The trust's ledger (or one school's part of it), oldest contracts first."""
+    return await conn.fetch(
+        "SELECT l.entry_id, l.tender_id, l.bid_id, l.supplier_id, l.demand_id, l.school_urn,"
+        " s.name AS school_name, l.category, l.unit, l.quantity, l.baseline_unit_price,"
+        " l.pooled_unit_price, l.solo_unit_price, l.term_months, l.contract_start,"
+        " l.annual_baseline_cost, l.annual_contract_cost, l.annual_saving, l.term_saving,"
+        " l.saving_pct, l.economy_of_scale, l.rule_version, l.source_event_id, l.recorded_at"
+        " FROM ledger_entries l LEFT JOIN schools s ON s.urn = l.school_urn"
+        " WHERE l.trust_id = $1 AND ($2::text IS NULL OR l.school_urn = $2)"
+        " ORDER BY l.contract_start, l.category, l.school_urn, l.entry_id",
+        trust_id,
+        urn,
+    )

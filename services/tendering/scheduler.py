@@ -1,0 +1,116 @@
+"""The tendering process's background policies: open due pools, award tenders at their deadline.
+
+Every tick is idempotent and safe with several instances: openings are serialised per trust and
+re-check the pool; awards lock the tender and leave a decided tender as it is.
+"""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import structlog
+from fastapi import FastAPI
+
+from services.tendering import handlers, store
+from services.tendering.domain.pooling import form_pools, opening_date, split_conflicts
+from services.tendering.settings import PolicySettings
+from shared.http import Problem
+
+log = structlog.get_logger()
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Scheduler:
+    def __init__(
+        self,
+        pool: Callable[[], asyncpg.Pool],
+        policy: PolicySettings,
+        window_months: int,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._pool = pool
+        self._policy = policy
+        self._window_months = window_months
+        self._clock = clock
+
+    async def tick(self) -> None:
+        now = self._clock()
+        if self._policy.auto_award:
+            await self.award_due(now)
+        if self._policy.auto_open_days is not None:
+            await self.open_due(now, self._policy.auto_open_days)
+
+    async def award_due(self, now: datetime) -> None:
+        async with self._pool().acquire() as conn:
+            due = await store.due_tenders(conn, now)
+        for tender in due:
+            tender_id = str(tender["tender_id"])
+            try:
+                async with self._pool().acquire() as conn, conn.transaction():
+                    await handlers.award_tender(
+                        conn, tender["trust_id"], tender["tender_id"], now, awarded_by="deadline"
+                    )
+                log.info("tender evaluated at its deadline", tender_id=tender_id)
+            except Exception:
+                # One tender that cannot be awarded must not hold up the others.
+                log.exception("tender not evaluated at its deadline", tender_id=tender_id)
+
+    async def open_due(self, now: datetime, days_before: int) -> None:
+        """Open a tender for every pool whose earliest contract ends within `days_before` days."""
+        today = now.date()
+        async with self._pool().acquire() as conn:
+            candidates = await store.pooling_due(conn, today + timedelta(days=days_before))
+        for candidate in candidates:
+            trust_id, category = candidate["trust_id"], candidate["category"]
+            async with self._pool().acquire() as conn:
+                lines = (await store.open_lines(conn, trust_id, category)).get(category, [])
+                tendered = (await store.open_tender_spans(conn, trust_id)).get(category, [])
+            for pool in form_pools(trust_id, category, lines, self._window_months):
+                if opening_date(pool.earliest_end, days_before) > today:
+                    break  # pools come earliest first
+                if split_conflicts(pool.lines, tendered, self._window_months):
+                    # It belongs to an open tender's requirement; the pools list shows why.
+                    continue
+                request = handlers.OpenRequest(
+                    trust_id=trust_id,
+                    category=category,
+                    pool_id=pool.pool_id,
+                    closes_at=now + timedelta(days=self._policy.auto_bidding_days),
+                )
+                try:
+                    async with self._pool().acquire() as conn, conn.transaction():
+                        tender_id = await handlers.open_tender(
+                            conn, request, self._window_months, now, opened_by="policy"
+                        )
+                    log.info(
+                        "tender opened by policy", pool_id=pool.pool_id, tender_id=str(tender_id)
+                    )
+                except Problem as exc:
+                    log.warning("due pool not opened", pool_id=pool.pool_id, error=str(exc))
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.tick()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("scheduler tick failed; retrying")
+            await asyncio.sleep(self._policy.scheduler_interval_seconds)
+
+    @asynccontextmanager
+    async def lifespan(self, _: FastAPI) -> AsyncIterator[None]:
+        """Runs inside the service's lifespan, so the database pool is open throughout."""
+        task = asyncio.create_task(self.run(), name="tender-scheduler")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

@@ -1,0 +1,140 @@
+"""A real browser on the running system: headless Chromium signs in to the savings dashboard,
+reads the headline figures off the page, checks them against the API, and keeps a screenshot
+(and a print of the page as PDF) in test-artifacts/.
+
+Chromium and its driver are Debian's `chromium` and `chromium-driver` (`make browser`).
+"""
+
+import base64
+import tempfile
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.print_page_options import PrintOptions
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.wait import WebDriverWait
+
+from shared.auth import Role
+from shared.infra.provision import Infrastructure
+from shared.launcher import RunningSystem
+from tests.helpers import bearer
+from tests.integration.savings_scenario import Scenario, recorded
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+SCENARIO = Scenario("3101", 310101)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[webdriver.Chrome]:
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        pytest.fail("Chromium is not installed: run `make browser` (Debian chromium packages)")
+    with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
+        options = webdriver.ChromeOptions()
+        options.binary_location = str(CHROMIUM)
+        for argument in (
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--user-data-dir={profile}",
+            "--window-size=1280,900",
+        ):
+            options.add_argument(argument)
+        driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
+        try:
+            yield driver
+        finally:
+            driver.quit()
+
+
+@pytest.fixture(scope="module")
+async def published(system: RunningSystem, infra: Infrastructure) -> None:
+    await recorded(system, infra, SCENARIO, 5)
+
+
+def pounds(text: str) -> Decimal:
+    """£9,615.84 as shown on the page -> 9615.84."""
+    return Decimal(text.replace("£", "").replace(",", "").replace("%", ""))
+
+
+def sign_in(browser: webdriver.Chrome, system: RunningSystem) -> None:
+    """Through the form, as a manager of the scenario's trust, once."""
+    url = system.urls["savings"]
+    browser.get(f"{url}/sign-in")
+    browser.find_element(By.ID, "token").send_keys(system.token(Role.MANAGER, SCENARIO.trust_id))
+    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    WebDriverWait(browser, 10).until(
+        expected_conditions.url_to_be(f"{url}/trusts/{SCENARIO.trust_id}")
+    )
+
+
+def test_a_manager_reads_the_headline_figures_in_a_browser(
+    system: RunningSystem, browser: webdriver.Chrome, published: None
+) -> None:
+    url = system.urls["savings"]
+    browser.delete_all_cookies()
+    browser.get(f"{url}/trusts/{SCENARIO.trust_id}")
+    # Not signed in yet: the dashboard sends the browser to the sign-in form.
+    assert browser.current_url == f"{url}/sign-in"
+    sign_in(browser, system)
+
+    shown = {
+        key: browser.find_element(By.ID, key).text
+        for key in ("annual-saving", "term-saving", "saving-pct", "pooling-saving")
+    }
+    api = httpx.get(
+        f"{url}/v1/trusts/{SCENARIO.trust_id}/savings",
+        headers=bearer(system.token(Role.MANAGER, SCENARIO.trust_id)),
+    ).json()
+    assert pounds(shown["annual-saving"]) == Decimal(api["annual_saving"])
+    assert pounds(shown["term-saving"]) == Decimal(api["term_saving"])
+    assert pounds(shown["saving-pct"]) == Decimal(api["saving_pct"])
+    assert pounds(shown["pooling-saving"]) == Decimal(api["economy_of_scale"])
+    # And both are the hand-worked figures of savings_scenario.py.
+    assert shown == {
+        "annual-saving": "£9,615.84",
+        "term-saving": "£21,847.52",
+        "saving-pct": "12.34%",
+        "pooling-saving": "£6,830.48",
+    }
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Fenland Learning Trust"
+    assert len(browser.find_elements(By.CSS_SELECTOR, "svg.chart[role=img]")) == 5
+
+    # The session cookie is out of reach of scripts and never sent cross-site.
+    (cookie,) = browser.get_cookies()
+    assert (cookie["name"], cookie["httpOnly"], cookie["sameSite"]) == (
+        "procure_session",
+        True,
+        "Strict",
+    )
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    height = browser.execute_script("return document.documentElement.scrollHeight")
+    browser.set_window_size(1280, height)
+    assert browser.save_screenshot(str(ARTIFACTS / "savings-dashboard.png"))
+    printed = browser.print_page(PrintOptions())
+    (ARTIFACTS / "savings-dashboard.pdf").write_bytes(base64.b64decode(printed))
+    browser.set_window_size(1280, 900)
+
+
+def test_another_trusts_dashboard_is_refused_in_the_browser(
+    system: RunningSystem, browser: webdriver.Chrome, published: None
+) -> None:
+    sign_in(browser, system)
+    # Signed in as trust 3101's manager; trust 3001 is someone else's.
+    browser.get(f"{system.urls['savings']}/trusts/3001")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Not your trust"
+    assert "Fenland" not in browser.page_source

@@ -1,0 +1,247 @@
+"""CSV import against the running demand service: a per-row report (line, column, reason),
+idempotent re-sends, whole-file refusals, 10,000 rows in one request, and `procure demand
+import`. Trust codes 1200-1299, URNs 1200xx-1299xx."""
+
+import os
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from shared.auth import Role
+from shared.launcher import RunningSystem
+from tests.helpers import bearer
+from tests.integration.test_demand_api import (
+    as_manager,
+    as_school,
+    client,
+    load_registry,
+    registry_file,
+    registry_rows,
+)
+
+pytestmark = pytest.mark.integration
+
+END = (date.today() + timedelta(days=150)).isoformat()
+HEADER = "school_urn,category,quantity,unit,current_unit_price,contract_end,term_months"
+
+
+async def import_csv(
+    http: httpx.AsyncClient, headers: dict[str, str], text: str, key: str | None = None
+) -> httpx.Response:
+    extra = {"Idempotency-Key": key} if key else {}
+    return await http.post(
+        "/v1/demands/import",
+        content=text.encode(),
+        headers=headers | extra | {"Content-Type": "text/csv"},
+    )
+
+
+async def lines_of(http: httpx.AsyncClient, headers: dict[str, str]) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"limit": 500} | ({"cursor": cursor} if cursor else {})
+        page = (await http.get("/v1/demands", params=params, headers=headers)).json()
+        items += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return items
+
+
+async def test_every_row_is_accepted_or_refused_on_its_own(system: RunningSystem) -> None:
+    text = (
+        f"{HEADER},current_supplier,notes,submission_id\n"
+        f"120101,electricity,145000,kWh,0.2870,{END},24,Acme,,s-1\n"  # 2 accepted
+        f"120101,gas,12.5,MWh,61.5000,{END},36,,,\n"  # 3 accepted: 12,500 kWh at 0.0615
+        f"120101,electricity,0,kWh,0.2870,{END},24,,,\n"  # 4 quantity
+        f"120101,rockets,5,kWh,0.1,{END},24,,,\n"  # 5 unknown category
+        f"120101,water,5,kWh,0.1,{END},24,,,\n"  # 6 incompatible unit
+        f"120301,electricity,5,kWh,0.1,{END},24,,,\n"  # 7 school of another trust
+        f"120199,electricity,5,kWh,0.1,{END},24,,,\n"  # 8 unknown school
+        f"120102,electricity,145000,kWh,0.2870,{END},24,Acme,,s-1\n"  # 9 s-1 again, other school
+        f"120101,electricity,145000,kWh,0.2870,{END},24,Acme,,s-1\n"  # 10 s-1 again, same row
+        f"120102,electricity,9,kWh,0.12345,2027-02-30,24,,,\n"  # 11 two bad cells
+    )
+    async with client(system) as http:
+        await load_registry(http, system, registry_rows("1201", ["120101", "120102"]))
+        await load_registry(http, system, registry_rows("1203", ["120301"]))
+        manager = as_manager(system, "1201")
+        response = await import_csv(http, manager, text)
+        assert response.status_code == 200, response.text
+        report = response.json()
+        lines = await lines_of(http, manager)
+
+    assert (report["rows"], report["accepted"], report["refused"]) == (10, 3, 7)
+    accepted = {row["line"]: row for row in report["accepted_rows"]}
+    assert sorted(accepted) == [2, 3, 10]
+    assert accepted[10]["demand_id"] == accepted[2]["demand_id"]  # the same submission_id, once
+    assert (accepted[2]["replayed"], accepted[10]["replayed"]) == (False, True)
+    assert [(e["line"], e["column"]) for e in report["refused_rows"]] == [
+        (4, "quantity"),
+        (5, "category"),
+        (6, "unit"),
+        (7, "school_urn"),
+        (8, "school_urn"),
+        (9, "submission_id"),
+        (11, "current_unit_price"),
+        (11, "contract_end"),
+    ]
+    reasons = {(e["line"], e["column"]): e["reason"] for e in report["refused_rows"]}
+    assert (
+        reasons[(6, "unit")]
+        == "water is measured in m3; send one of: m3, m³, l, litre, litres, kl, Ml"
+    )
+    assert reasons[(7, "school_urn")] == "school 120301 is not in trust 1201"
+    assert reasons[(8, "school_urn")] == "URN 120199 is not in the registry"
+    assert reasons[(9, "submission_id")].startswith(
+        "this key was already used for different content"
+    )
+
+    assert len(lines) == 2
+    gas = next(item for item in lines if item["category"] == "gas")
+    assert (gas["quantity"], gas["unit"], gas["current_unit_price"]) == ("12500", "kWh", "0.0615")
+
+
+async def test_a_school_imports_only_its_own_rows(system: RunningSystem) -> None:
+    text = f"{HEADER}\n120401,gas,5,kWh,0.1,{END},24\n120402,gas,5,kWh,0.1,{END},24\n"
+    async with client(system) as http:
+        await load_registry(http, system, registry_rows("1204", ["120401", "120402"]))
+        report = (await import_csv(http, as_school(system, "120401"), text)).json()
+    assert report["accepted"] == 1
+    assert report["refused_rows"] == [
+        {
+            "line": 3,
+            "column": "school_urn",
+            "reason": "a token for school 120401 submits only for that school, not 120402",
+        }
+    ]
+
+
+async def test_resending_a_file_with_its_key_replays_it(system: RunningSystem) -> None:
+    text = f"{HEADER}\n" + "".join(f"120501,gas,{q},kWh,0.0650,{END},24\n" for q in (100, 200, 300))
+    async with client(system) as http:
+        await load_registry(http, system, registry_rows("1205", ["120501"]))
+        manager = as_manager(system, "1205")
+        first = (await import_csv(http, manager, text, key="upload-7")).json()
+        second = (await import_csv(http, manager, text, key="upload-7")).json()
+        without_key = (await import_csv(http, manager, text)).json()
+        lines = await lines_of(http, manager)
+    assert [r["replayed"] for r in first["accepted_rows"]] == [False, False, False]
+    assert [r["replayed"] for r in second["accepted_rows"]] == [True, True, True]
+    assert [r["demand_id"] for r in second["accepted_rows"]] == [
+        r["demand_id"] for r in first["accepted_rows"]
+    ]
+    assert [r["replayed"] for r in without_key["accepted_rows"]] == [False, False, False]
+    assert len(lines) == 6  # 3 from the keyed upload (sent twice), 3 from the keyless one
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type", "field", "reason"),
+    [
+        (b"school_urn,qty\n", "text/csv", "header", "unknown columns: qty"),
+        (HEADER.encode() + b",unit\n", "text/csv", "header", "repeated columns: unit"),
+        (b"\xff\xfe" + HEADER.encode(), "text/csv", "body", "not UTF-8 text (byte 0)"),
+    ],
+)
+async def test_a_file_that_cannot_be_read_is_refused_whole(
+    system: RunningSystem, content: bytes, content_type: str, field: str, reason: str
+) -> None:
+    async with client(system) as http:
+        response = await http.post(
+            "/v1/demands/import",
+            content=content,
+            headers=as_manager(system, "1206") | {"Content-Type": content_type},
+        )
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["errors"][0] == {"field": field, "reason": reason}
+
+
+async def test_import_needs_a_school_or_manager_token(system: RunningSystem) -> None:
+    text = f"{HEADER}\n"
+    async with client(system) as http:
+        assert (await import_csv(http, {}, text)).status_code == 401
+        for role, scope in ((Role.OPERATOR, None), (Role.SUPPLIER, "acme")):
+            response = await import_csv(http, bearer(system.token(role, scope)), text)
+            assert response.status_code == 403
+
+
+async def test_a_multipart_upload_works_too(system: RunningSystem) -> None:
+    text = f"{HEADER}\n120701,gas,5,kWh,0.1,{END},24\n"
+    async with client(system) as http:
+        await load_registry(http, system, registry_rows("1207", ["120701"]))
+        response = await http.post(
+            "/v1/demands/import",
+            files={"file": ("demand.csv", text.encode(), "text/csv")},
+            headers=as_manager(system, "1207"),
+        )
+    assert response.status_code == 200, response.text
+    assert response.json()["accepted"] == 1
+
+
+async def test_ten_thousand_rows_in_one_request(system: RunningSystem) -> None:
+    urns = [f"1208{i:02d}" for i in range(50)]
+    rows = [
+        f"{urns[i % 50]},{('electricity', 'gas')[i % 2]},{1000 + i},kWh,0.{2000 + i % 1000:04d},"
+        f"{END},{12 + i % 24}"
+        for i in range(10_000)
+    ]
+    rows[4999] = rows[4999].replace(",kWh,", ",litre,")  # line 5001: one bad row in the middle
+    async with client(system) as http:
+        await load_registry(http, system, registry_rows("1208", urns))
+        manager = as_manager(system, "1208")
+        started = time.monotonic()
+        response = await import_csv(http, manager, "\n".join([HEADER, *rows]) + "\n")
+        seconds = time.monotonic() - started
+        assert response.status_code == 200, response.text
+        report = response.json()
+        lines = await lines_of(http, manager)
+    print(f"\n10,000-row import: {seconds:.2f} s")
+    assert seconds < 30
+    assert (report["rows"], report["accepted"], report["refused"]) == (10_000, 9_999, 1)
+    assert [(e["line"], e["column"]) for e in report["refused_rows"]] == [(5001, "unit")]
+    assert len(lines) == 9_999
+    assert len({item["demand_id"] for item in lines}) == 9_999
+
+
+def test_procure_demand_import(system: RunningSystem, tmp_path: Path) -> None:
+    httpx.post(
+        f"{system.urls['demand']}/v1/registry",
+        content=registry_file(registry_rows("1209", ["120901"])),
+        headers=bearer(system.token(Role.OPERATOR)) | {"Content-Type": "text/csv"},
+    ).raise_for_status()
+    path = tmp_path / "demand.csv"
+    path.write_text(
+        f"{HEADER}\n120901,gas,5,kWh,0.1,{END},24\n120901,gas,5,kWh,0.1,{END},0\n",
+        encoding="utf-8",
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "shared.cli",
+        "demand",
+        "import",
+        str(path),
+        "--url",
+        system.urls["demand"],
+        "--trust",
+        "1209",
+    ]
+    env = os.environ | {"PROCURE_TOKEN_SECRET": system.token_secret}
+    first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert first.returncode == 2, first.stderr  # some rows refused
+    assert first.stdout.splitlines() == [
+        "2 rows: 1 accepted (0 already imported before), 1 refused",
+        "line 3, term_months: Input should be greater than or equal to 1",
+    ]
+    # The same file again: its hash is the key, so nothing is added twice.
+    assert (
+        second.stdout.splitlines()[0] == "2 rows: 1 accepted (1 already imported before), 1 refused"
+    )

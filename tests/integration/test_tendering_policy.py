@@ -1,0 +1,297 @@
+"""Tendering's verbs and background policies on a real PostgreSQL database, with a fixed clock:
+opening by policy before the earliest contract end, refusing a tender that splits a requirement,
+cancelling, and evaluating lots at the deadline with a standstill period.
+
+The tendering code runs in this process on a database of its own (the services' processes are
+not involved), so the clock can be set; events are read back from the outbox.
+"""
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+import asyncpg
+import pytest
+from fastapi import FastAPI
+
+from services.tendering import handlers, intake, store
+from services.tendering.domain.lots import LotsBy
+from services.tendering.domain.pricing import PriceTier
+from services.tendering.scheduler import Scheduler
+from services.tendering.settings import PolicySettings
+from shared.db import create_pool, migrate
+from shared.events import DemandRegistered, Envelope, SchoolJoined, new_event
+from shared.http import Problem
+from shared.inbox import Handler
+from shared.infra.provision import Infrastructure, create_databases, database_url
+
+pytestmark = pytest.mark.integration
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "tendering" / "migrations"
+WINDOW = 6
+
+
+@pytest.fixture(scope="module")
+async def db(infra: Infrastructure) -> AsyncIterator[asyncpg.Pool]:
+    server = infra.database_urls["tendering"]
+    name = f"tendering_policy_{secrets.token_hex(4)}"
+    await create_databases(server, (name,))
+    pool = await create_pool(database_url(server, name))
+    await migrate(pool, MIGRATIONS)
+    yield pool
+    await pool.close()
+    conn = await asyncpg.connect(server)
+    try:
+        # DROP DATABASE takes no bound parameters; the name is ours, made of [a-z0-9_].
+        await conn.execute(f'DROP DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+def at(day: date, hour: int = 9) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
+
+
+async def apply(pool: asyncpg.Pool, handler: Handler, event: Envelope) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        await handler(conn, event)
+
+
+async def school(pool: asyncpg.Pool, trust: str, urn: str, local_authority: str) -> None:
+    joined = SchoolJoined(
+        urn=urn,
+        name=f"School {urn}",
+        trust_name=f"Trust {trust}",
+        local_authority=local_authority,
+        status="Open",
+    )
+    await apply(pool, intake.school_joined, new_event(joined, trust_id=trust, correlation_id="t"))
+
+
+async def demand(
+    pool: asyncpg.Pool,
+    trust: str,
+    urn: str,
+    quantity: str,
+    end: date,
+    category: str = "electricity",
+    price: str = "0.30",
+    term: int = 12,
+) -> UUID:
+    line = DemandRegistered(
+        demand_id=uuid4(),
+        school_urn=urn,
+        category=category,
+        unit="kWh",
+        quantity=Decimal(quantity),
+        current_unit_price=Decimal(price),
+        contract_end=end,
+        term_months=term,
+    )
+    await apply(pool, intake.demand_registered, new_event(line, trust_id=trust, correlation_id="t"))
+    return line.demand_id
+
+
+async def tenders_of(pool: asyncpg.Pool, trust: str) -> list[asyncpg.Record]:
+    async with pool.acquire() as conn:
+        return await store.trust_tenders(conn, trust)
+
+
+async def events_of(pool: asyncpg.Pool, tender_id: UUID) -> list[tuple[str, dict[str, Any]]]:
+    rows = await pool.fetch("SELECT payload FROM outbox ORDER BY id")
+    envelopes = [Envelope.model_validate_json(bytes(r["payload"])) for r in rows]
+    return [(e.event_type, e.data) for e in envelopes if e.data.get("tender_id") == str(tender_id)]
+
+
+async def line_ids(pool: asyncpg.Pool, tender_id: UUID) -> set[UUID]:
+    async with pool.acquire() as conn:
+        return {r["demand_id"] for r in await store.tender_lines(conn, tender_id)}
+
+
+def scheduler(pool: asyncpg.Pool, now: datetime, **policy: Any) -> Scheduler:
+    return Scheduler(lambda: pool, PolicySettings(**policy), WINDOW, clock=lambda: now)
+
+
+async def test_the_policy_opens_a_pool_the_configured_days_before_its_earliest_end(
+    db: asyncpg.Pool,
+) -> None:
+    due = await demand(db, "2101", "210001", "100000", date(2027, 3, 31))
+    with_it = await demand(db, "2101", "210002", "50000", date(2027, 5, 31))
+    await demand(db, "2101", "210001", "90000", date(2027, 9, 30), category="gas")
+    await demand(db, "2102", "210101", "100000", date(2027, 4, 1))
+    # 31 Mar 2027 - 60 days = 30 Jan 2027 (31 days of March, 28 of February, one more).
+    now = at(date(2027, 1, 30), hour=8)
+    policy = {"auto_open_days": 60, "auto_bidding_days": 14, "auto_award": False}
+
+    await scheduler(db, now, **policy).tick()
+
+    [opened] = await tenders_of(db, "2101")
+    assert (opened["category"], opened["opened_by"], opened["status"]) == (
+        "electricity",
+        "policy",
+        "open",
+    )
+    assert opened["closes_at"] == at(date(2027, 2, 13), hour=8)  # 14 days later
+    assert await line_ids(db, opened["tender_id"]) == {due, with_it}
+    [(event_type, data)] = await events_of(db, opened["tender_id"])
+    assert event_type == "tender.opened"
+    assert set(data["demand_ids"]) == {str(due), str(with_it)}
+    # Gas ends 30 Sep 2027 (opens 1 Aug); trust 2102's 1 Apr 2027 opens on 31 Jan.
+    assert await tenders_of(db, "2102") == []
+
+    await scheduler(db, now + timedelta(days=1), **policy).tick()
+
+    assert len(await tenders_of(db, "2101")) == 1  # its lines are locked in the open tender
+    [next_day] = await tenders_of(db, "2102")
+    assert next_day["opened_by"] == "policy"
+
+
+async def test_a_tender_that_would_split_an_open_tenders_requirement_is_refused(
+    db: asyncpg.Pool,
+) -> None:
+    now = at(date(2027, 1, 4))
+    first = await demand(db, "2103", "210201", "100000", date(2027, 3, 31))
+    async with db.acquire() as conn, conn.transaction():
+        t1 = await handlers.open_tender(
+            conn, handlers.OpenRequest("2103", "electricity", now + timedelta(days=28)), WINDOW, now
+        )
+    # Registered after the tender opened; 30 Jun is within 6 months of 31 Mar: one requirement.
+    late = await demand(db, "2103", "210202", "100000", date(2027, 6, 30))
+
+    async with db.acquire() as conn:
+        [pool] = await handlers.list_pools(conn, "2103", WINDOW, now)
+        assert [line.demand_id for line in pool.pool.lines] == [str(late)]
+        assert pool.conflicting_tenders == [str(t1)]
+        with pytest.raises(Problem) as refused:
+            async with conn.transaction():
+                request = handlers.OpenRequest("2103", "electricity", now + timedelta(days=28))
+                await handlers.open_tender(conn, request, WINDOW, now)
+    assert (refused.value.status, refused.value.title) == (409, "Would split a requirement")
+    assert refused.value.errors == [
+        {"field": "pool_id", "reason": "would split a requirement already being tendered"}
+    ]
+    assert refused.value.extra == {"conflicting_tenders": [str(t1)]}
+
+    # The policy does not open it either (30 Jun - 180 days = 1 Jan: due).
+    policy = {"auto_open_days": 180, "auto_award": False}
+    await scheduler(db, now, **policy).tick()
+    assert [t["tender_id"] for t in await tenders_of(db, "2103")] == [t1]
+
+    async with db.acquire() as conn, conn.transaction():
+        await handlers.cancel_tender(conn, "2103", t1, "requirement incomplete", now)
+    events = await events_of(db, t1)
+    assert [event_type for event_type, _ in events] == ["tender.opened", "tender.cancelled"]
+    cancelled = events[1][1]
+    assert cancelled["demand_ids"] == [str(first)]
+    assert cancelled["reason"] == "requirement incomplete"
+
+    # Released, the first line pools with the late one: one tender for the whole requirement.
+    await scheduler(db, now + timedelta(minutes=1), **policy).tick()
+    newest, old = await tenders_of(db, "2103")
+    assert (old["tender_id"], old["status"]) == (t1, "cancelled")
+    assert newest["opened_by"] == "policy"
+    assert await line_ids(db, newest["tender_id"]) == {first, late}
+
+
+async def test_lots_are_evaluated_at_the_deadline_each_on_its_own(db: asyncpg.Pool) -> None:
+    await school(db, "2104", "210301", "Leeds")
+    await school(db, "2104", "210302", "York")
+    leeds = await demand(db, "2104", "210301", "600000", date(2027, 3, 31))
+    york = await demand(db, "2104", "210302", "100000", date(2027, 3, 31))
+    opened_at = at(date(2026, 12, 1))
+    closes_at = at(date(2026, 12, 23), hour=12)
+    request = handlers.OpenRequest("2104", "electricity", closes_at, lots_by=LotsBy.LOCAL_AUTHORITY)
+    async with db.acquire() as conn, conn.transaction():
+        tender_id = await handlers.open_tender(conn, request, WINDOW, opened_at)
+    tiers = [PriceTier(Decimal(0), Decimal("0.28")), PriceTier(Decimal(500000), Decimal("0.25"))]
+    async with db.acquire() as conn, conn.transaction():
+        await handlers.submit_bid(conn, "s1", tender_id, 1, Decimal(80), tiers, opened_at)
+
+    # Due at the deadline itself.
+    await scheduler(db, closes_at, auto_award=True).tick()
+
+    tender = await db.fetchrow("SELECT * FROM tenders WHERE tender_id = $1", tender_id)
+    assert tender is not None
+    # (600,000 + 100,000) x 0.30 x 12/12 = 210,000; + 20% VAT = 252,000 >= 207,720: regulated.
+    assert (tender["route"], tender["value_inc_vat"]) == ("regulated", Decimal("252000.00"))
+    assert tender["status"] == "awarded"
+    lots = await db.fetch(
+        "SELECT * FROM tender_lots WHERE tender_id = $1 ORDER BY lot_no", tender_id
+    )
+    assert [(lot["name"], lot["status"]) for lot in lots] == [
+        ("Leeds", "awarded"),
+        ("York", "no_bids"),
+    ]
+    # Awarded 23 Dec 2026: 23, 24 Dec; 25 and 28 (substitute Boxing Day) are holidays; 29, 30,
+    # 31; 1 Jan 2027 is a holiday; 4, 5, 6 Jan: the eighth working day is 6 Jan 2027.
+    assert lots[0]["standstill_ends"] == date(2027, 1, 6)
+    assert lots[0]["awarded_by"] == "deadline"
+    assert lots[0]["pooled_unit_price"] == Decimal("0.25")
+    rows = await db.fetch(
+        "SELECT demand_id, status FROM demand_lines WHERE demand_id = ANY($1::uuid[])",
+        [leeds, york],
+    )
+    statuses = {r["demand_id"]: r["status"] for r in rows}
+    assert statuses == {leeds: "awarded", york: "open"}
+
+    events = await events_of(db, tender_id)
+    assert [e[0] for e in events] == [
+        "tender.opened",
+        "tender.bid_received",
+        "tender.awarded",
+        "tender.cancelled",
+    ]
+    awarded, released = events[2][1], events[3][1]
+    assert (awarded["lot"], awarded["lot_name"], awarded["standstill_ends"]) == (
+        1,
+        "Leeds",
+        "2027-01-06",
+    )
+    # Lot 1 alone: 600,000 kWh reaches the 500,000 tier, 0.25; so does the school alone.
+    assert awarded["pooled_quantity"] == "600000"
+    assert [
+        (a["demand_id"], a["quantity"], a["pooled_unit_price"], a["solo_unit_price"])
+        for a in awarded["allocations"]
+    ] == [(str(leeds), "600000", "0.25", "0.25")]
+    assert released["demand_ids"] == [str(york)]
+    assert (
+        released["reason"]
+        == "no bids were received by the deadline for lot 2; the lines are open again"
+    )
+
+    # A decided tender stays as it is: awarding again changes nothing; cancelling is refused.
+    async with db.acquire() as conn, conn.transaction():
+        await handlers.award_tender(conn, "2104", tender_id, closes_at + timedelta(hours=1))
+    assert len(await events_of(db, tender_id)) == 4
+    with pytest.raises(Problem, match="nothing to cancel"):
+        async with db.acquire() as conn, conn.transaction():
+            await handlers.cancel_tender(conn, "2104", tender_id, "too late", closes_at)
+
+
+async def test_the_scheduler_runs_in_the_background_of_the_service(db: asyncpg.Pool) -> None:
+    line = await demand(db, "2105", "210401", "1000", date(2027, 3, 31))
+    now = datetime.now(UTC)
+    async with db.acquire() as conn, conn.transaction():
+        request = handlers.OpenRequest("2105", "electricity", now + timedelta(seconds=0.5))
+        tender_id = await handlers.open_tender(conn, request, WINDOW, now)
+        tiers = [PriceTier(Decimal(0), Decimal("0.29"))]
+        await handlers.submit_bid(conn, "s1", tender_id, None, Decimal(50), tiers, now)
+    background = Scheduler(lambda: db, PolicySettings(scheduler_interval_seconds=0.05), WINDOW)
+
+    async with background.lifespan(FastAPI()):
+        for _ in range(100):
+            status = await db.fetchval("SELECT status FROM demand_lines WHERE demand_id = $1", line)
+            if status == "awarded":
+                break
+            await asyncio.sleep(0.05)
+
+    assert status == "awarded"
+    [lot] = await db.fetch("SELECT * FROM tender_lots WHERE tender_id = $1", tender_id)
+    assert (lot["status"], lot["awarded_by"]) == ("awarded", "deadline")
+    # 1,000 x 0.30 x 12/12 = 300 inc. VAT 360: quotes, so no standstill.
+    assert lot["standstill_ends"] is None

@@ -1,0 +1,217 @@
+"""What a valid submission is: the validation rules of issue 3, on JSON, and on Kafka records."""
+
+import json
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from services.demand.domain.submissions import read_record
+from services.demand.rules import (
+    DemandAmendment,
+    DemandSubmission,
+    KafkaSubmission,
+    WithdrawalRequest,
+    request_hash,
+)
+
+TODAY = date.today()
+NEXT_YEAR = (TODAY + timedelta(days=365)).isoformat()
+
+
+def body(**changes: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "school_urn": "100001",
+        "category": "electricity",
+        "quantity": "145000",
+        "unit": "kWh",
+        "current_unit_price": "0.2870",
+        "contract_end": NEXT_YEAR,
+        "term_months": 24,
+    }
+    return {k: v for k, v in (base | changes).items() if v is not ...}
+
+
+def errors(data: dict[str, Any]) -> dict[str, str]:
+    """field -> message of each error, validating as JSON (what the HTTP API does)."""
+    try:
+        DemandSubmission.model_validate_json(json.dumps(data))
+    except ValidationError as exc:
+        return {".".join(str(p) for p in e["loc"]): e["msg"] for e in exc.errors()}
+    return {}
+
+
+def test_a_valid_submission() -> None:
+    s = DemandSubmission.model_validate_json(json.dumps(body(notes="meter 2\nsite B")))
+    assert s.quantity == Decimal("145000")
+    assert s.current_unit_price == Decimal("0.2870")
+    assert s.contract_end == TODAY + timedelta(days=365)
+    assert s.notes == "meter 2\nsite B"
+
+
+@pytest.mark.parametrize("quantity", ["0", "-1", "0.0000", "-0.5"])
+def test_quantity_must_be_positive(quantity: str) -> None:
+    assert "greater than 0" in errors(body(quantity=quantity))["quantity"]
+
+
+def test_quantity_may_be_a_json_integer_but_never_a_float() -> None:
+    assert errors(body(quantity=145000)) == {}
+    assert "not JSON numbers" in errors(body(quantity=145000.5))["quantity"]
+    assert "not JSON numbers" in errors(body(current_unit_price=0.287))["current_unit_price"]
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity", "1,000", "abc", ""])
+def test_quantity_must_be_a_finite_decimal(value: str) -> None:
+    assert "quantity" in errors(body(quantity=value))
+
+
+def test_price_may_be_zero_but_not_negative() -> None:
+    assert errors(body(current_unit_price="0")) == {}
+    assert (
+        "greater than or equal to 0"
+        in errors(body(current_unit_price="-0.01"))["current_unit_price"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("price", "ok"), [("0.2870", True), ("0.1234", True), ("12", True), ("0.12345", False)]
+)
+def test_price_has_at_most_4_decimal_places(price: str, ok: bool) -> None:
+    problems = errors(body(current_unit_price=price))
+    assert ("current_unit_price" not in problems) is ok
+    if not ok:
+        assert "at most 4 decimal places" in problems["current_unit_price"]
+
+
+@pytest.mark.parametrize(
+    "value", ["2027-02-30", "2027-13-01", "20270331", "31/03/2027", "2027-3-1", 1700000000, ""]
+)
+def test_contract_end_must_be_a_real_date(value: object) -> None:
+    assert "contract_end" in errors(body(contract_end=value))
+
+
+def test_contract_end_at_most_5_years_ahead() -> None:
+    limit = TODAY.replace(year=TODAY.year + 5) if (TODAY.month, TODAY.day) != (2, 29) else None
+    if limit is None:
+        pytest.skip("29 February: the limit moves to the 28th")
+    assert errors(body(contract_end=limit.isoformat())) == {}
+    too_far = (limit + timedelta(days=1)).isoformat()
+    assert "5 years" in errors(body(contract_end=too_far))["contract_end"]
+    # A contract that has already ended (the school is out of contract) is still demand.
+    assert errors(body(contract_end=(TODAY - timedelta(days=30)).isoformat())) == {}
+
+
+@pytest.mark.parametrize(("term", "ok"), [(1, True), (120, True), (0, False), (121, False)])
+def test_term_is_1_to_120_months(term: int, ok: bool) -> None:
+    assert ("term_months" not in errors(body(term_months=term))) is ok
+
+
+@pytest.mark.parametrize("term", ["24", 24.0, True, 24.5])
+def test_term_must_be_a_json_integer(term: object) -> None:
+    assert "term_months" in errors(body(term_months=term))
+
+
+@pytest.mark.parametrize(
+    ("field", "limit"),
+    [("category", 64), ("unit", 32), ("current_supplier", 200), ("notes", 2000)],
+)
+def test_text_fields_are_length_limited(field: str, limit: int) -> None:
+    assert field not in errors(body(**{field: "x" * limit}))
+    assert "at most" in errors(body(**{field: "x" * (limit + 1)}))[field]
+
+
+@pytest.mark.parametrize("field", ["category", "unit", "current_supplier", "notes"])
+def test_text_fields_refuse_control_characters(field: str) -> None:
+    # PostgreSQL cannot store NUL; a NUL must be refused here, not fail a whole batch there.
+    assert "control characters" in errors(body(**{field: "a\x00b"}))[field]
+
+
+def test_one_line_fields_refuse_line_breaks() -> None:
+    assert "line breaks" in errors(body(current_supplier="Acme\nEnergy"))["current_supplier"]
+
+
+@pytest.mark.parametrize("urn", ["12345", "1234567", "abcdef", "12345a", ""])
+def test_urn_is_6_digits(urn: str) -> None:
+    assert "6 digits" in errors(body(school_urn=urn))["school_urn"]
+
+
+def test_required_and_unknown_fields() -> None:
+    problems = errors(body(category=..., colour="red"))
+    assert problems["category"] == "Field required"
+    assert problems["colour"] == "Extra inputs are not permitted"
+
+
+def test_whitespace_around_text_is_ignored() -> None:
+    s = DemandSubmission.model_validate(body(category=" electricity ", school_urn=" 100001"))
+    assert (s.category, s.school_urn) == ("electricity", "100001")
+
+
+def test_request_hash_ignores_the_kafka_fields_and_field_order() -> None:
+    plain = DemandSubmission.model_validate(body())
+    kafka = KafkaSubmission.model_validate(body(submission_id="s-1", trust_id="1001"))
+    reordered = DemandSubmission.model_validate(dict(reversed(list(body().items()))))
+    assert request_hash(plain) == request_hash(kafka) == request_hash(reordered)
+    assert request_hash(plain) != request_hash(
+        DemandSubmission.model_validate(body(term_months=36))
+    )
+
+
+def test_amendment_keeps_what_is_left_out_and_refuses_null_for_required_fields() -> None:
+    patch = DemandAmendment.model_validate({"quantity": "5", "notes": None})
+    assert patch.model_fields_set == {"quantity", "notes"}
+    with pytest.raises(ValidationError) as exc:
+        DemandAmendment.model_validate({"quantity": None, "term_months": None, "x": 1})
+    assert {e["loc"][0] for e in exc.value.errors()} == {"quantity", "term_months", "x"}
+    with pytest.raises(ValidationError):
+        DemandAmendment.model_validate({"current_unit_price": "0.12345"})
+
+
+def test_withdrawal_reason_is_optional_and_limited() -> None:
+    assert WithdrawalRequest.model_validate({}).reason is None
+    with pytest.raises(ValidationError):
+        WithdrawalRequest.model_validate({"reason": "x" * 501})
+
+
+# --- Kafka records ----------------------------------------------------------------------------
+
+
+def record(**changes: Any) -> bytes:
+    return json.dumps(body(**({"submission_id": "sub-1", "trust_id": "1001"} | changes))).encode()
+
+
+def test_a_good_record() -> None:
+    submission = read_record(record())
+    assert isinstance(submission, KafkaSubmission)
+    assert (submission.submission_id, submission.trust_id) == ("sub-1", "1001")
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (None, "empty record"),
+        (b"", "empty record"),
+        (b"{not json", "malformed JSON"),
+        (b"\xff\xfe\x00", "malformed JSON"),
+        (b"[1, 2]", "invalid submission: record: Input should be an object"),
+        (record(quantity=1.5), "invalid submission: quantity: send decimals as strings"),
+        (record(term_months="24"), "invalid submission: term_months: Input should be a valid int"),
+        (record(colour="red"), "invalid submission: colour: unknown field"),
+        (record(submission_id=...), "invalid submission: submission_id: Field required"),
+        (record(trust_id="TR01"), "invalid submission: trust_id: a trust code is digits"),
+        (record(notes="x" * 70_000), "oversized payload: 70"),
+    ],
+)
+def test_bad_records_say_why(value: bytes | None, reason: str) -> None:
+    result = read_record(value)
+    assert isinstance(result, str)
+    assert result.startswith(reason), result
+
+
+def test_the_size_limit_is_on_bytes() -> None:
+    value = record()
+    assert not isinstance(read_record(value, max_bytes=len(value)), str)
+    assert read_record(value, max_bytes=len(value) - 1) == (
+        f"oversized payload: {len(value)} bytes (the limit is {len(value) - 1})"
+    )
