@@ -46,16 +46,19 @@ class RunningSystem:
         """Start one instance of a service and wait until it is ready; returns its URL."""
         instance = instance or service
         url = self.urls[instance] if port is None else f"http://127.0.0.1:{port}"
-        env = dict(os.environ) | self.infra.service_env(service) | dict(self.extra_env)
-        env |= {
+        environ = dict(os.environ) | self.infra.service_env(service) | dict(self.extra_env)
+        environ |= {
             "PROCURE_TOKEN_SECRET": self.token_secret,
             "HTTP_HOST": "127.0.0.1",
             "HTTP_PORT": url.rsplit(":", 1)[1],
         }
+        if "tendering" in self.urls:
+            # The savings dashboard links each contract to its tender.
+            environ.setdefault("TENDERING_PUBLIC_URL", self.urls["tendering"])
         process = processes.start(
             [sys.executable, "-m", f"services.{service}"],
             self.infra.workdir / f"{instance}.log",
-            env=env,
+            env=environ | dict(env or {}),
         )
         self.processes[instance] = process
         self.urls[instance] = url
