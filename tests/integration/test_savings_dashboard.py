@@ -94,9 +94,10 @@ def test_per_school_figures_with_the_cost_increase_named(page: str) -> None:
     assert "£50.00 a year more than today" in increases
 
 
-def test_contracts_link_to_their_tenders(page: str) -> None:
+def test_contracts_link_to_their_tenders(page: str, system: RunningSystem) -> None:
+    # The launcher tells savings where this run's tendering service is.
     for name in ("electricity", "gas"):
-        url = f"http://127.0.0.1:8002/v1/tenders/{SCENARIO.tender_id(name)}"
+        url = f"{system.urls['tendering']}/v1/tenders/{SCENARIO.tender_id(name)}"
         assert f'<a href="{url}">' in page
 
 

@@ -124,7 +124,7 @@ def test_per_contract_with_links_to_tenders(system: RunningSystem, ledger: Scena
     electricity, gas = rows  # ordered by contract start
     assert electricity["tender_id"] == str(ledger.tender_id("electricity"))
     assert electricity["tender_url"] == (
-        f"http://127.0.0.1:8002/v1/tenders/{ledger.tender_id('electricity')}"
+        f"{system.urls['tendering']}/v1/tenders/{ledger.tender_id('electricity')}"
     )
     assert (
         electricity["supplier_id"],
