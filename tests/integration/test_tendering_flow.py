@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import uuid4
 
+import asyncpg
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -205,6 +206,20 @@ async def test_from_demand_events_to_awards_per_lot_on_the_broker(system: Runnin
             ),
         )
         assert pool["schools"] == ["200001", "200002", "200003", "200004", "200005"]
+        # Registry and demand travel on different topics, unordered between them: lots by local
+        # authority need every school's registry entry applied first.
+        conn = await asyncpg.connect(system.infra.database_urls["tendering"])
+        try:
+            await until(
+                lambda: conn.fetchval(
+                    "SELECT count(*) FROM schools"
+                    " WHERE trust_id = $1 AND local_authority IS NOT NULL",
+                    TRUST,
+                ),
+                lambda known: known == 6,
+            )
+        finally:
+            await conn.close()
         # 100,000 + 300,000 + 80,000 + 250,000 + 40,000 = 770,000 kWh; terms 24, 24, 36, 24, 24.
         assert (pool["total_quantity"], pool["term_months"]) == ("770000", 24)
         # A year: 30,000 + 84,000 + 24,800 + 67,500 + 12,800 = 219,100; x 24/12 = 438,200.00;
