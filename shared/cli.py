@@ -8,7 +8,6 @@ import threading
 
 from services.demand import cli as demand_cli
 from services.savings import cli as savings_cli
-from services.tendering import cli as tendering_cli
 from shared.auth import Role, TokenError, issue_token
 from shared.cli_support import clear_runtime, runtime_setting, token_secret, write_runtime
 from shared.dead_letters import list_dead_letters, replay
@@ -111,7 +110,7 @@ def parser() -> argparse.ArgumentParser:
     again.add_argument("topic")
     again.set_defaults(run=cmd_dlq_replay)
 
-    for service_cli in (demand_cli, tendering_cli, savings_cli):
+    for service_cli in (demand_cli, savings_cli):
         service_cli.add_commands(sub)
     return p
 

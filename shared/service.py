@@ -71,6 +71,12 @@ class Runtime:
         await self.broker.publish(value, topic, key=key, headers=headers)
 
 
+def runtime_of(request: Request) -> Runtime:
+    """The running service's resources, for a route."""
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
 def create_broker(settings: ServiceSettings, client_id: str) -> KafkaBroker:
     return KafkaBroker(
         settings.kafka.bootstrap_servers,
@@ -169,7 +175,7 @@ def health_router() -> APIRouter:
     @router.get("/ready")
     async def ready(request: Request, response: Response) -> dict[str, object]:
         """Readiness: started, database answers, broker reachable."""
-        runtime: Runtime = request.app.state.runtime
+        runtime = runtime_of(request)
         checks = {"started": runtime.ready, "database": False, "broker": False}
         if runtime.ready:
             try:

@@ -19,7 +19,7 @@ from services.demand.rules import DemandAmendment, DemandSubmission, WithdrawalR
 from shared.auth import Role
 from shared.http import Caller, Problem, field_error, require_role
 from shared.money import Amount
-from shared.service import Runtime
+from shared.service import runtime_of
 
 router = APIRouter(prefix="/v1")
 docs_router = APIRouter(tags=["operations"])
@@ -113,11 +113,6 @@ class RegistryReportOut(BaseModel):
     demand_withdrawn: int
 
 
-def _runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
 def _csv_body() -> dict[str, Any]:
     return {"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}}
 
@@ -137,7 +132,7 @@ async def load_registry(request: Request, caller: Caller) -> RegistryReportOut:
     registry = parse_registry(text)
     if registry.errors:
         raise Problem(422, "Invalid registry file", errors=registry.errors)
-    async with _runtime(request).pool.acquire() as conn, conn.transaction():
+    async with runtime_of(request).pool.acquire() as conn, conn.transaction():
         report = await handlers.load_registry(conn, registry, f"registry-load-{uuid4()}")
     return RegistryReportOut(**asdict(report))
 
@@ -159,7 +154,7 @@ async def submit_demand(
     """Submit a school's demand line. Send an `Idempotency-Key`: a retry returns the original
     line (with `Idempotent-Replayed: true`). Quantity and price may be in a unit compatible with
     the category's (MWh for kWh): they are stored converted exactly to the category's unit."""
-    async with _runtime(request).pool.acquire() as conn, conn.transaction():
+    async with runtime_of(request).pool.acquire() as conn, conn.transaction():
         row, result = await handlers.submit_demand(conn, caller, submission, idempotency_key)
     if result is handlers.Result.REPLAYED:
         response.headers["Idempotent-Replayed"] = "true"
@@ -191,7 +186,7 @@ async def list_demand(
                 422, "Invalid cursor", errors=[field_error("query.cursor", str(exc))]
             ) from exc
     filters = handlers.Filters(school_urn=school_urn, category=category, status=status)
-    async with _runtime(request).pool.acquire() as conn:
+    async with runtime_of(request).pool.acquire() as conn:
         rows = await handlers.list_demand(conn, caller, filters, after, limit + 1)
     page = rows[:limit]
     next_cursor = None
@@ -247,7 +242,7 @@ async def import_demand(
     except CsvFileError as exc:
         errors = [field_error(f, r) for f, r in exc.errors]
         raise Problem(422, "Invalid CSV", str(exc), errors=errors) from exc
-    async with _runtime(request).pool.acquire() as conn, conn.transaction():
+    async with runtime_of(request).pool.acquire() as conn, conn.transaction():
         report = await handlers.import_demand(conn, caller, file, idempotency_key)
     return ImportReportOut(
         rows=report.rows,
@@ -265,7 +260,7 @@ async def import_demand(
     responses=_problems(401, 403, 404),
 )
 async def read_demand(demand_id: UUID, request: Request, caller: Caller) -> DemandLineOut:
-    async with _runtime(request).pool.acquire() as conn:
+    async with runtime_of(request).pool.acquire() as conn:
         return DemandLineOut.of(await handlers.visible_demand(conn, caller, demand_id))
 
 
@@ -280,7 +275,7 @@ async def amend_demand(
 ) -> DemandLineOut:
     """Amend an open line (JSON merge patch: send only what changes; `null` clears an optional
     field). Refused with 409 once the line is in a tender, awarded or withdrawn."""
-    async with _runtime(request).pool.acquire() as conn, conn.transaction():
+    async with runtime_of(request).pool.acquire() as conn, conn.transaction():
         row = await handlers.amend_demand(conn, caller, demand_id, patch)
     return DemandLineOut.of(row)
 
@@ -300,7 +295,7 @@ async def withdraw_demand(
     """Withdraw an open line; withdrawing it again changes nothing. Refused with 409 once the
     line is in a tender or awarded."""
     reason = body.reason if body is not None else None
-    async with _runtime(request).pool.acquire() as conn, conn.transaction():
+    async with runtime_of(request).pool.acquire() as conn, conn.transaction():
         row = await handlers.withdraw_demand(conn, caller, demand_id, reason)
     return DemandLineOut.of(row)
 

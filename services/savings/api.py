@@ -11,14 +11,13 @@ from fastapi import APIRouter, Request, Response
 from services.savings import reports
 from services.savings.settings import SavingsSettings
 from shared.http import Caller, Problem, require_trust
-from shared.service import Runtime
+from shared.service import runtime_of
 
 router = APIRouter(prefix="/v1/trusts/{trust_id}/savings", tags=["savings"])
 
 
 def pool(request: Request) -> asyncpg.Pool:
-    runtime: Runtime = request.app.state.runtime
-    return runtime.pool
+    return runtime_of(request).pool
 
 
 def tendering_url(request: Request) -> str:

@@ -16,7 +16,7 @@ from services.savings import pages, reports
 from services.savings.api import csv_response, pool, tendering_url
 from shared.auth import Principal, Role, TokenError, read_token
 from shared.http import Problem, require_trust
-from shared.service import Runtime
+from shared.service import runtime_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -36,8 +36,7 @@ def _html(body: str, status: int = 200) -> HTMLResponse:
 
 
 def _secret(request: Request) -> str:
-    runtime: Runtime = request.app.state.runtime
-    return runtime.settings.procure_token_secret.get_secret_value()
+    return runtime_of(request).settings.procure_token_secret.get_secret_value()
 
 
 def _signed_in(request: Request) -> Principal | None:

@@ -19,14 +19,9 @@ from shared.auth import Role
 from shared.db import Connection
 from shared.http import Caller, Problem, require_role, require_trust
 from shared.money import Amount, DecimalInput
-from shared.service import Runtime
+from shared.service import runtime_of
 
 router = APIRouter(prefix="/v1", tags=["tendering"])
-
-
-def _runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
 
 
 class RouteOut(BaseModel):
@@ -80,7 +75,7 @@ class PoolOut(BaseModel):
 async def list_pools(trust_id: str, request: Request, caller: Caller) -> list[PoolOut]:
     """The trust's open demand, pooled by category and contract end date, with its legal route."""
     require_trust(caller, trust_id)
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     async with runtime.pool.acquire() as conn:
         views = await handlers.list_pools(
             conn, trust_id, runtime.settings.pooling_window_months, datetime.now(UTC)
@@ -281,7 +276,7 @@ def _bid_out(row: asyncpg.Record) -> BidOut:
 async def list_tenders(trust_id: str, request: Request, caller: Caller) -> list[TenderSummaryOut]:
     """The trust's tenders, newest first, whether a manager or the opening policy opened them."""
     require_trust(caller, trust_id)
-    async with _runtime(request).pool.acquire() as conn:
+    async with runtime_of(request).pool.acquire() as conn:
         rows = await store.trust_tenders(conn, trust_id)
     return [
         TenderSummaryOut(
@@ -304,7 +299,7 @@ async def open_tender(body: OpenTenderIn, request: Request, caller: Caller) -> T
     """Open a tender for a whole pool (default: the trust's earliest open pool for the category);
     its lines are locked until it is cancelled."""
     require_trust(caller, body.trust_id)
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     opening = handlers.OpenRequest(
         trust_id=body.trust_id,
         category=body.category,
@@ -326,7 +321,7 @@ async def open_tender(body: OpenTenderIn, request: Request, caller: Caller) -> T
 async def tender_notice(tender_id: UUID, request: Request, caller: Caller) -> NoticeOut:
     """The tender as suppliers see it: no schools' prices, no other bids."""
     require_role(caller, Role.SUPPLIER, Role.MANAGER)
-    async with _runtime(request).pool.acquire() as conn:
+    async with runtime_of(request).pool.acquire() as conn:
         t = await store.get_tender(conn, tender_id)
         if t is None or (caller.role is Role.MANAGER and t["trust_id"] != caller.scope):
             raise Problem(404, "Not found", f"no tender {tender_id} for this token")
@@ -362,7 +357,7 @@ async def submit_bid(tender_id: UUID, body: BidIn, request: Request, caller: Cal
     require_role(caller, Role.SUPPLIER)
     assert caller.scope is not None
     tiers = [PriceTier(t.min_quantity, t.unit_price) for t in body.price_tiers]
-    async with _runtime(request).pool.acquire() as conn, conn.transaction():
+    async with runtime_of(request).pool.acquire() as conn, conn.transaction():
         row = await handlers.submit_bid(
             conn, caller.scope, tender_id, body.lot, body.quality_score, tiers, datetime.now(UTC)
         )
@@ -374,7 +369,7 @@ async def my_bids(tender_id: UUID, request: Request, caller: Caller) -> list[Bid
     """A supplier sees only its own bids."""
     require_role(caller, Role.SUPPLIER)
     assert caller.scope is not None
-    async with _runtime(request).pool.acquire() as conn:
+    async with runtime_of(request).pool.acquire() as conn:
         rows = await store.bid_rows(conn, tender_id, caller.scope)
     return [_bid_out(r) for r in rows]
 
@@ -385,7 +380,7 @@ async def award(tender_id: UUID, request: Request, caller: Caller) -> TenderOut:
     without bids closes and its lines are released. A decided tender is returned as it is."""
     require_role(caller, Role.MANAGER)
     assert caller.scope is not None
-    async with _runtime(request).pool.acquire() as conn:
+    async with runtime_of(request).pool.acquire() as conn:
         async with conn.transaction():
             await handlers.award_tender(conn, caller.scope, tender_id, datetime.now(UTC))
         return await _tender_out(conn, tender_id)
@@ -399,7 +394,7 @@ async def cancel(
     require_role(caller, Role.MANAGER)
     assert caller.scope is not None
     reason = (body or CancelIn()).reason
-    async with _runtime(request).pool.acquire() as conn:
+    async with runtime_of(request).pool.acquire() as conn:
         async with conn.transaction():
             await handlers.cancel_tender(conn, caller.scope, tender_id, reason, datetime.now(UTC))
         return await _tender_out(conn, tender_id)
@@ -409,7 +404,7 @@ async def cancel(
 async def read_tender(tender_id: UUID, request: Request, caller: Caller) -> TenderOut:
     """The tender, its pool and route, bids ranked with scores once closed, the award and why."""
     require_role(caller, Role.MANAGER)
-    async with _runtime(request).pool.acquire() as conn:
+    async with runtime_of(request).pool.acquire() as conn:
         tender = await store.get_tender(conn, tender_id)
         if tender is None or tender["trust_id"] != caller.scope:
             raise Problem(404, "Not found", f"no tender {tender_id} for this token")
