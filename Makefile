@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test test-faults lint browser
+.PHONY: install run test test-faults lint browser bench
 
 install: $(VENV)/.installed
 
@@ -20,9 +20,15 @@ run: install
 test: install browser
 	$(BIN)/pytest
 
-# Delivery under faults: 5,000 lines per fault through all three services (about 15 minutes).
+# Only the fault suite (also part of `make test`): 5,000 lines per fault, about 3 minutes.
 test-faults: install
 	$(BIN)/pytest -m faults tests/faults
+
+# Benchmarks of issue 7 (about 5 minutes): prints the table and writes bench/RESULTS.md.
+# The HTTP figure drives the demand service with Debian's wrk.
+bench: install
+	@if [ ! -x /usr/bin/wrk ]; then apt-get update && apt-get install -y wrk; fi
+	$(BIN)/python -m bench
 
 # The real-browser test drives Debian's Chromium through its driver (CI runs as root on bookworm).
 browser:

@@ -4,9 +4,11 @@ Roles and their scope: school (a URN), manager (a trust code), supplier (a suppl
 operator (no scope). Tokens are HS256 JWTs signed with PROCURE_TOKEN_SECRET.
 """
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 
 import jwt
 
@@ -54,9 +56,21 @@ def read_token(secret: str, token: str) -> Principal:
     if not secret:
         raise TokenError("the service has no token secret configured")
     try:
-        claims = jwt.decode(token, secret, algorithms=["HS256"], issuer=ISSUER)
-        return Principal(
-            role=Role(claims["role"]), scope=claims.get("scope"), subject=claims["sub"]
-        )
+        principal, expires = _verified(secret, token)
     except (jwt.PyJWTError, KeyError, ValueError) as exc:
         raise TokenError(str(exc)) from exc
+    if expires <= time.time():
+        raise TokenError("Signature has expired")
+    return principal
+
+
+@lru_cache(maxsize=1024)
+def _verified(secret: str, token: str) -> tuple[Principal, float]:
+    # Checking a signature costs more than the rest of a request's auth, and a client sends
+    # one token many times: it is checked once, its expiry at every use. Only valid tokens are
+    # remembered (lru_cache does not keep a call that raised).
+    claims = jwt.decode(token, secret, algorithms=["HS256"], issuer=ISSUER)
+    principal = Principal(
+        role=Role(claims["role"]), scope=claims.get("scope"), subject=claims["sub"]
+    )
+    return principal, float(claims["exp"])

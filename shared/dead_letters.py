@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from shared.events import Topics
+from shared.infra.topics import unread
 
 REPLAY_GROUP = "procure-dlq-replay"
 
@@ -30,14 +31,11 @@ def _header(headers: list[tuple[str, bytes]], name: str) -> str:
 
 
 async def _read_to_end(consumer: AIOKafkaConsumer, limit: int) -> list[DeadLetter]:
-    """Everything up to the end offsets seen at start (a live topic has no natural end)."""
+    """Everything up to where the topic ends (a live topic has no natural end: up to the first
+    moment every partition is read to its high watermark)."""
     partitions = consumer.assignment()
-    end = await consumer.end_offsets(list(partitions))
     found: list[DeadLetter] = []
-    while len(found) < limit:
-        positions = {tp: await consumer.position(tp) for tp in partitions}
-        if all(positions[tp] >= end[tp] for tp in partitions):
-            break
+    while len(found) < limit and await unread(consumer, partitions):
         batch = await consumer.getmany(timeout_ms=1000, max_records=min(500, limit - len(found)))
         for records in batch.values():
             for r in records:

@@ -4,6 +4,7 @@ Every event is JSON, keyed by trust_id. Consumers ignore unknown fields; a break
 `event_version` and `upcast` brings older versions up to date before a handler sees them.
 """
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID, uuid4
@@ -65,7 +66,8 @@ def new_event(
     correlation_id: str,
     causation_id: str | None = None,
 ) -> Envelope:
-    return Envelope(
+    # Built, not validated: every field is made right here, `data` by a validated model.
+    return Envelope.model_construct(
         event_id=uuid4(),
         event_type=data.event_type,
         event_version=data.event_version,
@@ -82,9 +84,24 @@ def read_data(envelope: Envelope, model: type[Data]) -> Data:
     return model.model_validate(upcast(envelope).data)
 
 
+def _whole(data: dict[str, Any]) -> dict[str, Any]:
+    # Before version 2 an award (and its savings.recorded) was always one event.
+    return {"part": 1, "parts": 1} | data
+
+
+# (event_type, version) -> the step that rewrites `data` as the next version has it.
+UPCASTS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {
+    ("tender.awarded", 1): _whole,
+    ("savings.recorded", 1): _whole,
+}
+
+
 def upcast(envelope: Envelope) -> Envelope:
-    # No event type has had a breaking change yet; each one adds a step here keyed by
-    # (event_type, old_version) that rewrites `data` and bumps `event_version`.
+    """The envelope as the current version of its event type, one step per breaking change."""
+    while step := UPCASTS.get((envelope.event_type, envelope.event_version)):
+        envelope = envelope.model_copy(
+            update={"data": step(envelope.data), "event_version": envelope.event_version + 1}
+        )
     return envelope
 
 
@@ -179,7 +196,12 @@ class Allocation(BaseModel):
 
 
 class TenderAwarded(EventData):
+    """One lot's award. A lot with more lines than ALLOCATIONS_PER_EVENT is sent as `parts`
+    events (version 2), each with the same award fields and its own slice of allocations, so no
+    event outgrows Kafka's default 1 MB message limit however many schools a tender has."""
+
     event_type: ClassVar[str] = "tender.awarded"
+    event_version: ClassVar[int] = 2
     tender_id: UUID
     category: str
     unit: str
@@ -196,6 +218,30 @@ class TenderAwarded(EventData):
     lot_name: str | None = None
     # Regulated awards: the last day of the mandatory standstill period.
     standstill_ends: date | None = None
+    # This event's place among the award's events (1-based) and how many there are.
+    part: int = Field(default=1, ge=1)
+    parts: int = Field(default=1, ge=1)
+
+
+# An allocation is about 180 bytes of JSON: a part stays near 180 KB.
+ALLOCATIONS_PER_EVENT = 1_000
+
+
+def award_parts(award: TenderAwarded) -> list[TenderAwarded]:
+    """The award as the events it is sent as: slices of at most ALLOCATIONS_PER_EVENT allocations
+    in order, numbered from 1 (most awards are one event, part 1 of 1)."""
+    allocations = award.allocations
+    starts = range(0, max(len(allocations), 1), ALLOCATIONS_PER_EVENT)
+    return [
+        award.model_copy(
+            update={
+                "allocations": allocations[start : start + ALLOCATIONS_PER_EVENT],
+                "part": part,
+                "parts": len(starts),
+            }
+        )
+        for part, start in enumerate(starts, start=1)
+    ]
 
 
 class TenderCancelled(EventData):
@@ -209,13 +255,19 @@ class TenderCancelled(EventData):
 
 
 class SavingsRecorded(EventData):
+    """The ledger entries of one `tender.awarded` event: an award sent in parts is recorded,
+    and announced, part by part (version 2); its figures are that part's."""
+
     event_type: ClassVar[str] = "savings.recorded"
+    event_version: ClassVar[int] = 2
     tender_id: UUID
     category: str
     schools: int
     annual_saving: Amount
     term_saving: Amount
     rule_version: str
+    part: int = Field(default=1, ge=1)
+    parts: int = Field(default=1, ge=1)
 
 
 EVENT_TYPES: dict[str, type[EventData]] = {

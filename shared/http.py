@@ -84,7 +84,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 _bearer = HTTPBearer(auto_error=False)
 
 
-def authenticated(
+async def authenticated(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:

@@ -1,7 +1,14 @@
 """Inbox: a consumer applies each event once, in one transaction with the event's effect.
 
-Kafka delivers at least once. `Consumer.handle` records the event_id in `inbox` in the same
+Kafka delivers at least once. The consumer records each event_id in `inbox` in the same
 transaction as the handler's changes, so a redelivered event is skipped.
+
+Records arrive in batches (`Consumer.handle_batch`): the whole batch is applied in one
+transaction, in order, each event claimed in the inbox in it, so one commit serves many events.
+If that transaction fails because of an event (not the database), it is rolled back and every
+event of the batch is applied again on its own, so the failing one is retried and dead-lettered
+alone while the others are applied as usual. A handler wrapped in `Together` takes a run of
+consecutive events of its type in one call, e.g. one pipelined statement for a registry load.
 
 Two kinds of failure are told apart:
 - the event itself cannot be applied (bad data, a bug): retried a bounded number of times with
@@ -13,8 +20,11 @@ Two kinds of failure are told apart:
 """
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Protocol
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import groupby
+from typing import NoReturn, Protocol, TypeAlias
+from uuid import UUID
 
 import asyncpg
 import structlog
@@ -27,6 +37,21 @@ from shared.metrics import EVENTS_APPLIED, EVENTS_DEAD_LETTERED, EVENTS_DUPLICAT
 log = structlog.get_logger()
 
 Handler = Callable[[Connection, Envelope], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Together:
+    """A handler that applies consecutive events of its type in one go (say one pipelined
+    `executemany`) with the same effect as applying them one by one, in order."""
+
+    apply: Callable[[Connection, Sequence[Envelope]], Awaitable[None]]
+
+    async def __call__(self, conn: Connection, event: Envelope) -> None:
+        await self.apply(conn, [event])
+
+
+# A consumed record: topic, key, value.
+Record: TypeAlias = tuple[str, bytes | None, bytes]
 
 # Errors that say the database is unreachable, not that the event is wrong.
 TRANSIENT: tuple[type[BaseException], ...] = (
@@ -49,14 +74,22 @@ class DeadLetterPublisher(Protocol):
     ) -> None: ...
 
 
-async def claim(conn: Connection, consumer: str, envelope: Envelope) -> bool:
-    """True if this consumer has not applied the event before (and now has, once committed)."""
-    status = await conn.execute(
-        "INSERT INTO inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+async def claim(conn: Connection, consumer: str, event_ids: Sequence[UUID]) -> set[UUID]:
+    """The events this consumer has not applied before (and now has, once committed)."""
+    rows = await conn.fetch(
+        "INSERT INTO inbox (consumer, event_id) SELECT $1, unnest($2::uuid[])"
+        " ON CONFLICT DO NOTHING RETURNING event_id",
         consumer,
-        envelope.event_id,
+        event_ids,
     )
-    return bool(status == "INSERT 0 1")
+    return {r["event_id"] for r in rows}
+
+
+@dataclass(frozen=True)
+class _Event:
+    record: Record
+    envelope: Envelope
+    handler: Handler
 
 
 class Consumer:
@@ -79,14 +112,38 @@ class Consumer:
         self._outage = 0
 
     async def handle(self, topic: str, key: bytes | None, value: bytes) -> None:
-        try:
-            envelope = Envelope.model_validate_json(value)
-        except ValidationError as exc:
-            await self._send_to_dead_letters(topic, key, value, f"invalid envelope: {exc}", 1)
-            return
-        handler = self._handlers.get(envelope.event_type)
-        if handler is None:
-            return  # topics carry several event types; this consumer needs only some
+        """One record: a batch of one."""
+        await self.handle_batch([(topic, key, value)])
+
+    async def handle_batch(self, records: Sequence[Record]) -> None:
+        """Apply a batch: together in one transaction, or else each event on its own."""
+        events: list[_Event] = []
+        invalid: list[tuple[Record, str]] = []
+        for record in records:
+            try:
+                envelope = Envelope.model_validate_json(record[2])
+            except ValidationError as exc:
+                invalid.append((record, f"invalid envelope: {exc}"))
+                continue
+            handler = self._handlers.get(envelope.event_type)
+            if handler is not None:  # topics carry several event types; a consumer needs some
+                events.append(_Event(record, envelope, handler))
+        if len(events) > 1:
+            try:
+                await self._apply(events)
+                events = []
+            except TRANSIENT as exc:
+                await self._unavailable(exc)
+            except Exception as exc:
+                log.warning("batch failed; applying its events one by one", error=str(exc))
+        for event in events:
+            await self._apply_alone(event)
+        self._outage = 0
+        for record, reason in invalid:
+            await self._send_to_dead_letters(record, reason, 1)
+
+    async def _apply_alone(self, event: _Event) -> None:
+        envelope = event.envelope
         with structlog.contextvars.bound_contextvars(
             event_id=str(envelope.event_id),
             correlation_id=envelope.correlation_id,
@@ -94,41 +151,58 @@ class Consumer:
         ):
             for attempt in range(1, self._max_attempts + 1):
                 try:
-                    await self._apply(handler, envelope)
-                    self._outage = 0
+                    await self._apply([event])
                     return
                 except TRANSIENT as exc:
-                    # A pause, then the subscriber nacks and reads the record again; the pause
-                    # stays far below max_poll_interval so the consumer keeps its partitions.
-                    pause = min(self._backoff_seconds * 2**self._outage, MAX_PAUSE_SECONDS)
-                    self._outage += 1
-                    log.warning(
-                        "dependency unavailable; will read the event again",
-                        error=str(exc),
-                        pause=pause,
-                    )
-                    await asyncio.sleep(pause)
-                    raise Unavailable(str(exc)) from exc
+                    await self._unavailable(exc)
                 except Exception as exc:
                     if attempt == self._max_attempts:
                         reason = f"{type(exc).__name__}: {exc}"
-                        await self._send_to_dead_letters(topic, key, value, reason, attempt)
+                        await self._send_to_dead_letters(event.record, reason, attempt)
                         return
                     log.warning("event failed; retrying", attempt=attempt, error=str(exc))
                     await asyncio.sleep(self._backoff_seconds * 2 ** (attempt - 1))
 
-    async def _apply(self, handler: Handler, envelope: Envelope) -> None:
+    async def _apply(self, events: Sequence[_Event]) -> None:
+        """Claim and apply the events in order, in one transaction."""
         async with self._pool().acquire() as conn, conn.transaction():
-            if not await claim(conn, self.name, envelope):
-                EVENTS_DUPLICATE.labels(self.name).inc()
-                log.info("duplicate event skipped")
-                return
-            await handler(conn, envelope)
-        EVENTS_APPLIED.labels(self.name, envelope.event_type).inc()
+            fresh = await claim(conn, self.name, [e.envelope.event_id for e in events])
+            new = []
+            for event in events:
+                if event.envelope.event_id in fresh:
+                    fresh.discard(event.envelope.event_id)  # a repeat in this batch is a duplicate
+                    new.append(event)
+                else:
+                    EVENTS_DUPLICATE.labels(self.name).inc()
+                    log.info("duplicate event skipped", event_id=str(event.envelope.event_id))
+            for handler, run in groupby(new, key=lambda e: e.handler):
+                if isinstance(handler, Together):
+                    await handler.apply(conn, [e.envelope for e in run])
+                    continue
+                for event in run:
+                    envelope = event.envelope
+                    with structlog.contextvars.bound_contextvars(
+                        event_id=str(envelope.event_id),
+                        correlation_id=envelope.correlation_id,
+                        event_type=envelope.event_type,
+                    ):
+                        await handler(conn, envelope)
+        for event in new:
+            EVENTS_APPLIED.labels(self.name, event.envelope.event_type).inc()
 
-    async def _send_to_dead_letters(
-        self, topic: str, key: bytes | None, value: bytes, reason: str, attempts: int
-    ) -> None:
+    async def _unavailable(self, exc: BaseException) -> NoReturn:
+        """A pause, then `Unavailable`: the subscriber nacks and the batch is read again. The
+        pause stays far below max_poll_interval so the consumer keeps its partitions."""
+        pause = min(self._backoff_seconds * 2**self._outage, MAX_PAUSE_SECONDS)
+        self._outage += 1
+        log.warning(
+            "dependency unavailable; will read the events again", error=str(exc), pause=pause
+        )
+        await asyncio.sleep(pause)
+        raise Unavailable(str(exc)) from exc
+
+    async def _send_to_dead_letters(self, record: Record, reason: str, attempts: int) -> None:
+        topic, key, value = record
         headers = {"reason": reason[:2000], "consumer": self.name, "attempts": str(attempts)}
         await self._dead_letter(Topics.dead_letters(topic), key, value, headers)
         EVENTS_DEAD_LETTERED.labels(self.name).inc()

@@ -30,23 +30,47 @@ async def record(conn: Connection, topic: str, events: Sequence[Envelope]) -> No
     """Store events for publication; call inside the transaction that makes the change."""
     if not events:
         return
-    await conn.executemany(
-        "INSERT INTO outbox (event_id, topic, key, payload) VALUES ($1, $2, $3, $4)",
-        [(e.event_id, topic, e.key, e.model_dump_json().encode()) for e in events],
+    # One statement for the lot; ORDER BY keeps the ids (the publishing order) in event order.
+    await conn.execute(
+        "INSERT INTO outbox (event_id, topic, key, payload)"
+        " SELECT e.event_id, $1, e.key, e.payload"
+        " FROM unnest($2::uuid[], $3::bytea[], $4::bytea[]) WITH ORDINALITY"
+        " AS e(event_id, key, payload, n) ORDER BY e.n",
+        topic,
+        [e.event_id for e in events],
+        [e.key for e in events],
+        [e.model_dump_json().encode() for e in events],
     )
     # Delivered at commit, so the relay wakes only for events that really exist.
     await conn.execute(f"NOTIFY {NOTIFY_CHANNEL}")
 
 
-async def publish_pending(pool: asyncpg.Pool, publish: Publish, batch_size: int = 500) -> int:
+# A batch: this many events, or fewer if their payloads pass BATCH_BYTES (a tender's award
+# parts are about 180 KB each; a batch of them must not hold hundreds of megabytes).
+BATCH_EVENTS = 2_000
+BATCH_BYTES = 4 * 1024 * 1024
+
+
+async def publish_pending(
+    pool: asyncpg.Pool,
+    publish: Publish,
+    batch_size: int = BATCH_EVENTS,
+    batch_bytes: int = BATCH_BYTES,
+) -> int:
     """Publish one batch of unpublished events; returns how many were published."""
     async with pool.acquire() as conn, conn.transaction():
         if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", RELAY_LOCK):
             return 0
+        # The oldest events, up to batch_size, while the payloads before each stay under
+        # batch_bytes (so the first is always taken, however large).
         rows = await conn.fetch(
-            "SELECT id, topic, key, payload FROM outbox WHERE published_at IS NULL"
-            " ORDER BY id LIMIT $1",
+            "SELECT id, topic, key, payload FROM ("
+            " SELECT *, sum(octet_length(payload)) OVER (ORDER BY id) AS upto FROM ("
+            "  SELECT id, topic, key, payload FROM outbox WHERE published_at IS NULL"
+            "  ORDER BY id LIMIT $1) AS oldest"
+            ") AS sized WHERE upto - octet_length(payload) < $2 ORDER BY id",
             batch_size,
+            batch_bytes,
         )
         if not rows:
             return 0

@@ -147,19 +147,23 @@ async def load_registry(request: Request, caller: Caller) -> RegistryReportOut:
 async def submit_demand(
     submission: DemandSubmission,
     request: Request,
-    response: Response,
     caller: Caller,
     idempotency_key: IdempotencyKey = None,
-) -> DemandLineOut:
+) -> Response:
     """Submit a school's demand line. Send an `Idempotency-Key`: a retry returns the original
     line (with `Idempotent-Replayed: true`). Quantity and price may be in a unit compatible with
     the category's (MWh for kWh): they are stored converted exactly to the category's unit."""
-    async with runtime_of(request).pool.acquire() as conn, conn.transaction():
-        row, result = await handlers.submit_demand(conn, caller, submission, idempotency_key)
+    submissions: handlers.Submissions = request.app.state.submissions
+    answer = await submissions.run(handlers.http_request(caller, submission, idempotency_key))
+    if isinstance(answer, Problem):
+        raise answer
+    row, result = answer
+    headers = {"Location": f"/v1/demands/{row['demand_id']}"}
     if result is handlers.Result.REPLAYED:
-        response.headers["Idempotent-Replayed"] = "true"
-    response.headers["Location"] = f"/v1/demands/{row['demand_id']}"
-    return DemandLineOut.of(row)
+        headers["Idempotent-Replayed"] = "true"
+    # Serialized here: a model returned would be validated again against the response model.
+    body = DemandLineOut.of(row).model_dump_json()
+    return Response(body, status_code=201, media_type="application/json", headers=headers)
 
 
 @router.get(

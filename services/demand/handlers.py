@@ -5,6 +5,7 @@ Every channel (JSON, CSV, Kafka) goes through `submit_many`: the same checks, th
 idempotency (a key already used with the same request replays the line it created; with a
 different request it conflicts), the same set-based writes."""
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from enum import StrEnum
@@ -28,6 +29,7 @@ from services.demand.domain.lines import (
 )
 from services.demand.domain.paging import Position
 from services.demand.domain.registry_changes import registry_changes
+from services.demand.group_commit import GroupCommit
 from services.demand.metrics import SUBMISSIONS
 from services.demand.registry import RegistryFile, School
 from services.demand.rules import (
@@ -187,36 +189,31 @@ def _replay(key_row: asyncpg.Record, hash_: str) -> Outcome:
 async def submit_many(conn: Connection, requests: Sequence[Request]) -> list[Outcome | Refusal]:
     """Register each request's line, or say why not: one result per request, in order."""
     hashes = [request_hash(r.submission) for r in requests]
-    # A retry replays even if the school has since moved: the line it names exists.
-    used = await store.find_keys(conn, [r.key for r in requests if r.key is not None])
-    results: list[Outcome | Refusal | None] = [
-        _replay(used[r.key], h) if r.key in used else None
-        for r, h in zip(requests, hashes, strict=True)
-    ]
-    schools = await store.schools_by_urn(
-        conn,
-        [
-            r.submission.school_urn
-            for r, done in zip(requests, results, strict=True)
-            if done is None
-        ],
-    )
+    schools = await store.schools_by_urn(conn, [r.submission.school_urn for r in requests])
+    results: list[Outcome | Refusal | None] = [None] * len(requests)
     pending: list[tuple[int, _Candidate]] = []
     for i, request in enumerate(requests):
-        if results[i] is not None:
-            continue
         urn = request.submission.school_urn
         school = schools.get(urn)
         refusal = school_refusal(urn, _registered(school), request.actor)
-        if refusal is not None:
-            results[i] = refusal
-            continue
-        line = canonical_line(request.submission, categories())
+        line = canonical_line(request.submission, categories()) if refusal is None else refusal
         if isinstance(line, Refusal):
             results[i] = line
             continue
         assert school is not None
         pending.append((i, _Candidate(request, hashes[i], school["trust_id"], line)))
+    # A retry replays even if it would be refused now (the school has since moved, say): the
+    # line it names exists. Looked up before this batch claims any key; a valid request's key
+    # is checked when it is claimed.
+    refused = {
+        i: key
+        for i, (request, result) in enumerate(zip(requests, results, strict=True))
+        if result is not None and (key := request.key) is not None
+    }
+    used = await store.find_keys(conn, list(refused.values()))
+    for i, key in refused.items():
+        if key in used:
+            results[i] = _replay(used[key], hashes[i])
     for (i, _), outcome in zip(
         pending, await _register(conn, [c for _, c in pending]), strict=True
     ):
@@ -258,7 +255,8 @@ async def _register(conn: Connection, candidates: Sequence[_Candidate]) -> list[
     for i in created:
         request = candidates[i].request
         correlation = request.correlation_id or (request.key[1] if request.key else str(ids[i]))
-        registered = DemandRegistered(demand_id=ids[i], **asdict(candidates[i].line))
+        # vars, not asdict: asdict deep-copies every field, which the event does not need.
+        registered = DemandRegistered(demand_id=ids[i], **vars(candidates[i].line))
         events.append(
             new_event(registered, trust_id=candidates[i].trust_id, correlation_id=correlation)
         )
@@ -267,9 +265,10 @@ async def _register(conn: Connection, candidates: Sequence[_Candidate]) -> list[
 
 
 def _count(channel: str, results: Sequence[Outcome | Refusal]) -> None:
-    for result in results:
-        outcome = "refused" if isinstance(result, Refusal) else str(result.result)
-        SUBMISSIONS.labels(channel, outcome).inc()
+    # Tallied first: one metric update per outcome, not per line of a batch.
+    outcomes = Counter("refused" if isinstance(r, Refusal) else str(r.result) for r in results)
+    for outcome, count in outcomes.items():
+        SUBMISSIONS.labels(channel, outcome).inc(count)
 
 
 def _problem(refusal: Refusal) -> Problem:
@@ -278,30 +277,48 @@ def _problem(refusal: Refusal) -> Problem:
     return Problem(status, title, refusal.reason, errors=errors)
 
 
-async def submit_demand(
-    conn: Connection,
-    principal: Principal,
-    submission: DemandSubmission,
-    idempotency_key: str | None,
-) -> tuple[asyncpg.Record, Result]:
-    """Register one line sent over HTTP; a repeat with its Idempotency-Key replays it."""
+def http_request(
+    principal: Principal, submission: DemandSubmission, idempotency_key: str | None
+) -> Request:
+    """One line sent over HTTP; a repeat with its Idempotency-Key replays it."""
     key = (principal.subject, idempotency_key) if idempotency_key is not None else None
-    results = await submit_many(conn, [Request(submission, acting_for(principal), key)])
+    return Request(submission, acting_for(principal), key)
+
+
+# What an HTTP submission answers: the line and whether it was created or replayed, or the
+# problem to answer with instead.
+Answer = tuple[asyncpg.Record, Result] | Problem
+Submissions = GroupCommit[Request, Answer]
+
+
+async def submit_demands(conn: Connection, requests: Sequence[Request]) -> list[Answer]:
+    """Register lines sent over HTTP (concurrent requests share one transaction); one answer
+    per request, in order."""
+    results = await submit_many(conn, requests)
     _count("http", results)
-    [result] = results
+    lines = await store.demands_by_id(
+        conn,
+        [
+            r.demand_id
+            for r in results
+            if isinstance(r, Outcome) and r.result is not Result.CONFLICT
+        ],
+    )
+    return [_answer(result, lines) for result in results]
+
+
+def _answer(result: Outcome | Refusal, lines: dict[UUID, asyncpg.Record]) -> Answer:
     if isinstance(result, Refusal):
-        raise _problem(result)
+        return _problem(result)
     if result.result is Result.CONFLICT:
         reason = "this Idempotency-Key was used with a different request body"
-        raise Problem(
+        return Problem(
             409,
             "Idempotency key reused",
             reason,
             errors=[field_error("header.Idempotency-Key", reason)],
         )
-    row = await store.get_demand(conn, result.demand_id)
-    assert row is not None
-    return row, result.result
+    return lines[result.demand_id], result.result
 
 
 # --- CSV import -------------------------------------------------------------------------------

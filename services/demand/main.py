@@ -5,6 +5,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from services.demand.api import docs_router, router
+from services.demand.handlers import Submissions, submit_demands
 from services.demand.ingress import subscribe_ingress
 from services.demand.intake import HANDLERS
 from shared.events import Topics
@@ -18,7 +19,7 @@ def build(settings: ServiceSettings) -> FastAPI:
     runtime = Runtime(NAME, settings, create_broker(settings, NAME))
     subscribe(runtime, Subscription([Topics.TENDERS], HANDLERS))
     subscribe_ingress(runtime)
-    return create_app(
+    app = create_app(
         runtime,
         migrations=Path(__file__).with_name("migrations"),
         routers=[router, docs_router],
@@ -26,3 +27,5 @@ def build(settings: ServiceSettings) -> FastAPI:
         description="Schools' demand lines and the trusts' schools registry."
         " AsyncAPI for the topics it reads and writes: /asyncapi.json.",
     )
+    app.state.submissions = Submissions(lambda: runtime.pool, submit_demands)
+    return app

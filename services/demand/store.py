@@ -133,6 +133,15 @@ async def get_demand(
     return await conn.fetchrow("SELECT * FROM demand_lines WHERE demand_id = $1", demand_id)
 
 
+async def demands_by_id(conn: Connection, demand_ids: Sequence[UUID]) -> dict[UUID, asyncpg.Record]:
+    if not demand_ids:
+        return {}
+    rows = await conn.fetch(
+        "SELECT * FROM demand_lines WHERE demand_id = ANY($1::uuid[])", list(set(demand_ids))
+    )
+    return {r["demand_id"]: r for r in rows}
+
+
 async def list_demands(
     conn: Connection,
     *,

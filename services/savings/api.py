@@ -4,6 +4,7 @@ Every route is for a manager of the trust in the path and nobody else (403 other
 """
 
 import re
+from uuid import UUID
 
 import asyncpg
 from fastapi import APIRouter, Request, Response
@@ -74,6 +75,20 @@ async def contract_savings(
     require_trust(caller, trust_id)
     async with pool(request).acquire() as conn:
         return await reports.contracts(conn, trust_id, tendering_url(request))
+
+
+@router.get("/contracts/{tender_id}", response_model=reports.ContractDetail)
+async def contract_detail(
+    trust_id: str, tender_id: UUID, request: Request, caller: Caller
+) -> reports.ContractDetail:
+    """One joint contract: the trust's totals, and each award (a tender in lots has one per
+    lot) with every school's ledger entry and the award, bid and rule version behind it."""
+    require_trust(caller, trust_id)
+    async with pool(request).acquire() as conn:
+        detail = await reports.contract(conn, trust_id, tender_id, tendering_url(request))
+    if detail is None:
+        raise Problem(404, "Not found", f"no joint contract {tender_id} in trust {trust_id}")
+    return detail
 
 
 @router.get("/months", response_model=list[reports.MonthSavings])

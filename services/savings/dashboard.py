@@ -1,18 +1,29 @@
-"""The business manager's dashboard: server-rendered HTML at /trusts/{trust_id}.
+"""The business manager's dashboard: server-rendered HTML at /trusts/{trust_id}, and a page per
+joint contract at /trusts/{trust_id}/contracts/{tender_id}.
 
 A manager signs in once with their token: a form POST sets it in an HttpOnly, SameSite=Strict
 cookie, and every page then reads the cookie and shows that manager's own trust only (403 for any
 other). The same checks as the JSON API apply (shared.http.require_trust).
+
+Forms (sign in, sign out) carry a random CSRF token in a hidden field that must match the one in
+the browser's CSRF cookie, and are refused when the browser says (Origin, else Referer) that they
+were sent from another site. Without this another site could sign a manager in as someone else
+(login CSRF) or sign them out.
 """
 
+import hmac
+import re
+import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
+from uuid import UUID
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from services.savings import pages, reports
+from services.savings import pages, reports, store
 from services.savings.api import csv_response, pool, tendering_url
 from shared.auth import Principal, Role, TokenError, read_token
 from shared.http import Problem, require_trust
@@ -21,18 +32,60 @@ from shared.service import runtime_of
 router = APIRouter(include_in_schema=False)
 
 COOKIE = "procure_session"
+CSRF_COOKIE = "procure_csrf"
+# What secrets.token_urlsafe(32) makes; any other cookie value is replaced, never echoed.
+CSRF_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
 HEADERS = {
     # Inline styles only; no scripts, frames or third parties.
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self';"
     " form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # Not "no-referrer": under it browsers send `Origin: null` with our own forms, and the
+    # sign-in check needs their real origin. Other sites still get no referrer.
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
+CROSS_SITE = (
+    "This form was sent from another website, so it was refused. Open the dashboard's own"
+    " sign-in page and use the form there."
+)
+EXPIRED = (
+    "This form has expired or its security check is missing (are cookies blocked?), so it was"
+    " refused. Please try again on this page."
+)
 
 
-def _html(body: str, status: int = 200) -> HTMLResponse:
-    return HTMLResponse(body, status_code=status, headers=HEADERS)
+def _set_cookie(request: Request, response: Response, name: str, value: str) -> None:
+    response.set_cookie(
+        name,
+        value,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+
+
+def _html(request: Request, render: Callable[[str], str], status: int = 200) -> HTMLResponse:
+    """A page rendered with the browser's CSRF token for its forms (a new one if it has none)."""
+    held = request.cookies.get(CSRF_COOKIE, "")
+    csrf = held if CSRF_SHAPE.fullmatch(held) else secrets.token_urlsafe(32)
+    response = HTMLResponse(render(csrf), status_code=status, headers=HEADERS)
+    if csrf != held:
+        _set_cookie(request, response, CSRF_COOKIE, csrf)
+    return response
+
+
+def _forgery(request: Request, submitted: str) -> str | None:
+    """Why a form POST must be refused, or None when it came from our own page."""
+    source = request.headers.get("origin") or request.headers.get("referer")
+    # `Origin: null` (a sandboxed or privacy-hiding sender) has no host, so it is refused too.
+    if source is not None and urlsplit(source).netloc != request.url.netloc:
+        return CROSS_SITE
+    held = request.cookies.get(CSRF_COOKIE, "")
+    if not held or not hmac.compare_digest(held.encode(), submitted.encode()):
+        return EXPIRED
+    return None
 
 
 def _secret(request: Request) -> str:
@@ -57,7 +110,8 @@ def _refusal(request: Request, trust_id: str) -> Response | None:
     try:
         require_trust(principal, trust_id)
     except Problem as problem:
-        return _html(pages.error_page("Not your trust", problem.detail or problem.title), 403)
+        detail = problem.detail or problem.title
+        return _html(request, lambda csrf: pages.error_page("Not your trust", detail, csrf), 403)
     return None
 
 
@@ -67,34 +121,37 @@ async def home() -> RedirectResponse:
 
 
 @router.get("/sign-in")
-async def sign_in_form() -> HTMLResponse:
-    return _html(pages.sign_in_page())
+async def sign_in_form(request: Request) -> HTMLResponse:
+    return _html(request, pages.sign_in_page)
 
 
 @router.post("/sign-in")
-async def sign_in(request: Request, token: Annotated[str, Form()]) -> Response:
-    token = token.strip()
+async def sign_in(
+    request: Request,
+    token: Annotated[str, Form()],
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    forgery = _forgery(request, csrf_token)
+    if forgery is not None:
+        return _html(request, lambda csrf: pages.sign_in_page(csrf, forgery), 403)
     try:
-        principal = read_token(_secret(request), token)
+        principal = read_token(_secret(request), token.strip())
     except TokenError:
-        return _html(pages.sign_in_page("That token is not valid or has expired."), 401)
+        error = "That token is not valid or has expired."
+        return _html(request, lambda csrf: pages.sign_in_page(csrf, error), 401)
     if principal.role is not Role.MANAGER or not principal.scope:
-        message = "This dashboard is for trust business managers: sign in with a manager token."
-        return _html(pages.sign_in_page(message), 403)
+        error = "This dashboard is for trust business managers: sign in with a manager token."
+        return _html(request, lambda csrf: pages.sign_in_page(csrf, error), 403)
     response = RedirectResponse(f"/trusts/{quote(principal.scope)}", status_code=303)
-    response.set_cookie(
-        COOKIE,
-        token,
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-        path="/",
-    )
+    _set_cookie(request, response, COOKIE, token.strip())
     return response
 
 
 @router.post("/sign-out")
-async def sign_out() -> RedirectResponse:
+async def sign_out(request: Request, csrf_token: Annotated[str, Form()] = "") -> Response:
+    forgery = _forgery(request, csrf_token)
+    if forgery is not None:
+        return _html(request, lambda csrf: pages.error_page("Not signed out", forgery, csrf), 403)
     response = RedirectResponse("/sign-in", status_code=303)
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
     return response
@@ -118,7 +175,41 @@ async def dashboard(trust_id: str, request: Request) -> Response:
             entries=await reports.ledger(conn, trust_id),
             generated_at=datetime.now(UTC),
         )
-    return _html(pages.dashboard_page(data))
+    return _html(request, lambda csrf: pages.dashboard_page(data, csrf))
+
+
+@router.get("/trusts/{trust_id}/contracts/{tender_id}")
+async def contract(trust_id: str, tender_id: str, request: Request) -> Response:
+    refusal = _refusal(request, trust_id)
+    if refusal is not None:
+        return refusal
+    page = await _contract_page(request, trust_id, tender_id)
+    if page is None:
+        missing = f"Trust {trust_id} has no joint contract {tender_id} in its savings ledger."
+        back = f"/trusts/{quote(trust_id)}#contracts"
+        return _html(
+            request, lambda csrf: pages.error_page("No such contract", missing, csrf, back), 404
+        )
+    return _html(request, lambda csrf: pages.contract_page(page, csrf))
+
+
+async def _contract_page(
+    request: Request, trust_id: str, tender_id: str
+) -> pages.ContractPage | None:
+    """None when the trust's ledger has no such contract (or the id is not a tender's)."""
+    try:
+        tender = UUID(tender_id)
+    except ValueError:
+        return None
+    async with (
+        pool(request).acquire() as conn,
+        conn.transaction(isolation="repeatable_read", readonly=True),
+    ):
+        detail = await reports.contract(conn, trust_id, tender, tendering_url(request))
+        trust_name = await store.trust_name(conn, trust_id)
+    if detail is None:
+        return None
+    return pages.ContractPage(trust_id, trust_name, detail, datetime.now(UTC))
 
 
 @router.get("/trusts/{trust_id}/ledger.csv")

@@ -1,5 +1,7 @@
 """What savings learns from events: school names, and awards to put in the ledger."""
 
+from collections.abc import Sequence
+
 import structlog
 
 from services.savings import store
@@ -22,18 +24,23 @@ from shared.events import (
     new_event,
     read_data,
 )
-from shared.inbox import Handler
+from shared.inbox import Handler, Together
 
 log = structlog.get_logger()
 
 
-async def school_joined(conn: Connection, event: Envelope) -> None:
-    school = read_data(event, SchoolJoined)
-    await store.upsert_school(conn, school.urn, event.trust_id, school.name, school.trust_name)
+async def _join_schools(conn: Connection, events: Sequence[Envelope]) -> None:
+    schools = [(event.trust_id, read_data(event, SchoolJoined)) for event in events]
+    await store.upsert_schools(conn, [(s.urn, trust, s.name, s.trust_name) for trust, s in schools])
+
+
+# Registry loads come in bulk: a run of joins is one pipelined statement.
+school_joined = Together(_join_schools)
 
 
 async def tender_awarded(conn: Connection, event: Envelope) -> None:
-    """One ledger entry per school's line in the award, then `savings.recorded`.
+    """One ledger entry per school's line in the award event, then `savings.recorded`. An award
+    sent in parts is recorded part by part, each part on its own.
 
     Everything written is derived from the event alone (ids, figures, recorded_at), so replaying
     the topics into an empty database rebuilds an identical ledger.
@@ -43,7 +50,10 @@ async def tender_awarded(conn: Connection, event: Envelope) -> None:
     if await store.award_recorded(conn, award.tender_id, [a.demand_id for a in award.allocations]):
         # A second award event for the same lines (e.g. re-published with a new event_id).
         log.warning(
-            "award already in the ledger; ignored", tender_id=str(award.tender_id), lot=award.lot
+            "award already in the ledger; ignored",
+            tender_id=str(award.tender_id),
+            lot=award.lot,
+            part=award.part,
         )
         return
     figures = [
@@ -89,6 +99,9 @@ async def tender_awarded(conn: Connection, event: Envelope) -> None:
             source_event_id=event.event_id,
             # When the award happened, not when this row was written.
             recorded_at=event.occurred_at,
+            lot=award.lot,
+            lot_name=award.lot_name,
+            standstill_ends=award.standstill_ends,
         )
         for a, f in figures
     ]
@@ -101,6 +114,8 @@ async def tender_awarded(conn: Connection, event: Envelope) -> None:
         annual_saving=total.annual_saving,
         term_saving=total.term_saving,
         rule_version=RULE_VERSION,
+        part=award.part,
+        parts=award.parts,
     )
     out = new_event(
         recorded,
@@ -109,7 +124,8 @@ async def tender_awarded(conn: Connection, event: Envelope) -> None:
         causation_id=str(event.event_id),
     )
     # A rebuild records it again with the same id, so consumers' inboxes skip the repeat.
-    out = out.model_copy(update={"event_id": recorded_event_id(award.tender_id, award.lot)})
+    event_id = recorded_event_id(award.tender_id, award.lot, award.part)
+    out = out.model_copy(update={"event_id": event_id})
     await outbox.record(conn, Topics.SAVINGS, [out])
 
 

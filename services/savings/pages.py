@@ -1,7 +1,9 @@
-"""The dashboard's HTML, rendered from the read models (pure: no I/O, easy to test).
+"""The dashboard's HTML and each joint contract's page, rendered from the read models (pure: no
+I/O, easy to test).
 
 Every chart comes with a table of the same figures, so nothing depends on seeing a colour or a
-shape; the page needs no JavaScript and prints on A4.
+shape; the pages need no JavaScript and print on A4. Every form carries the CSRF token it is
+given (see dashboard.py).
 """
 
 from collections.abc import Sequence
@@ -11,14 +13,17 @@ from decimal import Decimal
 from html import escape
 from pathlib import Path
 from urllib.parse import quote
+from uuid import UUID
 
 from services.savings import charts
 from services.savings.presentation import (
+    Headline,
     category_name,
     compact_pounds,
     compact_quantity,
     headlines,
     is_increase,
+    long_date,
     money,
     percent,
     quantity,
@@ -28,6 +33,8 @@ from services.savings.presentation import (
 )
 from services.savings.reports import (
     CategoryBreakdown,
+    ContractAward,
+    ContractDetail,
     ContractSavings,
     LedgerEntry,
     MonthSavings,
@@ -35,6 +42,8 @@ from services.savings.reports import (
 )
 
 CSS = Path(__file__).with_name("dashboard.css").read_text(encoding="utf-8")
+# The hidden field of every form: it must match the browser's CSRF cookie (dashboard.py).
+CSRF_FIELD = "csrf_token"
 
 
 @dataclass(frozen=True)
@@ -47,6 +56,18 @@ class Dashboard:
     generated_at: datetime
 
 
+@dataclass(frozen=True)
+class ContractPage:
+    trust_id: str
+    trust_name: str | None
+    contract: ContractDetail
+    generated_at: datetime
+
+
+def contract_path(trust_id: str, tender_id: UUID) -> str:
+    return f"/trusts/{quote(trust_id)}/contracts/{tender_id}"
+
+
 def layout(title: str, body: str) -> str:
     return (
         '<!doctype html><html lang="en-GB"><head><meta charset="utf-8">'
@@ -55,7 +76,18 @@ def layout(title: str, body: str) -> str:
     )
 
 
-def sign_in_page(error: str | None = None) -> str:
+def _csrf_field(csrf: str) -> str:
+    return f'<input type="hidden" name="{CSRF_FIELD}" value="{escape(csrf)}">'
+
+
+def _sign_out(csrf: str, label: str = "Sign out") -> str:
+    return (
+        f'<form method="post" action="/sign-out">{_csrf_field(csrf)}'
+        f'<button type="submit">{escape(label)}</button></form>'
+    )
+
+
+def sign_in_page(csrf: str, error: str | None = None) -> str:
     alert = f'<p class="error" role="alert" id="token-error">{escape(error)}</p>' if error else ""
     described = "token-help token-error" if error else "token-help"
     return layout(
@@ -64,7 +96,7 @@ def sign_in_page(error: str | None = None) -> str:
         "<h1>Savings dashboard</h1>"
         "<p>For trust business managers. Sign in with the manager token for your trust; you"
         " will see that trust's savings only.</p>"
-        f'{alert}<form method="post" action="/sign-in">'
+        f'{alert}<form method="post" action="/sign-in">{_csrf_field(csrf)}'
         '<label for="token">Manager token</label>'
         f'<input id="token" name="token" type="password" autocomplete="off" required'
         f' aria-describedby="{described}">'
@@ -74,12 +106,16 @@ def sign_in_page(error: str | None = None) -> str:
     )
 
 
-def error_page(title: str, detail: str) -> str:
+def error_page(title: str, detail: str, csrf: str, back: str | None = None) -> str:
+    """A refusal, with a way on: back to the dashboard if given, else sign in as someone else."""
+    onward = (
+        f'<p><a href="{escape(back)}">Back to the dashboard</a></p>'
+        if back
+        else _sign_out(csrf, "Sign in as someone else")
+    )
     return layout(
         title,
-        f'<main class="narrow card"><h1>{escape(title)}</h1><p>{escape(detail)}</p>'
-        '<form method="post" action="/sign-out"><button type="submit">Sign in as someone else'
-        "</button></form></main>",
+        f'<main class="narrow card"><h1>{escape(title)}</h1><p>{escape(detail)}</p>{onward}</main>',
     )
 
 
@@ -110,23 +146,38 @@ def _head(*columns: str) -> str:
     return f"<thead><tr>{cells}</tr></thead>"
 
 
-def dashboard_page(d: Dashboard) -> str:
+def _masthead(eyebrow: str, title: str, meta: str, link: str, csrf: str, nav: str) -> str:
+    """The page's heading band; `meta` and `link` are HTML."""
+    return (
+        '<header class="masthead"><div class="wrap"><div>'
+        f'<p class="eyebrow">{escape(eyebrow)}</p><h1>{escape(title)}</h1>'
+        f'<p class="meta">{meta}</p></div>'
+        f'<nav class="no-print" aria-label="{escape(nav)}">{link}{_sign_out(csrf)}</nav>'
+        "</div></header>"
+    )
+
+
+def _at(moment: datetime) -> str:
+    return moment.strftime("%d %B %Y, %H:%M %Z")
+
+
+def dashboard_page(d: Dashboard, csrf: str) -> str:
     s = d.summary
     title = s.trust_name or f"Trust {s.trust_id}"
     csv_url = f"/trusts/{quote(s.trust_id)}/ledger.csv"
     body = [
-        '<header class="masthead"><div class="wrap"><div>'
-        '<p class="eyebrow">Savings from buying together</p>'
-        f"<h1>{escape(title)}</h1>"
-        f'<p class="meta">Trust {escape(s.trust_id)} &middot; {len(s.schools)} schools &middot;'
-        f" {len(d.contracts)} joint contracts &middot; figures at"
-        f" {d.generated_at.strftime('%d %B %Y, %H:%M %Z')}</p></div>"
-        '<nav class="no-print" aria-label="Dashboard">'
-        f'<a href="{escape(csv_url)}" download>Download the ledger (CSV)</a>'
-        '<form method="post" action="/sign-out"><button type="submit">Sign out</button></form>'
-        '</nav></div></header><main class="wrap">'
+        _masthead(
+            "Savings from buying together",
+            title,
+            f"Trust {escape(s.trust_id)} &middot; {len(s.schools)} schools &middot;"
+            f" {len(d.contracts)} joint contracts &middot; figures at {_at(d.generated_at)}",
+            f'<a href="{escape(csv_url)}" download>Download the ledger (CSV)</a>',
+            csrf,
+            "Dashboard",
+        ),
+        '<main class="wrap">',
     ]
-    body.append(_headline(s))
+    body.append(_headline(headlines(s)))
     if not d.entries:
         body.append(
             '<section class="card"><h2>No savings yet</h2><p>No joint contract has been awarded'
@@ -139,16 +190,16 @@ def dashboard_page(d: Dashboard) -> str:
             _categories(d.categories),
             _pooling(d.entries, d.categories),
             _months(d.months),
-            _contracts(d.contracts),
+            _contracts(s.trust_id, d.contracts),
         ]
     body.append(_method(d.entries))
     body.append("</main>")
     return layout(f"Savings: {title}", "".join(body))
 
 
-def _headline(s: TrustSavings) -> str:
+def _headline(figures: Sequence[Headline]) -> str:
     items = []
-    for h in headlines(s):
+    for h in figures:
         kind = "pooling" if h.key == "pooling-saving" else ""
         if h.label.startswith(("Cost increase", "Increase")):
             kind = "increase"
@@ -396,10 +447,17 @@ def _months(months: Sequence[MonthSavings]) -> str:
     )
 
 
-def _contracts(contracts: Sequence[ContractSavings]) -> str:
+def _contracts(trust_id: str, contracts: Sequence[ContractSavings]) -> str:
+    tenders = [c.tender_id for c in contracts]
+
+    def link(c: ContractSavings) -> str:
+        # A tender in lots has a row per lot's award: each row leads to its own award.
+        award = f"#award-{c.bid_id}" if tenders.count(c.tender_id) > 1 else ""
+        return contract_path(trust_id, c.tender_id) + award
+
     rows = "".join(
-        f'<tr><th scope="row"><a href="{escape(c.tender_url)}">'
-        f"{escape(category_name(c.category))} tender</a>"
+        f'<tr><th scope="row"><a href="{escape(link(c))}">'
+        f"{escape(category_name(c.category))} contract</a>"
         + ('<span class="tag">cost increase</span>' if is_increase(c.annual_saving) else "")
         + f'<br><span class="id" title="{c.tender_id}">{str(c.tender_id)[:8]}</span></th>'
         f'<td class="nowrap">{escape(c.supplier_id)}</td>'
@@ -416,8 +474,8 @@ def _contracts(contracts: Sequence[ContractSavings]) -> str:
     return (
         '<section class="card" id="contracts" aria-labelledby="contracts-heading">'
         '<h2 id="contracts-heading">Joint contracts</h2>'
-        '<div class="table-wrap"><table><caption>The trust\'s awarded joint contracts, with'
-        " links to their tenders</caption>"
+        '<div class="table-wrap"><table><caption>The trust\'s awarded joint contracts; each'
+        " links to its page with every school's figures</caption>"
         + _head(
             "Contract",
             "Supplier",
@@ -447,4 +505,163 @@ def _method(entries: Sequence[LedgerEntry]) -> str:
         "<p>Each figure is rounded to the penny (half up) once, at the end; totals add the"
         " rounded lines, so they match what each school is shown. A negative saving is a cost"
         f" increase and is counted as one. Rule version: {escape(versions)}.</p></footer>"
+    )
+
+
+def contract_page(p: ContractPage, csrf: str) -> str:
+    """One joint contract: its headline figures, its terms, and each award school by school."""
+    c = p.contract
+    name = f"{category_name(c.category)} contract"
+    trust = p.trust_name or f"Trust {p.trust_id}"
+    awards = len(c.awards)
+    entries = [e for a in c.awards for e in a.entries]
+    dashboard = f"/trusts/{quote(p.trust_id)}"
+    body = [
+        _masthead(
+            f"Joint contract of {trust}",
+            name,
+            f"Trust {escape(p.trust_id)} &middot; {c.schools} schools &middot;"
+            f" {'one award' if awards == 1 else f'{awards} lots, each awarded on its own'}"
+            f" &middot; figures at {_at(p.generated_at)}",
+            f'<a href="{escape(dashboard)}#contracts">Back to the dashboard</a>',
+            csrf,
+            "Contract",
+        ),
+        '<main class="wrap">',
+        _headline(headlines(c, one_contract=True)),
+        _cost_increases(entries),
+        _contract_terms(c),
+        *(_award(a, c.unit) for a in c.awards),
+        _method(entries),
+        "</main>",
+    ]
+    return layout(f"{name}: {trust}", "".join(body))
+
+
+def _facts(*pairs: tuple[str, str]) -> str:
+    """Label and value pairs; values are HTML."""
+    items = "".join(
+        f"<div><dt>{escape(label)}</dt><dd>{value}</dd></div>" for label, value in pairs
+    )
+    return f'<dl class="facts">{items}</dl>'
+
+
+def _contract_terms(c: ContractDetail) -> str:
+    return (
+        '<section class="card" id="contract" aria-labelledby="contract-heading">'
+        '<h2 id="contract-heading">The contract</h2>'
+        + _facts(
+            ("Category", escape(f"{category_name(c.category)} ({c.unit})")),
+            ("Tender", f'<span class="id">{c.tender_id}</span>'),
+            ("Schools", str(c.schools)),
+            ("Volume a year", escape(quantity(c.pooled_quantity, c.unit))),
+            ("Awards", "one" if len(c.awards) == 1 else f"{len(c.awards)}, one per lot"),
+        )
+        + '<p class="small">The tender\'s own record (bids, lots, standstill) is JSON in the'
+        " tendering service's API, for API clients with a manager token (a browser gets 401"
+        f' there): <span class="id">{escape(c.tender_url)}</span></p></section>'
+    )
+
+
+def _award(a: ContractAward, unit: str) -> str:
+    anchor = f"award-{a.bid_id}"
+    heading = "Award: " if a.lot is None else f"Lot {a.lot}, {a.lot_name or 'unnamed'}: "
+    chart = charts.bar_chart(
+        f"chart-{anchor}",
+        f"Saving per year, by school, under the award to {a.supplier_id}",
+        "Horizontal bars, one per school, largest saving first; a bar left of zero is a cost"
+        " increase. The table below gives the same figures.",
+        [
+            charts.Bar(
+                school_name(e.school_urn, e.school_name), e.annual_saving, money(e.annual_saving)
+            )
+            for e in a.entries
+        ],
+        whole_pounds,
+    )
+    rows = "".join(
+        "<tr>"
+        + _row(
+            school_name(e.school_urn, e.school_name),
+            e.annual_saving,
+            f'<br><span class="small">URN {escape(e.school_urn)}</span>',
+        )
+        + _num(quantity(e.quantity))
+        + _num(money(e.annual_baseline_cost))
+        + _num(money(e.annual_contract_cost))
+        + _num(money(e.annual_saving), e.annual_saving)
+        + _num(percent(e.saving_pct), e.annual_saving)
+        + _num(money(e.term_saving), e.term_saving)
+        + _num(money(e.economy_of_scale))
+        + "</tr>"
+        for e in a.entries
+    )
+    total = (
+        "<tfoot><tr>"
+        + _row("All schools", a.annual_saving)
+        + _num(quantity(a.pooled_quantity))
+        + _num(money(a.annual_baseline_cost))
+        + _num(money(a.annual_contract_cost))
+        + _num(money(a.annual_saving), a.annual_saving)
+        + _num(percent(a.saving_pct), a.annual_saving)
+        + _num(money(a.term_saving), a.term_saving)
+        + _num(money(a.economy_of_scale))
+        + "</tr></tfoot>"
+    )
+    prices = "".join(
+        f'<tr><th scope="row">{escape(school_name(e.school_urn, e.school_name))}</th>'
+        + _num(unit_price(e.baseline_unit_price, unit))
+        + _num(unit_price(e.solo_unit_price, unit))
+        + _num(money(e.economy_of_scale))
+        + "</tr>"
+        for e in a.entries
+    )
+    return (
+        f'<section class="card award" id="{anchor}" aria-labelledby="{anchor}-heading">'
+        f'<h2 id="{anchor}-heading">{escape(heading + a.supplier_id)}</h2>'
+        + _facts(
+            ("Supplier", escape(a.supplier_id)),
+            ("Contract starts", escape(long_date(a.contract_start))),
+            ("Term", f"{a.term_months} months"),
+            ("Schools", str(a.schools)),
+            ("Pooled volume a year", escape(quantity(a.pooled_quantity, unit))),
+            ("Joint price", escape(unit_price(a.pooled_unit_price, unit))),
+            (
+                "Standstill ends",
+                escape(long_date(a.standstill_ends)) if a.standstill_ends else "none recorded",
+            ),
+        )
+        + f"{_key([e.annual_saving for e in a.entries])}<figure>{chart}</figure>"
+        '<div class="table-wrap"><table><caption>Savings per school under this award, per year'
+        " unless stated</caption>"
+        + _head(
+            "School",
+            f">Volume a year ({unit})",
+            ">Today",
+            ">Joint contract",
+            ">Saving",
+            ">Saving %",
+            ">Over the term",
+            ">Pooling alone",
+        )
+        + f"<tbody>{rows}</tbody>{total}</table></div>"
+        "<details><summary>The prices behind these figures</summary>"
+        '<div class="table-wrap"><table><caption>Each school\'s price today, and the winning'
+        " bid's price for its volume alone, against the joint price of"
+        f" {escape(unit_price(a.pooled_unit_price, unit))}</caption>"
+        + _head("School", ">Price today", ">Price alone", ">Pooling alone a year")
+        + f"<tbody>{prices}</tbody></table></div></details>"
+        f'<h3 id="{anchor}-audit">For audit</h3>'
+        + _facts(
+            (
+                "Award event (tender.awarded)"
+                if len(a.award_event_ids) == 1
+                else f"Award events (tender.awarded, {len(a.award_event_ids)} parts)",
+                "<br>".join(f'<span class="id">{event}</span>' for event in a.award_event_ids),
+            ),
+            ("Winning bid", f'<span class="id">{a.bid_id}</span>'),
+            ("Rule version", escape(a.rule_version)),
+            ("Awarded", escape(_at(a.recorded_at))),
+        )
+        + "</section>"
     )

@@ -4,9 +4,10 @@ A negative saving is a cost increase; it is named as one, never hidden in a tota
 """
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
-from services.savings.reports import TrustSavings
+from services.savings.reports import Figures, TrustSavings
 from shared.categories import categories
 
 MINUS = "\u2212"
@@ -61,6 +62,11 @@ def quantity(amount: Decimal, unit: str | None = None) -> str:
     return f"{text} {unit}" if unit else text
 
 
+def long_date(day: date) -> str:
+    """1 April 2027."""
+    return f"{day.day} {day:%B %Y}"
+
+
 def category_name(code: str) -> str:
     """The category's name from the categories file; a trust's own category by its code."""
     known = categories().get(code)
@@ -83,25 +89,29 @@ class Headline:
     note: str
 
 
-def headlines(summary: TrustSavings) -> list[Headline]:
-    """The trust's headline figures, in the order trustees read them."""
+def headlines(summary: TrustSavings | Figures, one_contract: bool = False) -> list[Headline]:
+    """The headline figures of a trust (or of one contract), in the order trustees read them."""
     annual, term = summary.annual_saving, summary.term_saving
     pct = summary.saving_pct
+    if one_contract:
+        joint, terms = "contract", "the contract's term"
+        over = "the yearly figure times the term"
+    else:
+        joint, terms = "contracts", "the contracts' terms"
+        over = "each contract's yearly figure times its term"
     return [
         Headline(
             "annual-saving",
             "Cost increase per year" if is_increase(annual) else "Saving per year",
             money(abs(annual)),
             f"{money(summary.annual_baseline_cost)} a year at today's prices,"
-            f" {money(summary.annual_contract_cost)} under the joint contracts",
+            f" {money(summary.annual_contract_cost)} under the joint {joint}",
         ),
         Headline(
             "term-saving",
-            "Cost increase over the contracts' terms"
-            if is_increase(term)
-            else "Saving over the contracts' terms",
+            f"Cost increase over {terms}" if is_increase(term) else f"Saving over {terms}",
             money(abs(term)),
-            "each contract's yearly figure times its term",
+            over,
         ),
         Headline(
             "saving-pct",

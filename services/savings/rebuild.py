@@ -13,9 +13,10 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from services.savings.main import MIGRATIONS, NAME, SUBSCRIPTION
 from shared.db import create_pool, migrate
-from shared.inbox import Consumer
+from shared.inbox import Consumer, Record
+from shared.infra.topics import unread
 
-Handle = Callable[[str, bytes | None, bytes], Awaitable[None]]
+HandleBatch = Callable[[Sequence[Record]], Awaitable[None]]
 
 
 class RebuildError(Exception):
@@ -58,15 +59,16 @@ async def rebuild(
             max_attempts=max_attempts,
             backoff_seconds=backoff_seconds,
         )
-        result.records = await replay(bootstrap_servers, SUBSCRIPTION.topics, consumer.handle)
+        result.records = await replay(bootstrap_servers, SUBSCRIPTION.topics, consumer.handle_batch)
         result.entries = await pool.fetchval("SELECT count(*) FROM ledger_entries")
     finally:
         await pool.close()
     return result
 
 
-async def replay(bootstrap_servers: str, topics: Sequence[str], handle: Handle) -> int:
-    """Feed every record now on the topics to `handle`, in order within each partition.
+async def replay(bootstrap_servers: str, topics: Sequence[str], handle_batch: HandleBatch) -> int:
+    """Feed every record now on the topics to `handle_batch`, in order within each partition,
+    in the batches they are read in (as the service's subscriber does).
 
     No consumer group: the service's committed offsets stay as they are.
     """
@@ -88,18 +90,16 @@ async def replay(bootstrap_servers: str, topics: Sequence[str], handle: Handle) 
             return 0
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
-        # Replay up to where the topics end now; later records are the running service's.
-        ends = await consumer.end_offsets(partitions)
-        pending = {tp for tp in partitions if await consumer.position(tp) < ends[tp]}
+        # Replay each partition up to where it ends once read; later records are the running
+        # service's.
+        pending = await unread(consumer, partitions)
         count = 0
         while pending:
             batches = await consumer.getmany(*pending, timeout_ms=1000)
-            for tp, records in batches.items():
-                for record in records:
-                    if record.offset < ends[tp]:
-                        await handle(record.topic, record.key, record.value or b"")
-                        count += 1
-            pending = {tp for tp in pending if await consumer.position(tp) < ends[tp]}
+            for records in batches.values():
+                await handle_batch([(r.topic, r.key, r.value or b"") for r in records])
+                count += len(records)
+            pending = await unread(consumer, pending)
         return count
     finally:
         await consumer.stop()

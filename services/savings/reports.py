@@ -163,6 +163,41 @@ class SchoolDetail(SchoolSavings):
     entries: list[LedgerEntry]
 
 
+class ContractAward(Figures):
+    """One award of a joint contract and every school's line in it. A tender split into lots is
+    awarded lot by lot, each lot to its own winning bid, so a contract has one award per lot."""
+
+    bid_id: UUID
+    supplier_id: str
+    contract_start: date
+    term_months: int
+    schools: int
+    pooled_quantity: Amount
+    pooled_unit_price: Amount
+    rule_version: str
+    # The `tender.awarded` event(s) the entries were recorded from (a large award comes in
+    # parts, one event each), and when the first happened.
+    award_event_ids: list[UUID]
+    recorded_at: datetime
+    # None for a tender without lots; standstill_ends None when the award had no standstill.
+    lot: int | None
+    lot_name: str | None
+    standstill_ends: date | None
+    entries: list[LedgerEntry]
+
+
+class ContractDetail(Figures):
+    """One joint contract (an awarded tender): the trust's totals, and each of its awards."""
+
+    tender_id: UUID
+    tender_url: str
+    category: str
+    unit: str
+    schools: int
+    pooled_quantity: Amount
+    awards: list[ContractAward]
+
+
 def _school(row: asyncpg.Record) -> SchoolSavings:
     return SchoolSavings(urn=row["urn"], name=row["name"], **figures(row))
 
@@ -206,11 +241,16 @@ async def categories(conn: Connection, trust_id: str) -> list[CategoryBreakdown]
     ]
 
 
+def tender_link(tendering_url: str, tender_id: UUID) -> str:
+    """The tender in the tendering service's API (JSON, for callers with a manager token)."""
+    return f"{tendering_url.rstrip('/')}/v1/tenders/{tender_id}"
+
+
 async def contracts(conn: Connection, trust_id: str, tendering_url: str) -> list[ContractSavings]:
     return [
         ContractSavings(
             tender_id=r["tender_id"],
-            tender_url=f"{tendering_url.rstrip('/')}/v1/tenders/{r['tender_id']}",
+            tender_url=tender_link(tendering_url, r["tender_id"]),
             category=r["category"],
             unit=r["unit"],
             supplier_id=r["supplier_id"],
@@ -259,6 +299,70 @@ async def school_detail(conn: Connection, trust_id: str, urn: str) -> SchoolDeta
         **summed(rows),
         entries=[LedgerEntry(**dict(r)) for r in rows],
     )
+
+
+# One tender's entries in the trust's ledger: awards in the order they start, and in each award
+# the schools' lines by saving, largest first.
+_CONTRACT_ENTRIES = (
+    "SELECT l.entry_id, l.tender_id, l.bid_id, l.supplier_id, l.demand_id, l.school_urn,"
+    " s.name AS school_name, l.category, l.unit, l.quantity, l.baseline_unit_price,"
+    " l.pooled_unit_price, l.solo_unit_price, l.term_months, l.contract_start,"
+    " l.annual_baseline_cost, l.annual_contract_cost, l.annual_saving, l.term_saving,"
+    " l.saving_pct, l.economy_of_scale, l.rule_version, l.source_event_id, l.recorded_at,"
+    " l.lot, l.lot_name, l.standstill_ends"
+    " FROM ledger_entries l LEFT JOIN schools s ON s.urn = l.school_urn"
+    " WHERE l.trust_id = $1 AND l.tender_id = $2"
+    " ORDER BY l.lot, l.contract_start, l.supplier_id, l.bid_id, l.annual_saving DESC,"
+    " l.school_urn, l.entry_id"
+)
+
+
+async def contract(
+    conn: Connection, trust_id: str, tender_id: UUID, tendering_url: str
+) -> ContractDetail | None:
+    """None when the trust's ledger has no award of this tender (another trust's included)."""
+    rows = await conn.fetch(_CONTRACT_ENTRIES, trust_id, tender_id)
+    if not rows:
+        return None
+    by_bid: dict[UUID, list[asyncpg.Record]] = {}
+    for row in rows:
+        by_bid.setdefault(row["bid_id"], []).append(row)
+    return ContractDetail(
+        tender_id=tender_id,
+        tender_url=tender_link(tendering_url, tender_id),
+        category=rows[0]["category"],
+        unit=rows[0]["unit"],
+        schools=len({r["school_urn"] for r in rows}),
+        pooled_quantity=_quantity(rows),
+        awards=[_award(award) for award in by_bid.values()],
+        **summed(rows),
+    )
+
+
+def _award(rows: list[asyncpg.Record]) -> ContractAward:
+    # The award's terms are the same on each of its entries, in whichever part they came.
+    first = rows[0]
+    return ContractAward(
+        bid_id=first["bid_id"],
+        supplier_id=first["supplier_id"],
+        contract_start=first["contract_start"],
+        term_months=first["term_months"],
+        schools=len({r["school_urn"] for r in rows}),
+        pooled_quantity=_quantity(rows),
+        pooled_unit_price=first["pooled_unit_price"],
+        rule_version=first["rule_version"],
+        award_event_ids=list(dict.fromkeys(r["source_event_id"] for r in rows)),
+        recorded_at=min(r["recorded_at"] for r in rows),
+        lot=first["lot"],
+        lot_name=first["lot_name"],
+        standstill_ends=first["standstill_ends"],
+        entries=[LedgerEntry(**dict(r)) for r in rows],
+        **summed(rows),
+    )
+
+
+def _quantity(rows: Sequence[Row]) -> Decimal:
+    return sum((r["quantity"] for r in rows), Decimal(0))
 
 
 CSV_COLUMNS = list(LedgerEntry.model_fields)

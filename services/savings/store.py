@@ -42,19 +42,18 @@ class LedgerRow(NamedTuple):
     rule_version: str
     source_event_id: UUID
     recorded_at: datetime
+    lot: int | None
+    lot_name: str | None
+    standstill_ends: date | None
 
 
-async def upsert_school(
-    conn: Connection, urn: str, trust_id: str, name: str, trust_name: str
-) -> None:
-    await conn.execute(
+async def upsert_schools(conn: Connection, schools: Sequence[tuple[str, str, str, str]]) -> None:
+    """(urn, trust_id, name, trust_name) of each school, in order: the last word wins."""
+    await conn.executemany(
         "INSERT INTO schools (urn, trust_id, name, trust_name) VALUES ($1, $2, $3, $4)"
         " ON CONFLICT (urn) DO UPDATE SET trust_id = EXCLUDED.trust_id, name = EXCLUDED.name,"
         " trust_name = EXCLUDED.trust_name",
-        urn,
-        trust_id,
-        name,
-        trust_name,
+        schools,
     )
 
 
@@ -75,8 +74,9 @@ async def insert_entries(conn: Connection, rows: Sequence[LedgerRow]) -> None:
         " school_urn, category, unit, quantity, baseline_unit_price, pooled_unit_price,"
         " solo_unit_price, term_months, contract_start, annual_baseline_cost,"
         " annual_contract_cost, annual_saving, term_saving, saving_pct, economy_of_scale,"
-        " rule_version, source_event_id, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
-        " $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
+        " rule_version, source_event_id, recorded_at, lot, lot_name, standstill_ends) VALUES"
+        " ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,"
+        " $20, $21, $22, $23, $24, $25, $26, $27)"
         " ON CONFLICT (tender_id, demand_id) DO NOTHING",
         rows,
     )

@@ -28,6 +28,7 @@ from shared.events import (
     TenderCancelled,
     TenderOpened,
     Topics,
+    award_parts,
     new_event,
 )
 from shared.http import Problem, field_error
@@ -239,7 +240,7 @@ async def award_tender(
         winner = ranked[0]
         await store.record_lot_award(conn, tender_id, number, winner, now, awarded_by, standstill)
         statuses[number] = Status.AWARDED
-        events.append(_awarded(tender, lot, lines[number], winner, now, standstill))
+        events.extend(_awarded(tender, lot, lines[number], winner, now, standstill))
     if unbid:
         released = await store.close_lots(conn, tender_id, unbid, Status.NO_BIDS)
         which = f" for lot {', '.join(map(str, unbid))}" if tender["lots_by"] else ""
@@ -256,9 +257,10 @@ def _awarded(
     winner: ScoredBid,
     now: datetime,
     standstill: date | None,
-) -> TenderAwarded:
-    """One lot's award: every school at the lot's pooled price, and its price alone."""
-    return TenderAwarded(
+) -> list[TenderAwarded]:
+    """One lot's award: every school at the lot's pooled price, and its price alone; sent in
+    parts when the lot has many schools (all recorded in the award's transaction)."""
+    award = TenderAwarded(
         tender_id=tender["tender_id"],
         category=tender["category"],
         unit=tender["unit"],
@@ -284,6 +286,7 @@ def _awarded(
         lot_name=lot["name"],
         standstill_ends=standstill,
     )
+    return award_parts(award)
 
 
 async def cancel_tender(

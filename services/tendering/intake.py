@@ -1,5 +1,7 @@
 """What tendering learns from other services' events: schools and demand lines."""
 
+from collections.abc import Sequence
+
 import structlog
 
 from shared.db import Connection
@@ -12,18 +14,24 @@ from shared.events import (
     SchoolLeft,
     read_data,
 )
-from shared.inbox import Handler
+from shared.inbox import Handler, Together
 
 log = structlog.get_logger()
 
 
-async def school_joined(conn: Connection, event: Envelope) -> None:
-    school = read_data(event, SchoolJoined)
-    await conn.execute(
+async def _join_schools(conn: Connection, events: Sequence[Envelope]) -> None:
+    await conn.executemany(
         "INSERT INTO schools (urn, trust_id, name, phase, local_authority, status)"
         " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (urn) DO UPDATE SET"
         " trust_id = EXCLUDED.trust_id, name = EXCLUDED.name, phase = EXCLUDED.phase,"
         " local_authority = EXCLUDED.local_authority, status = EXCLUDED.status",
+        [_school_row(event) for event in events],
+    )
+
+
+def _school_row(event: Envelope) -> tuple[object, ...]:
+    school = read_data(event, SchoolJoined)
+    return (
         school.urn,
         event.trust_id,
         school.name,
@@ -31,6 +39,10 @@ async def school_joined(conn: Connection, event: Envelope) -> None:
         school.local_authority,
         school.status,
     )
+
+
+# Registry loads and new demand come in bulk: a run of them is one pipelined statement.
+school_joined = Together(_join_schools)
 
 
 async def school_left(conn: Connection, event: Envelope) -> None:
@@ -43,13 +55,19 @@ async def school_left(conn: Connection, event: Envelope) -> None:
     )
 
 
-async def demand_registered(conn: Connection, event: Envelope) -> None:
-    line = read_data(event, DemandRegistered)
-    await conn.execute(
+async def _register_lines(conn: Connection, events: Sequence[Envelope]) -> None:
+    await conn.executemany(
         "INSERT INTO demand_lines (demand_id, trust_id, school_urn, category, unit, quantity,"
         " baseline_unit_price, contract_end, term_months)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
         " ON CONFLICT (demand_id) DO NOTHING",
+        [_line_row(event) for event in events],
+    )
+
+
+def _line_row(event: Envelope) -> tuple[object, ...]:
+    line = read_data(event, DemandRegistered)
+    return (
         line.demand_id,
         event.trust_id,
         line.school_urn,
@@ -60,6 +78,9 @@ async def demand_registered(conn: Connection, event: Envelope) -> None:
         line.contract_end,
         line.term_months,
     )
+
+
+demand_registered = Together(_register_lines)
 
 
 async def demand_amended(conn: Connection, event: Envelope) -> None:

@@ -1,8 +1,10 @@
 """Topics are created explicitly: auto-created topics get the broker's default partition count."""
 
 import asyncio
+from collections.abc import Iterable
 
 import structlog
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
@@ -33,3 +35,19 @@ async def ensure_topics(bootstrap_servers: str, partitions: int, attempts: int =
             await asyncio.sleep(0.5)
         finally:
             await admin.close()
+
+
+async def unread(
+    consumer: AIOKafkaConsumer, partitions: Iterable[TopicPartition]
+) -> set[TopicPartition]:
+    """The partitions not yet read up to the high watermark of their latest fetch (all of them
+    before the first fetch).
+
+    Where a partition ends is learnt from fetch responses, not from ListOffsets (`end_offsets`):
+    Tansu 0.6 answers ListOffsets with offsets below records it has already acknowledged."""
+    behind = set()
+    for tp in partitions:
+        highwater = consumer.highwater(tp)
+        if highwater is None or await consumer.position(tp) < highwater:
+            behind.add(tp)
+    return behind

@@ -6,33 +6,47 @@ marking rows sent; PostgreSQL stopped and restarted; the broker connection cut a
 second instance joining a consumer group and the first killed during the rebalance. A supervisor
 restarts any instance that dies, as `restart: unless-stopped` does in docker-compose.
 
+Each run records what the system had done when the fault struck (lines sent, registered, pooled,
+tenders awarded, ledger entries) and asserts that work was still flowing both ways of it.
 The run writes its results into README.md between the fault-report markers.
 """
 
 import asyncio
+import contextlib
+import math
 import re
 import secrets
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Literal
 
 import asyncpg
 import pytest
 
 from shared.infra import processes
 from shared.infra.embedded import EmbeddedPostgres, embedded_broker, embedded_postgres
-from shared.infra.provision import Infrastructure, prepare
-from shared.launcher import RunningSystem, run_system
+from shared.infra.provision import SERVICES, Infrastructure, prepare
+from shared.launcher import RunningSystem
 from tests.faults import workload
 from tests.faults.proxy import BrokerProxy
+from tests.faults.workload import Progress
 
 pytestmark = pytest.mark.faults
 
 README = Path(__file__).resolve().parents[2] / "README.md"
-REPORT: list[str] = []
+REPORT: dict[str, str] = {}
+SERVICE_ENV = {
+    "PYTHONUNBUFFERED": "1",  # as in the image: a killed process's last log lines are kept
+    "SHUTDOWN_DRAIN_SECONDS": "0",
+    "CONSUMER_RETRY_BACKOFF_MS": "50",
+    # The test awards (in waves, so a fault can strike between them), not the scheduler.
+    "TENDER_AUTO_AWARD": "false",
+}
 
 
 @dataclass
@@ -44,7 +58,9 @@ class Rig:
 
 
 @contextmanager
-def rig(env: dict[str, str]) -> Iterator[Rig]:
+def rig(failpoints: dict[str, str]) -> Iterator[Rig]:
+    """A broker behind a proxy, a database, and the three services started side by side, each
+    with its failpoints."""
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="procure-fault-")))
         proxy_port = processes.free_port()
@@ -61,49 +77,114 @@ def rig(env: dict[str, str]) -> Iterator[Rig]:
             idempotence=False,
             local_broker=True,
         )
-        ports = {s: processes.free_port() for s in ("demand", "tendering", "savings")}
-        system = stack.enter_context(
-            run_system(
-                infra,
-                secrets.token_urlsafe(48),
-                ports,
-                extra_env={"SHUTDOWN_DRAIN_SECONDS": "0", "CONSUMER_RETRY_BACKOFF_MS": "50"} | env,
-            )
-        )
+        urls = {s: f"http://127.0.0.1:{processes.free_port()}" for s in SERVICES}
+        system = RunningSystem(infra, secrets.token_urlsafe(48), urls, SERVICE_ENV)
+        stack.callback(system.stop_all)
+        with ThreadPoolExecutor(len(SERVICES)) as starting:
+            started = [
+                starting.submit(system.start, s, env={"PROCURE_FAILPOINTS": failpoints.get(s, "")})
+                for s in SERVICES
+            ]
+            for future in started:
+                future.result()
         yield Rig(infra, system, proxy, postgres)
 
 
-async def supervise(system: RunningSystem, stop: asyncio.Event) -> None:
-    """Restart any instance that died, like a container restart policy."""
-    while not stop.is_set():
-        for instance, process in list(system.processes.items()):
-            if process.poll() is not None:
-                service = instance.split("-")[0]
-                port = int(system.urls[instance].rsplit(":", 1)[1])
-                # Restarted as a fixed process would be: without failpoints.
-                await asyncio.to_thread(
-                    system.start, service, instance, port, {"PROCURE_FAILPOINTS": ""}
-                )
-        await asyncio.sleep(0.1)
+async def count(url: str, sql: str) -> int:
+    conn = await asyncpg.connect(url)
+    try:
+        return int(await conn.fetchval(sql))
+    finally:
+        await conn.close()
 
 
-Fault = Callable[[Rig, int], Awaitable[None]]
+@dataclass(frozen=True)
+class Snapshot:
+    """How far the work had gone at one moment."""
+
+    sent: int
+    registered: int
+    pooled: int
+    awarded: int
+    ledger: int
+
+    def __str__(self) -> str:
+        return f"{self.sent} / {self.registered} / {self.pooled} / {self.awarded} / {self.ledger}"
 
 
-def at(count: int, action: Callable[[Rig], Awaitable[None]]) -> Fault:
-    async def fault(rig: Rig, done: int) -> None:
-        if done == count:
-            await action(rig)
+async def snapshot(rig: Rig, progress: Progress) -> Snapshot:
+    sent, awarded = progress.sent, progress.awarded
+    urls = rig.infra.database_urls
+    return Snapshot(
+        sent=sent,
+        registered=await count(urls["demand"], "SELECT count(*) FROM demand_lines"),
+        pooled=await count(urls["tendering"], "SELECT count(*) FROM demand_lines"),
+        awarded=awarded,
+        ledger=await count(urls["savings"], "SELECT count(*) FROM ledger_entries"),
+    )
 
-    return fault
+
+@dataclass
+class Supervisor:
+    """Restarts any instance that died, like a container restart policy; notes each death."""
+
+    rig: Rig
+    progress: Progress
+    deaths: list[tuple[str, Snapshot | None]] = field(default_factory=list)
+    restarting: bool = False
+
+    async def run(self, stop: asyncio.Event) -> None:
+        system = self.rig.system
+        while not stop.is_set():
+            for instance, process in list(system.processes.items()):
+                if process.poll() is not None:
+                    self.restarting = True
+                    self.deaths.append((instance, await self._snapshot()))
+                    service = instance.split("-")[0]
+                    port = int(system.urls[instance].rsplit(":", 1)[1])
+                    # Restarted as a fixed process would be: without failpoints. One that dies
+                    # before it is ready is found dead again and restarted again.
+                    with contextlib.suppress(RuntimeError, TimeoutError):
+                        await asyncio.to_thread(
+                            system.start, service, instance, port, {"PROCURE_FAILPOINTS": ""}
+                        )
+                    self.restarting = False
+            await asyncio.sleep(0.05)
+
+    async def _snapshot(self) -> Snapshot | None:
+        try:
+            return await snapshot(self.rig, self.progress)
+        except (OSError, asyncpg.PostgresError):
+            return None  # the database is down too: the restart matters more than the figures
+
+    async def settled(self) -> None:
+        """Every instance is up and ready (polled: a death shows only in the process table)."""
+        processes = self.rig.system.processes.values()
+        while True:
+            if not self.restarting and all(p.poll() is None for p in processes):
+                return
+            await asyncio.sleep(0.05)
+
+
+Stage = Literal["sent", "awarded"]
+
+
+@dataclass(frozen=True)
+class Fault:
+    """`action` strikes once the workload's `stage` count reaches `at`; or, with failpoints
+    instead, the process dies by itself when it reaches the failpoint."""
+
+    action: Callable[[Rig], Coroutine[Any, Any, None]] | None = None
+    stage: Stage = "sent"
+    at: int = 0
+    failpoints: dict[str, str] = field(default_factory=dict)
+    # How long tenders take bids: enough for 20 tenders opened and bid at once on a busy machine;
+    # longer where tendering may die and restart meanwhile.
+    bidding_seconds: float = 4
 
 
 async def kill(rig: Rig, instance: str) -> None:
     rig.system.kill(instance)
-
-
-async def nothing(rig: Rig) -> None:
-    """The fault is in the environment (a failpoint), not an action."""
 
 
 async def restart_postgres(rig: Rig) -> None:
@@ -114,7 +195,7 @@ async def restart_postgres(rig: Rig) -> None:
 
 async def cut_broker(rig: Rig) -> None:
     rig.proxy.cut()
-    await asyncio.sleep(5)
+    await asyncio.sleep(4)
     rig.proxy.restore()
 
 
@@ -123,27 +204,57 @@ async def rebalance_then_kill(rig: Rig) -> None:
     rig.system.kill("tendering")  # while the group rebalances onto two members
 
 
-# Every service's relay dies the 3rd time it has published a batch, before marking it sent; the
-# supervisor restarts it (without the failpoint), and it publishes that batch again.
-ENV = {"relay killed after publish": {"PROCURE_FAILPOINTS": "relay.after_publish=3"}}
-
+LINES = workload.lines()
+# The relay publishes at most 500 events a batch (shared/outbox.py): demand's first batches carry
+# the registry's 5,000 joins, the ones after them demand lines; demand dies after publishing the
+# 3rd of those (by then lines pile up while a batch is out), before marking it sent. Tendering's
+# relay dies on its 3rd batch (tender events), savings' on its first (savings records).
+# Restarted without failpoints, each publishes its batch again.
+REGISTRY_BATCHES = math.ceil(len(LINES) / 500)
 FAULTS: dict[str, Fault] = {
-    "kill -9 demand": at(1500, lambda r: kill(r, "demand")),
-    "kill -9 tendering": at(2000, lambda r: kill(r, "tendering")),
-    "kill -9 savings": at(2500, lambda r: kill(r, "savings")),
-    "relay killed after publish": at(1, nothing),
-    "PostgreSQL stopped and restarted": at(2000, restart_postgres),
-    "broker connection cut and restored": at(2000, cut_broker),
-    "second instance, first killed in rebalance": at(1500, rebalance_then_kill),
+    "kill -9 demand": Fault(lambda r: kill(r, "demand"), at=1500),
+    "kill -9 tendering": Fault(lambda r: kill(r, "tendering"), at=2000),
+    "kill -9 savings": Fault(
+        lambda r: kill(r, "savings"), stage="awarded", at=len(workload.TRUSTS) // 2
+    ),
+    "relay killed after publish": Fault(
+        failpoints={
+            "demand": f"relay.after_publish={REGISTRY_BATCHES + 3}",
+            "tendering": "relay.after_publish=3",
+            "savings": "relay.after_publish=1",
+        },
+        bidding_seconds=10,
+    ),
+    "PostgreSQL stopped and restarted": Fault(restart_postgres, at=2000),
+    "broker connection cut and restored": Fault(cut_broker, at=2000),
+    "second instance, first killed in rebalance": Fault(rebalance_then_kill, at=1500),
 }
 
 
-async def count(url: str, sql: str) -> int:
-    conn = await asyncpg.connect(url)
-    try:
-        return int(await conn.fetchval(sql))
-    finally:
-        await conn.close()
+@dataclass
+class Injector:
+    """The workload's checkpoint: strikes the fault once, in the background, so the workload
+    goes on through it; remembers what had been done at that moment."""
+
+    rig: Rig
+    fault: Fault
+    progress: Progress
+    fired: bool = False
+    struck: Snapshot | None = None
+    task: asyncio.Task[None] | None = None
+
+    async def __call__(self) -> None:
+        action = self.fault.action
+        reached = getattr(self.progress, self.fault.stage) >= self.fault.at
+        if action is None or self.fired or not reached:
+            return
+        self.fired = True  # before the first await: other senders reach this point meanwhile
+        self.struck = await snapshot(self.rig, self.progress)
+        self.task = asyncio.create_task(action(self.rig))
+
+    async def finished(self) -> None:
+        if self.task is not None:
+            await self.task
 
 
 async def eventually_count(url: str, sql: str, expected: int, within: float = 120) -> int:
@@ -156,7 +267,7 @@ async def eventually_count(url: str, sql: str, expected: int, within: float = 12
             value = -1
         if value >= expected:
             return value
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(0.1)
     return value
 
 
@@ -173,42 +284,59 @@ class Phases:
 
 
 def duplicates_absorbed(workdir: Path) -> int:
+    """Redelivered events the inboxes skipped, from every instance's log: a restarted instance
+    appends to its log, and unbuffered output loses no line with a killed process. (Matched as
+    text: a kill -9 can leave a line cut short.)"""
     return sum(
-        log.read_text(errors="replace").count('"duplicate event skipped"')
+        log.read_text(errors="replace").count('"event": "duplicate event skipped"')
         for log in workdir.glob("*.log")
     )
 
 
 @pytest.mark.parametrize("name", list(FAULTS))
 async def test_no_loss_no_duplicates(name: str) -> None:
-    lines = workload.lines()
-    expected = workload.expected_totals(lines)
+    fault = FAULTS[name]
+    expected = workload.expected_totals(LINES)
+    phases = Phases()
     with ExitStack() as stack:
         # Built off the event loop: provisioning runs its own asyncio.run calls.
-        r = await asyncio.to_thread(stack.enter_context, rig(ENV.get(name, {})))
+        r = await asyncio.to_thread(stack.enter_context, rig(fault.failpoints))
+        phases.mark("started")
         urls = r.infra.database_urls
+        progress = Progress()
+        injector = Injector(r, fault, progress)
+        supervisor = Supervisor(r, progress)
         stop = asyncio.Event()
-        supervisor = asyncio.create_task(supervise(r.system, stop))
-        fault = FAULTS[name]
-        phases = Phases()
+        supervising = asyncio.create_task(supervisor.run(stop))
         try:
-            await workload.load_registry(r.system, lines)
-            await workload.submit_demand(r.system, lines, lambda done: fault(r, done))
+            await workload.load_registry(r.system, LINES)
+            if "demand" in fault.failpoints:
+                # Its failpoint counts relay batches: the registry's all go out before demand.
+                await eventually_count(
+                    urls["demand"],
+                    "SELECT count(*) FROM outbox WHERE published_at IS NOT NULL",
+                    len(LINES),
+                )
+            phases.mark("registry loaded")
+            await workload.submit_demand(r.system, LINES, progress, injector)
+            await injector.finished()
+            await supervisor.settled()
             phases.mark("submitted")
             pooled = await eventually_count(
-                urls["tendering"], "SELECT count(*) FROM demand_lines", len(lines)
+                urls["tendering"], "SELECT count(*) FROM demand_lines", len(LINES)
             )
             phases.mark("pooled")
-            await workload.tender_and_award(r.system)
+            await workload.tender_and_award(r.system, progress, injector, fault.bidding_seconds)
+            await injector.finished()
             phases.mark("awarded")
-            entries = await eventually_count(
-                urls["savings"], "SELECT count(*) FROM ledger_entries", len(lines)
+            await eventually_count(
+                urls["savings"], "SELECT count(*) FROM ledger_entries", len(LINES)
             )
             phases.mark("in the ledger")
             await asyncio.sleep(1)  # a late duplicate would show up as an extra entry by now
         finally:
             stop.set()
-            await supervisor
+            await supervising
         registered = await count(urls["demand"], "SELECT count(*) FROM demand_lines")
         allocated = await count(
             urls["tendering"],
@@ -228,30 +356,45 @@ async def test_no_loss_no_duplicates(name: str) -> None:
         finally:
             await conn.close()
         absorbed = duplicates_absorbed(r.infra.workdir)
-    sent = len(lines)
-    REPORT.append(
-        f"| {name} | {sent} | {registered} | {pooled} | {allocated} | {entries} | "
-        f"{absorbed} | {sent - min(registered, pooled, allocated, entries)} |"
+    sent = len(LINES)
+    # When it struck: by the test's hand, or (failpoints) when the supervisor found demand dead.
+    struck = injector.struck or next((s for i, s in supervisor.deaths if i == "demand"), None)
+    restarted = ", ".join(instance for instance, _ in supervisor.deaths) or "none"
+    print(f"struck at: {struck}; restarted: {restarted}; duplicates absorbed: {absorbed}")
+    REPORT[name] = (
+        f"| {name} | {sent} | {struck} | {restarted} | {registered} | {pooled} | {allocated} |"
+        f" {entries} | {absorbed} | {sent - min(registered, pooled, allocated, entries)} |"
     )
     assert (registered, pooled, allocated, entries, distinct) == (sent,) * 5
-    if name in ENV:
-        assert absorbed > 0, "the relay re-published, so the inboxes must have skipped some"
     assert totals is not None
     assert totals["annual_saving"] == expected["annual_saving"]
     assert totals["term_saving"] == expected["term_saving"]
+    # Mid-stream: some of the work was done when the fault struck, and some was still to come.
+    assert struck is not None, "the fault never struck"
+    if fault.stage == "awarded":
+        assert 0 < struck.awarded < len(workload.TRUSTS), struck
+        assert struck.ledger < sent, struck
+    elif fault.failpoints:
+        assert {instance for instance, _ in supervisor.deaths} == set(fault.failpoints)
+        assert 0 < struck.registered < sent, struck
+        assert absorbed > 0, "the relay re-published, so the inboxes must have skipped some"
+    else:
+        assert 0 < struck.sent < sent, struck
+        assert struck.pooled < sent, struck
 
 
 @pytest.fixture(scope="module", autouse=True)
 def write_report() -> Iterator[None]:
     yield
-    if not REPORT:
-        return
+    if set(REPORT) != set(FAULTS):
+        return  # a partial run (-k) leaves the last full table as it is
     table = "\n".join(
         [
-            "| fault | demand lines sent | registered | pooled | allocated | ledger entries |"
-            " duplicates absorbed | lost |",
-            "|---|---|---|---|---|---|---|---|",
-            *REPORT,
+            "| fault | demand lines sent | struck at: sent / registered / pooled / tenders"
+            " awarded / ledger entries | restarted | registered | pooled | allocated |"
+            " ledger entries | duplicates absorbed | lost |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+            *(REPORT[name] for name in FAULTS),
         ]
     )
     text = README.read_text()

@@ -1,22 +1,35 @@
 """The fault tests' workload: 5,000 schools in 20 trusts, one electricity line each, pushed
-through all three services (demand over HTTP with retries, as a finance system would), pooled,
-tendered and awarded; and the figures the ledger must end with, worked out here with plain
-Decimal arithmetic from DESIGN.md's formulas (not with the project's code)."""
+through all three services, pooled, tendered and awarded; and the figures the ledger must end
+with, worked out here with plain Decimal arithmetic from DESIGN.md's formulas (not with the
+project's code).
+
+Demand arrives on both of its channels at once, as from many finance systems: most lines as
+records on the Kafka ingress (`demand.submissions`), every twentieth over HTTP with an
+Idempotency-Key and retries through outages."""
 
 import asyncio
+import json
 import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import httpx
+from aiokafka import AIOKafkaProducer
 
 from shared.auth import Role
+from shared.events import Topics
 from shared.launcher import RunningSystem
 
 TRUSTS = [str(5001 + t) for t in range(20)]
 SCHOOLS_PER_TRUST = 250
+HTTP_EVERY = 20
+# The Kafka stream is paced (chunks of lines, a pause between them) so that it lasts about as
+# long as the services take to register and pool it: a fault then lands with lines in flight.
+KAFKA_CHUNK = 100
+KAFKA_PAUSE_SECONDS = 0.02
 PENNY = Decimal("0.01")
 # Pooled volume per trust is at least 250 x 10,000 = 2,500,000 kWh, so both bids' top tiers apply:
 # A 0.2400 (lowest) scores 0.7 x 100 + 0.3 x 70 = 91.00;
@@ -49,22 +62,46 @@ class Line:
     price: Decimal
     contract_end: date
 
+    def submission(self) -> dict[str, Any]:
+        return {
+            "school_urn": self.urn,
+            "category": "electricity",
+            "unit": "kWh",
+            "quantity": str(self.quantity),
+            "current_unit_price": str(self.price),
+            "contract_end": str(self.contract_end),
+            "term_months": TERM_MONTHS,
+        }
+
+
+@dataclass
+class Progress:
+    """How far the workload has gone; a fault strikes when it reaches the fault's point."""
+
+    sent: int = 0
+    awarded: int = 0
+
+
+Checkpoint = Callable[[], Awaitable[None]]
+
 
 def lines() -> list[Line]:
+    """All lines, the trusts interleaved so that every partition carries some of the stream."""
     rng = random.Random(6)
-    result = []
-    for t, trust in enumerate(TRUSTS):
-        for s in range(SCHOOLS_PER_TRUST):
-            result.append(
-                Line(
-                    trust=trust,
-                    urn=str(500001 + t * SCHOOLS_PER_TRUST + s),
-                    quantity=Decimal(rng.randint(10_000, 15_000)),
-                    price=Decimal("0.2500") + Decimal(rng.randint(0, 49)) / 10_000,
-                    contract_end=date(2027, 4, 30) + timedelta(days=rng.randint(0, 120)),
-                )
+    by_trust = [
+        [
+            Line(
+                trust=trust,
+                urn=str(500001 + t * SCHOOLS_PER_TRUST + s),
+                quantity=Decimal(rng.randint(10_000, 15_000)),
+                price=Decimal("0.2500") + Decimal(rng.randint(0, 49)) / 10_000,
+                contract_end=date(2027, 4, 30) + timedelta(days=rng.randint(0, 120)),
             )
-    return result
+            for s in range(SCHOOLS_PER_TRUST)
+        ]
+        for t, trust in enumerate(TRUSTS)
+    ]
+    return [line for schools in zip(*by_trust, strict=True) for line in schools]
 
 
 def expected_totals(all_lines: list[Line]) -> dict[str, Decimal]:
@@ -130,50 +167,94 @@ async def load_registry(system: RunningSystem, all_lines: list[Line]) -> None:
 
 
 async def submit_demand(
-    system: RunningSystem, all_lines: list[Line], on_progress: Any, concurrency: int = 24
+    system: RunningSystem,
+    all_lines: list[Line],
+    progress: Progress,
+    checkpoint: Checkpoint,
+    concurrency: int = 16,
 ) -> None:
-    """Post every line; `on_progress(done)` runs after each success (faults hook in there)."""
-    done = 0
-    gate = asyncio.Semaphore(concurrency)
-    limits = httpx.Limits(max_connections=concurrency)
+    """Send every line, over HTTP and Kafka at once; `checkpoint` runs after each step."""
+    over_http = all_lines[::HTTP_EVERY]
+    over_kafka = [line for i, line in enumerate(all_lines) if i % HTTP_EVERY]
+    await asyncio.gather(
+        _over_http(system, over_http, progress, checkpoint, concurrency),
+        _over_kafka(system.infra.kafka_bootstrap_servers, over_kafka, progress, checkpoint),
+    )
 
-    async def one(http: httpx.AsyncClient, line: Line) -> None:
-        nonlocal done
+
+async def _over_http(
+    system: RunningSystem,
+    http_lines: list[Line],
+    progress: Progress,
+    checkpoint: Checkpoint,
+    concurrency: int,
+) -> None:
+    queue = list(reversed(http_lines))
+
+    async def post(http: httpx.AsyncClient, line: Line) -> None:
         headers = {
             "Authorization": f"Bearer {system.token(Role.SCHOOL, line.urn)}",
             "Idempotency-Key": f"fault-{line.urn}",
         }
-        body = {
-            "school_urn": line.urn,
-            "category": "electricity",
-            "unit": "kWh",
-            "quantity": str(line.quantity),
-            "current_unit_price": str(line.price),
-            "contract_end": str(line.contract_end),
-            "term_months": TERM_MONTHS,
-        }
-        async with gate:
-            response = await until_ok(
-                lambda: http.post(
-                    f"{system.urls['demand']}/v1/demands", json=body, headers=headers
-                ),
-                f"demand for {line.urn}",
-            )
+        response = await until_ok(
+            lambda: http.post(
+                f"{system.urls['demand']}/v1/demands", json=line.submission(), headers=headers
+            ),
+            f"demand for {line.urn}",
+        )
         assert response.status_code in (200, 201), response.text
-        done += 1
-        await on_progress(done)
 
+    async def worker(http: httpx.AsyncClient) -> None:
+        while queue:
+            await post(http, queue.pop())
+            progress.sent += 1
+            await checkpoint()
+
+    limits = httpx.Limits(max_connections=concurrency)
     async with httpx.AsyncClient(timeout=10, limits=limits) as http:
-        await asyncio.gather(*(one(http, line) for line in all_lines))
+        await asyncio.gather(*(worker(http) for _ in range(concurrency)))
 
 
-async def tender_and_award(system: RunningSystem) -> None:
-    """One tender per trust, two bids each, awarded after the deadline."""
-    closes_at = datetime.now(UTC) + timedelta(seconds=5)
+async def _over_kafka(
+    bootstrap: str, kafka_lines: list[Line], progress: Progress, checkpoint: Checkpoint
+) -> None:
+    """Records as a finance system puts them on the ingress: keyed by trust, acknowledged by all
+    replicas; the producer's own retries may send one twice, which the ingress absorbs."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    await producer.start()
+    try:
+        for start in range(0, len(kafka_lines), KAFKA_CHUNK):
+            chunk = kafka_lines[start : start + KAFKA_CHUNK]
+            sending = [
+                await producer.send(
+                    Topics.SUBMISSIONS,
+                    json.dumps(
+                        line.submission()
+                        | {"submission_id": f"fault-{line.urn}", "trust_id": line.trust}
+                    ).encode(),
+                    key=line.trust.encode(),
+                )
+                for line in chunk
+            ]
+            await asyncio.gather(*sending)
+            progress.sent += len(chunk)
+            await checkpoint()
+            await asyncio.sleep(KAFKA_PAUSE_SECONDS)
+    finally:
+        await producer.stop()
+
+
+async def tender_and_award(
+    system: RunningSystem, progress: Progress, checkpoint: Checkpoint, bidding_seconds: float
+) -> None:
+    """One tender per trust, two bids each; awarded after the deadline in two waves, so a fault
+    can strike while allocations flow."""
     tendering = system.urls["tendering"]
 
-    async def open_and_bid(http: httpx.AsyncClient, trust: str) -> tuple[str, str]:
-        manager = {"Authorization": f"Bearer {system.token(Role.MANAGER, trust)}"}
+    def closes_at() -> str:
+        return (datetime.now(UTC) + timedelta(seconds=bidding_seconds)).isoformat()
+
+    async def open_tender(http: httpx.AsyncClient, trust: str, manager: dict[str, str]) -> str:
         opened = await until_ok(
             lambda: http.post(
                 f"{tendering}/v1/tenders",
@@ -181,13 +262,26 @@ async def tender_and_award(system: RunningSystem) -> None:
                 json={
                     "trust_id": trust,
                     "category": "electricity",
-                    "closes_at": closes_at.isoformat(),
+                    "closes_at": closes_at(),
                 },
             ),
             f"tender for {trust}",
         )
-        assert opened.status_code == 201, opened.text
-        tender_id = opened.json()["tender_id"]
+        if opened.status_code != 409:
+            assert opened.status_code == 201, opened.text
+            return str(opened.json()["tender_id"])
+        # Opened by an attempt whose answer was lost when tendering died: that tender is ours.
+        listed = await until_ok(
+            lambda: http.get(f"{tendering}/v1/trusts/{trust}/tenders", headers=manager),
+            f"tenders of {trust}",
+        )
+        found = [t["tender_id"] for t in listed.json() if t["status"] == "open"]
+        assert len(found) == 1, opened.text
+        return str(found[0])
+
+    async def open_and_bid(http: httpx.AsyncClient, trust: str) -> tuple[str, str]:
+        manager = {"Authorization": f"Bearer {system.token(Role.MANAGER, trust)}"}
+        tender_id = await open_tender(http, trust, manager)
         for supplier, bid in BIDS.items():
             token = {"Authorization": f"Bearer {system.token(Role.SUPPLIER, supplier)}"}
             placed = await until_ok(
@@ -199,14 +293,22 @@ async def tender_and_award(system: RunningSystem) -> None:
             assert placed.status_code == 201, placed.text
         return manager["Authorization"], tender_id
 
+    async def award(http: httpx.AsyncClient, authorization: str, tender_id: str) -> None:
+        awarded = await until_ok(
+            lambda: http.post(
+                f"{tendering}/v1/tenders/{tender_id}/award",
+                headers={"Authorization": authorization},
+            ),
+            "award",
+        )
+        assert awarded.status_code == 200, awarded.text
+        progress.awarded += 1
+        await checkpoint()
+
     async with httpx.AsyncClient(timeout=30) as http:
         tenders = await asyncio.gather(*(open_and_bid(http, trust) for trust in TRUSTS))
-        await asyncio.sleep(max(0.0, (closes_at - datetime.now(UTC)).total_seconds()) + 0.2)
-        for authorization, tender_id in tenders:
-            awarded = await until_ok(
-                lambda i=tender_id, a=authorization: http.post(
-                    f"{tendering}/v1/tenders/{i}/award", headers={"Authorization": a}
-                ),
-                "award",
-            )
-            assert awarded.status_code == 200, awarded.text
+        # Every deadline was set before its tender opened, so all have passed after this.
+        await asyncio.sleep(bidding_seconds)
+        half = len(tenders) // 2
+        for wave in (tenders[:half], tenders[half:]):
+            await asyncio.gather(*(award(http, a, t) for a, t in wave))

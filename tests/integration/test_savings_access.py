@@ -1,7 +1,9 @@
 """A manager sees their own trust's savings only: every savings endpoint, JSON or dashboard,
 refuses anyone else. The JSON endpoints are read from the service's own OpenAPI document, so an
-endpoint added later is covered without touching this test."""
+endpoint added later is covered without touching this test. The dashboard's forms (sign in, sign
+out) are refused without their CSRF token or when sent from another site."""
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -19,6 +21,8 @@ pytestmark = pytest.mark.integration
 MINE = Scenario("3011", 301101)
 THEIRS = Scenario("3012", 301201)
 COOKIE = "procure_session"
+CSRF_COOKIE = "procure_csrf"
+CSRF_FIELD = re.compile(r'<input type="hidden" name="csrf_token" value="([^"]+)">')
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +36,21 @@ def trust_endpoints(system: RunningSystem, trust: Scenario) -> list[str]:
     """Every GET path of the savings API that names a trust, filled in for `trust`."""
     spec = httpx.get(f"{system.urls['savings']}/openapi.json").json()
     paths = [p for p, ops in spec["paths"].items() if "{trust_id}" in p and "get" in ops]
-    assert len(paths) >= 8, paths  # summary, schools, school, categories, contracts, ...
-    return [p.replace("{trust_id}", trust.trust_id).replace("{urn}", trust.urns[0]) for p in paths]
+    assert len(paths) >= 9, paths  # summary, schools, school, categories, contracts, contract...
+    return [
+        p.replace("{trust_id}", trust.trust_id)
+        .replace("{urn}", trust.urns[0])
+        .replace("{tender_id}", str(trust.tender_id("electricity")))
+        for p in paths
+    ]
+
+
+def dashboard_paths(trust: Scenario) -> list[str]:
+    """Every dashboard page of the trust: its dashboard, ledger download and contract pages."""
+    contracts = [
+        f"/trusts/{trust.trust_id}/contracts/{trust.tender_id(n)}" for n in ("electricity", "gas")
+    ]
+    return [f"/trusts/{trust.trust_id}", f"/trusts/{trust.trust_id}/ledger.csv", *contracts]
 
 
 def test_every_endpoint_refuses_another_trusts_manager(trusts: RunningSystem) -> None:
@@ -64,58 +81,75 @@ def test_every_endpoint_refuses_other_roles_and_strangers(trusts: RunningSystem)
         assert httpx.get(url + path, headers=bearer("not-a-token")).status_code == 401, path
 
 
-def test_another_trusts_school_is_not_found_through_your_own_trust(
+def test_another_trusts_school_or_contract_is_not_found_through_your_own_trust(
     trusts: RunningSystem,
 ) -> None:
     own_manager = bearer(trusts.token(Role.MANAGER, MINE.trust_id))
-    theirs = THEIRS.urns[0]
-    response = httpx.get(
-        f"{trusts.urls['savings']}/v1/trusts/{MINE.trust_id}/savings/schools/{theirs}",
-        headers=own_manager,
-    )
-    assert response.status_code == 404
-    assert response.json()["title"] == "Not found"
+    base = f"{trusts.urls['savings']}/v1/trusts/{MINE.trust_id}/savings"
+    for path in (f"/schools/{THEIRS.urns[0]}", f"/contracts/{THEIRS.tender_id('electricity')}"):
+        response = httpx.get(base + path, headers=own_manager)
+        assert response.status_code == 404, path
+        assert response.json()["title"] == "Not found"
+        assert "9615.84" not in response.text
+
+
+def sign_in(client: httpx.Client, token: str, **headers: str) -> httpx.Response:
+    """Through the form as a browser does: fetch it (and its CSRF cookie), then post it."""
+    form = client.get("/sign-in")
+    assert form.status_code == 200
+    (csrf,) = CSRF_FIELD.findall(form.text)
+    assert client.cookies[CSRF_COOKIE] == csrf
+    return client.post("/sign-in", data={"token": token, "csrf_token": csrf}, headers=headers)
 
 
 @contextmanager
 def signed_in(system: RunningSystem, trust_id: str) -> Iterator[httpx.Client]:
     """A browser-like client that signed in through the form and keeps the cookie."""
     with httpx.Client(base_url=system.urls["savings"]) as client:
-        response = client.post("/sign-in", data={"token": system.token(Role.MANAGER, trust_id)})
+        response = sign_in(client, system.token(Role.MANAGER, trust_id))
         assert response.status_code == 303
         assert response.headers["location"] == f"/trusts/{trust_id}"
         yield client
 
 
 def test_sign_in_sets_an_http_only_strict_cookie(trusts: RunningSystem) -> None:
-    response = httpx.post(
-        f"{trusts.urls['savings']}/sign-in",
-        data={"token": trusts.token(Role.MANAGER, MINE.trust_id)},
-    )
+    with httpx.Client(base_url=trusts.urls["savings"]) as client:
+        form = client.get("/sign-in")
+        response = sign_in(client, trusts.token(Role.MANAGER, MINE.trust_id))
     assert response.status_code == 303
-    cookie = response.headers["set-cookie"]
-    assert cookie.startswith(f"{COOKIE}=")
-    assert "HttpOnly" in cookie
-    assert "SameSite=strict" in cookie or "SameSite=Strict" in cookie
-    assert "Path=/" in cookie
+    for cookie, name in (
+        (response.headers["set-cookie"], COOKIE),
+        (form.headers["set-cookie"], CSRF_COOKIE),
+    ):
+        assert cookie.startswith(f"{name}=")
+        assert "HttpOnly" in cookie
+        assert "SameSite=strict" in cookie or "SameSite=Strict" in cookie
+        assert "Path=/" in cookie
 
 
 def test_the_dashboard_refuses_another_trusts_manager(trusts: RunningSystem) -> None:
     with signed_in(trusts, THEIRS.trust_id) as theirs, signed_in(trusts, MINE.trust_id) as mine:
-        for path in (f"/trusts/{MINE.trust_id}", f"/trusts/{MINE.trust_id}/ledger.csv"):
+        for path in dashboard_paths(MINE):
             assert mine.get(path).status_code == 200, path
             refused = theirs.get(path)
             assert refused.status_code == 403, path
+            assert "Not your trust" in refused.text
             assert "Alder Primary School" not in refused.text
         # Their own dashboard works, and shows their trust only.
         own = theirs.get(f"/trusts/{THEIRS.trust_id}")
         assert own.status_code == 200
         assert str(THEIRS.urns[0]) in own.text and str(MINE.urns[0]) not in own.text
+        # Another trust's contract is not found through your own trust's pages.
+        for tender in (str(MINE.tender_id("gas")), "not-a-tender"):
+            missing = theirs.get(f"/trusts/{THEIRS.trust_id}/contracts/{tender}")
+            assert missing.status_code == 404, tender
+            assert "No such contract" in missing.text
+            assert "Alder Primary School" not in missing.text
 
 
 def test_the_dashboard_needs_a_signed_in_manager(trusts: RunningSystem) -> None:
     url = trusts.urls["savings"]
-    for path in (f"/trusts/{MINE.trust_id}", f"/trusts/{MINE.trust_id}/ledger.csv"):
+    for path in dashboard_paths(MINE):
         response = httpx.get(url + path)
         assert response.status_code == 303
         assert response.headers["location"] == "/sign-in"
@@ -126,16 +160,79 @@ def test_the_dashboard_needs_a_signed_in_manager(trusts: RunningSystem) -> None:
         school = trusts.token(Role.SCHOOL, MINE.urns[0])
         assert httpx.get(url + path, cookies={COOKIE: school}).status_code == 403
         assert httpx.get(url + path, cookies={COOKIE: "forged"}).status_code == 303
-    refused = httpx.post(f"{url}/sign-in", data={"token": trusts.token(Role.SCHOOL, MINE.urns[0])})
-    assert refused.status_code == 403
-    assert "set-cookie" not in refused.headers
-    invalid = httpx.post(f"{url}/sign-in", data={"token": "not-a-token"})
-    assert invalid.status_code == 401
-    assert "set-cookie" not in invalid.headers
+    with httpx.Client(base_url=url) as client:
+        refused = sign_in(client, trusts.token(Role.SCHOOL, MINE.urns[0]))
+        assert refused.status_code == 403
+        assert "for trust business managers" in refused.text
+        invalid = sign_in(client, "not-a-token")
+        assert invalid.status_code == 401
+        for response in (refused, invalid):
+            assert "set-cookie" not in response.headers
+            assert COOKIE not in client.cookies
 
 
-def test_signing_out_ends_the_session(trusts: RunningSystem) -> None:
+def test_sign_in_refuses_a_form_without_its_csrf_token(trusts: RunningSystem) -> None:
+    """Login CSRF: another site cannot post its own token into a manager's browser."""
+    token = trusts.token(Role.MANAGER, MINE.trust_id)
+    with httpx.Client(base_url=trusts.urls["savings"]) as client:
+        csrf = CSRF_FIELD.findall(client.get("/sign-in").text)[0]
+        attempts = [
+            {"token": token},  # no field
+            {"token": token, "csrf_token": ""},
+            {"token": token, "csrf_token": "x" * 43},  # not the cookie's
+        ]
+        for data in attempts:
+            refused = client.post("/sign-in", data=data)
+            assert refused.status_code == 403, data
+            assert "This form has expired" in refused.text
+            assert COOKIE not in client.cookies
+        # The cookie alone is not enough either: a request without it is refused.
+        bare = httpx.post(
+            f"{trusts.urls['savings']}/sign-in", data={"token": token, "csrf_token": csrf}
+        )
+        assert bare.status_code == 403
+        assert COOKIE not in bare.cookies
+        # The refusal's form still works: the same token, now sent with it, signs in.
+        assert client.post("/sign-in", data={"token": token, "csrf_token": csrf}).status_code == 303
+
+
+def test_sign_in_refuses_a_form_sent_from_another_site(trusts: RunningSystem) -> None:
+    token = trusts.token(Role.MANAGER, MINE.trust_id)
+    url = trusts.urls["savings"]
+    foreign = [
+        {"Origin": "https://evil.example"},
+        {"Origin": "null"},
+        {"Referer": "https://evil.example/login-you-in"},
+        # Another service on this host is another origin too.
+        {"Origin": trusts.urls["tendering"]},
+    ]
+    with httpx.Client(base_url=url) as client:
+        for headers in foreign:
+            refused = sign_in(client, token, **headers)
+            assert refused.status_code == 403, headers
+            assert "sent from another website" in refused.text
+            assert COOKIE not in client.cookies
+        # The dashboard's own origin (as a browser sends it with our form) is accepted.
+        assert sign_in(client, token, Origin=url, Referer=f"{url}/sign-in").status_code == 303
+        assert COOKIE in client.cookies
+
+
+def test_signing_out_ends_the_session_and_needs_the_csrf_token(trusts: RunningSystem) -> None:
     with signed_in(trusts, MINE.trust_id) as client:
+        page = client.get(f"/trusts/{MINE.trust_id}")
+        assert page.status_code == 200
+        (csrf,) = set(CSRF_FIELD.findall(page.text))
+        # Another site's sign-out button (no token, or a foreign origin) does nothing.
+        assert client.post("/sign-out").status_code == 403
+        foreign = client.post(
+            "/sign-out", data={"csrf_token": csrf}, headers={"Origin": "https://evil.example"}
+        )
+        assert foreign.status_code == 403
+        assert "Not signed out" in foreign.text
         assert client.get(f"/trusts/{MINE.trust_id}").status_code == 200
-        assert client.post("/sign-out").status_code == 303
+        # Only a GET is not a way to sign out.
+        assert client.get("/sign-out").status_code == 405
+        signed_out = client.post("/sign-out", data={"csrf_token": csrf})
+        assert signed_out.status_code == 303
+        assert signed_out.headers["location"] == "/sign-in"
         assert client.get(f"/trusts/{MINE.trust_id}").status_code == 303

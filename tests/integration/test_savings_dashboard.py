@@ -1,20 +1,28 @@
 """The business manager's dashboard on the running system: server-rendered, no JavaScript, charts
-as SVG with text alternatives, cost increases named, contracts linked to their tenders; and the
-CLI report printing the same figures in the same words."""
+as SVG with text alternatives, cost increases named, each contract linked to its own page (and
+that page's JSON twin) with every school's figures; and the CLI report printing the same figures
+in the same words."""
 
 import csv
 import io
 import re
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from uuid import NAMESPACE_URL, uuid5
 
 import httpx
 import pytest
+from aiokafka import AIOKafkaProducer
 
 from shared.auth import Role
 from shared.cli import main as procure
+from shared.events import Allocation, EventData, SchoolJoined, TenderAwarded, Topics, new_event
 from shared.infra.provision import Infrastructure
 from shared.launcher import RunningSystem
-from tests.helpers import bearer
-from tests.integration.savings_scenario import Scenario, recorded
+from tests.helpers import bearer, eventually
+from tests.integration.savings_scenario import LINES, Scenario, recorded
+from tests.integration.test_savings_access import sign_in
 
 pytestmark = pytest.mark.integration
 
@@ -38,8 +46,7 @@ async def published(system: RunningSystem, infra: Infrastructure) -> None:
 @pytest.fixture(scope="module")
 def page(system: RunningSystem, published: None) -> str:
     with httpx.Client(base_url=system.urls["savings"]) as browser:
-        token = system.token(Role.MANAGER, SCENARIO.trust_id)
-        assert browser.post("/sign-in", data={"token": token}).status_code == 303
+        assert sign_in(browser, system.token(Role.MANAGER, SCENARIO.trust_id)).status_code == 303
         response = browser.get(f"/trusts/{SCENARIO.trust_id}")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
@@ -94,11 +101,15 @@ def test_per_school_figures_with_the_cost_increase_named(page: str) -> None:
     assert "£50.00 a year more than today" in increases
 
 
-def test_contracts_link_to_their_tenders(page: str, system: RunningSystem) -> None:
-    # The launcher tells savings where this run's tendering service is.
-    for name in ("electricity", "gas"):
-        url = f"{system.urls['tendering']}/v1/tenders/{SCENARIO.tender_id(name)}"
-        assert f'<a href="{url}">' in page
+def test_contracts_link_to_their_own_pages(page: str, system: RunningSystem) -> None:
+    contracts = page[page.index('id="contracts"') :]
+    links = re.findall(r'<a href="([^"]+)">', contracts)
+    assert links == [
+        f"/trusts/{SCENARIO.trust_id}/contracts/{SCENARIO.tender_id(name)}"
+        for name in ("electricity", "gas")  # by contract start: April, then September 2027
+    ]
+    # Not to the tendering API, which needs a bearer token a browser does not send.
+    assert system.urls["tendering"] not in page
 
 
 def test_the_cli_report_prints_the_dashboards_figures(
@@ -134,7 +145,7 @@ def test_the_dashboards_csv_is_the_apis(system: RunningSystem, page: str) -> Non
     url = system.urls["savings"]
     token = system.token(Role.MANAGER, SCENARIO.trust_id)
     with httpx.Client(base_url=url) as browser:
-        browser.post("/sign-in", data={"token": token})
+        sign_in(browser, token)
         download = browser.get(f"/trusts/{SCENARIO.trust_id}/ledger.csv")
     api = httpx.get(
         f"{url}/v1/trusts/{SCENARIO.trust_id}/savings/ledger.csv", headers=bearer(token)
@@ -143,3 +154,245 @@ def test_the_dashboards_csv_is_the_apis(system: RunningSystem, page: str) -> Non
     assert download.text == api.text
     assert len(list(csv.DictReader(io.StringIO(download.text)))) == 5
     assert f'href="/trusts/{SCENARIO.trust_id}/ledger.csv"' in page
+
+
+# Each contract of the scenario (savings_scenario.py), the sums of its lines:
+# electricity: S = 3,300 + 3,750 - 50 = 7,000.00; term 14,000.00; 7,000 / 58,700 = 11.93%;
+#   E = 2,100 + 2,250 + 650 = 5,000.00. Gas: S = 1,265.43 + 1,350.41 = 2,615.84; term
+#   3,796.30 + 4,051.22 = 7,847.52; 2,615.84 / 19,196.09 = 13.63%; E = 1,080.25 + 750.23.
+CONTRACT_HEADLINES = {
+    "electricity": ("£7,000.00", "£14,000.00", "11.93%", "£5,000.00"),
+    "gas": ("£2,615.84", "£7,847.52", "13.63%", "£1,830.48"),
+}
+LABELS = (
+    "Saving per year",
+    "Saving over the contract's term",
+    "Saving on today's costs",
+    "Pooling alone contributed, per year",
+)
+CONTRACT_TERMS = {
+    # supplier, start, term, schools, pooled volume, joint price
+    "electricity": ("volt-co", "1 April 2027", "24 months", "3", "220,000 kWh", "£0.2350/kWh"),
+    "gas": ("moor-gas", "1 September 2027", "36 months", "2", "323,517 kWh", "£0.05125/kWh"),
+}
+SCHOOL_NAMES = ("Alder Primary School", "Birch Academy", "Cedar Primary School")
+
+
+def shown(amount: str, suffix: str = "") -> str:
+    """A figure as the page prints it: -50.00 as £50.00 after a minus sign (U+2212)."""
+    value = Decimal(amount)
+    sign = "\u2212" if value < 0 else ""
+    return f"{sign}{abs(value)}{suffix}" if suffix else f"{sign}£{abs(value):,.2f}"
+
+
+@pytest.fixture(scope="module")
+def contract_pages(system: RunningSystem, published: None) -> dict[str, str]:
+    with httpx.Client(base_url=system.urls["savings"]) as browser:
+        sign_in(browser, system.token(Role.MANAGER, SCENARIO.trust_id))
+        pages = {
+            name: browser.get(f"/trusts/{SCENARIO.trust_id}/contracts/{SCENARIO.tender_id(name)}")
+            for name in CONTRACT_HEADLINES
+        }
+    for response in pages.values():
+        assert response.status_code == 200
+        assert response.headers["cache-control"] == "no-store"
+    return {name: r.text.replace("&#x27;", "'") for name, r in pages.items()}
+
+
+def test_a_contract_page_shows_its_headline_figures_and_terms(
+    contract_pages: dict[str, str],
+) -> None:
+    for name, page in contract_pages.items():
+        found = [(label, value) for label, _, value in HEADLINE.findall(page)]
+        assert found == list(zip(LABELS, CONTRACT_HEADLINES[name], strict=True)), name
+        supplier, start, term, schools, volume, price = CONTRACT_TERMS[name]
+        for label, value in (
+            ("Supplier", supplier),
+            ("Contract starts", start),
+            ("Term", term),
+            ("Schools", schools),
+            ("Pooled volume a year", volume),
+            ("Joint price", price),
+            ("Rule version", "savings-2026.1"),
+        ):
+            assert f"<dt>{label}</dt><dd>{value}</dd>" in page, (name, label)
+        # The award and bid behind the figures, for audit.
+        bid = uuid5(SCENARIO.tender_id(name), "bid")
+        assert f'<dt>Winning bid</dt><dd><span class="id">{bid}</span></dd>' in page
+        assert "<script" not in page.lower() and "@media print" in page
+        # One chart, its figures in a table, and the prices behind them in another.
+        assert page.count('<svg class="chart"') == 1 and page.count("<caption>") == 2
+
+
+def test_a_contract_page_shows_every_schools_line(contract_pages: dict[str, str]) -> None:
+    for (name, school), (b, c, s, term, pct, e) in LINES.items():
+        page = contract_pages[name]
+        start = page.index(f'<tr><th scope="row">{SCHOOL_NAMES[school]}')
+        row = page[start : page.index("</tr>", start)]
+        figures = [shown(b), shown(c), shown(s), shown(pct, "%"), shown(term), shown(e)]
+        cells = re.findall(r'<td class="num[^"]*">([^<]+)</td>', row)
+        assert cells[-6:] == figures, (name, school)
+        assert SCENARIO.urns[school] in row
+        # Cedar pays less than the joint price today: its line is named a cost increase.
+        assert ("cost increase" in row) == (Decimal(s) < 0), (name, school)
+    assert "Cedar Primary School" not in contract_pages["gas"]
+
+
+def test_the_contract_pages_json_twin_has_the_same_figures(
+    system: RunningSystem, contract_pages: dict[str, str]
+) -> None:
+    manager = bearer(system.token(Role.MANAGER, SCENARIO.trust_id))
+    for name, page in contract_pages.items():
+        tender_id = SCENARIO.tender_id(name)
+        detail = httpx.get(
+            f"{system.urls['savings']}/v1/trusts/{SCENARIO.trust_id}/savings/contracts/{tender_id}",
+            headers=manager,
+        ).json()
+        shown_on_page = [value for _, _, value in HEADLINE.findall(page)]
+        api = [
+            detail[f] for f in ("annual_saving", "term_saving", "saving_pct", "economy_of_scale")
+        ]
+        assert [v.replace("£", "").replace(",", "").rstrip("%") for v in shown_on_page] == api
+        (award,) = detail["awards"]
+        assert award["bid_id"] == str(uuid5(tender_id, "bid"))
+        assert award["rule_version"] == "savings-2026.1"
+        assert award["annual_saving"] == detail["annual_saving"]
+        lines = {
+            SCENARIO.urns[school]: figures for (n, school), figures in LINES.items() if n == name
+        }
+        assert {
+            e["school_urn"]: (
+                e["annual_baseline_cost"],
+                e["annual_contract_cost"],
+                e["annual_saving"],
+                e["term_saving"],
+                e["saving_pct"],
+                e["economy_of_scale"],
+            )
+            for e in award["entries"]
+        } == lines
+        # The tendering API's record of the tender is named on the page, for API clients.
+        assert detail["tender_url"] in page
+        assert f'href="{detail["tender_url"]}"' not in page
+
+
+# A tender in two lots, each awarded to its own bid (one school each, 12 months):
+# lot 1: 1,000 kWh at 0.30 today, 0.25 joint, 0.28 alone: B 300.00, C 250.00, S 50.00,
+#   50 / 300 = 16.67%, E 1,000 x 0.03 = 30.00;
+# lot 2: 2,000 kWh at 0.20 today, 0.18 joint, 0.19 alone: B 400.00, C 360.00, S 40.00,
+#   10.00%, E 2,000 x 0.01 = 20.00.
+# The contract: B 700.00, C 610.00, S 90.00, 90 / 700 = 12.857.. -> 12.86%, E 50.00.
+LOTS_TRUST = "3022"
+LOTS_TENDER = uuid5(NAMESPACE_URL, "test-savings-dashboard/lots")
+LOTS = [
+    # lot, lot name, standstill end, urn, school, q, b, p, s
+    (1, "Fenland", date(2027, 1, 27), "302201", "Elm Primary", "1000", "0.30", "0.25", "0.28"),
+    (2, "Breckland", None, "302202", "Fir Academy", "2000", "0.20", "0.18", "0.19"),
+]
+
+
+def lot_events() -> list[tuple[str, EventData]]:
+    joined: list[tuple[str, EventData]] = [
+        (Topics.REGISTRY, SchoolJoined(urn=urn, name=name, trust_name="Lots Trust", status="Open"))
+        for *_, urn, name, _q, _b, _p, _s in LOTS
+    ]
+    awards: list[tuple[str, EventData]] = [
+        (
+            Topics.TENDERS,
+            TenderAwarded(
+                tender_id=LOTS_TENDER,
+                category="electricity",
+                unit="kWh",
+                term_months=12,
+                bid_id=uuid5(LOTS_TENDER, f"bid/{lot}"),
+                supplier_id=f"supplier-{lot}",
+                pooled_quantity=Decimal(q),
+                pooled_unit_price=Decimal(p),
+                contract_start=date(2027, 4, 1),
+                awarded_at=datetime(2027, 1, 15, tzinfo=UTC),
+                lot=lot,
+                lot_name=lot_name,
+                standstill_ends=standstill,
+                allocations=[
+                    Allocation(
+                        demand_id=uuid5(LOTS_TENDER, f"line/{lot}"),
+                        school_urn=urn,
+                        quantity=Decimal(q),
+                        baseline_unit_price=Decimal(b),
+                        pooled_unit_price=Decimal(p),
+                        solo_unit_price=Decimal(s),
+                    )
+                ],
+            ),
+        )
+        for lot, lot_name, standstill, urn, _, q, b, p, s in LOTS
+    ]
+    return joined + awards
+
+
+@pytest.fixture(scope="module")
+async def lots(system: RunningSystem, infra: Infrastructure) -> AsyncIterator[httpx.Client]:
+    """The lots published, and a browser-like client signed in as the trust's manager."""
+    producer = AIOKafkaProducer(
+        bootstrap_servers=infra.kafka_bootstrap_servers,
+        enable_idempotence=infra.kafka_enable_idempotence,
+    )
+    await producer.start()
+    try:
+        for topic, data in lot_events():
+            event = new_event(data, trust_id=LOTS_TRUST, correlation_id="dashboard-lots")
+            await producer.send_and_wait(topic, event.model_dump_json().encode(), key=event.key)
+    finally:
+        await producer.stop()
+    with httpx.Client(base_url=system.urls["savings"]) as client:
+        sign_in(client, system.token(Role.MANAGER, LOTS_TRUST))
+        manager = bearer(system.token(Role.MANAGER, LOTS_TRUST))
+        eventually(
+            lambda: client.get(f"/v1/trusts/{LOTS_TRUST}/savings/ledger", headers=manager).json(),
+            lambda rows: len(rows) == 2,
+        )
+        yield client
+
+
+def test_a_contract_in_lots_shows_each_lots_award(
+    system: RunningSystem, lots: httpx.Client
+) -> None:
+    manager = bearer(system.token(Role.MANAGER, LOTS_TRUST))
+    detail = lots.get(
+        f"/v1/trusts/{LOTS_TRUST}/savings/contracts/{LOTS_TENDER}", headers=manager
+    ).json()
+    assert (detail["annual_baseline_cost"], detail["annual_saving"], detail["saving_pct"]) == (
+        "700.00",
+        "90.00",
+        "12.86",
+    )
+    assert (detail["economy_of_scale"], detail["schools"], detail["pooled_quantity"]) == (
+        "50.00",
+        2,
+        "3000",
+    )
+    bids = [str(uuid5(LOTS_TENDER, f"bid/{lot}")) for lot in (1, 2)]
+    assert [
+        (a["lot"], a["lot_name"], a["standstill_ends"], a["bid_id"], a["supplier_id"])
+        for a in detail["awards"]
+    ] == [
+        (1, "Fenland", "2027-01-27", bids[0], "supplier-1"),
+        (2, "Breckland", None, bids[1], "supplier-2"),
+    ]
+    assert [
+        (a["annual_saving"], a["saving_pct"], a["economy_of_scale"]) for a in detail["awards"]
+    ] == [("50.00", "16.67", "30.00"), ("40.00", "10.00", "20.00")]
+    page = lots.get(f"/trusts/{LOTS_TRUST}/contracts/{LOTS_TENDER}").text
+    assert '<dd class="value" id="annual-saving">£90.00</dd>' in page
+    assert '<dd class="value" id="saving-pct">12.86%</dd>' in page
+    assert ">Lot 1, Fenland: supplier-1</h2>" in page
+    assert ">Lot 2, Breckland: supplier-2</h2>" in page
+    second = page[page.index(f'id="award-{bids[1]}"') :]
+    assert "<dt>Standstill ends</dt><dd>27 January 2027</dd>" in page.replace(second, "")
+    assert "<dt>Standstill ends</dt><dd>none recorded</dd>" in second
+    assert "Fir Academy" in second and "Elm Primary" not in second
+    assert "<dt>Joint price</dt><dd>£0.18/kWh</dd>" in second
+    # The dashboard lists the contract once per lot, each row leading to its own award.
+    dashboard = lots.get(f"/trusts/{LOTS_TRUST}").text
+    for bid in bids:
+        assert f'href="/trusts/{LOTS_TRUST}/contracts/{LOTS_TENDER}#award-{bid}"' in dashboard

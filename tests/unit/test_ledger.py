@@ -158,3 +158,17 @@ def test_savings_recorded_has_one_id_per_award() -> None:
     # Each lot's award is recorded on its own.
     assert recorded_event_id(tender, 2) == uuid5(namespace, f"savings.recorded/{tender}/lot/2")
     assert recorded_event_id(tender, 1) != recorded_event_id(tender, 2)
+
+
+def test_each_part_of_an_award_has_its_own_savings_recorded_id() -> None:
+    tender = UUID("0d5f3a5e-8a3b-4c1d-9e2f-1a2b3c4d5e6f")
+    namespace = UUID("5b0f3f6e-2a4c-5d1e-9c2b-7e6a41d0c8f3")
+    # Part 1 keeps the id an award had before awards were sent in parts, so a rebuild from
+    # older events records the same ids.
+    assert recorded_event_id(tender, None, 1) == recorded_event_id(tender)
+    assert recorded_event_id(tender, 2, 1) == recorded_event_id(tender, 2)
+    assert recorded_event_id(tender, 2, 3) == uuid5(
+        namespace, f"savings.recorded/{tender}/lot/2/part/3"
+    )
+    ids = {recorded_event_id(tender, lot, part) for lot in (None, 1, 2) for part in (1, 2, 3)}
+    assert len(ids) == 9

@@ -1,15 +1,26 @@
 """The dashboard's HTML, rendered from read models without a server: no scripts, figures in
-words as well as colours, cost increases listed, an empty trust told so; and the CSV export."""
+words as well as colours, cost increases listed, an empty trust told so, every form with its CSRF
+token; a contract's page with each award school by school; and the CSV export."""
 
 import csv
 import io
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from uuid import UUID
 
-from services.savings.pages import Dashboard, dashboard_page, sign_in_page
+from services.savings.pages import (
+    ContractPage,
+    Dashboard,
+    contract_page,
+    dashboard_page,
+    error_page,
+    sign_in_page,
+)
 from services.savings.reports import (
     CategoryBreakdown,
+    ContractAward,
+    ContractDetail,
     ContractSavings,
     LedgerEntry,
     MonthSavings,
@@ -19,6 +30,7 @@ from services.savings.reports import (
 )
 
 TENDER = UUID("11111111-1111-4111-8111-111111111111")
+CSRF = "c" * 43
 AT = datetime(2027, 1, 15, 12, 0, tzinfo=UTC)
 MONEY = ("annual_baseline_cost", "annual_contract_cost", "annual_saving", "term_saving")
 
@@ -93,7 +105,25 @@ TOTALS = {
 }
 
 
-def dashboard(entries: list[LedgerEntry]) -> str:
+# The trust's one contract, as the dashboard lists it (the contract of ALDER and CEDAR).
+VOLT = ContractSavings(
+    tender_id=TENDER,
+    tender_url=f"http://tendering.example/v1/tenders/{TENDER}",
+    category="electricity",
+    unit="kWh",
+    supplier_id="volt-co",
+    bid_id=UUID(int=2),
+    contract_start=date(2027, 4, 1),
+    term_months=12,
+    schools=2,
+    pooled_quantity=Decimal(14000),
+    pooled_unit_price=Decimal("0.2500"),
+    rule_version="savings-2026.1",
+    **TOTALS,
+)
+
+
+def dashboard(entries: list[LedgerEntry], contracts: list[ContractSavings] | None = None) -> str:
     summary = TrustSavings(
         trust_id="4242",
         trust_name="Example & Co Trust",
@@ -111,23 +141,6 @@ def dashboard(entries: list[LedgerEntry]) -> str:
             **TOTALS,
         )
     ]
-    contracts = [
-        ContractSavings(
-            tender_id=TENDER,
-            tender_url=f"http://tendering.example/v1/tenders/{TENDER}",
-            category="electricity",
-            unit="kWh",
-            supplier_id="volt-co",
-            bid_id=UUID(int=2),
-            contract_start=date(2027, 4, 1),
-            term_months=12,
-            schools=2,
-            pooled_quantity=Decimal(14000),
-            pooled_unit_price=Decimal("0.2500"),
-            rule_version="savings-2026.1",
-            **TOTALS,
-        )
-    ]
     months = [
         MonthSavings(month="2027-04", contracts=1, cumulative_annual_saving=Decimal(300), **TOTALS)
     ]
@@ -135,11 +148,12 @@ def dashboard(entries: list[LedgerEntry]) -> str:
         Dashboard(
             summary,
             categories if entries else [],
-            contracts if entries else [],
+            (contracts or [VOLT]) if entries else [],
             months if entries else [],
             entries,
             AT,
-        )
+        ),
+        CSRF,
     )
 
 
@@ -150,7 +164,9 @@ def test_the_page_has_no_scripts_and_escapes_what_it_shows() -> None:
     assert "Alder &lt;Primary&gt;" in page and "Alder <Primary>" not in page
     assert '<dd class="value" id="annual-saving">£300.00</dd>' in page
     assert '<dd class="value" id="saving-pct">7.89%</dd>' in page
-    assert f'<a href="http://tendering.example/v1/tenders/{TENDER}">' in page
+    # The contract leads to its own page on this dashboard, not to the token-only tender API.
+    assert f'<a href="/trusts/4242/contracts/{TENDER}">Electricity contract</a>' in page
+    assert "tendering.example" not in page
 
 
 def test_a_cost_increase_is_listed_and_named_in_its_row() -> None:
@@ -176,9 +192,12 @@ def test_a_trust_without_awards_is_told_so() -> None:
 
 
 def test_the_sign_in_form_labels_its_field_and_announces_errors() -> None:
-    form = sign_in_page("That <token> is not valid.")
+    form = sign_in_page(CSRF, "That <token> is not valid.")
     assert '<label for="token">Manager token</label>' in form
-    assert 'method="post" action="/sign-in"' in form
+    assert (
+        f'method="post" action="/sign-in"><input type="hidden" name="csrf_token" value="{CSRF}">'
+        in form
+    )
     assert 'role="alert"' in form and "That &lt;token&gt; is not valid." in form
     assert 'aria-describedby="token-help token-error"' in form
 
@@ -192,3 +211,205 @@ def test_the_csv_has_one_row_per_entry_and_defuses_formulas() -> None:
     assert rows[1]["annual_saving"] == "-200.00"
     assert rows[1]["recorded_at"] == "2027-01-15T12:00:00Z"
     assert list(rows[0]) == list(LedgerEntry.model_fields)
+
+
+def test_every_form_carries_the_csrf_token_escaped() -> None:
+    hidden = f'<input type="hidden" name="csrf_token" value="{CSRF}">'
+    signed_in = dashboard([ALDER])
+    assert f'<form method="post" action="/sign-out">{hidden}' in signed_in
+    refused = error_page("Not your trust", "this token is for trust 1, not 2", CSRF)
+    assert f'<form method="post" action="/sign-out">{hidden}' in refused
+    assert "Sign in as someone else" in refused
+    odd = sign_in_page('"><b>')
+    assert 'value="&quot;&gt;&lt;b&gt;"' in odd and "<b>" not in odd
+
+
+def test_a_missing_contract_leads_back_to_the_dashboard() -> None:
+    page = error_page(
+        "No such contract", "Trust 4242 has no joint contract x.", CSRF, "/trusts/4242"
+    )
+    assert '<a href="/trusts/4242">Back to the dashboard</a>' in page
+    assert "sign-out" not in page
+
+
+# A second lot of the same tender, awarded to another bid. Birch: 5,000 kWh at 0.3000 today,
+# 0.2600 joint, 0.2800 alone: B 1,500, C 1,300, S 200 (12 months: 200), 200 / 1,500 = 13.33%,
+# E 5,000 x 0.02 = 100.
+BIRCH = entry(
+    "100003",
+    "Birch Academy",
+    "5000",
+    "0.3000",
+    ("1500.00", "1300.00", "200.00", "200.00", "100.00"),
+    "13.33",
+).model_copy(
+    update={
+        "bid_id": UUID(int=5),
+        "supplier_id": "spark-ltd",
+        "pooled_unit_price": Decimal("0.2600"),
+        "solo_unit_price": Decimal("0.2800"),
+        "source_event_id": UUID(int=6),
+    }
+)
+SPARK = VOLT.model_copy(
+    update={
+        "bid_id": UUID(int=5),
+        "supplier_id": "spark-ltd",
+        "schools": 1,
+        "pooled_quantity": Decimal(5000),
+        "pooled_unit_price": Decimal("0.2600"),
+        "annual_baseline_cost": Decimal("1500.00"),
+        "annual_contract_cost": Decimal("1300.00"),
+        "annual_saving": Decimal("200.00"),
+        "term_saving": Decimal("200.00"),
+        "saving_pct": Decimal("13.33"),
+        "economy_of_scale": Decimal("100.00"),
+    }
+)
+
+
+def award(
+    c: ContractSavings, entries: list[LedgerEntry], lot: int | None = None, lot_name: str = ""
+) -> ContractAward:
+    return ContractAward(
+        lot=lot,
+        lot_name=lot_name or None,
+        standstill_ends=date(2027, 1, 27) if lot == 1 else None,
+        bid_id=c.bid_id,
+        supplier_id=c.supplier_id,
+        contract_start=c.contract_start,
+        term_months=c.term_months,
+        schools=c.schools,
+        pooled_quantity=c.pooled_quantity,
+        pooled_unit_price=c.pooled_unit_price,
+        rule_version=c.rule_version,
+        award_event_ids=list(dict.fromkeys(e.source_event_id for e in entries)),
+        recorded_at=AT,
+        entries=entries,
+        annual_baseline_cost=c.annual_baseline_cost,
+        annual_contract_cost=c.annual_contract_cost,
+        annual_saving=c.annual_saving,
+        term_saving=c.term_saving,
+        saving_pct=c.saving_pct,
+        economy_of_scale=c.economy_of_scale,
+    )
+
+
+def contract(awards: list[ContractAward], **totals: Decimal) -> str:
+    detail = ContractDetail(
+        tender_id=TENDER,
+        tender_url=f"http://tendering.example/v1/tenders/{TENDER}",
+        category="electricity",
+        unit="kWh",
+        schools=sum(a.schools for a in awards),
+        pooled_quantity=sum((a.pooled_quantity for a in awards), Decimal(0)),
+        awards=awards,
+        **(TOTALS | totals),
+    )
+    return contract_page(ContractPage("4242", "Example & Co Trust", detail, AT), CSRF)
+
+
+def test_a_contract_page_shows_its_terms_and_every_schools_figures() -> None:
+    page = contract([award(VOLT, [ALDER, CEDAR])])
+    assert "<script" not in page
+    assert "<h1>Electricity contract</h1>" in page
+    assert "Joint contract of Example &amp; Co Trust" in page
+    assert (
+        '<dt>Saving over the contract\'s term</dt><dd class="value" id="term-saving">£300.00'
+        in (page.replace("&#x27;", "'"))
+    )
+    assert '<dd class="value" id="annual-saving">£300.00</dd>' in page
+    assert '<dd class="value" id="saving-pct">7.89%</dd>' in page
+    assert '<dd class="value" id="pooling-saving">£700.00</dd>' in page
+    for fact in (
+        "<dt>Contract starts</dt><dd>1 April 2027</dd>",
+        "<dt>Term</dt><dd>12 months</dd>",
+        "<dt>Pooled volume a year</dt><dd>14,000 kWh</dd>",
+        "<dt>Joint price</dt><dd>£0.2500/kWh</dd>",
+        "<dt>Supplier</dt><dd>volt-co</dd>",
+        f'<dt>Winning bid</dt><dd><span class="id">{UUID(int=2)}</span></dd>',
+        f'<span class="id">{UUID(int=3)}</span>',
+        "<dt>Rule version</dt><dd>savings-2026.1</dd>",
+    ):
+        assert fact in page, fact
+    # Alder's row: 10,000 kWh; B, C, S, %, term, E.
+    alder = page[page.index('<tr><th scope="row">Alder &lt;Primary&gt;') :]
+    alder = alder[: alder.index("</tr>")]
+    assert '<br><span class="small">URN 100001</span></th>' in alder
+    assert alder.count("<td") == 7
+    assert re.findall(r'<td class="num">([^<]+)</td>', alder) == [
+        "10,000",
+        "£3,000.00",
+        "£2,500.00",
+        "£500.00",
+        "16.67%",
+        "£500.00",
+        "£500.00",
+    ]
+    # Cedar pays less today: its line is a cost increase, said in words and listed up top.
+    assert '<th scope="row">Cedar Primary<span class="tag">cost increase</span><br>' in page
+    assert (
+        '<td class="num increase">\u2212£200.00</td><td class="num increase">\u221225.00%</td>'
+        in page
+    )
+    assert "£200.00 a year more than today" in page
+    # The totals row adds the lines.
+    assert '<tfoot><tr><th scope="row">All schools</th><td class="num">14,000</td>' in page
+    # Accessible: one described SVG chart, the table captioned with scoped headers.
+    assert page.count('<svg class="chart"') == 1 and page.count("<caption>") == 2
+    assert f'id="chart-award-{UUID(int=2)}-desc"' in page
+    assert "<caption>Savings per school under this award" in page
+    assert '<th scope="col" class="num">Pooling alone</th>' in page
+    # The prices behind E = q x (s - p): Cedar pays £0.2000 today, £0.3000 alone, £0.2500 joint.
+    assert (
+        '<tr><th scope="row">Cedar Primary</th><td class="num">£0.2000/kWh</td>'
+        '<td class="num">£0.3000/kWh</td><td class="num">£200.00</td></tr>'
+    ) in page
+    assert "against the joint price of £0.2500/kWh</caption>" in page
+    # The tender API needs a token: named as such, and not a link a browser would get 401 from.
+    assert f"http://tendering.example/v1/tenders/{TENDER}" in page
+    assert 'href="http://tendering.example' not in page
+    assert '<a href="/trusts/4242#contracts">Back to the dashboard</a>' in page
+    assert f'<input type="hidden" name="csrf_token" value="{CSRF}">' in page
+
+
+def test_a_contract_in_lots_shows_each_award_and_the_dashboard_links_to_each() -> None:
+    # Both lots: B 3,800 + 1,500 = 5,300; C 3,500 + 1,300 = 4,800; S 500; 500 / 5,300 = 9.43%;
+    # E 700 + 100 = 800.
+    page = contract(
+        [award(VOLT, [ALDER, CEDAR], 1, "Fenland"), award(SPARK, [BIRCH], 2, "Breckland")],
+        annual_baseline_cost=Decimal("5300.00"),
+        annual_contract_cost=Decimal("4800.00"),
+        annual_saving=Decimal("500.00"),
+        term_saving=Decimal("500.00"),
+        saving_pct=Decimal("9.43"),
+        economy_of_scale=Decimal("800.00"),
+    )
+    assert "3 schools &middot; 2 lots, each awarded on its own" in page
+    assert '<dd class="value" id="annual-saving">£500.00</dd>' in page
+    assert '<dd class="value" id="saving-pct">9.43%</dd>' in page
+    first = f'id="award-{UUID(int=2)}"'
+    second = f'id="award-{UUID(int=5)}"'
+    assert page.index(first) < page.index(second)
+    assert ">Lot 1, Fenland: volt-co</h2>" in page and ">Lot 2, Breckland: spark-ltd</h2>" in page
+    # Lot 1 was regulated: its standstill ended 27 January 2027; lot 2 had none recorded.
+    assert "<dt>Standstill ends</dt><dd>27 January 2027</dd>" in page[: page.index(second)]
+    birch = page[page.index(second) :]
+    assert "<dt>Standstill ends</dt><dd>none recorded</dd>" in birch
+    assert "<dt>Joint price</dt><dd>£0.2600/kWh</dd>" in birch
+    assert '<td class="num">£200.00</td><td class="num">13.33%</td>' in birch
+    assert "Alder" not in birch
+    listing = dashboard([ALDER, CEDAR, BIRCH], [VOLT, SPARK])
+    for bid in (UUID(int=2), UUID(int=5)):
+        assert f'<a href="/trusts/4242/contracts/{TENDER}#award-{bid}">' in listing
+
+
+def test_an_award_sent_in_parts_names_each_event_for_audit() -> None:
+    # A large award arrives as several `tender.awarded` events: Cedar's line came in the second.
+    second_part = CEDAR.model_copy(update={"source_event_id": UUID(int=7)})
+    page = contract([award(VOLT, [ALDER, second_part])])
+    assert (
+        "<dt>Award events (tender.awarded, 2 parts)</dt>"
+        f'<dd><span class="id">{UUID(int=3)}</span><br><span class="id">{UUID(int=7)}</span></dd>'
+    ) in page
+    assert ">Award: volt-co</h2>" in page

@@ -73,9 +73,12 @@ def entry_id(tender_id: UUID, demand_id: UUID) -> UUID:
     return uuid5(LEDGER_NAMESPACE, f"entry/{tender_id}/{demand_id}")
 
 
-def recorded_event_id(tender_id: UUID, lot: int | None = None) -> UUID:
-    """The `savings.recorded` event of one award (one per lot when a tender has lots)."""
+def recorded_event_id(tender_id: UUID, lot: int | None = None, part: int = 1) -> UUID:
+    """The `savings.recorded` event of one award event (one per lot when a tender has lots, one
+    per part when an award is sent in parts). Part 1 keeps the id it had before awards had parts."""
     suffix = "" if lot is None else f"/lot/{lot}"
+    if part > 1:
+        suffix += f"/part/{part}"
     return uuid5(LEDGER_NAMESPACE, f"savings.recorded/{tender_id}{suffix}")
 
 

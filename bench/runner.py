@@ -1,0 +1,79 @@
+"""Runs the chosen figures on one system and prints (and, for a full run, writes) the table."""
+
+import signal
+import sys
+import time
+import traceback
+from collections.abc import Awaitable, Callable, Sequence
+
+import uvloop
+
+from bench import (
+    award,
+    baseline,
+    end_to_end,
+    http_submit,
+    ingress,
+    memory,
+    results,
+    scaling,
+    summary,
+)
+from bench.results import Report
+from bench.system import Bench, running_bench
+
+Benchmark = Callable[[Bench], Awaitable[Report]]
+
+# In run order; the baseline always runs first (the Kafka figures are ratios to it).
+FIGURES: dict[str, Benchmark] = {
+    "ingress": ingress.run,
+    "scaling": scaling.run,
+    "e2e": end_to_end.run,
+    "http": http_submit.run,
+    "award": award.run,
+    "summary": summary.run,
+}
+
+
+def main(names: Sequence[str], ingress_count: int | None = None) -> int:
+    chosen = list(names) or list(FIGURES)
+    started = time.monotonic()
+    # SIGTERM (a timeout, a CI cancel) unwinds like Ctrl-C, so the broker, database and services
+    # this run started are stopped, not orphaned.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    with running_bench() as bench:
+        bench.ingress_count = ingress_count
+        reports = uvloop.run(_run(bench, [n for n in FIGURES if n in chosen]))
+    print(results.table(reports))
+    print()
+    print(results.details(reports))
+    if not names:
+        results.write(reports)
+        print(f"written to {results.RESULTS.name}")
+    print(f"bench took {time.monotonic() - started:.0f} s")
+    return 0 if all(r.correct for r in reports) else 1
+
+
+async def _run(bench: Bench, names: list[str]) -> list[Report]:
+    reports = [await _timed("baseline", baseline.run, bench)]
+    async with memory.Sampler(bench) as rss:
+        for name in names:
+            reports.append(await _timed(name, FIGURES[name], bench))
+    reports.append(memory.whole_run(rss))
+    if "ingress_rate" in bench.measured:
+        reports.append(scaling.national(bench))
+    return reports
+
+
+async def _timed(name: str, benchmark: Benchmark, bench: Bench) -> Report:
+    """Run one benchmark; one that fails is reported as failed and the others still run."""
+    print(f"-- {name} ...", flush=True)
+    started = time.monotonic()
+    try:
+        report = await benchmark(bench)
+    except Exception as exc:
+        traceback.print_exc()
+        report = Report(name)
+        report.check(f"ran to the end (it raised {type(exc).__name__}: {exc})", False)
+    print(f"-- {name} done in {time.monotonic() - started:.0f} s", flush=True)
+    return report
