@@ -32,6 +32,7 @@ from shared.infra import processes
 from shared.infra.embedded import EmbeddedPostgres, embedded_broker, embedded_postgres
 from shared.infra.provision import SERVICES, Infrastructure, prepare
 from shared.launcher import RunningSystem
+from shared.outbox import BATCH_EVENTS
 from tests.faults import workload
 from tests.faults.proxy import BrokerProxy
 from tests.faults.workload import Progress
@@ -205,12 +206,12 @@ async def rebalance_then_kill(rig: Rig) -> None:
 
 
 LINES = workload.lines()
-# The relay publishes at most 500 events a batch (shared/outbox.py): demand's first batches carry
+# The relay publishes at most BATCH_EVENTS events a batch: demand's first batches carry
 # the registry's 5,000 joins, the ones after them demand lines; demand dies after publishing the
 # 3rd of those (by then lines pile up while a batch is out), before marking it sent. Tendering's
 # relay dies on its 3rd batch (tender events), savings' on its first (savings records).
 # Restarted without failpoints, each publishes its batch again.
-REGISTRY_BATCHES = math.ceil(len(LINES) / 500)
+REGISTRY_BATCHES = math.ceil(len(LINES) / BATCH_EVENTS)
 FAULTS: dict[str, Fault] = {
     "kill -9 demand": Fault(lambda r: kill(r, "demand"), at=1500),
     "kill -9 tendering": Fault(lambda r: kill(r, "tendering"), at=2000),
