@@ -129,6 +129,18 @@ async def open_tender(
     labels = None
     if request.lots_by is not None:
         labels = await store.school_labels(conn, pool.schools, request.lots_by)
+        # Registry and demand events travel on different topics with no order between them: a
+        # school whose registry entry has not arrived yet would land in the wrong lot for good.
+        unknown = sorted(set(pool.schools) - labels.keys())
+        if unknown:
+            raise Problem(
+                409,
+                "Registry not up to date",
+                f"the registry entries of school(s) {', '.join(unknown)} have not reached"
+                f" tendering yet, so their {request.lots_by} is unknown; try again shortly",
+                errors=[field_error("lots_by", "some pooled schools are not in the registry yet")],
+                unknown_schools=unknown,
+            )
     tender = store.NewTender(
         tender_id=uuid4(),
         pool=pool,

@@ -551,3 +551,54 @@ async def test_one_requirement_is_not_split_and_cancelling_releases_its_lines(
     [released] = [e.data for e in events if e.event_type == "tender.cancelled"]
     assert sorted(released["demand_ids"]) == sorted([str(first.demand_id), str(second.demand_id)])
     assert released["reason"] == "late demand to include"
+
+
+async def test_lots_wait_for_every_pooled_schools_registry_entry(system: RunningSystem) -> None:
+    """Demand can reach tendering before the registry: a tender by lots is refused (409, naming
+    the schools) rather than putting a school in the wrong lot for good."""
+    trust = "2401"
+    manager = bearer(system.token(Role.MANAGER, trust))
+    lines = [
+        line("240001", "100000", "0.3000", date(2027, 3, 31)),
+        line("240002", "200000", "0.2800", date(2027, 4, 30)),
+    ]
+    joined = [
+        SchoolJoined(
+            urn=urn,
+            name=f"School {urn}",
+            trust_name="Trust 2401",
+            local_authority=la,
+            phase="Primary",
+            status="Open",
+        )
+        for urn, la in [("240001", "York"), ("240002", "Hull")]
+    ]
+    await publish(system, Topics.REGISTRY, trust, joined[:1])
+    await publish(system, Topics.DEMAND, trust, lines)
+    body = {
+        "trust_id": trust,
+        "category": "electricity",
+        "closes_at": (datetime.now(UTC) + timedelta(days=7)).isoformat(),
+        "lots_by": "local_authority",
+    }
+    async with httpx.AsyncClient(base_url=system.urls["tendering"], timeout=30) as http:
+
+        async def open_tender() -> httpx.Response:
+            return await http.post("/v1/tenders", headers=manager, json=body)
+
+        # 409 "No open demand" until the lines arrive; then refused while 240002 is unknown.
+        refused = await until(
+            open_tender,
+            lambda r: r.status_code == 409 and r.json().get("unknown_schools") == ["240002"],
+        )
+        assert refused.json()["errors"] == [
+            {"field": "lots_by", "reason": "some pooled schools are not in the registry yet"}
+        ]
+        await publish(system, Topics.REGISTRY, trust, joined[1:])
+        opened = await until(open_tender, lambda r: r.status_code == 201)
+        tender_id = opened.json()["tender_id"]
+        tender = (await http.get(f"/v1/tenders/{tender_id}", headers=manager)).json()
+    assert [(lot["name"], lot["schools"]) for lot in tender["lots"]] == [
+        ("Hull", ["240002"]),
+        ("York", ["240001"]),
+    ]
