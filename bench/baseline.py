@@ -13,6 +13,7 @@ from bench import kafka
 from bench.results import Figure, Report
 from bench.system import PARTITIONS, Bench
 from bench.workload import schools, submissions
+from shared.infra.topics import ensure_topics
 
 COUNT = 200_000
 ROUNDS = 3
@@ -26,7 +27,7 @@ async def run(bench: Bench) -> Report:
     produced, consumed = [], []
     for round_ in range(1, ROUNDS + 1):
         topic = f"bench.baseline.{round_}"
-        await kafka.create_topic(bench.bootstrap, topic, PARTITIONS)
+        await ensure_topics(bench.bootstrap, PARTITIONS, [topic])
         produced.append(COUNT / await kafka.produce(bench.bootstrap, topic, records))
         seconds, exact = await _consume(bench.bootstrap, topic, COUNT)
         consumed.append(COUNT / seconds)

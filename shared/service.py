@@ -8,17 +8,17 @@ import gc
 import os
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, TypeAlias
 
 import asyncpg
 import structlog
 import uvicorn
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaProducer, ConsumerRecord
 from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.producer.message_accumulator import BatchBuilder
 from aiokafka.structs import RecordMetadata
@@ -156,14 +156,51 @@ def max_poll_interval_ms(settings: ServiceSettings) -> int:
     return max(300_000, MAX_BATCH * slowest_event_ms)
 
 
+# A consumed record as aiokafka gives it.
+KafkaRecord: TypeAlias = "ConsumerRecord[Any, Any]"
+
+
 async def _undecoded(message: StreamMessage[Any]) -> Any:
-    # The inbox reads each record's bytes itself; FastStream would JSON-decode every one first.
+    # Handlers read each record's bytes themselves; FastStream would JSON-decode every one first.
     return message.body
 
 
+def subscribe_batches(
+    runtime: Runtime,
+    topics: Sequence[str],
+    group: str,
+    max_records: int,
+    handle: Callable[[tuple[KafkaRecord, ...]], Awaitable[None]],
+    **options: Any,
+) -> None:
+    """Feed `handle` the records of `topics` in batches, as consumer group `group`. A new group
+    starts from the earliest offset; offsets commit only after `handle` returns, and a batch it
+    fails is nacked (FastStream rewinds every partition of it to its first record)."""
+    kafka = runtime.settings.kafka
+
+    async def on_batch(message: KafkaMessage) -> None:
+        records = message.raw_message
+        await handle(records if isinstance(records, tuple) else (records,))
+
+    runtime.broker.subscriber(
+        *topics,
+        batch=True,
+        max_records=max_records,
+        batch_timeout_ms=POLL_TIMEOUT_MS,
+        fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+        group_id=group,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        session_timeout_ms=kafka.session_timeout_ms,
+        heartbeat_interval_ms=kafka.heartbeat_interval_ms,
+        decoder=_undecoded,
+        **options,
+    )(on_batch)
+
+
 def subscribe(runtime: Runtime, subscription: Subscription) -> None:
-    """One consumer group per service; offsets commit only after the inbox transaction commits
-    (a failed batch is nacked: FastStream rewinds every partition of it to its first record)."""
+    """One consumer group per service, its events applied through the inbox: offsets commit only
+    after the inbox transaction commits."""
     settings = runtime.settings
     consumer = Consumer(
         name=runtime.name,
@@ -174,24 +211,17 @@ def subscribe(runtime: Runtime, subscription: Subscription) -> None:
         backoff_seconds=settings.consumer_retry_backoff_ms / 1000,
     )
 
-    @runtime.broker.subscriber(
-        *subscription.topics,
-        batch=True,
-        max_records=MAX_BATCH,
-        batch_timeout_ms=POLL_TIMEOUT_MS,
-        fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
-        group_id=runtime.name,
-        auto_offset_reset="earliest",
-        ack_policy=AckPolicy.NACK_ON_ERROR,
-        session_timeout_ms=settings.kafka.session_timeout_ms,
-        heartbeat_interval_ms=settings.kafka.heartbeat_interval_ms,
+    async def apply(records: tuple[KafkaRecord, ...]) -> None:
+        await consumer.handle_batch([(r.topic, r.key, r.value or b"") for r in records])
+
+    subscribe_batches(
+        runtime,
+        subscription.topics,
+        runtime.name,
+        MAX_BATCH,
+        apply,
         max_poll_interval_ms=max_poll_interval_ms(settings),
-        decoder=_undecoded,
     )
-    async def on_events(message: KafkaMessage) -> None:
-        records = message.raw_message
-        batch = records if isinstance(records, tuple) else (records,)
-        await consumer.handle_batch([(r.topic, r.key, r.value or b"") for r in batch])
 
 
 def create_app(

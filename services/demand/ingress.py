@@ -14,14 +14,11 @@ records may reach the dead-letter topic twice."""
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
-from typing import Any, TypeAlias
+from typing import Any
 
 import asyncpg
 import structlog
-from aiokafka import ConsumerRecord
 from aiokafka.errors import MessageSizeTooLargeError
-from faststream import AckPolicy
-from faststream.kafka import KafkaMessage
 from faststream.message import StreamMessage
 
 from services.demand import handlers
@@ -30,7 +27,7 @@ from services.demand.rules import KafkaSubmission
 from shared.events import Topics
 from shared.inbox import TRANSIENT, Unavailable
 from shared.metrics import EVENTS_DEAD_LETTERED
-from shared.service import FETCH_MAX_WAIT_MS, POLL_TIMEOUT_MS, Runtime
+from shared.service import KafkaRecord, Runtime, subscribe_batches
 
 log = structlog.get_logger()
 
@@ -44,15 +41,13 @@ OUTAGE_PAUSE_SECONDS = 1.0
 # same records cannot help.
 DATA_ERRORS = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError)
 
-Record: TypeAlias = "ConsumerRecord[Any, Any]"
-
 
 def _safe_headers(headers: Sequence[tuple[str, bytes | None]]) -> list[tuple[str, bytes]]:
     return [(k, (v or b"").decode("utf-8", "replace").encode()) for k, v in headers]
 
 
 async def _parse(
-    records: tuple[Record, ...], original: Callable[[Any], Awaitable[StreamMessage[Any]]]
+    records: tuple[KafkaRecord, ...], original: Callable[[Any], Awaitable[StreamMessage[Any]]]
 ) -> StreamMessage[Any]:
     # A producer may send null or non-UTF-8 header values, which FastStream's parser cannot
     # decode: the batch would fail before reaching us, again and again. Same records, safe headers
@@ -62,35 +57,22 @@ async def _parse(
     )
 
 
-async def _raw(message: StreamMessage[Any]) -> Any:
-    # The values exactly as sent; read_record judges each one (FastStream would parse JSON).
-    return message.body
-
-
 def subscribe_ingress(runtime: Runtime) -> None:
-    kafka = runtime.settings.kafka
+    async def ingest_batch(records: tuple[KafkaRecord, ...]) -> None:
+        await ingest(runtime, records)
 
-    @runtime.broker.subscriber(
-        Topics.SUBMISSIONS,
-        batch=True,
-        max_records=MAX_BATCH,
-        batch_timeout_ms=POLL_TIMEOUT_MS,
-        fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
-        group_id=GROUP,
-        auto_offset_reset="earliest",
-        ack_policy=AckPolicy.NACK_ON_ERROR,
-        session_timeout_ms=kafka.session_timeout_ms,
-        heartbeat_interval_ms=kafka.heartbeat_interval_ms,
+    subscribe_batches(
+        runtime,
+        [Topics.SUBMISSIONS],
+        GROUP,
+        MAX_BATCH,
+        ingest_batch,
         parser=_parse,
-        decoder=_raw,
         include_in_schema=False,  # documented by services/demand/asyncapi.py
     )
-    async def on_submissions(message: KafkaMessage) -> None:
-        records = message.raw_message
-        await ingest(runtime, records if isinstance(records, tuple) else (records,))
 
 
-async def ingest(runtime: Runtime, records: Sequence[Record]) -> None:
+async def ingest(runtime: Runtime, records: Sequence[KafkaRecord]) -> None:
     """Register the good records of a batch, dead-letter the rest with their reasons."""
     read = [read_record(r.value) for r in records]
     reasons: dict[int, str] = {i: r for i, r in enumerate(read) if isinstance(r, str)}
@@ -156,7 +138,7 @@ async def _transaction(
     raise AssertionError("unreachable")
 
 
-async def _dead_letter(runtime: Runtime, record: Record, reason: str) -> None:
+async def _dead_letter(runtime: Runtime, record: KafkaRecord, reason: str) -> None:
     headers = {k: v.decode() for k, v in record.headers} | {
         "reason": reason[:2000],
         "consumer": GROUP,

@@ -12,6 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from html import escape
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import quote
 from uuid import UUID
 
@@ -134,6 +135,27 @@ def _row(name: str, saving: Decimal, extra: str = "") -> str:
     """A row's heading cell; a cost increase is said in words there, not only in colour."""
     tag = '<span class="tag">cost increase</span>' if is_increase(saving) else ""
     return f'<th scope="row">{escape(name)}{tag}{extra}</th>'
+
+
+class _Figures(Protocol):
+    annual_baseline_cost: Decimal
+    annual_contract_cost: Decimal
+    annual_saving: Decimal
+    saving_pct: Decimal | None
+    term_saving: Decimal
+    economy_of_scale: Decimal
+
+
+def _figure_cells(f: _Figures) -> str:
+    """Today, joint contract, saving, saving %, over the term, pooling alone: a row's money."""
+    return (
+        _num(money(f.annual_baseline_cost))
+        + _num(money(f.annual_contract_cost))
+        + _num(money(f.annual_saving), f.annual_saving)
+        + _num(percent(f.saving_pct), f.annual_saving)
+        + _num(money(f.term_saving), f.term_saving)
+        + _num(money(f.economy_of_scale))
+    )
 
 
 def _head(*columns: str) -> str:
@@ -267,12 +289,7 @@ def _schools(s: TrustSavings) -> str:
         "<tr>"
         + _row(school_name(x.urn, x.name), x.annual_saving)
         + f"<td>{escape(x.urn)}</td>"
-        + _num(money(x.annual_baseline_cost))
-        + _num(money(x.annual_contract_cost))
-        + _num(money(x.annual_saving), x.annual_saving)
-        + _num(percent(x.saving_pct), x.annual_saving)
-        + _num(money(x.term_saving), x.term_saving)
-        + _num(money(x.economy_of_scale))
+        + _figure_cells(x)
         + "</tr>"
         for x in ranked
     )
@@ -280,12 +297,7 @@ def _schools(s: TrustSavings) -> str:
         "<tfoot><tr>"
         + _row("All schools", s.annual_saving)
         + "<td></td>"
-        + _num(money(s.annual_baseline_cost))
-        + _num(money(s.annual_contract_cost))
-        + _num(money(s.annual_saving), s.annual_saving)
-        + _num(percent(s.saving_pct), s.annual_saving)
-        + _num(money(s.term_saving), s.term_saving)
-        + _num(money(s.economy_of_scale))
+        + _figure_cells(s)
         + "</tr></tfoot>"
     )
     return (
@@ -587,12 +599,7 @@ def _award(a: ContractAward, unit: str) -> str:
             f'<br><span class="small">URN {escape(e.school_urn)}</span>',
         )
         + _num(quantity(e.quantity))
-        + _num(money(e.annual_baseline_cost))
-        + _num(money(e.annual_contract_cost))
-        + _num(money(e.annual_saving), e.annual_saving)
-        + _num(percent(e.saving_pct), e.annual_saving)
-        + _num(money(e.term_saving), e.term_saving)
-        + _num(money(e.economy_of_scale))
+        + _figure_cells(e)
         + "</tr>"
         for e in a.entries
     )
@@ -600,12 +607,7 @@ def _award(a: ContractAward, unit: str) -> str:
         "<tfoot><tr>"
         + _row("All schools", a.annual_saving)
         + _num(quantity(a.pooled_quantity))
-        + _num(money(a.annual_baseline_cost))
-        + _num(money(a.annual_contract_cost))
-        + _num(money(a.annual_saving), a.annual_saving)
-        + _num(percent(a.saving_pct), a.annual_saving)
-        + _num(money(a.term_saving), a.term_saving)
-        + _num(money(a.economy_of_scale))
+        + _figure_cells(a)
         + "</tr></tfoot>"
     )
     prices = "".join(

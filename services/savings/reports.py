@@ -301,27 +301,11 @@ async def school_detail(conn: Connection, trust_id: str, urn: str) -> SchoolDeta
     )
 
 
-# One tender's entries in the trust's ledger: awards in the order they start, and in each award
-# the schools' lines by saving, largest first.
-_CONTRACT_ENTRIES = (
-    "SELECT l.entry_id, l.tender_id, l.bid_id, l.supplier_id, l.demand_id, l.school_urn,"
-    " s.name AS school_name, l.category, l.unit, l.quantity, l.baseline_unit_price,"
-    " l.pooled_unit_price, l.solo_unit_price, l.term_months, l.contract_start,"
-    " l.annual_baseline_cost, l.annual_contract_cost, l.annual_saving, l.term_saving,"
-    " l.saving_pct, l.economy_of_scale, l.rule_version, l.source_event_id, l.recorded_at,"
-    " l.lot, l.lot_name, l.standstill_ends"
-    " FROM ledger_entries l LEFT JOIN schools s ON s.urn = l.school_urn"
-    " WHERE l.trust_id = $1 AND l.tender_id = $2"
-    " ORDER BY l.lot, l.contract_start, l.supplier_id, l.bid_id, l.annual_saving DESC,"
-    " l.school_urn, l.entry_id"
-)
-
-
 async def contract(
     conn: Connection, trust_id: str, tender_id: UUID, tendering_url: str
 ) -> ContractDetail | None:
     """None when the trust's ledger has no award of this tender (another trust's included)."""
-    rows = await conn.fetch(_CONTRACT_ENTRIES, trust_id, tender_id)
+    rows = await store.contract_entries(conn, trust_id, tender_id)
     if not rows:
         return None
     by_bid: dict[UUID, list[asyncpg.Record]] = {}

@@ -159,17 +159,38 @@ async def month_totals(conn: Connection, trust_id: str) -> list[asyncpg.Record]:
     )
 
 
+# Ledger entries with their school's name, as the read API shows them (a constant: the
+# queries below add only bound parameters to it).
+_ENTRIES = (
+    "SELECT l.entry_id, l.tender_id, l.bid_id, l.supplier_id, l.demand_id, l.school_urn,"
+    " s.name AS school_name, l.category, l.unit, l.quantity, l.baseline_unit_price,"
+    " l.pooled_unit_price, l.solo_unit_price, l.term_months, l.contract_start,"
+    " l.annual_baseline_cost, l.annual_contract_cost, l.annual_saving, l.term_saving,"
+    " l.saving_pct, l.economy_of_scale, l.rule_version, l.source_event_id, l.recorded_at,"
+    " l.lot, l.lot_name, l.standstill_ends"
+    " FROM ledger_entries l LEFT JOIN schools s ON s.urn = l.school_urn"
+)
+
+
 async def entries(conn: Connection, trust_id: str, urn: str | None = None) -> list[asyncpg.Record]:
     """The trust's ledger (or one school's part of it), oldest contracts first."""
     return await conn.fetch(
-        "SELECT l.entry_id, l.tender_id, l.bid_id, l.supplier_id, l.demand_id, l.school_urn,"
-        " s.name AS school_name, l.category, l.unit, l.quantity, l.baseline_unit_price,"
-        " l.pooled_unit_price, l.solo_unit_price, l.term_months, l.contract_start,"
-        " l.annual_baseline_cost, l.annual_contract_cost, l.annual_saving, l.term_saving,"
-        " l.saving_pct, l.economy_of_scale, l.rule_version, l.source_event_id, l.recorded_at"
-        " FROM ledger_entries l LEFT JOIN schools s ON s.urn = l.school_urn"
-        " WHERE l.trust_id = $1 AND ($2::text IS NULL OR l.school_urn = $2)"
+        f"{_ENTRIES} WHERE l.trust_id = $1 AND ($2::text IS NULL OR l.school_urn = $2)"
         " ORDER BY l.contract_start, l.category, l.school_urn, l.entry_id",
         trust_id,
         urn,
+    )
+
+
+async def contract_entries(
+    conn: Connection, trust_id: str, tender_id: UUID
+) -> list[asyncpg.Record]:
+    """One tender's entries in the trust's ledger: awards (lots) in order, and in each award
+    the schools' lines by saving, largest first."""
+    return await conn.fetch(
+        f"{_ENTRIES} WHERE l.trust_id = $1 AND l.tender_id = $2"
+        " ORDER BY l.lot, l.contract_start, l.supplier_id, l.bid_id, l.annual_saving DESC,"
+        " l.school_urn, l.entry_id",
+        trust_id,
+        tender_id,
     )

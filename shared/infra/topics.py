@@ -1,7 +1,7 @@
 """Topics are created explicitly: auto-created topics get the broker's default partition count."""
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -13,14 +13,20 @@ from shared.events import Topics
 log = structlog.get_logger()
 
 
-async def ensure_topics(bootstrap_servers: str, partitions: int, attempts: int = 20) -> None:
-    """Create every topic of the system that does not exist yet; safe to call concurrently."""
+async def ensure_topics(
+    bootstrap_servers: str,
+    partitions: int,
+    topics: Sequence[str] | None = None,
+    attempts: int = 20,
+) -> None:
+    """Create the topics (by default every topic of the system) that do not exist yet; safe to
+    call concurrently."""
     for attempt in range(1, attempts + 1):
         admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
         try:
             await admin.start()
             existing = set(await admin.list_topics())
-            missing = [t for t in Topics.all() if t not in existing]
+            missing = [t for t in topics or Topics.all() if t not in existing]
             if missing:
                 try:
                     await admin.create_topics([NewTopic(t, partitions, 1) for t in missing])

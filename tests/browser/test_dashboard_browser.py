@@ -12,6 +12,7 @@ import tempfile
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -83,6 +84,26 @@ def sign_in(browser: webdriver.Chrome, system: RunningSystem) -> None:
     )
 
 
+def headline_against_api(
+    browser: webdriver.Chrome, system: RunningSystem, api_path: str
+) -> tuple[dict[str, str], Any]:
+    """The page's four headline figures as shown, checked against the trust's API at
+    `/v1/trusts/{trust}/{api_path}`; returns them and the API's answer."""
+    shown = {
+        key: browser.find_element(By.ID, key).text
+        for key in ("annual-saving", "term-saving", "saving-pct", "pooling-saving")
+    }
+    api = httpx.get(
+        f"{system.urls['savings']}/v1/trusts/{SCENARIO.trust_id}/{api_path}",
+        headers=bearer(system.token(Role.MANAGER, SCENARIO.trust_id)),
+    ).json()
+    assert pounds(shown["annual-saving"]) == Decimal(api["annual_saving"])
+    assert pounds(shown["term-saving"]) == Decimal(api["term_saving"])
+    assert pounds(shown["saving-pct"]) == Decimal(api["saving_pct"])
+    assert pounds(shown["pooling-saving"]) == Decimal(api["economy_of_scale"])
+    return shown, api
+
+
 def test_a_manager_reads_the_headline_figures_in_a_browser(
     system: RunningSystem, browser: webdriver.Chrome, published: None
 ) -> None:
@@ -93,18 +114,7 @@ def test_a_manager_reads_the_headline_figures_in_a_browser(
     assert browser.current_url == f"{url}/sign-in"
     sign_in(browser, system)
 
-    shown = {
-        key: browser.find_element(By.ID, key).text
-        for key in ("annual-saving", "term-saving", "saving-pct", "pooling-saving")
-    }
-    api = httpx.get(
-        f"{url}/v1/trusts/{SCENARIO.trust_id}/savings",
-        headers=bearer(system.token(Role.MANAGER, SCENARIO.trust_id)),
-    ).json()
-    assert pounds(shown["annual-saving"]) == Decimal(api["annual_saving"])
-    assert pounds(shown["term-saving"]) == Decimal(api["term_saving"])
-    assert pounds(shown["saving-pct"]) == Decimal(api["saving_pct"])
-    assert pounds(shown["pooling-saving"]) == Decimal(api["economy_of_scale"])
+    shown, _ = headline_against_api(browser, system, "savings")
     # And both are the hand-worked figures of savings_scenario.py.
     assert shown == {
         "annual-saving": "£9,615.84",
@@ -144,18 +154,7 @@ def test_a_manager_clicks_through_to_a_contracts_page(
         expected_conditions.url_to_be(f"{url}/trusts/{SCENARIO.trust_id}/contracts/{tender_id}")
     )
     assert browser.find_element(By.TAG_NAME, "h1").text == "Electricity contract"
-    shown = {
-        key: browser.find_element(By.ID, key).text
-        for key in ("annual-saving", "term-saving", "saving-pct", "pooling-saving")
-    }
-    api = httpx.get(
-        f"{url}/v1/trusts/{SCENARIO.trust_id}/savings/contracts/{tender_id}",
-        headers=bearer(system.token(Role.MANAGER, SCENARIO.trust_id)),
-    ).json()
-    assert pounds(shown["annual-saving"]) == Decimal(api["annual_saving"])
-    assert pounds(shown["term-saving"]) == Decimal(api["term_saving"])
-    assert pounds(shown["saving-pct"]) == Decimal(api["saving_pct"])
-    assert pounds(shown["pooling-saving"]) == Decimal(api["economy_of_scale"])
+    shown, api = headline_against_api(browser, system, f"savings/contracts/{tender_id}")
     # The electricity contract's figures worked by hand in savings_scenario.py.
     assert shown == {
         "annual-saving": "£7,000.00",

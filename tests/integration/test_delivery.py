@@ -4,6 +4,7 @@ after bounded retries without holding up the events behind it."""
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from uuid import uuid4
 
@@ -166,14 +167,22 @@ async def _no_dead_letters(
     raise AssertionError(f"unexpected dead letter: {headers}")
 
 
-async def test_poison_event_is_dead_lettered_and_the_next_applied(pool: asyncpg.Pool) -> None:
+@dataclass
+class Poisoned:
+    """A consumer whose handler fails on one school's event, with what it did."""
+
+    consumer: Consumer
+    calls: list[str]  # the URN of each attempt to apply an event, in order
+    dead: list[tuple[str, bytes, dict[str, str]]]  # dead letters: topic, value, headers
+
+
+def poisoned(pool: asyncpg.Pool, poison_urn: str, max_attempts: int) -> Poisoned:
+    calls: list[str] = []
     dead: list[tuple[str, bytes, dict[str, str]]] = []
-    attempts = 0
 
     async def apply(conn: Connection, event: Envelope) -> None:
-        nonlocal attempts
-        if event.data["urn"] == "400666":
-            attempts += 1
+        calls.append(event.data["urn"])
+        if event.data["urn"] == poison_urn:
             raise ValueError("cannot apply this school")
         await conn.execute("INSERT INTO applied VALUES ($1, $2)", event.event_id, event.data["urn"])
 
@@ -187,15 +196,21 @@ async def test_poison_event_is_dead_lettered_and_the_next_applied(pool: asyncpg.
         lambda: pool,
         {"registry.school_joined": apply},
         dead_letter,
-        max_attempts=3,
+        max_attempts=max_attempts,
         backoff_seconds=0.01,
     )
+    return Poisoned(consumer, calls, dead)
+
+
+async def test_poison_event_is_dead_lettered_and_the_next_applied(pool: asyncpg.Pool) -> None:
+    rig = poisoned(pool, "400666", max_attempts=3)
+    consumer, dead = rig.consumer, rig.dead
     poison, good = joined("4003", "400666"), joined("4003", "400667")
     await consumer.handle("procurement.registry", poison.key, poison.model_dump_json().encode())
     await consumer.handle("procurement.registry", good.key, good.model_dump_json().encode())
     await consumer.handle("procurement.registry", b"4003", b"{not json")
 
-    assert attempts == 3
+    assert rig.calls.count("400666") == 3
     assert [(t, h["reason"].split(":")[0]) for t, _, h in dead] == [
         ("procurement.registry.dlq", "ValueError"),
         ("procurement.registry.dlq", "invalid envelope"),
@@ -331,28 +346,8 @@ async def test_a_batch_is_applied_once_in_order_in_one_transaction(pool: asyncpg
 async def test_a_failing_event_in_a_batch_is_retried_and_dead_lettered_alone(
     pool: asyncpg.Pool,
 ) -> None:
-    dead: list[tuple[str, bytes, dict[str, str]]] = []
-    calls: list[str] = []
-
-    async def apply(conn: Connection, event: Envelope) -> None:
-        calls.append(event.data["urn"])
-        if event.data["urn"] == "400966":
-            raise ValueError("cannot apply this school")
-        await conn.execute("INSERT INTO applied VALUES ($1, $2)", event.event_id, event.data["urn"])
-
-    async def dead_letter(
-        topic: str, key: bytes | None, value: bytes, headers: dict[str, str]
-    ) -> None:
-        dead.append((topic, value, headers))
-
-    consumer = Consumer(
-        "test",
-        lambda: pool,
-        {"registry.school_joined": apply},
-        dead_letter,
-        max_attempts=2,
-        backoff_seconds=0.01,
-    )
+    rig = poisoned(pool, "400966", max_attempts=2)
+    consumer, calls, dead = rig.consumer, rig.calls, rig.dead
     good, poison, later = (
         joined("4007", "400965"),
         joined("4007", "400966"),
