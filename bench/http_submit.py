@@ -186,7 +186,8 @@ async def _created(bench: Bench, run_id: str) -> dict[str, set[UUID]]:
     """The lines each phase created, by their Idempotency-Keys."""
     async with bench.db("demand") as conn:
         rows = await conn.fetch(
-            "SELECT key, demand_id FROM idempotency_keys WHERE owner = $1 AND key LIKE $2",
+            "SELECT idempotency_key AS key, demand_id FROM demand_lines"
+            " WHERE key_owner = $1 AND idempotency_key LIKE $2",
             f"{Role.MANAGER}:{TRUST[0].trust_id}",
             f"{run_id}-%",
         )

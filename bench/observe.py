@@ -15,7 +15,8 @@ async def kafka_lines(bench: Bench, run_id: str, trusts: Iterable[str]) -> dict[
     Ingress lines are keyed (kafka:<trust>, submission_id): services/demand/handlers.py."""
     async with bench.db("demand") as conn:
         rows = await conn.fetch(
-            "SELECT key, demand_id FROM idempotency_keys WHERE owner = ANY($1) AND key LIKE $2",
+            "SELECT idempotency_key AS key, demand_id FROM demand_lines"
+            " WHERE key_owner = ANY($1) AND idempotency_key LIKE $2",
             [f"kafka:{t}" for t in set(trusts)],
             f"{run_id}-%",
         )

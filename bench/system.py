@@ -99,6 +99,15 @@ class Bench:
             )
         )
 
+    @asynccontextmanager
+    async def stopped(self, service: str) -> AsyncIterator[None]:
+        """`service` stopped for the block, then started again on its port."""
+        self.stop(service)
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(self.system.start, service)
+
     async def single_demand(self) -> None:
         """One demand instance, as the system normally runs."""
         for name in [n for n in self.system.processes if n.startswith("demand-")]:

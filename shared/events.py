@@ -7,10 +7,11 @@ Every event is JSON, keyed by trust_id. Consumers ignore unknown fields; a break
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar, TypeVar
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from shared.ids import new_id
 from shared.money import Amount
 
 
@@ -66,16 +67,18 @@ def new_event(
     correlation_id: str,
     causation_id: str | None = None,
 ) -> Envelope:
-    # Built, not validated: every field is made right here, `data` by a validated model.
-    return Envelope.model_construct(
-        event_id=uuid4(),
-        event_type=data.event_type,
-        event_version=data.event_version,
-        occurred_at=datetime.now(UTC),
-        trust_id=trust_id,
-        correlation_id=correlation_id,
-        causation_id=causation_id,
-        data=data.model_dump(mode="json"),
+    # Validating these plain values in pydantic-core costs less than model_construct's Python.
+    return Envelope.model_validate(
+        {
+            "event_id": new_id(),
+            "event_type": data.event_type,
+            "event_version": data.event_version,
+            "occurred_at": datetime.now(UTC),
+            "trust_id": trust_id,
+            "correlation_id": correlation_id,
+            "causation_id": causation_id,
+            "data": data.model_dump(mode="json"),
+        }
     )
 
 

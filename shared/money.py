@@ -27,13 +27,16 @@ def _refuse_float(value: object) -> object:
     return value
 
 
-# Money and quantities on the wire: a decimal string or an integer, never a float.
-DecimalInput = Annotated[Decimal, BeforeValidator(_refuse_float)]
+# Money and quantities on the wire: a decimal string or an integer, never a float. NOT_FLOAT
+# goes after a Decimal's own constraints (gt, max_digits), which pydantic-core then checks itself.
+NOT_FLOAT = BeforeValidator(_refuse_float)
+DecimalInput = Annotated[Decimal, NOT_FLOAT]
 
 
 def plain(value: Decimal) -> str:
     """A decimal string without exponent: PostgreSQL's 120000 can come back as Decimal('1.2E+5')."""
-    return format(value, "f")
+    text = str(value)  # the same string, unless it has an exponent; str is the faster
+    return format(value, "f") if "E" in text else text
 
 
 # Money and quantities going out (events, HTTP responses): always a plain decimal string.

@@ -1,8 +1,9 @@
 """Outbox: events are stored with the state change that causes them, then published by a relay.
 
 `record` runs inside the caller's transaction, so an event exists if and only if its change
-committed. The relay publishes in id order and marks rows published only after the broker has
+committed. The relay publishes in id order and deletes rows only after the broker has
 acknowledged them: a crash in between publishes them again, and consumers' inboxes absorb that.
+What was published is on the topic, not here: the table holds only what is still to be sent.
 """
 
 import asyncio
@@ -66,7 +67,7 @@ async def publish_pending(
         rows = await conn.fetch(
             "SELECT id, topic, key, payload FROM ("
             " SELECT *, sum(octet_length(payload)) OVER (ORDER BY id) AS upto FROM ("
-            "  SELECT id, topic, key, payload FROM outbox WHERE published_at IS NULL"
+            "  SELECT id, topic, key, payload FROM outbox"
             "  ORDER BY id LIMIT $1) AS oldest"
             ") AS sized WHERE upto - octet_length(payload) < $2 ORDER BY id",
             batch_size,
@@ -77,7 +78,7 @@ async def publish_pending(
         await publish([(r["topic"], bytes(r["key"]), bytes(r["payload"])) for r in rows])
         failpoints.hit("relay.after_publish")
         await conn.execute(
-            "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
+            "DELETE FROM outbox WHERE id = ANY($1::bigint[])",
             [r["id"] for r in rows],
         )
         return len(rows)

@@ -68,7 +68,7 @@ class Runtime:
         return self._pool
 
     async def publish(self, batch: Sequence[tuple[str, bytes, bytes]]) -> None:
-        """Send a batch and wait for every acknowledgement (the outbox marks rows after this).
+        """Send a batch and wait for every acknowledgement (the outbox deletes its rows after this).
 
         The rows are bytes already, so they go straight into aiokafka record batches, one per
         topic partition, filled in order: a send per message (FastStream's all the more) costs
@@ -78,12 +78,17 @@ class Runtime:
             raise RuntimeError("the outbox producer is not started yet")
         producer = self.producer
         partitions: dict[str, list[int]] = {}
+        # A batch has few keys (trusts) and many events each: hash each key once.
+        partition_of: dict[tuple[str, bytes], int] = {}
         filling: dict[tuple[str, int], BatchBuilder] = {}
         sent: list[asyncio.Future[RecordMetadata]] = []
         for topic, key, value in batch:
-            if topic not in partitions:
-                partitions[topic] = list(await producer.partitions_for(topic))
-            partition = _PARTITIONER(key, partitions[topic], partitions[topic])
+            partition = partition_of.get((topic, key))
+            if partition is None:
+                if topic not in partitions:
+                    partitions[topic] = list(await producer.partitions_for(topic))
+                partition = _PARTITIONER(key, partitions[topic], partitions[topic])
+                partition_of[(topic, key)] = partition
             builder = filling.get((topic, partition))
             if builder is None or builder.append(key=key, value=value, timestamp=None) is None:
                 if builder is not None:  # full: send it; a new batch takes any record

@@ -2,89 +2,124 @@
 HTTP, a CSV row, a record on the Kafka ingress."""
 
 import hashlib
-import json
-import re
-from datetime import date
+import time
+from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
+from functools import lru_cache
+from json.encoder import encode_basestring_ascii
 from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
     WithJsonSchema,
     field_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, core_schema
 
-from shared.money import DecimalInput
+from shared.money import NOT_FLOAT
 
 MAX_YEARS_AHEAD = 5
 # A genuine submission is well under 4 KB (notes are at most 2,000 characters).
 MAX_SUBMISSION_BYTES = 64 * 1024
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_CONTROL_BUT_LINE_BREAKS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Checked in pydantic-core (no Python call per field): these run for every line of the ingress.
+_ONE_LINE = r"^[^\x00-\x1f\x7f]*$"
+_NO_CONTROL = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 
 
-def _at_most_4_places(value: Decimal) -> Decimal:
-    exponent = value.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -4:
-        raise ValueError("at most 4 decimal places")
-    return value
+def _refusal(schema: CoreSchema, reason: str) -> CoreSchema:
+    """`schema`, with any error it finds read as `reason`."""
+    return core_schema.custom_error_schema(
+        schema, custom_error_type="invalid_format", custom_error_message=reason
+    )
 
 
-def _iso_date(value: object) -> object:
+@dataclass(frozen=True, eq=False)  # hashed by identity: Annotated hashes its metadata
+class _Check:
+    """After the type's own validation, `schema` must also pass, else the field reads `reason`."""
+
+    schema: CoreSchema
+    reason: str
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        return core_schema.chain_schema([handler(source), _refusal(self.schema, self.reason)])
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        if pattern := self.schema.get("pattern"):
+            json_schema["pattern"] = pattern
+        return json_schema
+
+
+def _matching(pattern: str, reason: str) -> _Check:
+    return _Check(core_schema.str_schema(pattern=pattern), reason)
+
+
+_ISO_DATE = _refusal(
+    core_schema.union_schema(
+        [
+            core_schema.is_instance_schema(date),
+            core_schema.str_schema(pattern=r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}\s*$"),
+        ]
+    ),
     # Without this, pydantic reads "20270331" or 1700000000 as a Unix timestamp.
-    if isinstance(value, date) or (
-        isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip())
-    ):
-        return value
-    raise ValueError("a date as YYYY-MM-DD")
+    "a date as YYYY-MM-DD",
+)
+
+
+class _IsoDate:
+    """Before the date is read: a date, or a string as YYYY-MM-DD."""
+
+    @staticmethod
+    def __get_pydantic_core_schema__(source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.chain_schema([_ISO_DATE, handler(source)])
+
+
+@lru_cache(maxsize=2)
+def _latest_contract_end(utc_day: int) -> date:
+    today = _EPOCH + timedelta(days=utc_day)
+    try:
+        return today.replace(year=today.year + MAX_YEARS_AHEAD)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year + MAX_YEARS_AHEAD, day=28)
+
+
+_EPOCH = date(1970, 1, 1)
 
 
 def _within_5_years(value: date) -> date:
-    today = date.today()
-    try:
-        limit = today.replace(year=today.year + MAX_YEARS_AHEAD)
-    except ValueError:  # 29 February
-        limit = today.replace(year=today.year + MAX_YEARS_AHEAD, day=28)
-    if value > limit:
+    # Today in UTC, as a day number: cheap enough for every line, and cached by it.
+    if value > _latest_contract_end(int(time.time()) // 86_400):
         raise ValueError(f"must not be more than {MAX_YEARS_AHEAD} years ahead")
     return value
 
 
-def _one_line(value: str) -> str:
-    if _CONTROL.search(value):
-        raise ValueError("must not contain control characters or line breaks")
-    return value
-
-
-def _text(value: str) -> str:
-    if _CONTROL_BUT_LINE_BREAKS.search(value):
-        raise ValueError("must not contain control characters")
-    return value
-
-
-def _urn(value: str) -> str:
-    if not re.fullmatch(r"\d{6}", value):
-        raise ValueError("a URN is 6 digits")
-    return value
-
-
-def _trust_code(value: str) -> str:
-    if not re.fullmatch(r"\d{1,20}", value):
-        raise ValueError("a trust code is digits (GIAS 'Trusts (code)')")
-    return value
-
-
-Urn = Annotated[str, AfterValidator(_urn), Field(description="the school's 6-digit URN")]
-TrustCode = Annotated[str, AfterValidator(_trust_code), Field(description="the GIAS trust code")]
-CategoryCode = Annotated[str, AfterValidator(_one_line), Field(min_length=1, max_length=64)]
+_OneLine = _matching(_ONE_LINE, "must not contain control characters or line breaks")
+Urn = Annotated[
+    str,
+    _matching(r"^[0-9]{6}$", "a URN is 6 digits"),
+    Field(description="the school's 6-digit URN"),
+]
+TrustCode = Annotated[
+    str,
+    _matching(r"^[0-9]{1,20}$", "a trust code is digits (GIAS 'Trusts (code)')"),
+    Field(description="the GIAS trust code"),
+]
+CategoryCode = Annotated[str, Field(min_length=1, max_length=64), _OneLine]
 UnitSymbol = Annotated[
     str,
-    AfterValidator(_one_line),
+    _OneLine,
     Field(
         min_length=1,
         max_length=32,
@@ -97,29 +132,33 @@ _DECIMAL = WithJsonSchema(
     {"anyOf": [{"type": "string", "pattern": r"^\d+(\.\d+)?$"}, {"type": "integer"}]}
 )
 Quantity = Annotated[
-    DecimalInput,
-    _DECIMAL,
+    Decimal,
     Field(gt=0, max_digits=18, decimal_places=6, description="annual quantity, a decimal string"),
+    NOT_FLOAT,
+    _DECIMAL,
 ]
 Price = Annotated[
-    DecimalInput,
-    _DECIMAL,
+    Decimal,
     Field(ge=0, description="GBP ex VAT per `unit`, paid alone today; a decimal string"),
-    AfterValidator(_at_most_4_places),
+    NOT_FLOAT,
+    _DECIMAL,
+    _Check(core_schema.decimal_schema(decimal_places=4), "at most 4 decimal places"),
 ]
-Supplier = Annotated[str, AfterValidator(_one_line), Field(max_length=200)]
-Notes = Annotated[str, AfterValidator(_text), Field(max_length=2000)]
+Supplier = Annotated[str, Field(max_length=200), _OneLine]
+Notes = Annotated[
+    str, Field(max_length=2000), _matching(_NO_CONTROL, "must not contain control characters")
+]
 ContractEnd = Annotated[
     date,
-    BeforeValidator(_iso_date),
+    _IsoDate,
     AfterValidator(_within_5_years),
     Field(description="when the current contract ends (YYYY-MM-DD); at most 5 years ahead"),
 ]
 TermMonths = Annotated[int, Field(ge=1, le=120, strict=True, description="wanted term, months")]
 SubmissionId = Annotated[
     str,
-    AfterValidator(_one_line),
     Field(min_length=1, max_length=200, description="the sender's unique id of this submission"),
+    _OneLine,
 ]
 
 
@@ -182,7 +221,7 @@ class DemandAmendment(BaseModel):
 class WithdrawalRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    reason: Annotated[str, AfterValidator(_one_line), Field(max_length=500)] | None = None
+    reason: Annotated[str, Field(max_length=500), _OneLine] | None = None
 
 
 def error_reason(message: str) -> str:
@@ -190,7 +229,26 @@ def error_reason(message: str) -> str:
     return message.removeprefix("Value error, ")
 
 
+_HASHED_FIELDS = sorted(DemandSubmission.model_fields)
+
+
+def _json_value(value: str | Decimal | date | int | None) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, date):
+        return f'"{value.isoformat()}"'
+    return encode_basestring_ascii(str(value))
+
+
 def request_hash(submission: DemandSubmission) -> str:
-    """Fingerprint of what was asked for, to tell a retry from a different request under one key."""
-    fields = submission.model_dump(mode="json", include=set(DemandSubmission.model_fields))
-    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+    """Fingerprint of what was asked for, to tell a retry from a different request under one key.
+
+    The SHA-256 of the submission's fields as `json.dumps(..., sort_keys=True)` writes them, with
+    decimals and dates as strings; stored with each key, so it must never change. Written out
+    here because the ingress hashes every record: this is three times faster than dumping."""
+    text = ", ".join(
+        f'"{name}": {_json_value(getattr(submission, name))}' for name in _HASHED_FIELDS
+    )
+    return hashlib.sha256(f"{{{text}}}".encode()).hexdigest()

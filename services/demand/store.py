@@ -2,6 +2,7 @@
 statement over arrays), never one round trip per row."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
@@ -71,22 +72,47 @@ async def withdraw_open_lines_of_schools(
     )
 
 
-async def claim_keys(conn: Connection, claims: Sequence[tuple[Key, str, UUID]]) -> set[Key]:
-    """Record (key, request hash, demand id) for keys not used before; returns the keys claimed.
+@dataclass(slots=True)  # one per line stored; frozen would cost a call per field
+class NewLine:
+    demand_id: UUID
+    trust_id: str
+    line: LineFields
+    key: Key | None  # (owner, idempotency key)
+    request_hash: str | None  # with a key: what was asked for, to tell a retry from a reuse
 
-    A key another transaction is claiming blocks here until that one ends, so concurrent
-    requests with one key resolve to one claim. Sorted, so two batches cannot deadlock."""
+
+async def insert_demands(conn: Connection, lines: Sequence[NewLine]) -> set[Key]:
+    """Insert the lines in one statement, except those whose key is already used (by a line
+    committed, or being inserted by another transaction: this waits for it to end); returns
+    the keys of the lines inserted. Sorted by key, so two batches cannot deadlock."""
     rows = await conn.fetch(
-        "INSERT INTO idempotency_keys (owner, key, request_hash, demand_id)"
-        " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::uuid[])"
-        " AS c(owner, key, request_hash, demand_id) ORDER BY owner, key"
-        " ON CONFLICT DO NOTHING RETURNING owner, key",
-        [key[0] for key, _, _ in claims],
-        [key[1] for key, _, _ in claims],
-        [request_hash for _, request_hash, _ in claims],
-        [demand_id for _, _, demand_id in claims],
+        "INSERT INTO demand_lines (demand_id, trust_id, school_urn, category, unit, quantity,"
+        " current_unit_price, current_supplier, contract_end, term_months, notes,"
+        " key_owner, idempotency_key, request_hash)"
+        " SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],"
+        " $6::numeric[], $7::numeric[], $8::text[], $9::date[], $10::int[], $11::text[],"
+        " $12::text[], $13::text[], $14::text[])"
+        " AS l(demand_id, trust_id, school_urn, category, unit, quantity, current_unit_price,"
+        " current_supplier, contract_end, term_months, notes, key_owner, idempotency_key,"
+        " request_hash) ORDER BY key_owner, idempotency_key"
+        " ON CONFLICT (key_owner, idempotency_key) DO NOTHING"
+        " RETURNING key_owner, idempotency_key",
+        [n.demand_id for n in lines],
+        [n.trust_id for n in lines],
+        [n.line.school_urn for n in lines],
+        [n.line.category for n in lines],
+        [n.line.unit for n in lines],
+        [n.line.quantity for n in lines],
+        [n.line.current_unit_price for n in lines],
+        [n.line.current_supplier for n in lines],
+        [n.line.contract_end for n in lines],
+        [n.line.term_months for n in lines],
+        [n.line.notes for n in lines],
+        [n.key[0] if n.key else None for n in lines],
+        [n.key[1] if n.key else None for n in lines],
+        [n.request_hash for n in lines],
     )
-    return {(r["owner"], r["key"]) for r in rows}
+    return {(r["key_owner"], r["idempotency_key"]) for r in rows if r["key_owner"] is not None}
 
 
 async def find_keys(conn: Connection, keys: Sequence[Key]) -> dict[Key, asyncpg.Record]:
@@ -94,33 +120,13 @@ async def find_keys(conn: Connection, keys: Sequence[Key]) -> dict[Key, asyncpg.
     if not keys:
         return {}
     rows = await conn.fetch(
-        "SELECT k.owner, k.key, k.request_hash, k.demand_id FROM idempotency_keys k"
-        " JOIN unnest($1::text[], $2::text[]) AS w(owner, key) USING (owner, key)",
+        "SELECT d.key_owner, d.idempotency_key, d.request_hash, d.demand_id FROM demand_lines d"
+        " JOIN unnest($1::text[], $2::text[]) AS w(owner, key)"
+        " ON d.key_owner = w.owner AND d.idempotency_key = w.key",
         [owner for owner, _ in keys],
         [key for _, key in keys],
     )
-    return {(r["owner"], r["key"]): r for r in rows}
-
-
-async def insert_demands(conn: Connection, lines: Sequence[tuple[UUID, str, LineFields]]) -> None:
-    """Insert (demand id, trust id, line) rows in one statement."""
-    await conn.execute(
-        "INSERT INTO demand_lines (demand_id, trust_id, school_urn, category, unit, quantity,"
-        " current_unit_price, current_supplier, contract_end, term_months, notes)"
-        " SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],"
-        " $6::numeric[], $7::numeric[], $8::text[], $9::date[], $10::int[], $11::text[])",
-        [demand_id for demand_id, _, _ in lines],
-        [trust_id for _, trust_id, _ in lines],
-        [f.school_urn for _, _, f in lines],
-        [f.category for _, _, f in lines],
-        [f.unit for _, _, f in lines],
-        [f.quantity for _, _, f in lines],
-        [f.current_unit_price for _, _, f in lines],
-        [f.current_supplier for _, _, f in lines],
-        [f.contract_end for _, _, f in lines],
-        [f.term_months for _, _, f in lines],
-        [f.notes for _, _, f in lines],
-    )
+    return {(r["key_owner"], r["idempotency_key"]): r for r in rows}
 
 
 async def get_demand(

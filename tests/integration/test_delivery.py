@@ -37,6 +37,7 @@ async def pool(infra: Infrastructure, tmp_path: Path) -> AsyncIterator[asyncpg.P
     db = await create_pool(database_url(infra.database_urls["demand"], name))
     assert await migrate(db, service_migrations) == [
         "shared/0001_delivery.sql",
+        "shared/0002_outbox_queue.sql",
         "testsvc/0001_applied.sql",
     ]
     assert await migrate(db, service_migrations) == []  # applied once, recorded
@@ -125,7 +126,7 @@ async def test_relay_publishes_committed_events_in_order(
         await relay.stop()
     # One trust, one key, one partition: order is kept; the rolled-back event is absent.
     assert [e.event_id for e in received] == [e.event_id for e in committed]
-    assert await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0
+    assert await pool.fetchval("SELECT count(*) FROM outbox") == 0  # all sent, all deleted
 
 
 async def test_republished_events_are_applied_once(
@@ -136,7 +137,7 @@ async def test_republished_events_are_applied_once(
     crashes = 0
 
     async def publish_then_crash(batch: list[tuple[str, bytes, bytes]]) -> None:
-        # The relay dies after the broker has the events but before rows are marked sent.
+        # The relay dies after the broker has the events but before its rows are deleted.
         nonlocal crashes
         await publisher(producer)(batch)
         if crashes == 0:

@@ -29,6 +29,7 @@ from shared.events import (
     Topics,
     new_event,
 )
+from shared.infra.topics import unread
 from shared.launcher import RunningSystem
 from tests.helpers import bearer
 
@@ -125,15 +126,35 @@ async def demand_db(system: RunningSystem) -> AsyncIterator[asyncpg.Connection]:
         await conn.close()
 
 
-async def outbox_events(system: RunningSystem, trust: str, topic: str) -> list[Envelope]:
-    """The events the demand service recorded for a trust on a topic, in order."""
+async def all_partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
+    if not consumer.partitions_for_topic(topic):
+        await consumer.force_metadata_update()
+    return [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+
+
+async def published_events(system: RunningSystem, trust: str, topic: str) -> list[Envelope]:
+    """Every event the demand service has recorded for a trust on a topic, in order: once its
+    outbox is empty, they are all on the topic (one trust, one key, one partition)."""
     async with demand_db(system) as conn:
-        rows = await conn.fetch(
-            "SELECT payload FROM outbox WHERE topic = $1 AND key = $2 ORDER BY id",
-            topic,
-            trust.encode(),
-        )
-    return [Envelope.model_validate_json(bytes(r["payload"])) for r in rows]
+        await until(lambda: conn.fetchval("SELECT count(*) FROM outbox"), lambda n: n == 0)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=system.infra.kafka_bootstrap_servers,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    try:
+        partitions = await all_partitions(consumer, topic)
+        consumer.assign(partitions)
+        records = []
+        async with asyncio.timeout(30):
+            while await unread(consumer, partitions):
+                for batch in (await consumer.getmany(timeout_ms=200)).values():
+                    records += [r for r in batch if r.key == trust.encode()]
+    finally:
+        await consumer.stop()
+    return [Envelope.model_validate_json(r.value) for r in records]
 
 
 @asynccontextmanager
@@ -146,12 +167,7 @@ async def tail(system: RunningSystem, topic: str) -> AsyncIterator[Callable[...,
     )
     await consumer.start()
     try:
-        partitions = [
-            TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or set()
-        ]
-        if not partitions:
-            await consumer.force_metadata_update()
-            partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
+        partitions = await all_partitions(consumer, topic)
         consumer.assign(partitions)
         await consumer.seek_to_end(*partitions)
         for tp in partitions:
@@ -257,7 +273,7 @@ async def test_fifty_simultaneous_posts_with_one_key_give_one_line(system: Runni
         assert len(fresh) == 1
         listed = (await http.get("/v1/demands", headers=school)).json()["items"]
         assert [item["demand_id"] for item in listed] == [responses[0].json()["demand_id"]]
-    registered = await outbox_events(system, "1003", Topics.DEMAND)
+    registered = await published_events(system, "1003", Topics.DEMAND)
     assert [e.event_type for e in registered] == ["demand.registered"]
 
 
@@ -497,7 +513,7 @@ async def test_amend_and_withdraw_emit_their_events(system: RunningSystem) -> No
     assert events[1].data["quantity"] == "150000"
     assert events[1].data["current_supplier"] is None
     assert events[2].data["reason"] == "moving to a framework"
-    assert len(await outbox_events(system, "1010", Topics.DEMAND)) == 3  # and no more
+    assert len(await published_events(system, "1010", Topics.DEMAND)) == 3  # and no more
 
 
 # --- tendering's events -----------------------------------------------------------------------

@@ -20,7 +20,7 @@ from tests.integration.test_demand_api import (
     as_manager,
     client,
     load_registry,
-    outbox_events,
+    published_events,
     registry_rows,
     until,
 )
@@ -181,7 +181,7 @@ async def test_a_thousand_good_and_fifty_bad_records(system: RunningSystem) -> N
     assert values['procure_events_dead_lettered_total{consumer="demand-ingress"}'] == 50
 
     for trust in TRUSTS:
-        registered = await outbox_events(system, trust, Topics.DEMAND)
+        registered = await published_events(system, trust, Topics.DEMAND)
         assert len(registered) == 501
         assert {e.event_type for e in registered} == {"demand.registered"}
         assert len({e.correlation_id for e in registered}) == 501  # the submission ids

@@ -16,9 +16,9 @@ from tests.integration.test_demand_api import (
     line,
     load_registry,
     opened,
-    outbox_events,
     post_line,
     publish_events,
+    published_events,
     registry_rows,
     status_of,
     until,
@@ -42,7 +42,7 @@ async def test_a_reload_emits_events_only_for_real_changes(system: RunningSystem
     assert (first["joined"], first["left"], first["unchanged"]) == (3, 0, 0)
     assert (again["joined"], again["left"], again["unchanged"]) == (0, 0, 3)
     assert (renamed["joined"], renamed["left"], renamed["unchanged"]) == (1, 0, 2)
-    events = await outbox_events(system, "1101", Topics.REGISTRY)
+    events = await published_events(system, "1101", Topics.REGISTRY)
     assert kinds(events) == [
         ("registry.school_joined", "110101"),
         ("registry.school_joined", "110102"),
@@ -84,15 +84,15 @@ async def test_a_school_moving_trust(system: RunningSystem) -> None:
         )
         assert own.json()["trust_id"] == "1103"
 
-    old_events = await outbox_events(system, "1102", Topics.REGISTRY)
+    old_events = await published_events(system, "1102", Topics.REGISTRY)
     assert kinds(old_events)[-1] == ("registry.school_left", "110201")
     assert old_events[-1].data["reason"] == "moved to trust 1103"
-    assert kinds(await outbox_events(system, "1103", Topics.REGISTRY)) == [
+    assert kinds(await published_events(system, "1103", Topics.REGISTRY)) == [
         ("registry.school_joined", "110201")
     ]
     withdrawn = [
         e
-        for e in await outbox_events(system, "1102", Topics.DEMAND)
+        for e in await published_events(system, "1102", Topics.DEMAND)
         if e.event_type == "demand.withdrawn"
     ]
     assert [(e.data["demand_id"], e.data["reason"]) for e in withdrawn] == [
@@ -138,7 +138,7 @@ async def test_a_school_leaving_its_trust_or_closing(system: RunningSystem) -> N
         again = await load_registry(http, system, registry_rows(None, ["110401"]))
         assert (again["left"], again["demand_withdrawn"]) == (0, 0)
 
-    events = await outbox_events(system, "1104", Topics.REGISTRY)
+    events = await published_events(system, "1104", Topics.REGISTRY)
     assert kinds(events)[-2:] == [
         ("registry.school_left", "110401"),
         ("registry.school_joined", "110402"),  # the same school, now with status Closed
