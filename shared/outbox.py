@@ -16,7 +16,7 @@ from asyncpg.pool import PoolConnectionProxy
 
 from shared import failpoints
 from shared.db import Connection
-from shared.events import Envelope
+from shared.events import Outgoing
 
 log = structlog.get_logger()
 
@@ -27,7 +27,7 @@ RELAY_LOCK = 7_311_002
 Publish = Callable[[Sequence[tuple[str, bytes, bytes]]], Awaitable[None]]
 
 
-async def record(conn: Connection, topic: str, events: Sequence[Envelope]) -> None:
+async def record(conn: Connection, topic: str, events: Sequence[Outgoing]) -> None:
     """Store events for publication; call inside the transaction that makes the change."""
     if not events:
         return
@@ -40,7 +40,7 @@ async def record(conn: Connection, topic: str, events: Sequence[Envelope]) -> No
         topic,
         [e.event_id for e in events],
         [e.key for e in events],
-        [e.model_dump_json().encode() for e in events],
+        [e.payload for e in events],
     )
     # Delivered at commit, so the relay wakes only for events that really exist.
     await conn.execute(f"NOTIFY {NOTIFY_CHANNEL}")

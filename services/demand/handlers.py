@@ -49,7 +49,7 @@ from shared.events import (
     SchoolJoined,
     SchoolLeft,
     Topics,
-    new_event,
+    outgoing,
 )
 from shared.http import Problem, field_error, require_role
 from shared.ids import new_id
@@ -110,12 +110,12 @@ async def load_registry(
         conn,
         Topics.DEMAND,
         [
-            new_event(_withdrawn(r), trust_id=r["trust_id"], correlation_id=correlation_id)
+            outgoing(_withdrawn(r), trust_id=r["trust_id"], correlation_id=correlation_id)
             for r in withdrawn
         ],
     )
     left = [
-        new_event(
+        outgoing(
             SchoolLeft(urn=d.urn, reason=d.reason),
             trust_id=d.trust_id,
             correlation_id=correlation_id,
@@ -123,7 +123,7 @@ async def load_registry(
         for d in changes.left
     ]
     joined = [
-        new_event(_joined(s), trust_id=s.trust_id, correlation_id=correlation_id)
+        outgoing(_joined(s), trust_id=s.trust_id, correlation_id=correlation_id)
         for s in changes.joined
     ]
     await outbox.record(conn, Topics.REGISTRY, left + joined)
@@ -180,8 +180,8 @@ def acting_for(principal: Principal) -> ActingFor:
     return ActingFor(trust_id=principal.scope)
 
 
-def _registered(row: asyncpg.Record | None) -> RegisteredSchool | None:
-    return None if row is None else RegisteredSchool(row["urn"], row["trust_id"], row["status"])
+def _registered(row: asyncpg.Record) -> RegisteredSchool:
+    return RegisteredSchool(row["urn"], row["trust_id"], row["status"])
 
 
 def _replay(key_row: asyncpg.Record, hash_: str) -> Outcome:
@@ -193,13 +193,15 @@ async def submit_many(conn: Connection, requests: Sequence[Request]) -> list[Out
     """Register each request's line, or say why not: one result per request, in order."""
     hashes = [request_hash(r.submission) for r in requests]
     schools = await store.schools_by_urn(conn, [r.submission.school_urn for r in requests])
+    registered = {urn: _registered(row) for urn, row in schools.items()}
+    known = categories()
     results: list[Outcome | Refusal | None] = [None] * len(requests)
     pending: list[tuple[int, _Candidate]] = []
     for i, request in enumerate(requests):
         urn = request.submission.school_urn
         school = schools.get(urn)
-        refusal = school_refusal(urn, _registered(school), request.actor)
-        line = canonical_line(request.submission, categories()) if refusal is None else refusal
+        refusal = school_refusal(urn, registered.get(urn), request.actor)
+        line = canonical_line(request.submission, known) if refusal is None else refusal
         if isinstance(line, Refusal):
             results[i] = line
             continue
@@ -271,7 +273,7 @@ async def _register(conn: Connection, candidates: Sequence[_Candidate]) -> list[
         # vars, not asdict: asdict deep-copies every field, which the event does not need.
         registered = DemandRegistered(demand_id=ids[i], **vars(candidates[i].line))
         events.append(
-            new_event(registered, trust_id=candidates[i].trust_id, correlation_id=correlation)
+            outgoing(registered, trust_id=candidates[i].trust_id, correlation_id=correlation)
         )
     await outbox.record(conn, Topics.DEMAND, events)
     return outcomes
@@ -502,7 +504,7 @@ async def amend_demand(
         return row
     updated = await store.update_demand(conn, demand_id, after)
     amended = DemandAmended(demand_id=demand_id, **asdict(after))
-    event = new_event(amended, trust_id=row["trust_id"], correlation_id=str(demand_id))
+    event = outgoing(amended, trust_id=row["trust_id"], correlation_id=str(demand_id))
     await outbox.record(conn, Topics.DEMAND, [event])
     return updated
 
@@ -517,6 +519,6 @@ async def withdraw_demand(
     _unchangeable(row)
     who = "the school" if principal.role is Role.SCHOOL else "the trust"
     updated = await store.withdraw_demand(conn, demand_id, reason or f"withdrawn by {who}")
-    event = new_event(_withdrawn(updated), trust_id=row["trust_id"], correlation_id=str(demand_id))
+    event = outgoing(_withdrawn(updated), trust_id=row["trust_id"], correlation_id=str(demand_id))
     await outbox.record(conn, Topics.DEMAND, [event])
     return updated

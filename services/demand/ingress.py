@@ -3,11 +3,11 @@
 
 Each record is registered once (idempotent by `submission_id` within its trust) or goes to
 `demand.submissions.dlq` with its original bytes and a `reason` header; a bad record never holds
-up the good ones around it. Records come in batches of up to MAX_BATCH, each partition's read and
-stored in a transaction of its own, side by side (one's SQL runs while the next is read), in
-order; a trust's records share a partition, as they are keyed by trust. Then the refused
-records are dead-lettered, and only then are the offsets committed (nack on error: an exception
-rewinds every partition of the batch and the batch is read again). While the
+up the good ones around it. Records come in batches of up to MAX_BATCH, read and stored in a few
+transactions side by side; the records of one Kafka key (the trust: finance systems key by it)
+go into one of them, in order, so that the first use of a `submission_id` is the one that counts.
+Then the refused records are dead-lettered, and only then are the offsets committed (nack on
+error: an exception rewinds every partition of the batch and the batch is read again). While the
 database is unreachable nothing is dead-lettered: the batch is read again until it is back.
 A batch read twice (a rebalance, a crash before the commit) registers nothing twice; its refused
 records may reach the dead-letter topic twice."""
@@ -36,6 +36,10 @@ GROUP = "demand-ingress"
 # Large batches: the fixed cost of each (offset commit, the last transaction's commit) is paid
 # while the service waits; 8,000 records of a few hundred bytes are a few megabytes.
 MAX_BATCH = 8000
+# A batch is read and stored as this many transactions side by side, so that the service reads
+# and prepares some while PostgreSQL stores others (more than the pool's connections is fine:
+# the rest are read while they wait for one).
+STORE_GROUPS = 16
 OUTAGE_PAUSE_SECONDS = 1.0
 # Errors of the data itself (class 22 data exception, 23 integrity violation): retrying the
 # same records cannot help.
@@ -74,10 +78,10 @@ def subscribe_ingress(runtime: Runtime) -> None:
 
 async def ingest(runtime: Runtime, records: Sequence[KafkaRecord]) -> None:
     """Register the good records of a batch, dead-letter the rest with their reasons."""
-    by_partition: dict[int, list[int]] = {}
+    by_key: dict[int, list[int]] = {}
     for i, record in enumerate(records):
-        by_partition.setdefault(record.partition, []).append(i)
-    groups = list(by_partition.values())
+        by_key.setdefault(hash(record.key) % STORE_GROUPS, []).append(i)
+    groups = list(by_key.values())
     async with asyncio.TaskGroup() as tasks:
         refused = [
             tasks.create_task(_read_and_store(runtime, [records[i] for i in g])) for g in groups

@@ -21,7 +21,7 @@ from shared.events import (
     SchoolJoined,
     TenderAwarded,
     Topics,
-    new_event,
+    outgoing,
     read_data,
 )
 from shared.inbox import Handler, Together
@@ -117,15 +117,14 @@ async def tender_awarded(conn: Connection, event: Envelope) -> None:
         part=award.part,
         parts=award.parts,
     )
-    out = new_event(
+    out = outgoing(
         recorded,
         trust_id=event.trust_id,
         correlation_id=event.correlation_id,
         causation_id=str(event.event_id),
+        # A rebuild records it again with the same id, so consumers' inboxes skip the repeat.
+        event_id=recorded_event_id(award.tender_id, award.lot, award.part),
     )
-    # A rebuild records it again with the same id, so consumers' inboxes skip the repeat.
-    event_id = recorded_event_id(award.tender_id, award.lot, award.part)
-    out = out.model_copy(update={"event_id": event_id})
     await outbox.record(conn, Topics.SAVINGS, [out])
 
 

@@ -29,7 +29,7 @@ from shared.events import (
     TenderOpened,
     Topics,
     award_parts,
-    new_event,
+    outgoing,
 )
 from shared.http import Problem, field_error
 
@@ -324,5 +324,8 @@ async def _publish(
     conn: Connection, trust_id: str, tender_id: UUID, events: Sequence[EventData]
 ) -> None:
     """Record the tender's events in the outbox, in the caller's transaction."""
-    envelopes = [new_event(e, trust_id=trust_id, correlation_id=str(tender_id)) for e in events]
-    await outbox.record(conn, Topics.TENDERS, envelopes)
+    await outbox.record(
+        conn,
+        Topics.TENDERS,
+        [outgoing(e, trust_id=trust_id, correlation_id=str(tender_id)) for e in events],
+    )

@@ -16,7 +16,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from shared import outbox
 from shared.db import Connection, create_pool, migrate
 from shared.dead_letters import list_dead_letters, replay
-from shared.events import Envelope, SchoolJoined, SchoolLeft, new_event
+from shared.events import Envelope, Outgoing, SchoolJoined, SchoolLeft, new_event
 from shared.inbox import Consumer, Together, Unavailable
 from shared.infra.provision import Infrastructure, create_databases, database_url
 from shared.service import Runtime, Subscription, create_broker, subscribe
@@ -97,7 +97,7 @@ def joined(trust: str, urn: str) -> Envelope:
 
 async def store(pool: asyncpg.Pool, topic: str, events: list[Envelope]) -> list[Envelope]:
     async with pool.acquire() as conn, conn.transaction():
-        await outbox.record(conn, topic, events)
+        await outbox.record(conn, topic, [Outgoing.of(e) for e in events])
     return events
 
 
@@ -115,7 +115,7 @@ async def test_relay_publishes_committed_events_in_order(
     committed = await store(pool, topic, [joined("4001", f"4000{i:02d}") for i in range(20)])
     with pytest.raises(RuntimeError):
         async with pool.acquire() as conn, conn.transaction():
-            await outbox.record(conn, topic, [joined("4001", "409999")])
+            await outbox.record(conn, topic, [Outgoing.of(joined("4001", "409999"))])
             raise RuntimeError("the change fails, so its event must never be published")
 
     relay = outbox.Relay(pool, publisher(producer), poll_seconds=0.1)

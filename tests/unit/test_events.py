@@ -25,6 +25,7 @@ from shared.events import (
     TenderAwarded,
     TenderCancelled,
     TenderOpened,
+    outgoing,
     read_data,
 )
 
@@ -113,6 +114,22 @@ def test_round_trip(data: EventData) -> None:
     assert back == event
     assert read_data(back, type(data)) == data
     assert back.key == b"1001"
+
+
+@pytest.mark.parametrize("data", SAMPLES, ids=lambda d: d.event_type)
+def test_an_outgoing_event_reads_back_as_its_envelope(data: EventData) -> None:
+    # The outbox stores what `outgoing` writes; consumers read it as an Envelope.
+    given = uuid4()
+    written = outgoing(data, trust_id="1001", correlation_id="c", causation_id="e", event_id=given)
+    back = Envelope.model_validate_json(written.payload)
+    assert (written.event_id, written.key) == (back.event_id, back.key) == (given, b"1001")
+    assert (back.event_type, back.event_version) == (data.event_type, data.event_version)
+    assert (back.trust_id, back.correlation_id, back.causation_id) == ("1001", "c", "e")
+    assert back.data == data.model_dump(mode="json")
+    assert read_data(back, type(data)) == data
+    assert back.occurred_at.tzinfo is not None
+    fresh = {outgoing(data, trust_id="1001", correlation_id="c").event_id for _ in range(3)}
+    assert len(fresh) == 3 and given not in fresh
 
 
 def test_money_and_quantities_are_plain_decimal_strings() -> None:
