@@ -36,10 +36,12 @@ GROUP = "demand-ingress"
 # Large batches: the fixed cost of each (offset commit, the last transaction's commit) is paid
 # while the service waits; 8,000 records of a few hundred bytes are a few megabytes.
 MAX_BATCH = 8000
-# A batch is read and stored as this many transactions side by side, so that the service reads
-# and prepares some while PostgreSQL stores others (more than the pool's connections is fine:
-# the rest are read while they wait for one).
+# A batch is read and stored as up to this many transactions side by side, so that the service
+# reads and prepares some while PostgreSQL stores others (more than the pool's connections is
+# fine: the rest are read while they wait for one). Each has at least GROUP_RECORDS records: a
+# small batch (a quiet hour) is one transaction, not many round trips for a few records each.
 STORE_GROUPS = 16
+GROUP_RECORDS = 250
 OUTAGE_PAUSE_SECONDS = 1.0
 # Errors of the data itself (class 22 data exception, 23 integrity violation): retrying the
 # same records cannot help.
@@ -78,9 +80,10 @@ def subscribe_ingress(runtime: Runtime) -> None:
 
 async def ingest(runtime: Runtime, records: Sequence[KafkaRecord]) -> None:
     """Register the good records of a batch, dead-letter the rest with their reasons."""
+    count = max(1, min(STORE_GROUPS, len(records) // GROUP_RECORDS))
     by_key: dict[int, list[int]] = {}
     for i, record in enumerate(records):
-        by_key.setdefault(hash(record.key) % STORE_GROUPS, []).append(i)
+        by_key.setdefault(hash(record.key) % count, []).append(i)
     groups = list(by_key.values())
     async with asyncio.TaskGroup() as tasks:
         refused = [
