@@ -52,14 +52,9 @@ async def run(bench: Bench) -> Report:
     run_id = f"award-{secrets.token_hex(3)}"
     lines = one_each(run_id, TRUST, seed=10)
     await kafka.produce(bench.bootstrap, Topics.SUBMISSIONS, [s.record() for s in lines])
-    async with bench.db("tendering") as conn:
-
-        async def in_pool() -> int:
-            return int(
-                await conn.fetchval("SELECT count(*) FROM demand_lines WHERE trust_id = $1", trust)
-            )
-
-        await progress(in_pool, len(lines), "lines pooled in tendering")
+    await progress(
+        lambda: bench.lines("tendering", [trust]), len(lines), "lines pooled in tendering"
+    )
 
     manager = {"Authorization": f"Bearer {bench.system.token(Role.MANAGER, trust)}"}
     supplier = {"Authorization": f"Bearer {bench.system.token(Role.SUPPLIER, 'bench-supplier')}"}

@@ -33,7 +33,8 @@ async def run(bench: Bench) -> Report:
     await bench.single_demand()
     run_id = f"e2e-{secrets.token_hex(3)}"
     sent = submissions(run_id, TRUSTS, RATE * SECONDS, seed=7)
-    pooled_before = await _pooled_count(bench)
+    trusts = [s.trust_id for s in TRUSTS]
+    pooled_before = await bench.lines("tendering", trusts)
     async with (
         kafka.Tail(bench.bootstrap, Topics.DEMAND) as events,
         kafka.Tail(bench.bootstrap, Topics.dead_letters(Topics.SUBMISSIONS)) as refused,
@@ -41,7 +42,9 @@ async def run(bench: Bench) -> Report:
         memory.Sampler(bench) as rss,
     ):
         intended, late = await _send_steadily(bench.bootstrap, sent)
-        await progress(lambda: _pooled_count(bench, minus=pooled_before), len(sent), "lines pooled")
+        await progress(
+            lambda: bench.lines("tendering", trusts), pooled_before + len(sent), "lines pooled"
+        )
         await settled(events.count)
     demand_ids = await observe.kafka_lines(bench, run_id, (s.school.trust_id for s in sent))
     async with bench.db("tendering") as conn:
@@ -117,12 +120,3 @@ async def _send_steadily(bootstrap: str, sent: list[Submission]) -> tuple[list[f
         return intended, late
     finally:
         await client.stop()
-
-
-async def _pooled_count(bench: Bench, minus: int = 0) -> int:
-    async with bench.db("tendering") as conn:
-        count = await conn.fetchval(
-            "SELECT count(*) FROM demand_lines WHERE trust_id = ANY($1)",
-            sorted({s.trust_id for s in TRUSTS}),
-        )
-    return int(count) - minus

@@ -115,15 +115,14 @@ async def measure(
 async def _tendering_caught_up(bench: Bench) -> None:
     """Tendering has pooled every line demand registered for the ingress's trusts, so the next
     figure does not wait behind its backlog."""
-    trusts = sorted({s.trust_id for s in TRUSTS})
-    query = "SELECT count(*) FROM demand_lines WHERE trust_id = ANY($1)"
-    async with bench.db("demand") as demand, bench.db("tendering") as tendering:
-        registered = await demand.fetchval(query, trusts)
-
-        async def pooled() -> int:
-            return int(await tendering.fetchval(query, trusts))
-
-        await until(pooled, lambda n: n == registered, 300, "tendering to catch up")
+    trusts = [s.trust_id for s in TRUSTS]
+    registered = await bench.lines("demand", trusts)
+    await until(
+        lambda: bench.lines("tendering", trusts),
+        lambda n: n == registered,
+        300,
+        "tendering to catch up",
+    )
 
 
 def _steady_rate(commits: list[float]) -> float:

@@ -5,13 +5,11 @@ import asyncio
 import contextlib
 from collections.abc import Sequence
 from time import perf_counter
-from typing import Any, TypeAlias
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from shared.infra.topics import unread
-
-Record: TypeAlias = "ConsumerRecord[Any, Any]"
+from shared.service import KafkaRecord
 
 
 def producer(bootstrap: str) -> AIOKafkaProducer:
@@ -40,7 +38,7 @@ class Tail:
 
     def __init__(self, bootstrap: str, topic: str) -> None:
         self.topic = topic
-        self.records: list[Record] = []
+        self.records: list[KafkaRecord] = []
         self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
         self._task: asyncio.Task[None] | None = None
 

@@ -5,8 +5,8 @@ import json
 from collections.abc import Iterable
 from uuid import UUID
 
-from bench import kafka
 from bench.system import Bench
+from shared.service import KafkaRecord
 
 
 async def kafka_lines(bench: Bench, run_id: str, trusts: Iterable[str]) -> dict[str, UUID]:
@@ -23,7 +23,7 @@ async def kafka_lines(bench: Bench, run_id: str, trusts: Iterable[str]) -> dict[
     return {r["key"]: r["demand_id"] for r in rows}
 
 
-def registered(records: Iterable[kafka.Record]) -> list[tuple[UUID, float]]:
+def registered(records: Iterable[KafkaRecord]) -> list[tuple[UUID, float]]:
     """(demand_id, publish time in epoch seconds) of each demand.registered record."""
     events = ((json.loads(r.value), r.timestamp / 1000) for r in records)
     return [

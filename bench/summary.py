@@ -13,9 +13,8 @@ import json
 import random
 import time
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 from urllib.parse import urlsplit
 from uuid import uuid4
 
@@ -29,6 +28,7 @@ from services.savings.domain.ledger import (
     entry_id,
     ledger_figures,
 )
+from services.savings.store import LedgerRow
 from shared.auth import Role
 from shared.categories import categories
 
@@ -39,31 +39,6 @@ REQUESTS = 1000
 WARM_UP = 50
 TARGET_P95_MS = 100
 TOTALS = ("annual_baseline_cost", "annual_contract_cost", "annual_saving", "term_saving")
-COLUMNS = [
-    "entry_id",
-    "trust_id",
-    "tender_id",
-    "bid_id",
-    "supplier_id",
-    "demand_id",
-    "school_urn",
-    "category",
-    "unit",
-    "quantity",
-    "baseline_unit_price",
-    "pooled_unit_price",
-    "solo_unit_price",
-    "term_months",
-    "contract_start",
-    "annual_baseline_cost",
-    "annual_contract_cost",
-    "annual_saving",
-    "term_saving",
-    "saving_pct",
-    "economy_of_scale",
-    "rule_version",
-    "source_event_id",
-]
 
 
 def _allocations() -> list[tuple[Allocation, LedgerFigures]]:
@@ -82,8 +57,9 @@ def _allocations() -> list[tuple[Allocation, LedgerFigures]]:
     return result
 
 
-def _ledger() -> tuple[list[tuple[Any, ...]], dict[str, dict[str, Decimal]]]:
+def _ledger() -> tuple[list[LedgerRow], dict[str, dict[str, Decimal]]]:
     """The entries to load, and each trust's expected totals."""
+    recorded_at = datetime.now(UTC)
     allocations = _allocations()
     codes = sorted(categories())
     expected: dict[str, dict[str, Decimal]] = defaultdict(
@@ -102,7 +78,7 @@ def _ledger() -> tuple[list[tuple[Any, ...]], dict[str, dict[str, Decimal]]]:
                 n += 1
                 demand_id = uuid4()
                 rows.append(
-                    (
+                    LedgerRow(
                         entry_id(tender_id, demand_id),
                         trust,
                         tender_id,
@@ -126,6 +102,10 @@ def _ledger() -> tuple[list[tuple[Any, ...]], dict[str, dict[str, Decimal]]]:
                         f.economy_of_scale,
                         RULE_VERSION,
                         event_id,
+                        recorded_at,
+                        lot=None,
+                        lot_name=None,
+                        standstill_ends=None,
                     )
                 )
                 for name in TOTALS:
@@ -146,7 +126,7 @@ async def run(bench: Bench) -> Report:
         await conn.copy_records_to_table(
             "schools", records=schools, columns=["urn", "trust_id", "name", "trust_name"]
         )
-        await conn.copy_records_to_table("ledger_entries", records=rows, columns=COLUMNS)
+        await conn.copy_records_to_table("ledger_entries", records=rows, columns=LedgerRow._fields)
         await conn.execute("ANALYZE schools")
         await conn.execute("ANALYZE ledger_entries")
         loaded = await conn.fetchval(

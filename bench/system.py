@@ -11,7 +11,7 @@ import secrets
 import shutil
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,6 +98,16 @@ class Bench:
                 for instance in instances
             )
         )
+
+    async def lines(self, service: str, trusts: Iterable[str]) -> int:
+        """How many demand lines of these trusts the service's database holds."""
+        async with self.db(service) as conn:
+            return int(
+                await conn.fetchval(
+                    "SELECT count(*) FROM demand_lines WHERE trust_id = ANY($1)",
+                    sorted(set(trusts)),
+                )
+            )
 
     @asynccontextmanager
     async def stopped(self, service: str) -> AsyncIterator[None]:

@@ -86,6 +86,9 @@ class _IsoDate:
         return core_schema.chain_schema([_ISO_DATE, handler(source)])
 
 
+_EPOCH = date(1970, 1, 1)
+
+
 @lru_cache(maxsize=2)
 def _latest_contract_end(utc_day: int) -> date:
     today = _EPOCH + timedelta(days=utc_day)
@@ -93,9 +96,6 @@ def _latest_contract_end(utc_day: int) -> date:
         return today.replace(year=today.year + MAX_YEARS_AHEAD)
     except ValueError:  # 29 February
         return today.replace(year=today.year + MAX_YEARS_AHEAD, day=28)
-
-
-_EPOCH = date(1970, 1, 1)
 
 
 def _within_5_years(value: date) -> date:

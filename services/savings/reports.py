@@ -107,21 +107,26 @@ class CategoryBreakdown(Figures):
     quantity: Amount
 
 
-class ContractSavings(Figures):
-    """One joint contract (an awarded tender) and what it saves the trust's schools."""
+class AwardTerms(Figures):
+    """What an award agreed, shared by every entry recorded from it, and what it saves."""
 
-    tender_id: UUID
-    tender_url: str
-    category: str
-    unit: str
-    supplier_id: str
     bid_id: UUID
+    supplier_id: str
     contract_start: date
     term_months: int
     schools: int
     pooled_quantity: Amount
     pooled_unit_price: Amount
     rule_version: str
+
+
+class ContractSavings(AwardTerms):
+    """One joint contract (an awarded tender) and what it saves the trust's schools."""
+
+    tender_id: UUID
+    tender_url: str
+    category: str
+    unit: str
 
 
 class MonthSavings(Figures):
@@ -163,18 +168,10 @@ class SchoolDetail(SchoolSavings):
     entries: list[LedgerEntry]
 
 
-class ContractAward(Figures):
+class ContractAward(AwardTerms):
     """One award of a joint contract and every school's line in it. A tender split into lots is
     awarded lot by lot, each lot to its own winning bid, so a contract has one award per lot."""
 
-    bid_id: UUID
-    supplier_id: str
-    contract_start: date
-    term_months: int
-    schools: int
-    pooled_quantity: Amount
-    pooled_unit_price: Amount
-    rule_version: str
     # The `tender.awarded` event(s) the entries were recorded from (a large award comes in
     # parts, one event each), and when the first happened.
     award_event_ids: list[UUID]

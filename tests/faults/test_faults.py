@@ -258,7 +258,8 @@ class Injector:
             await self.task
 
 
-async def eventually_count(url: str, sql: str, expected: int, within: float = 120) -> int:
+async def eventually(url: str, sql: str, done: Callable[[int], bool], within: float = 120) -> int:
+    """The count `sql` gives once `done` accepts it, or the last one seen (-1: unreachable)."""
     deadline = time.monotonic() + within
     value = -1
     while time.monotonic() < deadline:
@@ -266,17 +267,14 @@ async def eventually_count(url: str, sql: str, expected: int, within: float = 12
             value = await count(url, sql)
         except (OSError, asyncpg.PostgresError):
             value = -1
-        if value >= expected:
+        if done(value):
             return value
         await asyncio.sleep(0.1)
     return value
 
 
-async def outbox_drained(url: str, within: float = 120) -> None:
-    deadline = time.monotonic() + within
-    while await count(url, "SELECT count(*) FROM outbox") > 0:
-        assert time.monotonic() < deadline, "the outbox did not drain"
-        await asyncio.sleep(0.1)
+async def eventually_count(url: str, sql: str, expected: int, within: float = 120) -> int:
+    return await eventually(url, sql, lambda n: n >= expected, within)
 
 
 class Phases:
@@ -320,7 +318,10 @@ async def test_no_loss_no_duplicates(name: str) -> None:
             await workload.load_registry(r.system, LINES)
             if "demand" in fault.failpoints:
                 # Its failpoint counts relay batches: the registry's all go out before demand.
-                await outbox_drained(urls["demand"])
+                drained = await eventually(
+                    urls["demand"], "SELECT count(*) FROM outbox", lambda n: n == 0
+                )
+                assert drained == 0, "the outbox did not drain"
             phases.mark("registry loaded")
             await workload.submit_demand(r.system, LINES, progress, injector)
             await injector.finished()

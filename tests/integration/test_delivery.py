@@ -226,8 +226,7 @@ async def test_poison_event_is_dead_lettered_and_the_next_applied(pool: asyncpg.
     )
 
 
-async def test_database_outage_is_never_dead_lettered(infra: Infrastructure) -> None:
-    """With the database unreachable the event is handed back to be read again, not dropped."""
+async def _consumer_without_database(infra: Infrastructure) -> Consumer:
     unreachable = await asyncpg.create_pool(
         database_url(infra.database_urls["demand"], "demand"), min_size=0, max_size=1
     )
@@ -236,13 +235,18 @@ async def test_database_outage_is_never_dead_lettered(infra: Infrastructure) -> 
     async def apply(conn: Connection, event: Envelope) -> None:
         raise AssertionError("never reached")
 
-    consumer = Consumer(
+    return Consumer(
         "test",
         lambda: unreachable,
         {"registry.school_joined": apply},
         dead_letter=_no_dead_letters,
         backoff_seconds=0.01,
     )
+
+
+async def test_database_outage_is_never_dead_lettered(infra: Infrastructure) -> None:
+    """With the database unreachable the event is handed back to be read again, not dropped."""
+    consumer = await _consumer_without_database(infra)
     event = joined("4004", "400700")
     for _ in range(3):
         with pytest.raises(Unavailable):
@@ -375,21 +379,7 @@ async def test_a_failing_event_in_a_batch_is_retried_and_dead_lettered_alone(
 async def test_a_database_outage_during_a_batch_is_never_dead_lettered(
     infra: Infrastructure,
 ) -> None:
-    unreachable = await asyncpg.create_pool(
-        database_url(infra.database_urls["demand"], "demand"), min_size=0, max_size=1
-    )
-    await unreachable.close()
-
-    async def apply(conn: Connection, event: Envelope) -> None:
-        raise AssertionError("never reached")
-
-    consumer = Consumer(
-        "test",
-        lambda: unreachable,
-        {"registry.school_joined": apply},
-        dead_letter=_no_dead_letters,
-        backoff_seconds=0.01,
-    )
+    consumer = await _consumer_without_database(infra)
     batch = records("procurement.registry", [joined("4008", f"40090{i}") for i in range(3)])
     for _ in range(3):
         with pytest.raises(Unavailable):
