@@ -11,6 +11,7 @@ import uvloop
 from bench import (
     award,
     baseline,
+    csv_import,
     end_to_end,
     http_submit,
     ingress,
@@ -32,6 +33,7 @@ FIGURES: dict[str, Benchmark] = {
     "http": http_submit.run,
     "award": award.run,
     "summary": summary.run,
+    "import": csv_import.run,
 }
 
 

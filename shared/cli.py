@@ -5,10 +5,13 @@ import asyncio
 import signal
 import sys
 import threading
+from datetime import timedelta
+
+import httpx
 
 from services.demand import cli as demand_cli
 from services.savings import cli as savings_cli
-from shared.auth import Role, TokenError, issue_token
+from shared.auth import Role, TokenError, is_token_id, issue_token, token_id
 from shared.cli_support import clear_runtime, runtime_setting, token_secret, write_runtime
 from shared.dead_letters import list_dead_letters, replay
 from shared.infra.provision import provision
@@ -76,10 +79,37 @@ def cmd_token_create(args: argparse.Namespace) -> None:
         Role.SUPPLIER: args.supplier,
         Role.OPERATOR: None,
     }[role]
+    secret = token_secret()
     try:
-        print(issue_token(token_secret(), role, scope))
+        token = issue_token(secret, role, scope, ttl=timedelta(days=args.days))
     except TokenError as exc:
         raise SystemExit(f"procure: {exc} (use --urn, --trust or --supplier)") from exc
+    print(token)
+    # Not on stdout, which scripts capture as the token: what `procure token revoke` takes.
+    print(f"token id: {token_id(secret, token)}", file=sys.stderr)
+
+
+def cmd_token_revoke(args: argparse.Namespace) -> None:
+    secret = token_secret()
+    revoking = args.token.strip()
+    try:
+        revoked = revoking if is_token_id(revoking) else token_id(secret, revoking)
+    except TokenError as exc:
+        raise SystemExit(f"procure: not a token id or a token of this system: {exc}") from exc
+    try:
+        response = httpx.post(
+            f"{args.url}/v1/tokens/revocations",
+            json={"token_id": revoked, "reason": args.reason},
+            headers={"Authorization": f"Bearer {issue_token(secret, Role.OPERATOR, None)}"},
+            timeout=30,
+        )
+    except httpx.HTTPError as exc:
+        raise SystemExit(
+            f"procure: the demand service at {args.url} did not answer: {exc}"
+        ) from exc
+    if response.status_code != 202:
+        raise SystemExit(f"procure: {response.status_code} {response.text}")
+    print(f"revoked token {revoked}: every service refuses it within seconds")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -98,7 +128,13 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--urn")
     create.add_argument("--trust")
     create.add_argument("--supplier")
+    create.add_argument("--days", type=int, default=30, help="valid for this many days (30)")
     create.set_defaults(run=cmd_token_create)
+    revoke = token.add_parser("revoke", help="revoke a token (by its id, or the token itself)")
+    revoke.add_argument("token", help="the token id `procure token create` printed, or the token")
+    revoke.add_argument("--reason")
+    revoke.add_argument("--url", default="http://127.0.0.1:8001", help="the demand service")
+    revoke.set_defaults(run=cmd_token_revoke)
 
     dlq = sub.add_parser("dlq", help="dead letters").add_subparsers(required=True)
     listing = dlq.add_parser("list", help="list a topic's dead letters with their reasons")

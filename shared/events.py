@@ -21,6 +21,8 @@ class Topics:
     DEMAND = "procurement.demand"
     TENDERS = "procurement.tenders"
     SAVINGS = "procurement.savings"
+    # Revoked bearer tokens: every service reads it (shared/revocations.py).
+    ACCESS = "procurement.access"
 
     @staticmethod
     def dead_letters(topic: str) -> str:
@@ -28,7 +30,7 @@ class Topics:
 
     @classmethod
     def all(cls) -> list[str]:
-        main = [cls.SUBMISSIONS, cls.REGISTRY, cls.DEMAND, cls.TENDERS, cls.SAVINGS]
+        main = [cls.SUBMISSIONS, cls.REGISTRY, cls.DEMAND, cls.TENDERS, cls.SAVINGS, cls.ACCESS]
         return main + [cls.dead_letters(t) for t in main]
 
 
@@ -306,6 +308,18 @@ class SavingsRecorded(EventData):
     parts: int = Field(default=1, ge=1)
 
 
+# --- access -----------------------------------------------------------------------------------
+
+
+class TokenRevoked(EventData):
+    """An operator revoked a bearer token: every service refuses it from now on. Not a trust's
+    event: its envelope's `trust_id` is empty."""
+
+    event_type: ClassVar[str] = "token.revoked"
+    token_id: str = Field(pattern=r"^[0-9a-f]{32}$")
+    reason: str | None = None
+
+
 EVENT_TYPES: dict[str, type[EventData]] = {
     model.event_type: model
     for model in (
@@ -319,5 +333,6 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         TenderAwarded,
         TenderCancelled,
         SavingsRecorded,
+        TokenRevoked,
     )
 }

@@ -1,6 +1,6 @@
 """HTTP conventions shared by the services: RFC 9457 problem details, auth, health and metrics."""
 
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
@@ -31,6 +31,20 @@ class Problem(Exception):
         self.detail = detail
         self.errors = list(errors)
         self.extra = extra
+
+
+class BodyTooLarge(StarletteHTTPException):
+    """A request body passed its limit while a route was reading it (shared/limits.py). An
+    HTTPException, so that FastAPI's body parsing lets it through as it is."""
+
+    def __init__(self, limit: int) -> None:
+        self.problem = Problem(
+            413,
+            "Request body too large",
+            f"the body of this request may be at most {limit:,} bytes",
+            limit_bytes=limit,
+        )
+        super().__init__(413, self.problem.detail)
 
 
 def field_error(field: str, reason: str) -> dict[str, str]:
@@ -76,7 +90,12 @@ def install_problem_handlers(app: FastAPI) -> None:
         assert isinstance(exc, StarletteHTTPException)
         return problem_response(request, Problem(exc.status_code, str(exc.detail)))
 
+    async def on_too_large(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, BodyTooLarge)
+        return problem_response(request, exc.problem)
+
     app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(BodyTooLarge, on_too_large)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
 
@@ -84,17 +103,29 @@ def install_problem_handlers(app: FastAPI) -> None:
 _bearer = HTTPBearer(auto_error=False)
 
 
-async def authenticated(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
-    if credentials is None:
+def bearer_principal(authorization: str | None, secret: str, revoked: Container[str]) -> Principal:
+    """Who sent a request, from its Authorization header; Problem 401 if no one valid."""
+    scheme, _, credentials = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not credentials.strip():
         raise Problem(401, "Authentication required", "send a bearer token")
-    secret = request.app.state.runtime.settings.procure_token_secret.get_secret_value()
     try:
-        return read_token(secret, credentials.credentials)
+        return read_token(secret, credentials.strip(), revoked)
     except TokenError as exc:
         raise Problem(401, "Invalid token", str(exc)) from exc
+
+
+async def authenticated(
+    request: Request,
+    # Declared so that OpenAPI documents the bearer scheme; shared/limits.py has read it.
+    _: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    # shared/limits.py authenticates every /v1 request before its body is read.
+    known = request.scope.get("state", {}).get("principal")
+    if isinstance(known, Principal):
+        return known
+    runtime = request.app.state.runtime
+    secret = runtime.settings.procure_token_secret.get_secret_value()
+    return bearer_principal(request.headers.get("authorization"), secret, runtime.revoked)
 
 
 Caller = Annotated[Principal, Depends(authenticated)]

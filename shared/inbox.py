@@ -174,7 +174,11 @@ class Consumer:
                     new.append(event)
                 else:
                     EVENTS_DUPLICATE.labels(self.name).inc()
-                    log.info("duplicate event skipped", event_id=str(event.envelope.event_id))
+                    log.info(
+                        "duplicate event skipped",
+                        event_id=str(event.envelope.event_id),
+                        correlation_id=event.envelope.correlation_id,
+                    )
             for handler, run in groupby(new, key=lambda e: e.handler):
                 if isinstance(handler, Together):
                     await handler.apply(conn, [e.envelope for e in run])

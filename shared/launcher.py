@@ -19,6 +19,19 @@ from shared.infra import processes
 from shared.infra.provision import SERVICES, Infrastructure
 
 DEFAULT_PORTS = {"demand": 8001, "tendering": 8002, "savings": 8003}
+# Where the services listen unless the operator sets HTTP_HOST.
+DEFAULT_HOST = "127.0.0.1"
+# Addresses that mean "every interface": a client reaches them on the loopback address.
+_ANY = {"0.0.0.0", "::", "[::]", "*"}  # noqa: S104
+
+
+def url_of(host: str, port: int) -> str:
+    """The URL a client on this machine uses for a service listening on host:port."""
+    if host in _ANY:
+        host = DEFAULT_HOST
+    elif ":" in host and not host.startswith("["):  # an IPv6 address
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 @dataclass
@@ -45,11 +58,12 @@ class RunningSystem:
     ) -> str:
         """Start one instance of a service and wait until it is ready; returns its URL."""
         instance = instance or service
-        url = self.urls[instance] if port is None else f"http://127.0.0.1:{port}"
         environ = dict(os.environ) | self.infra.service_env(service) | dict(self.extra_env)
+        host = (env or {}).get("HTTP_HOST") or environ.get("HTTP_HOST") or DEFAULT_HOST
+        url = self.urls[instance] if port is None else url_of(host, port)
         environ |= {
             "PROCURE_TOKEN_SECRET": self.token_secret,
-            "HTTP_HOST": "127.0.0.1",
+            "HTTP_HOST": host,
             "HTTP_PORT": url.rsplit(":", 1)[1],
         }
         if "tendering" in self.urls:
@@ -95,10 +109,11 @@ def run_system(
     ports: Mapping[str, int] = DEFAULT_PORTS,
     extra_env: Mapping[str, str] | None = None,
 ) -> Iterator[RunningSystem]:
+    host = (extra_env or {}).get("HTTP_HOST") or os.environ.get("HTTP_HOST") or DEFAULT_HOST
     system = RunningSystem(
         infra,
         token_secret,
-        {s: f"http://127.0.0.1:{ports[s]}" for s in SERVICES},
+        {s: url_of(host, ports[s]) for s in SERVICES},
         dict(extra_env or {}),
     )
     try:

@@ -5,19 +5,24 @@ from typing import Annotated
 
 from pydantic import BeforeValidator, PlainSerializer
 
+from shared.bounds import WIDE
+
 PENNY = Decimal("0.01")
 
 
 def to_pence(amount: Decimal) -> Decimal:
-    """Round a money figure to pence, half up (0.005 -> 0.01)."""
-    return amount.quantize(PENNY, rounding=ROUND_HALF_UP)
+    """Round a money figure to pence, half up (0.005 -> 0.01). In the WIDE context: the
+    default one (28 digits) cannot hold a figure of 26 digits or more in pence."""
+    return amount.quantize(PENNY, rounding=ROUND_HALF_UP, context=WIDE)
 
 
 def percentage(part: Decimal, whole: Decimal) -> Decimal | None:
     """part / whole as a percentage to two places, half up; None when whole is zero."""
     if whole == 0:
         return None
-    return (part / whole * 100).quantize(PENNY, rounding=ROUND_HALF_UP)
+    return WIDE.multiply(WIDE.divide(part, whole), 100).quantize(
+        PENNY, rounding=ROUND_HALF_UP, context=WIDE
+    )
 
 
 def _refuse_float(value: object) -> object:

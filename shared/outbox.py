@@ -84,6 +84,12 @@ async def publish_pending(
         return len(rows)
 
 
+async def backlog(pool: asyncpg.Pool) -> int:
+    """How many events wait in the outbox (the table holds only those): a gauge at scrape time."""
+    count: int = await pool.fetchval("SELECT count(*) FROM outbox")
+    return count
+
+
 class Relay:
     """Background task that drains the outbox, woken by NOTIFY and by a slow poll as a backstop."""
 

@@ -5,12 +5,14 @@ and metrics. A service module supplies its name, migrations, routes and event ha
 
 import asyncio
 import gc
+import logging
 import os
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import cache, partial
 from pathlib import Path
 from types import FrameType
 from typing import Any, TypeAlias
@@ -26,16 +28,21 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.message import StreamMessage
-from prometheus_client import make_asgi_app
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared import outbox
+from shared import outbox, revocations
+from shared.asyncapi import Channel
+from shared.asyncapi import document as asyncapi_document
+from shared.auth import WeakSecretError, check_secret
 from shared.db import create_pool, migrate
+from shared.docs import install_docs
+from shared.events import Topics
 from shared.http import install_problem_handlers
 from shared.inbox import Consumer, Handler
 from shared.infra.topics import ensure_topics
-from shared.logging import configure_logging
-from shared.metrics import EVENTS_PUBLISHED, HTTP_LATENCY
+from shared.limits import RequestLimits
+from shared.logging import CorrelationId, configure_logging, install_exception_hooks
+from shared.metrics import CONTENT_TYPE, DEAD_LETTERS, EVENTS_PUBLISHED, HTTP_LATENCY, scrape
 from shared.settings import ServiceSettings
 
 log = structlog.get_logger()
@@ -60,12 +67,21 @@ class Runtime:
     ready: bool = False
     relay: outbox.Relay | None = field(default=None, repr=False)
     producer: AIOKafkaProducer | None = field(default=None, repr=False)
+    # Ids of revoked bearer tokens, reloaded from the database (shared/revocations.py).
+    revoked: frozenset[str] = frozenset()
+    # The event types its inbox consumers apply, and its consumer groups' FastStream
+    # subscribers: for the AsyncAPI document and the consumer lag metric.
+    handled: set[str] = field(default_factory=set)
+    groups: dict[str, Any] = field(default_factory=dict)
 
     @property
     def pool(self) -> asyncpg.Pool:
         if self._pool is None:
             raise RuntimeError("the database pool is not open yet")
         return self._pool
+
+    def set_revoked(self, token_ids: frozenset[str]) -> None:
+        self.revoked = token_ids
 
     async def publish(self, batch: Sequence[tuple[str, bytes, bytes]]) -> None:
         """Send a batch and wait for every acknowledgement (the outbox deletes its rows after this).
@@ -104,6 +120,7 @@ class Runtime:
         self, topic: str, key: bytes | None, value: bytes, headers: dict[str, str]
     ) -> None:
         await self.broker.publish(value, topic, key=key, headers=headers)
+        DEAD_LETTERS.labels(topic).inc()
 
 
 def runtime_of(request: Request) -> Runtime:
@@ -119,6 +136,10 @@ def create_broker(settings: ServiceSettings, client_id: str) -> KafkaBroker:
         enable_idempotence=settings.kafka.enable_idempotence,
         acks="all",
         linger_ms=5,
+        # Through the standard library to the JSON lines of shared/logging.py (FastStream's own
+        # logger writes coloured text); its line per message received and processed is DEBUG.
+        logger=logging.getLogger("faststream.kafka"),
+        log_level=logging.DEBUG,
     )
 
 
@@ -187,7 +208,7 @@ def subscribe_batches(
         records = message.raw_message
         await handle(records if isinstance(records, tuple) else (records,))
 
-    runtime.broker.subscriber(
+    subscriber = runtime.broker.subscriber(
         *topics,
         batch=True,
         max_records=max_records,
@@ -200,7 +221,11 @@ def subscribe_batches(
         heartbeat_interval_ms=kafka.heartbeat_interval_ms,
         decoder=_undecoded,
         **options,
-    )(on_batch)
+    )
+    subscriber(on_batch)
+    runtime.groups[group] = subscriber
+    for topic in topics:  # a series per dead-letter topic from the start, at zero
+        DEAD_LETTERS.labels(Topics.dead_letters(topic))
 
 
 def subscribe(runtime: Runtime, subscription: Subscription) -> None:
@@ -210,18 +235,21 @@ def subscribe(runtime: Runtime, subscription: Subscription) -> None:
     consumer = Consumer(
         name=runtime.name,
         pool=lambda: runtime.pool,
-        handlers=subscription.handlers,
+        # Every service keeps its own copy of the revoked tokens.
+        handlers={**subscription.handlers, **revocations.HANDLERS},
         dead_letter=runtime.dead_letter,
         max_attempts=settings.consumer_max_attempts,
         backoff_seconds=settings.consumer_retry_backoff_ms / 1000,
     )
+
+    runtime.handled.update(subscription.handlers, revocations.HANDLERS)
 
     async def apply(records: tuple[KafkaRecord, ...]) -> None:
         await consumer.handle_batch([(r.topic, r.key, r.value or b"") for r in records])
 
     subscribe_batches(
         runtime,
-        subscription.topics,
+        [*subscription.topics, Topics.ACCESS],
         runtime.name,
         MAX_BATCH,
         apply,
@@ -235,7 +263,12 @@ def create_app(
     routers: Sequence[APIRouter],
     title: str,
     description: str,
+    writes: Sequence[Channel] = (),
+    reads: Sequence[Channel] = (),
 ) -> FastAPI:
+    """The service's app. `writes` names the topics it publishes to, `reads` may describe those
+    it reads better than shared/asyncapi.py does: for its AsyncAPI document."""
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         settings = runtime.settings
@@ -248,10 +281,14 @@ def create_app(
         await runtime.producer.start()
         runtime.relay = outbox.Relay(runtime.pool, runtime.publish)
         await runtime.relay.start()
-        runtime.ready = True
-        log.info("service started", port=settings.http_port)
+        revoked = revocations.refreshing(
+            runtime.pool, settings.revocation_refresh_seconds, runtime.set_revoked
+        )
         try:
-            yield
+            async with revoked:
+                runtime.ready = True
+                log.info("service started", port=settings.http_port)
+                yield
         finally:
             # Not ready first, so a load balancer stops sending work before we drain.
             runtime.ready = False
@@ -261,15 +298,38 @@ def create_app(
             await runtime.pool.close()
             log.info("service stopped")
 
-    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="1.0.0",
+        lifespan=lifespan,
+        # Served by install_docs with local assets: the defaults load them from a CDN.
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.runtime = runtime
     install_problem_handlers(app)
     app.include_router(health_router())
+    app.state.asyncapi = cache(
+        partial(
+            asyncapi_document,
+            runtime.broker,
+            runtime.handled,
+            title=title,
+            description=f"The topics the {runtime.name} service reads and writes. Money and"
+            " quantities are decimal strings, never JSON numbers with a fraction.",
+            reads=reads,
+            writes=writes,
+        )
+    )
+    app.include_router(operations_router(runtime, app.state.asyncapi))
+    install_docs(app)
     for router in routers:
         app.include_router(router)
-    app.mount("/metrics", make_asgi_app())
 
+    app.add_middleware(RequestLimits, runtime=runtime)
     app.add_middleware(MeasureLatency)
+    app.add_middleware(CorrelationId)
     return app
 
 
@@ -301,6 +361,32 @@ class MeasureLatency:
             HTTP_LATENCY.labels(scope["method"], route, str(status)).observe(
                 time.perf_counter() - started
             )
+
+
+def operations_router(runtime: Runtime, document: Callable[[], dict[str, Any]]) -> APIRouter:
+    """/metrics (Prometheus) and /asyncapi.json (the topics the service reads and writes)."""
+    router = APIRouter(tags=["operations"])
+
+    async def backlog() -> int:
+        return await outbox.backlog(runtime.pool)
+
+    @router.get("/metrics", include_in_schema=False)
+    @router.get("/metrics/", include_in_schema=False)  # where it used to be
+    async def metrics() -> Response:
+        consumers = [
+            (group, subscriber.consumer)
+            for group, subscriber in runtime.groups.items()
+            if getattr(subscriber, "consumer", None) is not None
+        ]
+        body = await scrape(runtime.name, backlog, consumers)
+        return Response(body, media_type=CONTENT_TYPE)
+
+    @router.get("/asyncapi.json")
+    async def asyncapi() -> dict[str, Any]:
+        """AsyncAPI 3.0: the topics this service reads and writes, and their messages."""
+        return document()
+
+    return router
 
 
 def health_router() -> APIRouter:
@@ -360,6 +446,8 @@ def serve(app: FastAPI, settings: ServiceSettings) -> None:
         host=settings.http_host,
         port=settings.http_port,
         log_level="warning",
+        # Its records go to the JSON lines of shared/logging.py, not to handlers of its own.
+        log_config=None,
         # Named rather than left to "auto", which falls back silently to the slower pure-Python
         # loop and parser; access lines would cost more than the requests they describe.
         loop="uvloop",
@@ -380,4 +468,14 @@ def run_service(build: Callable[[ServiceSettings], FastAPI], default_port: int) 
     """Entry point of `python -m services.<name>`: settings from the environment, then serve."""
     os.environ.setdefault("HTTP_PORT", str(default_port))
     settings = ServiceSettings()
-    serve(build(settings), settings)
+    # JSON lines from here on: `services.<name>.main` names the service until its app does.
+    configure_logging(build.__module__.removeprefix("services.").split(".")[0], settings.log_level)
+    install_exception_hooks()
+    try:
+        check_secret(settings.procure_token_secret.get_secret_value())
+    except WeakSecretError as exc:
+        log.critical("refusing to start", module=build.__module__, reason=str(exc))
+        raise SystemExit(1) from exc
+    app = build(settings)
+    configure_logging(app.state.runtime.name, settings.log_level)
+    serve(app, settings)

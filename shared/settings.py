@@ -32,4 +32,11 @@ class ServiceSettings(BaseSettings):
     shutdown_drain_seconds: float = Field(default=1.0, ge=0)
     shutdown_timeout_seconds: int = Field(default=10, ge=1)
     pooling_window_months: int = Field(default=6, ge=1, le=24)
+    # Request bodies (shared/limits.py): JSON and forms are small; CSV uploads (demand imports,
+    # the GIAS registry, whose full extract is tens of megabytes) may be larger.
+    http_max_json_bytes: int = Field(default=256 * 1024, ge=1024)
+    http_max_csv_bytes: int = Field(default=100 * 1024 * 1024, ge=1024)
+    http_max_json_depth: int = Field(default=32, ge=2, le=1000)
+    # How often each process reloads the revoked token ids from its database.
+    revocation_refresh_seconds: float = Field(default=1.0, gt=0, le=60)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)

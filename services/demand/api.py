@@ -1,8 +1,10 @@
 """HTTP API of the demand service, under /v1 (and its AsyncAPI document)."""
 
+import itertools
+from collections.abc import AsyncIterator
 from dataclasses import asdict
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import IO, Annotated, Any
 from uuid import UUID, uuid4
 
 import asyncpg
@@ -10,21 +12,20 @@ from fastapi import APIRouter, Body, Header, Query, Request, Response
 from pydantic import BaseModel
 from starlette.datastructures import UploadFile
 
-from services.demand import asyncapi, handlers
-from services.demand.domain.demand_csv import CsvFileError, parse_demand_csv
+from services.demand import csv_import, handlers
+from services.demand.domain.demand_csv import CsvFileError
 from services.demand.domain.lines import Status
 from services.demand.domain.paging import Position, decode_cursor, encode_cursor
-from services.demand.registry import parse_registry
+from services.demand.registry import read_registry
 from services.demand.rules import DemandAmendment, DemandSubmission, WithdrawalRequest
 from shared.auth import Role
 from shared.http import Caller, Problem, field_error, require_role
 from shared.money import Amount
+from shared.openapi import problems as _problems
 from shared.service import runtime_of
 
 router = APIRouter(prefix="/v1")
-docs_router = APIRouter(tags=["operations"])
 
-MAX_IMPORT_BYTES = 20 * 1024 * 1024
 IdempotencyKey = Annotated[
     str | None,
     Header(
@@ -34,26 +35,6 @@ IdempotencyKey = Annotated[
         " the original result; the same key with a different body is a 409",
     ),
 ]
-
-
-class FieldErrorOut(BaseModel):
-    field: str
-    reason: str
-
-
-class ProblemOut(BaseModel):
-    """RFC 9457 problem details, served as application/problem+json."""
-
-    type: str
-    title: str
-    status: int
-    detail: str | None = None
-    instance: str | None = None
-    errors: list[FieldErrorOut] = []
-
-
-def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {s: {"model": ProblemOut, "content": {"application/problem+json": {}}} for s in statuses}
 
 
 class DemandLineOut(BaseModel):
@@ -122,14 +103,13 @@ def _csv_body() -> dict[str, Any]:
     tags=["registry"],
     response_model=RegistryReportOut,
     openapi_extra=_csv_body(),
-    responses=_problems(401, 403, 422),
+    responses=_problems(413),
 )
 async def load_registry(request: Request, caller: Caller) -> RegistryReportOut:
     """Load a GIAS-style establishments CSV (operators only). Re-loading is an upsert: events
     only for real changes; a school that moves trust or leaves one has its open demand withdrawn."""
     require_role(caller, Role.OPERATOR)
-    text = (await request.body()).decode("utf-8-sig")
-    registry = parse_registry(text)
+    registry = read_registry(await request.body())
     if registry.errors:
         raise Problem(422, "Invalid registry file", errors=registry.errors)
     async with runtime_of(request).pool.acquire() as conn, conn.transaction():
@@ -142,7 +122,7 @@ async def load_registry(request: Request, caller: Caller) -> RegistryReportOut:
     tags=["demand"],
     status_code=201,
     response_model=DemandLineOut,
-    responses=_problems(401, 403, 409, 422),
+    responses=_problems(409, 413),
 )
 async def submit_demand(
     submission: DemandSubmission,
@@ -166,9 +146,7 @@ async def submit_demand(
     return Response(body, status_code=201, media_type="application/json", headers=headers)
 
 
-@router.get(
-    "/demands", tags=["demand"], response_model=DemandPageOut, responses=_problems(401, 403, 422)
-)
+@router.get("/demands", tags=["demand"], response_model=DemandPageOut, responses=_problems())
 async def list_demand(
     request: Request,
     caller: Caller,
@@ -200,29 +178,34 @@ async def list_demand(
     return DemandPageOut(items=[DemandLineOut.of(r) for r in page], next_cursor=next_cursor)
 
 
-async def _csv_text(request: Request) -> str:
-    """The CSV sent as the body (text/csv) or as the `file` part of a multipart form."""
-    if request.headers.get("content-type", "").startswith("multipart/form-data"):
-        async with request.form(max_files=1) as form:
-            upload = form.get("file")
-            if not isinstance(upload, UploadFile):
-                reason = "send the CSV as the multipart part `file`"
-                raise Problem(422, "No file", errors=[field_error("body.file", reason)])
-            data = await upload.read(MAX_IMPORT_BYTES + 1)
-    else:
-        received = bytearray()
-        async for chunk in request.stream():
-            received += chunk
-            if len(received) > MAX_IMPORT_BYTES:
-                break
-        data = bytes(received)
-    if len(data) > MAX_IMPORT_BYTES:
-        raise Problem(413, "File too large", f"at most {MAX_IMPORT_BYTES} bytes; split the file")
+async def _upload_chunks(upload: UploadFile) -> AsyncIterator[bytes]:
+    while chunk := await upload.read(csv_import.READ_BYTES):
+        yield chunk
+
+
+async def _spooled_csv(request: Request) -> IO[bytes]:
+    """The CSV sent as the body (text/csv) or as the `file` part of a multipart form, spooled
+    as it arrives and checked to be UTF-8 text."""
+    limit = runtime_of(request).settings.http_max_csv_bytes  # shared/limits.py checks it too
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        reason = f"not UTF-8 text (byte {exc.start})"
+        if request.headers.get("content-type", "").startswith("multipart/form-data"):
+            async with request.form(max_files=1) as form:
+                upload = form.get("file")
+                if not isinstance(upload, UploadFile):
+                    reason = "send the CSV as the multipart part `file`"
+                    raise Problem(422, "No file", errors=[field_error("body.file", reason)])
+                return await csv_import.spool(_upload_chunks(upload), limit)
+        return await csv_import.spool(request.stream(), limit)
+    except csv_import.BodyTooLarge as exc:
+        raise Problem(413, "File too large", str(exc)) from exc
+    except csv_import.NotUtf8 as exc:
+        reason = str(exc)
         raise Problem(422, "Invalid CSV", reason, errors=[field_error("body", reason)]) from exc
+
+
+def _invalid_csv(exc: CsvFileError) -> Problem:
+    errors = [field_error(f, r) for f, r in exc.errors]
+    return Problem(422, "Invalid CSV", str(exc), errors=errors)
 
 
 @router.post(
@@ -234,34 +217,33 @@ async def _csv_text(request: Request) -> str:
 )
 async def import_demand(
     request: Request, caller: Caller, idempotency_key: IdempotencyKey = None
-) -> ImportReportOut:
+) -> Response:
     """Import demand lines from CSV: the columns are the submission's field names, plus an
     optional `submission_id` per row (a row re-sent with it is not counted twice). Every row is
     accepted or refused on its own; refused rows are reported by line, column and reason.
     With an `Idempotency-Key`, re-sending the same file replays it instead of adding it again."""
     require_role(caller, Role.SCHOOL, Role.MANAGER)
-    text = await _csv_text(request)
-    try:
-        file = parse_demand_csv(text)
-    except CsvFileError as exc:
-        errors = [field_error(f, r) for f, r in exc.errors]
-        raise Problem(422, "Invalid CSV", str(exc), errors=errors) from exc
-    async with runtime_of(request).pool.acquire() as conn, conn.transaction():
-        report = await handlers.import_demand(conn, caller, file, idempotency_key)
-    return ImportReportOut(
-        rows=report.rows,
-        accepted=len(report.accepted),
-        refused=len({e.line for e in report.refused}),
-        accepted_rows=[AcceptedRowOut(**asdict(a)) for a in report.accepted],
-        refused_rows=[RefusedRowOut(**asdict(e)) for e in report.refused],
-    )
+    with await _spooled_csv(request) as file:
+        chunks = csv_import.demand_rows(csv_import.text_lines(file))
+        try:
+            # The header is read before a connection is taken: a file refused whole needs none.
+            first = next(chunks, None)
+            rest = [first] if first is not None else []
+            async with runtime_of(request).pool.acquire() as conn, conn.transaction():
+                report = await handlers.import_demand(
+                    conn, caller, itertools.chain(rest, chunks), idempotency_key
+                )
+        except CsvFileError as exc:
+            raise _invalid_csv(exc) from exc
+    # Served as the JSON kept while importing (the same shape as ImportReportOut).
+    return Response(report.json(), media_type="application/json")
 
 
 @router.get(
     "/demands/{demand_id}",
     tags=["demand"],
     response_model=DemandLineOut,
-    responses=_problems(401, 403, 404),
+    responses=_problems(404),
 )
 async def read_demand(demand_id: UUID, request: Request, caller: Caller) -> DemandLineOut:
     async with runtime_of(request).pool.acquire() as conn:
@@ -272,7 +254,7 @@ async def read_demand(demand_id: UUID, request: Request, caller: Caller) -> Dema
     "/demands/{demand_id}",
     tags=["demand"],
     response_model=DemandLineOut,
-    responses=_problems(401, 403, 404, 409, 422),
+    responses=_problems(404, 409, 413),
 )
 async def amend_demand(
     demand_id: UUID, patch: DemandAmendment, request: Request, caller: Caller
@@ -288,7 +270,7 @@ async def amend_demand(
     "/demands/{demand_id}/withdraw",
     tags=["demand"],
     response_model=DemandLineOut,
-    responses=_problems(401, 403, 404, 409, 422),
+    responses=_problems(404, 409, 413),
 )
 async def withdraw_demand(
     demand_id: UUID,
@@ -302,9 +284,3 @@ async def withdraw_demand(
     async with runtime_of(request).pool.acquire() as conn, conn.transaction():
         row = await handlers.withdraw_demand(conn, caller, demand_id, reason)
     return DemandLineOut.of(row)
-
-
-@docs_router.get("/asyncapi.json")
-async def asyncapi_document() -> dict[str, Any]:
-    """AsyncAPI 3.0: the topics this service reads and writes, and their messages."""
-    return asyncapi.document()

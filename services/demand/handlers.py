@@ -6,7 +6,7 @@ idempotency (a key already used with the same request replays the line it create
 different request it conflicts), the same set-based writes."""
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from uuid import UUID, uuid4
@@ -14,6 +14,7 @@ from uuid import UUID, uuid4
 import asyncpg
 
 from services.demand import store
+from services.demand.csv_import import ImportReport
 from services.demand.domain.demand_csv import CsvRow, DemandCsv, RowError
 from services.demand.domain.lines import (
     WITHDRAWN,
@@ -339,20 +340,6 @@ def _answer(result: Outcome | Refusal, lines: dict[UUID, asyncpg.Record]) -> Ans
 # --- CSV import -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class AcceptedRow:
-    line: int
-    demand_id: UUID
-    replayed: bool
-
-
-@dataclass(frozen=True)
-class ImportReport:
-    rows: int
-    accepted: list[AcceptedRow]
-    refused: list[RowError]
-
-
 def _row_key(owner: str, row: CsvRow, idempotency_key: str | None) -> Key | None:
     """A row's own submission_id, else one derived from the request's Idempotency-Key."""
     if row.submission.submission_id is not None:
@@ -363,36 +350,45 @@ def _row_key(owner: str, row: CsvRow, idempotency_key: str | None) -> Key | None
 
 
 async def import_demand(
-    conn: Connection, principal: Principal, file: DemandCsv, idempotency_key: str | None
+    conn: Connection,
+    principal: Principal,
+    chunks: Iterable[DemandCsv],
+    idempotency_key: str | None,
 ) -> ImportReport:
-    """Register every valid row; report each refused row by line, column and reason."""
+    """Register every valid row; report each refused row by line, column and reason. The rows
+    come in chunks, in line order, each stored before the next is read; all in the caller's
+    transaction, so a file refused part way (CsvFileError from `chunks`) leaves nothing."""
     actor = acting_for(principal)
     batch = f"import-{uuid4()}"
-    requests = [
-        Request(
-            row.submission,
-            actor,
-            key := _row_key(principal.subject, row, idempotency_key),
-            None if key else f"{batch}#{row.line}",
-        )
-        for row in file.rows
-    ]
-    results = await submit_many(conn, requests)
-    _count("csv", results)
-    accepted: list[AcceptedRow] = []
-    refused = list(file.errors)
-    for row, result in zip(file.rows, results, strict=True):
-        if isinstance(result, Refusal):
-            refused.append(RowError(row.line, result.field, result.reason))
-        elif result.result is Result.CONFLICT:
-            column = "submission_id" if row.submission.submission_id is not None else None
-            reason = f"this key was already used for different content (line {result.demand_id})"
-            refused.append(RowError(row.line, column, reason))
-        else:
-            replayed = result.result is Result.REPLAYED
-            accepted.append(AcceptedRow(row.line, result.demand_id, replayed))
-    refused.sort(key=lambda e: e.line)
-    return ImportReport(file.data_rows, accepted, refused)
+    report = ImportReport()
+    for chunk in chunks:
+        requests = [
+            Request(
+                row.submission,
+                actor,
+                key := _row_key(principal.subject, row, idempotency_key),
+                None if key else f"{batch}#{row.line}",
+            )
+            for row in chunk.rows
+        ]
+        results = await submit_many(conn, requests)
+        _count("csv", results)
+        refused = list(chunk.errors)
+        for row, result in zip(chunk.rows, results, strict=True):
+            if isinstance(result, Refusal):
+                refused.append(RowError(row.line, result.field, result.reason))
+            elif result.result is Result.CONFLICT:
+                column = "submission_id" if row.submission.submission_id is not None else None
+                reason = (
+                    f"this key was already used for different content (line {result.demand_id})"
+                )
+                refused.append(RowError(row.line, column, reason))
+            else:
+                report.accept(row.line, result.demand_id, result.result is Result.REPLAYED)
+        refused.sort(key=lambda e: e.line)
+        report.refuse(refused)
+        report.rows += chunk.data_rows
+    return report
 
 
 # --- Kafka ingress ----------------------------------------------------------------------------

@@ -4,10 +4,12 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.demand.api import docs_router, router
+from services.demand.api import router
+from services.demand.asyncapi import READS, WRITES
 from services.demand.handlers import Submissions, submit_demands
 from services.demand.ingress import subscribe_ingress
 from services.demand.intake import HANDLERS
+from shared import revocations
 from shared.events import Topics
 from shared.service import Runtime, Subscription, create_app, create_broker, subscribe
 from shared.settings import ServiceSettings
@@ -22,10 +24,13 @@ def build(settings: ServiceSettings) -> FastAPI:
     app = create_app(
         runtime,
         migrations=Path(__file__).with_name("migrations"),
-        routers=[router, docs_router],
+        # The operators' front door for revoking tokens (shared/revocations.py).
+        routers=[router, revocations.router],
         title="Collective Procurement: demand",
         description="Schools' demand lines and the trusts' schools registry."
         " AsyncAPI for the topics it reads and writes: /asyncapi.json.",
+        reads=READS,
+        writes=WRITES,
     )
     app.state.submissions = Submissions(lambda: runtime.pool, submit_demands)
     return app

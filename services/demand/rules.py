@@ -17,15 +17,25 @@ from pydantic import (
     Field,
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
-    WithJsonSchema,
+    ValidationError,
     field_validator,
+    model_validator,
 )
 from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import CoreSchema, core_schema
+from pydantic_core import CoreSchema, InitErrorDetails, PydanticCustomError, core_schema
 
+from shared.bounds import (
+    BASELINE_PRICE,
+    EARLIEST_CONTRACT_END,
+    MAX_YEARS_AHEAD,
+    QUANTITY,
+    TERM_MONTHS_MAX,
+    TERM_MONTHS_MIN,
+    canonical_refusal,
+)
 from shared.money import NOT_FLOAT
+from shared.units import ConversionError, convert_quantity, convert_unit_price, units
 
-MAX_YEARS_AHEAD = 5
 # A genuine submission is well under 4 KB (notes are at most 2,000 characters).
 MAX_SUBMISSION_BYTES = 64 * 1024
 
@@ -127,22 +137,25 @@ UnitSymbol = Annotated[
         " or a compatible one (MWh for kWh), converted exactly",
     ),
 ]
-# What the docs should say: a decimal string (a JSON integer is fine too), never a float.
-_DECIMAL = WithJsonSchema(
-    {"anyOf": [{"type": "string", "pattern": r"^\d+(\.\d+)?$"}, {"type": "integer"}]}
-)
+# Ranges (shared/bounds.py) are checked in pydantic-core; the docs show a decimal string (a JSON
+# integer is fine too), never a float.
 Quantity = Annotated[
     Decimal,
-    Field(gt=0, max_digits=18, decimal_places=6, description="annual quantity, a decimal string"),
+    QUANTITY,
     NOT_FLOAT,
-    _DECIMAL,
+    Field(
+        description=f"annual quantity, a decimal string: {QUANTITY.text}, in the unit sent"
+        " and once converted to the category's unit"
+    ),
 ]
 Price = Annotated[
     Decimal,
-    Field(ge=0, description="GBP ex VAT per `unit`, paid alone today; a decimal string"),
+    BASELINE_PRICE,
     NOT_FLOAT,
-    _DECIMAL,
-    _Check(core_schema.decimal_schema(decimal_places=4), "at most 4 decimal places"),
+    Field(
+        description="GBP ex VAT per `unit`, paid alone today; a decimal string:"
+        f" {BASELINE_PRICE.text}, also once converted to a price per the category's unit"
+    ),
 ]
 Supplier = Annotated[str, Field(max_length=200), _OneLine]
 Notes = Annotated[
@@ -151,15 +164,54 @@ Notes = Annotated[
 ContractEnd = Annotated[
     date,
     _IsoDate,
+    _Check(
+        core_schema.date_schema(ge=EARLIEST_CONTRACT_END),
+        f"must not be before {EARLIEST_CONTRACT_END.isoformat()}",
+    ),
     AfterValidator(_within_5_years),
-    Field(description="when the current contract ends (YYYY-MM-DD); at most 5 years ahead"),
+    Field(
+        description="when the current contract ends (YYYY-MM-DD): from"
+        f" {EARLIEST_CONTRACT_END.isoformat()} to {MAX_YEARS_AHEAD} years ahead"
+    ),
 ]
-TermMonths = Annotated[int, Field(ge=1, le=120, strict=True, description="wanted term, months")]
+TermMonths = Annotated[
+    int,
+    Field(
+        ge=TERM_MONTHS_MIN,
+        le=TERM_MONTHS_MAX,
+        strict=True,
+        description=f"wanted term, months: {TERM_MONTHS_MIN} to {TERM_MONTHS_MAX}",
+    ),
+]
 SubmissionId = Annotated[
     str,
     Field(min_length=1, max_length=200, description="the sender's unique id of this submission"),
     _OneLine,
 ]
+
+
+def _canonical_check(
+    model: BaseModel, unit: str | None, quantity: Decimal | None, price: Decimal | None
+) -> None:
+    """Quantity and price sent in another unit (MWh for kWh) must also be in range once
+    converted to the category's unit; raised as an error of that field. Units that need no
+    conversion are a dictionary miss, so the ingress pays nearly nothing for this."""
+    known = units().get(unit) if unit is not None else None
+    if known is None:  # the canonical unit, or one the category check refuses later
+        return
+    try:
+        q = None if quantity is None else convert_quantity(quantity, known.factor)
+        p = None if price is None else convert_unit_price(price, known.factor)
+    except ConversionError:
+        return  # refused with its own reason when the line is made
+    refused = canonical_refusal(q, p, known.symbol, known.canonical)
+    if refused is not None:
+        field, reason = refused
+        error = PydanticCustomError("out_of_range", reason)
+        value = quantity if field == "quantity" else price
+        raise ValidationError.from_exception_data(
+            type(model).__name__, [InitErrorDetails(type=error, loc=(field,), input=value)]
+        )
 
 
 class DemandSubmission(BaseModel):
@@ -176,6 +228,11 @@ class DemandSubmission(BaseModel):
     contract_end: ContractEnd
     term_months: TermMonths
     notes: Notes | None = None
+
+    @model_validator(mode="after")
+    def _in_range_once_converted(self) -> "DemandSubmission":
+        _canonical_check(self, self.unit, self.quantity, self.current_unit_price)
+        return self
 
 
 class KafkaSubmission(DemandSubmission):
@@ -216,6 +273,11 @@ class DemandAmendment(BaseModel):
         if value is None:
             raise ValueError("cannot be null; leave the field out to keep its value")
         return value
+
+    @model_validator(mode="after")
+    def _in_range_once_converted(self) -> "DemandAmendment":
+        _canonical_check(self, self.unit, self.quantity, self.current_unit_price)
+        return self
 
 
 class WithdrawalRequest(BaseModel):

@@ -12,9 +12,13 @@ from fastapi import APIRouter, Request, Response
 from services.savings import reports
 from services.savings.settings import SavingsSettings
 from shared.http import Caller, Problem, require_trust
+from shared.openapi import problems
 from shared.service import runtime_of
 
-router = APIRouter(prefix="/v1/trusts/{trust_id}/savings", tags=["savings"])
+# 404 too: a path whose parameter holds an encoded "/" names no route.
+router = APIRouter(
+    prefix="/v1/trusts/{trust_id}/savings", tags=["savings"], responses=problems(404)
+)
 
 
 def pool(request: Request) -> asyncpg.Pool:
@@ -44,7 +48,7 @@ async def school_savings(
         return await reports.schools(conn, trust_id)
 
 
-@router.get("/schools/{urn}", response_model=reports.SchoolDetail)
+@router.get("/schools/{urn}", response_model=reports.SchoolDetail, responses=problems(404))
 async def school_ledger(
     trust_id: str, urn: str, request: Request, caller: Caller
 ) -> reports.SchoolDetail:
@@ -77,7 +81,9 @@ async def contract_savings(
         return await reports.contracts(conn, trust_id, tendering_url(request))
 
 
-@router.get("/contracts/{tender_id}", response_model=reports.ContractDetail)
+@router.get(
+    "/contracts/{tender_id}", response_model=reports.ContractDetail, responses=problems(404)
+)
 async def contract_detail(
     trust_id: str, tender_id: UUID, request: Request, caller: Caller
 ) -> reports.ContractDetail:

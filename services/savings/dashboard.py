@@ -1,9 +1,14 @@
 """The business manager's dashboard: server-rendered HTML at /trusts/{trust_id}, and a page per
 joint contract at /trusts/{trust_id}/contracts/{tender_id}.
 
-A manager signs in once with their token: a form POST sets it in an HttpOnly, SameSite=Strict
-cookie, and every page then reads the cookie and shows that manager's own trust only (403 for any
-other). The same checks as the JSON API apply (shared.http.require_trust).
+A manager signs in once with their token: the form POST checks it and opens a server-side
+session (services/savings/sessions.py), whose random id goes in an HttpOnly, SameSite=Strict
+cookie (`__Host-` prefixed and Secure over https). The token itself is not kept in the browser,
+and the session id is no API token. Every page then resumes the session and shows that manager's
+own trust only (403 for any other); the same checks as the JSON API apply
+(shared.http.require_trust). A session ends at sign-out (deleted server-side), after
+DASHBOARD_SESSION_IDLE_MINUTES without a request, DASHBOARD_SESSION_MAX_HOURS after sign-in, and
+when its token expires; each sign-in gets a new session id.
 
 Forms (sign in, sign out) carry a random CSRF token in a hidden field that must match the one in
 the browser's CSRF cookie, and are refused when the browser says (Origin, else Referer) that they
@@ -15,16 +20,18 @@ import hmac
 import re
 import secrets
 from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import Annotated
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 from uuid import UUID
 
+import jwt
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from services.savings import pages, reports, store
+from services.savings import pages, reports, sessions, store
 from services.savings.api import csv_response, pool, tendering_url
+from services.savings.settings import SavingsSettings
 from shared.auth import Principal, Role, TokenError, read_token
 from shared.http import Problem, require_trust
 from shared.service import runtime_of
@@ -32,6 +39,9 @@ from shared.service import runtime_of
 router = APIRouter(include_in_schema=False)
 
 COOKIE = "procure_session"
+# Over https the session cookie is named so that browsers accept it only as Secure, host-only
+# and for the whole site: no subdomain or plain-http page can set (fixate) it.
+SECURE_COOKIE = f"__Host-{COOKIE}"
 CSRF_COOKIE = "procure_csrf"
 # What secrets.token_urlsafe(32) makes; any other cookie value is replaced, never echoed.
 CSRF_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
@@ -92,19 +102,49 @@ def _secret(request: Request) -> str:
     return runtime_of(request).settings.procure_token_secret.get_secret_value()
 
 
-def _signed_in(request: Request) -> Principal | None:
-    token = request.cookies.get(COOKIE)
-    if not token:
-        return None
-    try:
-        return read_token(_secret(request), token)
-    except TokenError:
-        return None
+def _settings(request: Request) -> SavingsSettings:
+    settings: SavingsSettings = request.app.state.savings_settings
+    return settings
 
 
-def _refusal(request: Request, trust_id: str) -> Response | None:
+def _limits(request: Request) -> sessions.Limits:
+    settings = _settings(request)
+    return sessions.Limits(
+        idle=timedelta(minutes=settings.dashboard_session_idle_minutes),
+        lifetime=timedelta(hours=settings.dashboard_session_max_hours),
+    )
+
+
+def _sign_in_page(request: Request, error: str | None = None) -> Callable[[str], str]:
+    settings = _settings(request)
+    idle, most = settings.dashboard_session_idle_minutes, settings.dashboard_session_max_hours
+    return lambda csrf: pages.sign_in_page(csrf, error, idle_minutes=idle, max_hours=most)
+
+
+def _session_cookie(request: Request) -> str:
+    return SECURE_COOKIE if request.url.scheme == "https" else COOKIE
+
+
+async def _signed_in(request: Request) -> Principal | None:
+    session_id = request.cookies.get(_session_cookie(request))
+    if not session_id:
+        return None
+    async with pool(request).acquire() as conn:
+        session = await sessions.resume(conn, session_id, datetime.now(UTC), _limits(request))
+    if session is None or session.token_id in runtime_of(request).revoked:
+        return None  # a revoked token's sessions end with it (shared/revocations.py)
+    return Principal(Role.MANAGER, session.trust_id, session.subject, session.token_id or "")
+
+
+def _claims(token: str) -> dict[str, Any]:
+    """The claims of a token read_token has just verified: its expiry and id for the session."""
+    claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
+    return claims
+
+
+async def _refusal(request: Request, trust_id: str) -> Response | None:
     """None when the signed-in manager may see this trust; else where to send them instead."""
-    principal = _signed_in(request)
+    principal = await _signed_in(request)
     if principal is None:
         return RedirectResponse("/sign-in", status_code=303)
     try:
@@ -122,7 +162,7 @@ async def home() -> RedirectResponse:
 
 @router.get("/sign-in")
 async def sign_in_form(request: Request) -> HTMLResponse:
-    return _html(request, pages.sign_in_page)
+    return _html(request, _sign_in_page(request))
 
 
 @router.post("/sign-in")
@@ -133,17 +173,33 @@ async def sign_in(
 ) -> Response:
     forgery = _forgery(request, csrf_token)
     if forgery is not None:
-        return _html(request, lambda csrf: pages.sign_in_page(csrf, forgery), 403)
+        return _html(request, _sign_in_page(request, forgery), 403)
+    token = token.strip()
     try:
-        principal = read_token(_secret(request), token.strip())
+        principal = read_token(_secret(request), token, runtime_of(request).revoked)
     except TokenError:
         error = "That token is not valid or has expired."
-        return _html(request, lambda csrf: pages.sign_in_page(csrf, error), 401)
+        return _html(request, _sign_in_page(request, error), 401)
     if principal.role is not Role.MANAGER or not principal.scope:
         error = "This dashboard is for trust business managers: sign in with a manager token."
-        return _html(request, lambda csrf: pages.sign_in_page(csrf, error), 403)
+        return _html(request, _sign_in_page(request, error), 403)
+    claims = _claims(token)
+    jti = claims.get("jti")
+    cookie = _session_cookie(request)
+    async with pool(request).acquire() as conn:
+        # Always a new session id: one planted in the browser before sign-in is never used.
+        session_id = await sessions.open_session(
+            conn,
+            trust_id=principal.scope,
+            subject=principal.subject,
+            token_id=None if jti is None else str(jti),
+            token_expires_at=datetime.fromtimestamp(float(claims["exp"]), UTC),
+            now=datetime.now(UTC),
+            limits=_limits(request),
+            replaces=request.cookies.get(cookie),
+        )
     response = RedirectResponse(f"/trusts/{quote(principal.scope)}", status_code=303)
-    _set_cookie(request, response, COOKIE, token.strip())
+    _set_cookie(request, response, cookie, session_id)
     return response
 
 
@@ -152,14 +208,25 @@ async def sign_out(request: Request, csrf_token: Annotated[str, Form()] = "") ->
     forgery = _forgery(request, csrf_token)
     if forgery is not None:
         return _html(request, lambda csrf: pages.error_page("Not signed out", forgery, csrf), 403)
+    cookie = _session_cookie(request)
+    session_id = request.cookies.get(cookie)
+    if session_id:
+        async with pool(request).acquire() as conn:
+            await sessions.end(conn, session_id)
     response = RedirectResponse("/sign-in", status_code=303)
-    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+    response.delete_cookie(
+        cookie,
+        path="/",
+        secure=request.url.scheme == "https",
+        httponly=True,
+        samesite="strict",
+    )
     return response
 
 
 @router.get("/trusts/{trust_id}")
 async def dashboard(trust_id: str, request: Request) -> Response:
-    refusal = _refusal(request, trust_id)
+    refusal = await _refusal(request, trust_id)
     if refusal is not None:
         return refusal
     async with (
@@ -180,7 +247,7 @@ async def dashboard(trust_id: str, request: Request) -> Response:
 
 @router.get("/trusts/{trust_id}/contracts/{tender_id}")
 async def contract(trust_id: str, tender_id: str, request: Request) -> Response:
-    refusal = _refusal(request, trust_id)
+    refusal = await _refusal(request, trust_id)
     if refusal is not None:
         return refusal
     page = await _contract_page(request, trust_id, tender_id)
@@ -214,7 +281,7 @@ async def _contract_page(
 
 @router.get("/trusts/{trust_id}/ledger.csv")
 async def ledger_csv(trust_id: str, request: Request) -> Response:
-    refusal = _refusal(request, trust_id)
+    refusal = await _refusal(request, trust_id)
     if refusal is not None:
         return refusal
     async with pool(request).acquire() as conn:

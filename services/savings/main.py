@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from services.savings import api, dashboard
 from services.savings.intake import HANDLERS
 from services.savings.settings import SavingsSettings
+from shared.asyncapi import Channel
 from shared.events import Topics
 from shared.service import Runtime, Subscription, create_app, create_broker, subscribe
 from shared.settings import ServiceSettings
@@ -26,6 +27,7 @@ def build(settings: ServiceSettings) -> FastAPI:
         routers=[api.router, dashboard.router],
         title="Collective Procurement: savings",
         description="The per-school savings ledger, its reports, and the managers' dashboard.",
+        writes=[Channel(Topics.SAVINGS)],
     )
     app.state.savings_settings = SavingsSettings()
     return app

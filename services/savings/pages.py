@@ -88,7 +88,15 @@ def _sign_out(csrf: str, label: str = "Sign out") -> str:
     )
 
 
-def sign_in_page(csrf: str, error: str | None = None) -> str:
+def _duration(amount: float, unit: str) -> str:
+    """12 hours, 1 minute, 0.5 minutes."""
+    return f"{amount:g} {unit}" if amount == 1 else f"{amount:g} {unit}s"
+
+
+def sign_in_page(
+    csrf: str, error: str | None = None, *, idle_minutes: float = 30, max_hours: float = 12
+) -> str:
+    """The sign-in form; the hint says when a session ends (dashboard.py's settings)."""
     alert = f'<p class="error" role="alert" id="token-error">{escape(error)}</p>' if error else ""
     described = "token-help token-error" if error else "token-help"
     return layout(
@@ -102,7 +110,8 @@ def sign_in_page(csrf: str, error: str | None = None) -> str:
         f'<input id="token" name="token" type="password" autocomplete="off" required'
         f' aria-describedby="{described}">'
         '<p class="hint" id="token-help">Paste it once: this browser keeps you signed in until'
-        " you sign out or close it.</p>"
+        f" you sign out or close it, for at most {_duration(max_hours, 'hour')}; after"
+        f" {_duration(idle_minutes, 'minute')} without use you sign in again.</p>"
         '<button type="submit">Sign in</button></form></main>',
     )
 

@@ -1,14 +1,15 @@
 """HTTP API of the tendering service, under /v1."""
 
 from collections import defaultdict
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated
 from uuid import UUID
 
 import asyncpg
 from fastapi import APIRouter, Request
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 from services.tendering import handlers, store
 from services.tendering.domain.evaluation import Weights, display, evaluate, explain_award
@@ -16,12 +17,22 @@ from services.tendering.domain.lots import LotsBy, Status
 from services.tendering.domain.pricing import PriceTier
 from services.tendering.domain.route import RouteDecision
 from shared.auth import Role
+from shared.bounds import (
+    BID_PRICE,
+    MAX_CLOSING_DAYS_AHEAD,
+    QUALITY,
+    TERM_MONTHS_MAX,
+    TERM_MONTHS_MIN,
+    TIER_QUANTITY,
+    WEIGHT,
+)
 from shared.db import Connection
 from shared.http import Caller, Problem, require_role, require_trust
-from shared.money import Amount, DecimalInput
+from shared.money import NOT_FLOAT, Amount
+from shared.openapi import problems
 from shared.service import runtime_of
 
-router = APIRouter(prefix="/v1", tags=["tendering"])
+router = APIRouter(prefix="/v1", tags=["tendering"], responses=problems())
 
 
 class RouteOut(BaseModel):
@@ -71,7 +82,7 @@ class PoolOut(BaseModel):
     lines: list[PoolLineOut]
 
 
-@router.get("/trusts/{trust_id}/pools", response_model=list[PoolOut])
+@router.get("/trusts/{trust_id}/pools", response_model=list[PoolOut], responses=problems(404))
 async def list_pools(trust_id: str, request: Request, caller: Caller) -> list[PoolOut]:
     """The trust's open demand, pooled by category and contract end date, with its legal route."""
     require_trust(caller, trust_id)
@@ -109,8 +120,17 @@ async def list_pools(trust_id: str, request: Request, caller: Caller) -> list[Po
 
 class WeightsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    price: DecimalInput
-    quality: DecimalInput
+    price: Annotated[Decimal, WEIGHT, NOT_FLOAT, Field(description=f"price weight: {WEIGHT.text}")]
+    quality: Annotated[
+        Decimal, WEIGHT, NOT_FLOAT, Field(description=f"quality weight: {WEIGHT.text}")
+    ]
+
+
+def _not_too_far(closes_at: datetime) -> datetime:
+    if closes_at > datetime.now(UTC) + timedelta(days=MAX_CLOSING_DAYS_AHEAD):
+        reason = f"must be at most {MAX_CLOSING_DAYS_AHEAD} days ahead"
+        raise PydanticCustomError("out_of_range", reason)
+    return closes_at
 
 
 class OpenTenderIn(BaseModel):
@@ -118,8 +138,12 @@ class OpenTenderIn(BaseModel):
     trust_id: str
     category: str
     pool_id: str | None = None
-    closes_at: AwareDatetime
-    term_months: Annotated[int | None, Field(ge=1, le=120)] = None
+    closes_at: Annotated[
+        AwareDatetime,
+        AfterValidator(_not_too_far),
+        Field(description=f"end of bidding: in the future, at most {MAX_CLOSING_DAYS_AHEAD} days"),
+    ]
+    term_months: Annotated[int | None, Field(ge=TERM_MONTHS_MIN, le=TERM_MONTHS_MAX)] = None
     lots_by: LotsBy | None = Field(
         default=None, description="split into lots by the schools' local authority or phase"
     )
@@ -128,8 +152,18 @@ class OpenTenderIn(BaseModel):
 
 class TierIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    min_quantity: DecimalInput
-    unit_price: DecimalInput
+    min_quantity: Annotated[
+        Decimal,
+        TIER_QUANTITY,
+        NOT_FLOAT,
+        Field(description=f"minimum pooled annual quantity: {TIER_QUANTITY.text}"),
+    ]
+    unit_price: Annotated[
+        Decimal,
+        BID_PRICE,
+        NOT_FLOAT,
+        Field(description=f"GBP ex VAT per the category's unit: {BID_PRICE.text}"),
+    ]
 
 
 class BidIn(BaseModel):
@@ -137,13 +171,17 @@ class BidIn(BaseModel):
     lot: Annotated[int | None, Field(ge=1)] = Field(
         default=None, description="the lot bid for; required when the tender has several lots"
     )
-    quality_score: Annotated[DecimalInput, Field(ge=0, le=100)]
+    quality_score: Annotated[
+        Decimal, QUALITY, NOT_FLOAT, Field(description=f"quality score: {QUALITY.text}")
+    ]
     price_tiers: Annotated[list[TierIn], Field(min_length=1, max_length=50)]
 
 
 class CancelIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: Annotated[str, Field(min_length=1, max_length=500)] = "cancelled by the trust"
+    reason: Annotated[str, Field(min_length=1, max_length=500, pattern=r"^[^\x00-\x1f\x7f]*$")] = (
+        "cancelled by the trust"
+    )
 
 
 class BidOut(BaseModel):
@@ -272,7 +310,9 @@ def _bid_out(row: asyncpg.Record) -> BidOut:
     )
 
 
-@router.get("/trusts/{trust_id}/tenders", response_model=list[TenderSummaryOut])
+@router.get(
+    "/trusts/{trust_id}/tenders", response_model=list[TenderSummaryOut], responses=problems(404)
+)
 async def list_tenders(trust_id: str, request: Request, caller: Caller) -> list[TenderSummaryOut]:
     """The trust's tenders, newest first, whether a manager or the opening policy opened them."""
     require_trust(caller, trust_id)
@@ -294,7 +334,9 @@ async def list_tenders(trust_id: str, request: Request, caller: Caller) -> list[
     ]
 
 
-@router.post("/tenders", status_code=201, response_model=TenderOut)
+@router.post(
+    "/tenders", status_code=201, response_model=TenderOut, responses=problems(404, 409, 413)
+)
 async def open_tender(body: OpenTenderIn, request: Request, caller: Caller) -> TenderOut:
     """Open a tender for a whole pool (default: the trust's earliest open pool for the category);
     its lines are locked until it is cancelled."""
@@ -317,7 +359,7 @@ async def open_tender(body: OpenTenderIn, request: Request, caller: Caller) -> T
         return await _tender_out(conn, tender_id)
 
 
-@router.get("/tenders/{tender_id}/notice", response_model=NoticeOut)
+@router.get("/tenders/{tender_id}/notice", response_model=NoticeOut, responses=problems(404))
 async def tender_notice(tender_id: UUID, request: Request, caller: Caller) -> NoticeOut:
     """The tender as suppliers see it: no schools' prices, no other bids."""
     require_role(caller, Role.SUPPLIER, Role.MANAGER)
@@ -350,7 +392,12 @@ async def tender_notice(tender_id: UUID, request: Request, caller: Caller) -> No
     )
 
 
-@router.post("/tenders/{tender_id}/bids", status_code=201, response_model=BidOut)
+@router.post(
+    "/tenders/{tender_id}/bids",
+    status_code=201,
+    response_model=BidOut,
+    responses=problems(404, 409, 413),
+)
 async def submit_bid(tender_id: UUID, body: BidIn, request: Request, caller: Caller) -> BidOut:
     """A supplier's bid for a lot, before the deadline; a resubmission replaces the supplier's
     earlier bid for that lot."""
@@ -364,7 +411,7 @@ async def submit_bid(tender_id: UUID, body: BidIn, request: Request, caller: Cal
     return _bid_out(row)
 
 
-@router.get("/tenders/{tender_id}/bids", response_model=list[BidOut])
+@router.get("/tenders/{tender_id}/bids", response_model=list[BidOut], responses=problems(404))
 async def my_bids(tender_id: UUID, request: Request, caller: Caller) -> list[BidOut]:
     """A supplier sees only its own bids."""
     require_role(caller, Role.SUPPLIER)
@@ -374,7 +421,7 @@ async def my_bids(tender_id: UUID, request: Request, caller: Caller) -> list[Bid
     return [_bid_out(r) for r in rows]
 
 
-@router.post("/tenders/{tender_id}/award", response_model=TenderOut)
+@router.post("/tenders/{tender_id}/award", response_model=TenderOut, responses=problems(404, 409))
 async def award(tender_id: UUID, request: Request, caller: Caller) -> TenderOut:
     """Evaluate the bids of each lot and award it to the best (once bidding has closed); a lot
     without bids closes and its lines are released. A decided tender is returned as it is."""
@@ -386,7 +433,9 @@ async def award(tender_id: UUID, request: Request, caller: Caller) -> TenderOut:
         return await _tender_out(conn, tender_id)
 
 
-@router.post("/tenders/{tender_id}/cancel", response_model=TenderOut)
+@router.post(
+    "/tenders/{tender_id}/cancel", response_model=TenderOut, responses=problems(404, 409, 413)
+)
 async def cancel(
     tender_id: UUID, request: Request, caller: Caller, body: CancelIn | None = None
 ) -> TenderOut:
@@ -400,7 +449,7 @@ async def cancel(
         return await _tender_out(conn, tender_id)
 
 
-@router.get("/tenders/{tender_id}", response_model=TenderOut)
+@router.get("/tenders/{tender_id}", response_model=TenderOut, responses=problems(404))
 async def read_tender(tender_id: UUID, request: Request, caller: Caller) -> TenderOut:
     """The tender, its pool and route, bids ranked with scores once closed, the award and why."""
     require_role(caller, Role.MANAGER)

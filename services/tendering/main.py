@@ -8,6 +8,7 @@ from services.tendering.api import router
 from services.tendering.intake import HANDLERS
 from services.tendering.scheduler import Scheduler
 from services.tendering.settings import PolicySettings
+from shared.asyncapi import Channel
 from shared.events import Topics
 from shared.service import Runtime, Subscription, create_app, create_broker, subscribe
 from shared.settings import ServiceSettings
@@ -28,4 +29,5 @@ def build(settings: ServiceSettings, policy: PolicySettings | None = None) -> Fa
         routers=[router, APIRouter(lifespan=scheduler.lifespan)],
         title="Collective Procurement: tendering",
         description="Demand pools, joint tenders, suppliers' bids and awards.",
+        writes=[Channel(Topics.TENDERS)],
     )

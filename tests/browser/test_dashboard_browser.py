@@ -8,6 +8,7 @@ Chromium and its driver are Debian's `chromium` and `chromium-driver` (`make bro
 """
 
 import base64
+import re
 import tempfile
 from collections.abc import Iterator
 from decimal import Decimal
@@ -193,3 +194,24 @@ def test_another_trusts_dashboard_is_refused_in_the_browser(
     browser.get(f"{system.urls['savings']}/trusts/3001")
     assert browser.find_element(By.TAG_NAME, "h1").text == "Not your trust"
     assert "Fenland" not in browser.page_source
+
+
+def test_signing_out_in_the_browser_ends_the_session(
+    system: RunningSystem, browser: webdriver.Chrome, published: None
+) -> None:
+    url = system.urls["savings"]
+    sign_in(browser, system)
+    session = browser.get_cookie("procure_session")
+    assert session is not None
+    # The browser holds a random session id (256 bits), not the manager's token (a JWT).
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", session["value"])
+    browser.find_element(By.CSS_SELECTOR, "form[action='/sign-out'] button[type=submit]").click()
+    WebDriverWait(browser, 10).until(expected_conditions.url_to_be(f"{url}/sign-in"))
+    assert browser.get_cookie("procure_session") is None
+    # A copy of the cookie put back (as a thief who had copied it would) opens nothing.
+    browser.add_cookie(
+        {"name": "procure_session", "value": session["value"], "path": "/", "httpOnly": True}
+    )
+    browser.get(f"{url}/trusts/{SCENARIO.trust_id}")
+    assert browser.current_url == f"{url}/sign-in"
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Savings dashboard"

@@ -38,6 +38,7 @@ async def pool(infra: Infrastructure, tmp_path: Path) -> AsyncIterator[asyncpg.P
     assert await migrate(db, service_migrations) == [
         "shared/0001_delivery.sql",
         "shared/0002_outbox_queue.sql",
+        "shared/0003_revoked_tokens.sql",
         "testsvc/0001_applied.sql",
     ]
     assert await migrate(db, service_migrations) == []  # applied once, recorded

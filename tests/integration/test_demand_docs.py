@@ -16,14 +16,21 @@ def test_asyncapi_describes_every_topic_the_service_reads_and_writes(
     doc = response.json()
     assert doc["asyncapi"] == "3.0.0"
     actions = {
-        op["channel"]["$ref"].split("/")[-1]: op["action"] for op in doc["operations"].values()
+        (doc["channels"][op["channel"]["$ref"].split("/")[-1]]["address"], op["action"])
+        for op in doc["operations"].values()
     }
+    # Every service reads the revoked tokens; demand writes them too. Each topic read has its
+    # dead-letter topic.
     assert actions == {
-        "demand.submissions": "receive",
-        "procurement.tenders": "receive",
-        "procurement.registry": "send",
-        "procurement.demand": "send",
-        "demand.submissions.dlq": "send",
+        ("demand.submissions", "receive"),
+        ("procurement.tenders", "receive"),
+        ("procurement.access", "receive"),
+        ("procurement.registry", "send"),
+        ("procurement.demand", "send"),
+        ("procurement.access", "send"),
+        ("demand.submissions.dlq", "send"),
+        ("procurement.tenders.dlq", "send"),
+        ("procurement.access.dlq", "send"),
     }
     schemas = doc["components"]["schemas"]
     submission = schemas["KafkaSubmission"]

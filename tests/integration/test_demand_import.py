@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -244,4 +245,114 @@ def test_procure_demand_import(system: RunningSystem, tmp_path: Path) -> None:
     # The same file again: its hash is the key, so nothing is added twice.
     assert (
         second.stdout.splitlines()[0] == "2 rows: 1 accepted (1 already imported before), 1 refused"
+    )
+
+
+async def _pieces(data: bytes, size: int) -> AsyncIterator[bytes]:
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
+
+
+async def test_a_tricky_file_sent_in_small_pieces(system: RunningSystem) -> None:
+    """A spreadsheet's CSV (BOM, CRLF, a quoted line break in notes) arriving a few bytes at a
+    time (chunked), with a refused row among good ones and a row spread over two lines."""
+    text = (
+        f"\ufeff{HEADER},notes,submission_id\r\n"
+        f'121001,electricity,5,kWh,0.1,{END},24,"meter 1,\r\nmain site",t-1\r\n'  # 2-3
+        f"121001,electricity,0,kWh,0.1,{END},24,,t-2\r\n"  # 4: quantity
+        "\r\n"  # 5: blank
+        f'121002,gas,5,MWh,61.5,{END},36,"café, m³\nand ""quotes""",\r\n'  # 6-7
+        f"121002,gas,5,kWh,0.12345,{END},36\r\n"  # 8: a cell short
+        f"121002,gas,7,kWh,0.1,{END},36,,t-1"  # 9: t-1 again, other content; no line end
+    )
+    async with client(system) as http:
+        await load_registry(http, system, registry_rows("1210", ["121001", "121002"]))
+        manager = as_manager(system, "1210")
+        response = await http.post(
+            "/v1/demands/import",
+            content=_pieces(text.encode(), 7),
+            headers=manager | {"Content-Type": "text/csv"},
+        )
+        assert response.status_code == 200, response.text
+        report = response.json()
+        lines = await lines_of(http, manager)
+    assert (report["rows"], report["accepted"], report["refused"]) == (5, 2, 3)
+    assert [(r["line"], r["replayed"]) for r in report["accepted_rows"]] == [(2, False), (6, False)]
+    assert [(e["line"], e["column"]) for e in report["refused_rows"]] == [
+        (4, "quantity"),
+        (8, None),
+        (9, "submission_id"),
+    ]
+    assert report["refused_rows"][1]["reason"] == "the row has 7 cells; the header has 9"
+    notes = sorted((item["notes"], item["quantity"]) for item in lines)
+    assert notes == [('café, m³\nand "quotes"', "5000"), ("meter 1,\r\nmain site", "5")]
+
+
+async def test_a_row_not_utf8_refuses_the_file_and_names_the_byte(system: RunningSystem) -> None:
+    good = f"121101,gas,5,kWh,0.1,{END},24\n"
+    data = f"\ufeff{HEADER}\n{good * 3000}".encode() + b"121101,caf\xe9,5\n" + good.encode()
+    async with client(system) as http:
+        await load_registry(http, system, registry_rows("1211", ["121101"]))
+        manager = as_manager(system, "1211")
+        response = await import_csv_bytes(http, manager, data)
+        lines = await lines_of(http, manager)
+    assert response.status_code == 422
+    # Counted from after the byte order mark, as before the import was streamed.
+    offset = len(f"{HEADER}\n{good * 3000}121101,caf".encode())
+    reason = f"not UTF-8 text (byte {offset})"
+    assert response.json()["errors"] == [{"field": "body", "reason": reason}]
+    assert lines == []
+
+
+async def test_a_file_refused_after_some_chunks_were_stored_leaves_nothing(
+    system: RunningSystem,
+) -> None:
+    """The rows are stored a few thousand at a time, all in one transaction: a line that cannot
+    be read as CSV at row 5,001 refuses the whole file, and the rows before it are not kept."""
+    good = f"121201,gas,5,kWh,0.1,{END},24\n"
+    text = f"{HEADER}\n{good * 5000}121201,gas\r5,kWh,0.1,{END},24\n{good * 10}"
+    async with client(system) as http:
+        await load_registry(http, system, registry_rows("1212", ["121201"]))
+        manager = as_manager(system, "1212")
+        response = await import_csv(http, manager, text, key="upload-cut")
+        lines = await lines_of(http, manager)
+        again = await import_csv(http, manager, text.replace("gas\r5", "gas,5"), key="upload-cut")
+    assert response.status_code == 422
+    error = response.json()["errors"][0]
+    assert error["field"] == "body"
+    assert error["reason"].startswith("line 5002: not readable as CSV")
+    assert lines == []
+    # Nothing of the refused file was kept, its key included: the fixed file is all new.
+    assert again.status_code == 200, again.text
+    assert again.json()["accepted"] == 5011
+    assert not any(r["replayed"] for r in again.json()["accepted_rows"])
+
+
+async def test_a_submission_id_repeated_chunks_apart_is_stored_once(system: RunningSystem) -> None:
+    """Rows are stored in chunks; a submission_id first used thousands of rows earlier in the
+    same file is a replay of that row (same content) or refused (different content)."""
+    row = f"121301,gas,{{q}},kWh,0.1,{END},24,{{sid}}\n"
+    rows = [row.format(q=100 + n, sid=f"r-{n}") for n in range(4999)]
+    rows.append(row.format(q=100, sid="r-0"))  # line 5001: r-0 again, same content
+    rows.append(row.format(q=999, sid="r-1"))  # line 5002: r-1 again, other content
+    async with client(system) as http:
+        await load_registry(http, system, registry_rows("1213", ["121301"]))
+        manager = as_manager(system, "1213")
+        response = await import_csv(http, manager, f"{HEADER},submission_id\n" + "".join(rows))
+        assert response.status_code == 200, response.text
+        report = response.json()
+        lines = await lines_of(http, manager)
+    assert (report["rows"], report["accepted"], report["refused"]) == (5001, 5000, 1)
+    accepted = {r["line"]: r for r in report["accepted_rows"]}
+    assert accepted[5001]["demand_id"] == accepted[2]["demand_id"]
+    assert accepted[5001]["replayed"] is True
+    assert [(e["line"], e["column"]) for e in report["refused_rows"]] == [(5002, "submission_id")]
+    assert len(lines) == 4999
+
+
+async def import_csv_bytes(
+    http: httpx.AsyncClient, headers: dict[str, str], data: bytes
+) -> httpx.Response:
+    return await http.post(
+        "/v1/demands/import", content=data, headers=headers | {"Content-Type": "text/csv"}
     )

@@ -7,11 +7,14 @@ import csv
 import io
 import re
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from hashlib import sha256
 from uuid import NAMESPACE_URL, uuid5
 
+import asyncpg
 import httpx
+import jwt
 import pytest
 from aiokafka import AIOKafkaProducer
 
@@ -22,7 +25,7 @@ from shared.infra.provision import Infrastructure
 from shared.launcher import RunningSystem
 from tests.helpers import bearer, eventually
 from tests.integration.savings_scenario import LINES, Scenario, recorded
-from tests.integration.test_savings_access import sign_in
+from tests.integration.test_savings_access import CSRF_FIELD, sign_in
 
 pytestmark = pytest.mark.integration
 
@@ -396,3 +399,182 @@ def test_a_contract_in_lots_shows_each_lots_award(
     dashboard = lots.get(f"/trusts/{LOTS_TRUST}").text
     for bid in bids:
         assert f'href="/trusts/{LOTS_TRUST}/contracts/{LOTS_TENDER}#award-{bid}"' in dashboard
+
+
+# Dashboard sessions. A trust with no ledger yet: its dashboard opens (showing "No savings yet")
+# whenever its manager has a live session, and sends the browser to sign in otherwise.
+SESSION_TRUST = "3023"
+SESSION_COOKIE = "procure_session"
+
+
+async def signed_in_as_manager(client: httpx.AsyncClient, token: str) -> str:
+    """Sign in through the form as a browser does; returns the session cookie it got."""
+    form = await client.get("/sign-in")
+    (csrf,) = CSRF_FIELD.findall(form.text)
+    response = await client.post("/sign-in", data={"token": token, "csrf_token": csrf})
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/trusts/{SESSION_TRUST}"
+    return client.cookies[SESSION_COOKIE]
+
+
+async def new_session(system: RunningSystem) -> tuple[str, str]:
+    """A session of the trust's manager, signed in in a browser closed since; its cookie and
+    the token it was opened with."""
+    token = system.token(Role.MANAGER, SESSION_TRUST)
+    async with httpx.AsyncClient(base_url=system.urls["savings"]) as client:
+        return await signed_in_as_manager(client, token), token
+
+
+async def opens(system: RunningSystem, cookie: str) -> bool:
+    """Whether this cookie value, copied into a fresh browser, opens the trust's dashboard."""
+    browser = httpx.AsyncClient(base_url=system.urls["savings"], cookies={SESSION_COOKIE: cookie})
+    async with browser:
+        response = await browser.get(f"/trusts/{SESSION_TRUST}")
+    if response.status_code == 303:
+        assert response.headers["location"] == "/sign-in"
+        return False
+    assert response.status_code == 200, response.text
+    return True
+
+
+def stored(session_id: str) -> bytes:
+    """What the savings database may keep of a session id: its SHA-256."""
+    return sha256(session_id.encode()).digest()
+
+
+@pytest.fixture
+async def sessions_db(infra: Infrastructure) -> AsyncIterator[asyncpg.Connection]:
+    conn = await asyncpg.connect(infra.database_urls["savings"])
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+async def test_signing_out_ends_the_session_on_the_server(system: RunningSystem) -> None:
+    token = system.token(Role.MANAGER, SESSION_TRUST)
+    async with httpx.AsyncClient(base_url=system.urls["savings"]) as client:
+        session_id = await signed_in_as_manager(client, token)
+        assert await opens(system, session_id)
+        page = await client.get(f"/trusts/{SESSION_TRUST}")
+        (csrf,) = set(CSRF_FIELD.findall(page.text))
+        signed_out = await client.post("/sign-out", data={"csrf_token": csrf})
+        assert signed_out.status_code == 303
+        assert SESSION_COOKIE not in client.cookies
+    # A copy of the cookie taken before sign-out opens nothing any more.
+    assert not await opens(system, session_id)
+
+
+async def test_the_session_cookie_is_not_the_token_nor_an_api_token(
+    system: RunningSystem,
+) -> None:
+    session_id, token = await new_session(system)
+    assert session_id != token and token not in session_id
+    # 256 random bits, URL-safe base64: no JWT, nothing of the token in it.
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", session_id)
+    api = f"/v1/trusts/{SESSION_TRUST}/savings"
+    async with httpx.AsyncClient(base_url=system.urls["savings"]) as client:
+        assert (await client.get(api, headers=bearer(token))).status_code == 200
+        refused = await client.get(api, headers=bearer(session_id))
+    assert refused.status_code == 401
+    assert refused.headers["content-type"] == "application/problem+json"
+    # Nor is a token a session: the raw token in the cookie opens no dashboard.
+    assert await opens(system, session_id)
+    assert not await opens(system, token)
+
+
+async def test_each_sign_in_gets_a_new_session_id(system: RunningSystem) -> None:
+    planted = "p" * 43  # what another site might have set in the browser before sign-in
+    token = system.token(Role.MANAGER, SESSION_TRUST)
+    async with httpx.AsyncClient(base_url=system.urls["savings"]) as client:
+        client.cookies.set(SESSION_COOKIE, planted, domain="127.0.0.1", path="/")
+        ids = [await signed_in_as_manager(client, token) for _ in range(3)]
+    assert len(set(ids)) == 3 and planted not in ids
+    assert not await opens(system, planted)
+    # Signing in again in the same browser ends the session it had.
+    assert [await opens(system, session_id) for session_id in ids] == [False, False, True]
+
+
+async def test_the_database_keeps_a_hash_of_the_session_id_only(
+    system: RunningSystem, sessions_db: asyncpg.Connection
+) -> None:
+    session_id, token = await new_session(system)
+    row = await sessions_db.fetchrow(
+        "SELECT * FROM dashboard_sessions WHERE session_hash = $1", stored(session_id)
+    )
+    assert row is not None
+    assert row["trust_id"] == SESSION_TRUST
+    # The session ends with its token, and names it for revocation.
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert row["token_expires_at"] == datetime.fromtimestamp(claims["exp"], UTC)
+    assert row["token_id"] == claims.get("jti")
+    # Nothing stored is the cookie's value or the token.
+    for kept in await sessions_db.fetch("SELECT * FROM dashboard_sessions"):
+        for value in kept.values():
+            text = value.hex() if isinstance(value, bytes) else str(value)
+            assert session_id not in text and token not in text
+            assert value != session_id.encode()
+
+
+# Moving one of a session's clocks back, as if that much time had passed.
+AGE = {
+    "last_seen_at": "UPDATE dashboard_sessions SET last_seen_at = last_seen_at - $2::interval"
+    " WHERE session_hash = $1",
+    "created_at": "UPDATE dashboard_sessions SET created_at = created_at - $2::interval"
+    " WHERE session_hash = $1",
+    "token_expires_at": "UPDATE dashboard_sessions"
+    " SET token_expires_at = token_expires_at - $2::interval WHERE session_hash = $1",
+}
+
+
+async def age(conn: asyncpg.Connection, session_id: str, column: str, by: timedelta) -> None:
+    assert await conn.execute(AGE[column], stored(session_id), by) == "UPDATE 1"
+
+
+async def test_an_idle_session_ends(system: RunningSystem, sessions_db: asyncpg.Connection) -> None:
+    token = system.token(Role.MANAGER, SESSION_TRUST)
+    async with httpx.AsyncClient(base_url=system.urls["savings"]) as client:
+        session_id = await signed_in_as_manager(client, token)
+        # 29 minutes idle: still signed in, and the request restarts the idle clock.
+        for _ in range(2):
+            await age(sessions_db, session_id, "last_seen_at", timedelta(minutes=29))
+            assert (await client.get(f"/trusts/{SESSION_TRUST}")).status_code == 200
+        # 31 minutes (the default limit is 30): signed out, and the row is gone.
+        await age(sessions_db, session_id, "last_seen_at", timedelta(minutes=31))
+        expired = await client.get(f"/trusts/{SESSION_TRUST}")
+        assert expired.status_code == 303 and expired.headers["location"] == "/sign-in"
+        assert not await sessions_db.fetchval(
+            "SELECT count(*) FROM dashboard_sessions WHERE session_hash = $1", stored(session_id)
+        )
+        # The sign-in form says when a session ends.
+        form = (await client.get("/sign-in")).text
+    assert "for at most 12 hours; after 30 minutes without use" in form
+
+
+async def test_a_busy_session_ends_after_its_lifetime_or_with_its_token(
+    system: RunningSystem, sessions_db: asyncpg.Connection
+) -> None:
+    old, _ = await new_session(system)
+    await age(sessions_db, old, "created_at", timedelta(hours=12, seconds=1))
+    assert not await opens(system, old)
+    expiring, _ = await new_session(system)
+    assert await opens(system, expiring)
+    # Its token expires now (tokens last 30 days: the session's record of it is moved instead).
+    token_expires_at = await sessions_db.fetchval(
+        "SELECT token_expires_at FROM dashboard_sessions WHERE session_hash = $1",
+        stored(expiring),
+    )
+    await age(sessions_db, expiring, "token_expires_at", token_expires_at - datetime.now(UTC))
+    assert not await opens(system, expiring)
+
+
+async def test_sessions_past_their_limits_are_purged_at_sign_in(
+    system: RunningSystem, sessions_db: asyncpg.Connection
+) -> None:
+    abandoned, _ = await new_session(system)
+    await age(sessions_db, abandoned, "last_seen_at", timedelta(minutes=31))
+    count = "SELECT count(*) FROM dashboard_sessions WHERE session_hash = $1"
+    assert await sessions_db.fetchval(count, stored(abandoned)) == 1
+    # Nobody comes back with it; the next sign-in (anyone's) deletes it.
+    await new_session(system)
+    assert await sessions_db.fetchval(count, stored(abandoned)) == 0

@@ -19,6 +19,7 @@ from services.demand.rules import (
     WithdrawalRequest,
     request_hash,
 )
+from shared.bounds import PRICE_MAX, QUANTITY_MAX
 
 TODAY = date.today()
 NEXT_YEAR = (TODAY + timedelta(days=365)).isoformat()
@@ -173,9 +174,9 @@ _texts = st.text(st.characters(blacklist_categories=["Cc", "Cs"]), min_size=1, m
 
 
 @given(
-    quantity=st.decimals(min_value=Decimal("0.000001"), max_value=Decimal("1e11"), places=6),
-    price=st.decimals(min_value=0, max_value=Decimal("1e6"), places=4),
-    unit=_texts,
+    quantity=st.decimals(min_value=Decimal("0.000001"), max_value=QUANTITY_MAX, places=6),
+    price=st.decimals(min_value=0, max_value=PRICE_MAX, places=4),
+    unit=_texts.filter(lambda unit: len(unit.strip()) <= 32),  # a unit is at most 32 characters
     supplier=st.none() | _texts,
     notes=st.none() | _texts,
     term=st.integers(1, 120),

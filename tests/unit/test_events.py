@@ -25,6 +25,7 @@ from shared.events import (
     TenderAwarded,
     TenderCancelled,
     TenderOpened,
+    TokenRevoked,
     outgoing,
     read_data,
 )
@@ -91,6 +92,7 @@ SAMPLES: list[EventData] = [
         term_saving=Decimal("0.10"),
         rule_version="savings-2026.1",
     ),
+    TokenRevoked(token_id="0123456789abcdef0123456789abcdef", reason="left the trust"),
 ]
 
 

@@ -202,6 +202,15 @@ def test_the_sign_in_form_labels_its_field_and_announces_errors() -> None:
     assert 'aria-describedby="token-help token-error"' in form
 
 
+def test_the_sign_in_form_says_when_a_session_ends() -> None:
+    assert (
+        "until you sign out or close it, for at most 12 hours; after 30 minutes without use you"
+        " sign in again." in sign_in_page(CSRF)
+    )
+    short = sign_in_page(CSRF, idle_minutes=1, max_hours=0.5)
+    assert "for at most 0.5 hours; after 1 minute without use" in short
+
+
 def test_the_csv_has_one_row_per_entry_and_defuses_formulas() -> None:
     risky = ALDER.model_copy(update={"school_name": '=HYPERLINK("http://x")'})
     rows = list(csv.DictReader(io.StringIO(ledger_csv([risky, CEDAR]))))

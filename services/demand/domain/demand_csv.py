@@ -68,7 +68,9 @@ def _values(header: list[str], cells: list[str]) -> dict[str, object]:
         if not text:
             continue  # an empty cell is a field left out
         # CSV has only text; a whole number of months is still a whole number.
-        values[name] = int(text) if name == "term_months" and re.fullmatch(r"\d+", text) else text
+        values[name] = (
+            int(text) if name == "term_months" and re.fullmatch(r"[0-9]+", text) else text
+        )
     return values
 
 

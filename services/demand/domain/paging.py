@@ -4,7 +4,7 @@ stay stable while lines are added (unlike an offset)."""
 import base64
 import binascii
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from uuid import UUID
 
 
@@ -25,8 +25,10 @@ def decode_cursor(cursor: str) -> Position:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         created_at, demand_id = text.split("|")
         position = Position(datetime.fromisoformat(created_at), UUID(demand_id))
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        if position.created_at.tzinfo is None:
+            raise ValueError("no time zone")
+        # In UTC, as issued: an offset that moves the time out of datetime's range (year 1 at
+        # +14:00) fails here rather than in the database driver.
+        return Position(position.created_at.astimezone(UTC), position.demand_id)
+    except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError) as exc:
         raise ValueError("not a cursor from a previous page") from exc
-    if position.created_at.tzinfo is None:
-        raise ValueError("not a cursor from a previous page")
-    return position

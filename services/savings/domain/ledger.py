@@ -2,9 +2,10 @@
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from uuid import UUID, uuid5
 
+from shared.bounds import WIDE
 from shared.money import percentage, to_pence
 
 # Recorded on every ledger entry so history can be replayed and audited under the rules that
@@ -55,16 +56,20 @@ def ledger_figures(allocation: Allocation, term_months: int) -> LedgerFigures:
     """DESIGN.md's ledger formulas; each figure is rounded once, from unrounded inputs."""
     quantity = allocation.quantity
     pooled = allocation.pooled_unit_price
-    baseline_cost = quantity * allocation.baseline_unit_price
-    contract_cost = quantity * pooled
-    saving = baseline_cost - contract_cost
+    # Exact: products of accepted values can have more digits than the default context's 28.
+    with localcontext(WIDE):
+        baseline_cost = quantity * allocation.baseline_unit_price
+        contract_cost = quantity * pooled
+        saving = baseline_cost - contract_cost
+        term_saving = saving * term_months / 12
+        economy_of_scale = quantity * (allocation.solo_unit_price - pooled)
     return LedgerFigures(
         annual_baseline_cost=to_pence(baseline_cost),
         annual_contract_cost=to_pence(contract_cost),
         annual_saving=to_pence(saving),
-        term_saving=to_pence(saving * term_months / 12),
+        term_saving=to_pence(term_saving),
         saving_pct=percentage(saving, baseline_cost),
-        economy_of_scale=to_pence(quantity * (allocation.solo_unit_price - pooled)),
+        economy_of_scale=to_pence(economy_of_scale),
     )
 
 

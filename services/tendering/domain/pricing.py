@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-PRICE_PLACES = 4
+from shared.bounds import PRICE_MAX, PRICE_PLACES, TIER_QUANTITY_MAX, TIER_QUANTITY_PLACES
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,10 @@ def check_tiers(tiers: Sequence[PriceTier]) -> tuple[PriceTier, ...]:
             raise TierError(minimum, "must be a finite number")
         if tier.min_quantity < 0:
             raise TierError(minimum, "must not be negative")
+        if tier.min_quantity > TIER_QUANTITY_MAX:
+            raise TierError(minimum, f"must be at most {TIER_QUANTITY_MAX:,}")
+        if _has_more_places(tier.min_quantity, TIER_QUANTITY_PLACES):
+            raise TierError(minimum, f"must have at most {TIER_QUANTITY_PLACES} decimal places")
         # A tier from zero gives every quantity a price.
         if i == 0 and tier.min_quantity != 0:
             raise TierError(minimum, "the first tier must start at 0")
@@ -42,6 +46,8 @@ def check_tiers(tiers: Sequence[PriceTier]) -> tuple[PriceTier, ...]:
             raise TierError(price, "must be a finite number")
         if tier.unit_price <= 0:
             raise TierError(price, "must be greater than 0")
+        if tier.unit_price > PRICE_MAX:
+            raise TierError(price, f"must be at most {PRICE_MAX:,}")
         if _has_more_places(tier.unit_price, PRICE_PLACES):
             raise TierError(price, f"must have at most {PRICE_PLACES} decimal places")
     return tuple(tiers)

@@ -3,9 +3,10 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from enum import StrEnum
 
+from shared.bounds import WIDE
 from shared.money import to_pence
 
 
@@ -42,10 +43,14 @@ def estimated_value(
     """(ex VAT, VAT, inc VAT) over the term for (annual quantity, baseline unit price) lines."""
     if term_months < 1:
         raise ValueError("term_months: must be at least 1")
-    ex_vat = sum((quantity * price for quantity, price in lines), Decimal(0)) * term_months / 12
+    # Exact: a pool's sum of products can have more digits than the default context's 28.
+    with localcontext(WIDE):
+        ex_vat = sum((q * price for q, price in lines), Decimal(0)) * term_months / 12
+        vat = ex_vat * vat_rate
+        inc_vat = ex_vat * (1 + vat_rate)
     # Each figure is rounded once from the exact value, so inc VAT may differ from the
     # sum of the rounded parts by a penny.
-    return to_pence(ex_vat), to_pence(ex_vat * vat_rate), to_pence(ex_vat * (1 + vat_rate))
+    return to_pence(ex_vat), to_pence(vat), to_pence(inc_vat)
 
 
 def threshold_for(opened_on: date, light_touch: bool) -> tuple[Decimal, str]:

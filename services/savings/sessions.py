@@ -1,0 +1,119 @@
+"""Dashboard sessions, kept in the savings database (migration 0004_dashboard_sessions.sql).
+
+A manager's browser holds a random session id (256 bits from the OS's CSPRNG) in its cookie;
+the database holds only the id's SHA-256, so reading the table does not give anyone a live
+session. The id is not a bearer token: the API never accepts it, and the manager's token never
+leaves the sign-in request.
+
+A session ends when the manager signs out (its row is deleted), after `idle` without a request,
+`lifetime` after sign-in however busy it is, and when the token it was opened with expires.
+The token's id (its `jti`, when it has one) is kept so that revoking a token can end its
+sessions. Rows past any limit are deleted when the next session opens, or when they are shown.
+"""
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from shared.db import Connection
+
+# What secrets.token_urlsafe(32) makes; any other cookie value is no session id.
+SESSION_ID = re.compile(r"[A-Za-z0-9_-]{43}")
+
+
+@dataclass(frozen=True)
+class Limits:
+    idle: timedelta
+    lifetime: timedelta
+
+
+@dataclass(frozen=True)
+class Session:
+    """Who a live session is for: the manager of one trust."""
+
+    trust_id: str
+    subject: str
+    # The id (`jti`) of the token the session was opened with, if it had one.
+    token_id: str | None
+
+
+def digest(session_id: str) -> bytes:
+    """What the database keeps of a session id."""
+    return hashlib.sha256(session_id.encode("ascii")).digest()
+
+
+async def purge(conn: Connection, now: datetime, limits: Limits) -> int:
+    """Delete every session past one of its limits; returns how many."""
+    status: str = await conn.execute(
+        "DELETE FROM dashboard_sessions"
+        " WHERE last_seen_at <= $1 OR created_at <= $2 OR token_expires_at <= $3",
+        now - limits.idle,
+        now - limits.lifetime,
+        now,
+    )
+    return int(status.rsplit(" ", 1)[1])
+
+
+async def open_session(
+    conn: Connection,
+    *,
+    trust_id: str,
+    subject: str,
+    token_id: str | None,
+    token_expires_at: datetime,
+    now: datetime,
+    limits: Limits,
+    replaces: str | None = None,
+) -> str:
+    """A new session (a new id at every sign-in); returns its id for the cookie. The session
+    the browser had before (`replaces`), if any, ends; so do all sessions past their limits."""
+    session_id = secrets.token_urlsafe(32)
+    async with conn.transaction():
+        await purge(conn, now, limits)
+        if replaces is not None and SESSION_ID.fullmatch(replaces):
+            await end(conn, replaces)
+        await conn.execute(
+            "INSERT INTO dashboard_sessions (session_hash, trust_id, subject, token_id,"
+            " token_expires_at, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $6, $6)",
+            digest(session_id),
+            trust_id,
+            subject,
+            token_id,
+            token_expires_at,
+            now,
+        )
+    return session_id
+
+
+async def resume(
+    conn: Connection, session_id: str, now: datetime, limits: Limits
+) -> Session | None:
+    """The live session with this id, its idle clock restarted; None when there is none (a
+    session found past a limit is deleted)."""
+    if not SESSION_ID.fullmatch(session_id):
+        return None
+    key = digest(session_id)
+    row = await conn.fetchrow(
+        "UPDATE dashboard_sessions SET last_seen_at = greatest(last_seen_at, $2)"
+        " WHERE session_hash = $1 AND last_seen_at > $3 AND created_at > $4"
+        " AND token_expires_at > $2"
+        " RETURNING trust_id, subject, token_id",
+        key,
+        now,
+        now - limits.idle,
+        now - limits.lifetime,
+    )
+    if row is None:
+        await conn.execute("DELETE FROM dashboard_sessions WHERE session_hash = $1", key)
+        return None
+    return Session(row["trust_id"], row["subject"], row["token_id"])
+
+
+async def end(conn: Connection, session_id: str) -> None:
+    """Sign-out: the session is gone, whatever its cookie says later."""
+    if SESSION_ID.fullmatch(session_id):
+        await conn.execute(
+            "DELETE FROM dashboard_sessions WHERE session_hash = $1", digest(session_id)
+        )
