@@ -13,7 +13,7 @@ from bench import kafka
 from bench.results import Figure, Report
 from bench.system import PARTITIONS, Bench
 from bench.workload import schools, submissions
-from shared.infra.topics import ensure_topics
+from shared.topics import ensure_topics
 
 COUNT = 200_000
 ROUNDS = 3

@@ -141,13 +141,8 @@ async def run(bench: Bench) -> Report:
         [(e["line"], e["column"]) for e in answer.get("refused_rows", [])]
         == [(line, "quantity") for line in bad],
     )
-    async with bench.db("demand") as conn:
-        stored = await conn.fetchval(
-            "SELECT count(DISTINCT demand_id) FROM demand_lines"
-            " WHERE key_owner = $1 AND idempotency_key LIKE $2",
-            f"{Role.MANAGER}:{TRUST[0].trust_id}",
-            f"{run_id}#%",
-        )
+    rows = await bench.keyed_lines(f"{Role.MANAGER}:{TRUST[0].trust_id}", f"{run_id}#%")
+    stored = len({row["demand_id"] for row in rows})
     report.check(f"{good:,} lines stored, one per accepted row", stored == good == len(accepted))
     report.check(
         "each line's demand.registered on the topic exactly once",

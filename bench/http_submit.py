@@ -184,13 +184,7 @@ async def _open_loop(url: str, token: str, prefix: str) -> OpenLoop:
 
 async def _created(bench: Bench, run_id: str) -> dict[str, set[UUID]]:
     """The lines each phase created, by their Idempotency-Keys."""
-    async with bench.db("demand") as conn:
-        rows = await conn.fetch(
-            "SELECT idempotency_key AS key, demand_id FROM demand_lines"
-            " WHERE key_owner = $1 AND idempotency_key LIKE $2",
-            f"{Role.MANAGER}:{TRUST[0].trust_id}",
-            f"{run_id}-%",
-        )
+    rows = await bench.keyed_lines(f"{Role.MANAGER}:{TRUST[0].trust_id}", f"{run_id}-%")
     created: dict[str, set[UUID]] = {"warm": set(), "wrk": set(), "open": set()}
     for row in rows:
         created[row["key"].split("-")[2]].add(row["demand_id"])

@@ -8,8 +8,8 @@ from time import perf_counter
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from shared.infra.topics import unread
 from shared.service import KafkaRecord
+from shared.topics import unread
 
 
 def producer(bootstrap: str) -> AIOKafkaProducer:
@@ -34,7 +34,7 @@ async def produce(bootstrap: str, topic: str, records: Sequence[tuple[bytes, byt
 
 class Tail:
     """Reads a topic in the background from where it ends when entered: what is published while
-    a benchmark runs, with each record's timestamp (where it ends: `shared.infra.topics.unread`)."""
+    a benchmark runs, with each record's timestamp (where it ends: `shared.topics.unread`)."""
 
     def __init__(self, bootstrap: str, topic: str) -> None:
         self.topic = topic

@@ -12,7 +12,7 @@ from shared.service import KafkaRecord
 async def kafka_lines(bench: Bench, run_id: str, trusts: Iterable[str]) -> dict[str, UUID]:
     """submission_id -> demand_id of the run's submissions that were registered.
 
-    Ingress lines are keyed (kafka:<trust>, submission_id): services/demand/handlers.py."""
+    Ingress lines are keyed (kafka:<trust>, submission_id): services/demand/submitting.py."""
     async with bench.db("demand") as conn:
         rows = await conn.fetch(
             "SELECT idempotency_key AS key, demand_id FROM demand_lines"

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
-from shared.infra.embedded import tansu_binary
+from procure.infra.embedded import tansu_binary
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 

@@ -30,7 +30,7 @@ from services.savings.domain.ledger import (
 )
 from services.savings.store import LedgerRow
 from shared.auth import Role
-from shared.categories import categories
+from shared.domain.categories import categories
 
 TRUSTS = [str(8001 + t) for t in range(2500)]
 SCHOOLS_PER_TRUST = 10

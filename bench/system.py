@@ -1,5 +1,5 @@
 """The system under test: the embedded broker and PostgreSQL, as `procure up` starts them, and
-the three services as separate processes on them (shared/launcher.py).
+the three services as separate processes on them (procure/launcher.py).
 
 One difference from `procure up`: PostgreSQL records commit timestamps
 (`track_commit_timestamp`), so a benchmark can read when each row's transaction committed
@@ -21,11 +21,11 @@ import asyncpg
 import httpx
 
 from bench.workload import School, registry_csv
+from procure.infra import processes
+from procure.infra.embedded import embedded_broker, embedded_postgres
+from procure.infra.provision import Infrastructure, prepare
+from procure.launcher import RunningSystem, run_system
 from shared.auth import Role
-from shared.infra import processes
-from shared.infra.embedded import embedded_broker, embedded_postgres
-from shared.infra.provision import Infrastructure, prepare
-from shared.launcher import RunningSystem, run_system
 
 T = TypeVar("T")
 PARTITIONS = 6
@@ -107,6 +107,17 @@ class Bench:
                     "SELECT count(*) FROM demand_lines WHERE trust_id = ANY($1)",
                     sorted(set(trusts)),
                 )
+            )
+
+    async def keyed_lines(self, owner: str, keys: str) -> list[asyncpg.Record]:
+        """The demand lines `owner` submitted with an Idempotency-Key LIKE `keys`: (key,
+        demand_id)."""
+        async with self.db("demand") as conn:
+            return await conn.fetch(
+                "SELECT idempotency_key AS key, demand_id FROM demand_lines"
+                " WHERE key_owner = $1 AND idempotency_key LIKE $2",
+                owner,
+                keys,
             )
 
     @asynccontextmanager

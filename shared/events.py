@@ -1,4 +1,4 @@
-"""Event contracts: the envelope of DESIGN.md section 4 and one data model per event type.
+"""Event contracts: the envelope and one data model per event type (docs/events.md).
 
 Every event is JSON, keyed by trust_id. Consumers ignore unknown fields; a breaking change bumps
 `event_version` and `upcast` brings older versions up to date before a handler sees them.
@@ -101,20 +101,6 @@ def outgoing(
         }
     )
     return Outgoing(event.event_id, event.key, event.model_dump_json().encode())
-
-
-def new_event(
-    data: EventData,
-    *,
-    trust_id: str,
-    correlation_id: str,
-    causation_id: str | None = None,
-) -> Envelope:
-    """A new event as its consumers read it."""
-    written = outgoing(
-        data, trust_id=trust_id, correlation_id=correlation_id, causation_id=causation_id
-    )
-    return Envelope.model_validate_json(written.payload)
 
 
 def read_data(envelope: Envelope, model: type[Data]) -> Data:
@@ -318,21 +304,3 @@ class TokenRevoked(EventData):
     event_type: ClassVar[str] = "token.revoked"
     token_id: str = Field(pattern=r"^[0-9a-f]{32}$")
     reason: str | None = None
-
-
-EVENT_TYPES: dict[str, type[EventData]] = {
-    model.event_type: model
-    for model in (
-        SchoolJoined,
-        SchoolLeft,
-        DemandRegistered,
-        DemandAmended,
-        DemandWithdrawn,
-        TenderOpened,
-        BidReceived,
-        TenderAwarded,
-        TenderCancelled,
-        SavingsRecorded,
-        TokenRevoked,
-    )
-}

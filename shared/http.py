@@ -10,6 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.auth import Principal, Role, TokenError, read_token
+from shared.domain.errors import Conflict, DomainError, Invalid, NotAllowed, NotFound
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -45,6 +46,21 @@ class BodyTooLarge(StarletteHTTPException):
             limit_bytes=limit,
         )
         super().__init__(413, self.problem.detail)
+
+
+# How each kind of domain refusal is answered over HTTP; the one place that decides it.
+STATUS_OF: dict[type[DomainError], int] = {
+    NotFound: 404,
+    Conflict: 409,
+    Invalid: 422,
+    NotAllowed: 403,
+}
+
+
+def problem_of(error: DomainError) -> Problem:
+    status = next(s for kind, s in STATUS_OF.items() if isinstance(error, kind))
+    errors = [field_error(field, reason) for field, reason in error.errors]
+    return Problem(status, error.title, error.detail, errors, **error.extra)
 
 
 def field_error(field: str, reason: str) -> dict[str, str]:
@@ -94,7 +110,12 @@ def install_problem_handlers(app: FastAPI) -> None:
         assert isinstance(exc, BodyTooLarge)
         return problem_response(request, exc.problem)
 
+    async def on_domain_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, DomainError)
+        return problem_response(request, problem_of(exc))
+
     app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(DomainError, on_domain_error)
     app.add_exception_handler(BodyTooLarge, on_too_large)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)

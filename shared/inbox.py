@@ -24,19 +24,19 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import groupby
 from typing import NoReturn, Protocol, TypeAlias
-from uuid import UUID
 
 import asyncpg
 import structlog
 from pydantic import ValidationError
 
-from shared.db import Connection
 from shared.events import Envelope, Topics
 from shared.metrics import EVENTS_APPLIED, EVENTS_DEAD_LETTERED, EVENTS_DUPLICATE
+from shared.unit_of_work import UnitOfWork, each_alone_if_together_fails, unit_of_work
 
 log = structlog.get_logger()
 
-Handler = Callable[[Connection, Envelope], Awaitable[None]]
+# A handler applies one event in the consumer's unit of work (its changes, its events).
+Handler = Callable[[UnitOfWork, Envelope], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -44,10 +44,10 @@ class Together:
     """A handler that applies consecutive events of its type in one go (say one pipelined
     `executemany`) with the same effect as applying them one by one, in order."""
 
-    apply: Callable[[Connection, Sequence[Envelope]], Awaitable[None]]
+    apply: Callable[[UnitOfWork, Sequence[Envelope]], Awaitable[None]]
 
-    async def __call__(self, conn: Connection, event: Envelope) -> None:
-        await self.apply(conn, [event])
+    async def __call__(self, work: UnitOfWork, event: Envelope) -> None:
+        await self.apply(work, [event])
 
 
 # A consumed record: topic, key, value.
@@ -72,17 +72,6 @@ class DeadLetterPublisher(Protocol):
     async def __call__(
         self, topic: str, key: bytes | None, value: bytes, headers: dict[str, str]
     ) -> None: ...
-
-
-async def claim(conn: Connection, consumer: str, event_ids: Sequence[UUID]) -> set[UUID]:
-    """The events this consumer has not applied before (and now has, once committed)."""
-    rows = await conn.fetch(
-        "INSERT INTO inbox (consumer, event_id) SELECT $1, unnest($2::uuid[])"
-        " ON CONFLICT DO NOTHING RETURNING event_id",
-        consumer,
-        event_ids,
-    )
-    return {r["event_id"] for r in rows}
 
 
 @dataclass(frozen=True)
@@ -111,10 +100,6 @@ class Consumer:
         # Consecutive reads that found a dependency down: the pause grows with the outage.
         self._outage = 0
 
-    async def handle(self, topic: str, key: bytes | None, value: bytes) -> None:
-        """One record: a batch of one."""
-        await self.handle_batch([(topic, key, value)])
-
     async def handle_batch(self, records: Sequence[Record]) -> None:
         """Apply a batch: together in one transaction, or else each event on its own."""
         events: list[_Event] = []
@@ -128,16 +113,17 @@ class Consumer:
             handler = self._handlers.get(envelope.event_type)
             if handler is not None:  # topics carry several event types; a consumer needs some
                 events.append(_Event(record, envelope, handler))
-        if len(events) > 1:
-            try:
-                await self._apply(events)
-                events = []
-            except TRANSIENT as exc:
-                await self._unavailable(exc)
-            except Exception as exc:
-                log.warning("batch failed; applying its events one by one", error=str(exc))
-        for event in events:
-            await self._apply_alone(event)
+
+        async def together(batch: Sequence[_Event]) -> list[None]:
+            await self._apply(batch)
+            return [None] * len(batch)
+
+        try:
+            await each_alone_if_together_fails(
+                events, together, self._apply_alone, passing=TRANSIENT
+            )
+        except TRANSIENT as exc:
+            await self._unavailable(exc)
         self._outage = 0
         for record, reason in invalid:
             await self._send_to_dead_letters(record, reason, 1)
@@ -165,8 +151,8 @@ class Consumer:
 
     async def _apply(self, events: Sequence[_Event]) -> None:
         """Claim and apply the events in order, in one transaction."""
-        async with self._pool().acquire() as conn, conn.transaction():
-            fresh = await claim(conn, self.name, [e.envelope.event_id for e in events])
+        async with unit_of_work(self._pool()) as work:
+            fresh = await work.claim(self.name, [e.envelope.event_id for e in events])
             new = []
             for event in events:
                 if event.envelope.event_id in fresh:
@@ -181,7 +167,7 @@ class Consumer:
                     )
             for handler, run in groupby(new, key=lambda e: e.handler):
                 if isinstance(handler, Together):
-                    await handler.apply(conn, [e.envelope for e in run])
+                    await handler.apply(work, [e.envelope for e in run])
                     continue
                 for event in run:
                     envelope = event.envelope
@@ -190,7 +176,7 @@ class Consumer:
                         correlation_id=envelope.correlation_id,
                         event_type=envelope.event_type,
                     ):
-                        await handler(conn, envelope)
+                        await handler(work, envelope)
         for event in new:
             EVENTS_APPLIED.labels(self.name, event.envelope.event_type).inc()
 

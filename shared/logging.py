@@ -3,7 +3,7 @@
 structlog's own lines and the standard library's (FastStream, aiokafka, uvicorn, asyncio,
 warnings) go through the same processors to stdout, so they all carry `service`, a level, a UTC
 timestamp and whatever is bound in structlog's context: `correlation_id` for an HTTP request
-(`CorrelationId` below), `event_id` and `correlation_id` for a consumed event (shared/inbox.py).
+(`ObserveRequests` below), `event_id` and `correlation_id` for a consumed event (shared/inbox.py).
 Uncaught exceptions, in any thread, are logged as JSON too. No colours, ever.
 """
 
@@ -11,6 +11,7 @@ import logging
 import re
 import sys
 import threading
+import time
 from types import TracebackType
 from typing import Any
 
@@ -19,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from structlog.typing import EventDict, Processor, WrappedLogger
 
 from shared.ids import new_id
+from shared.metrics import HTTP_LATENCY
 
 log = structlog.get_logger()
 
@@ -163,10 +165,11 @@ def current_correlation_id() -> str | None:
     return value if isinstance(value, str) else None
 
 
-class CorrelationId:
+class ObserveRequests:
     """Each HTTP request's correlation id: the client's (if sane) or a new one. Bound for every
     line logged while the request is handled and returned as `X-Correlation-ID`. A request that
-    changes state gets an INFO line; one that fails (5xx, or raises) an ERROR line. A plain ASGI
+    changes state gets an INFO line; one that fails (5xx, or raises) an ERROR line. Its latency
+    is observed by method, route template and status (`HTTP_LATENCY`). A plain ASGI
     middleware: `@app.middleware("http")` would run every request in an extra task group."""
 
     def __init__(self, app: ASGIApp) -> None:
@@ -176,6 +179,7 @@ class CorrelationId:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        started = time.perf_counter()
         correlation = correlation_id_of(scope["headers"])
         header = (HEADER, correlation.encode("ascii"))
         status = 500
@@ -194,6 +198,12 @@ class CorrelationId:
             except Exception:
                 log.exception("request failed", method=method, path=scope["path"])
                 raise
+            finally:
+                # The route's template, not the raw path: ids would explode label cardinality.
+                route = getattr(scope.get("route"), "path", "unmatched")
+                HTTP_LATENCY.labels(method, route, str(status)).observe(
+                    time.perf_counter() - started
+                )
             if status >= 500:
                 log.error("request failed", method=method, path=scope["path"], status=status)
             elif method in _CHANGES:

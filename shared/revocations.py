@@ -9,7 +9,6 @@ after a restart.
 """
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated
@@ -19,19 +18,20 @@ import structlog
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared import outbox
 from shared.auth import Role
+from shared.background import in_background
 from shared.db import Connection
 from shared.events import Envelope, TokenRevoked, Topics, outgoing, read_data
 from shared.http import Caller, require_role
 from shared.openapi import problems
+from shared.unit_of_work import UnitOfWork, unit_of_work
 
 log = structlog.get_logger()
 
 
-async def apply_revocation(conn: Connection, event: Envelope) -> None:
+async def apply_revocation(work: UnitOfWork, event: Envelope) -> None:
     revoked = read_data(event, TokenRevoked)
-    await conn.execute(
+    await work.conn.execute(
         "INSERT INTO revoked_tokens (token_id, reason, revoked_at) VALUES ($1, $2, $3)"
         " ON CONFLICT (token_id) DO NOTHING",
         revoked.token_id,
@@ -65,13 +65,8 @@ async def refreshing(
                 # The last set stays in force; readiness reports the database.
                 log.warning("revoked tokens not reloaded", error=str(exc))
 
-    task = asyncio.create_task(refresh())
-    try:
+    async with in_background(refresh()):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 class RevocationIn(BaseModel):
@@ -100,8 +95,7 @@ async def revoke_token(body: RevocationIn, caller: Caller, request: Request) -> 
         trust_id="",
         correlation_id=f"revocation:{body.token_id}",
     )
-    pool: asyncpg.Pool = request.app.state.runtime.pool
-    async with pool.acquire() as conn, conn.transaction():
-        await outbox.record(conn, Topics.ACCESS, [event])
+    async with unit_of_work(request.app.state.runtime.pool) as work:
+        work.emit(Topics.ACCESS, [event])
     log.info("token revoked", token_id=body.token_id, by=caller.subject)
     return RevocationOut(token_id=body.token_id, status="revoked")

@@ -8,7 +8,6 @@ import gc
 import logging
 import os
 import threading
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -28,7 +27,6 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.message import StreamMessage
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import outbox, revocations
 from shared.asyncapi import Channel
@@ -39,11 +37,11 @@ from shared.docs import install_docs
 from shared.events import Topics
 from shared.http import install_problem_handlers
 from shared.inbox import Consumer, Handler
-from shared.infra.topics import ensure_topics
 from shared.limits import RequestLimits
-from shared.logging import CorrelationId, configure_logging, install_exception_hooks
-from shared.metrics import CONTENT_TYPE, DEAD_LETTERS, EVENTS_PUBLISHED, HTTP_LATENCY, scrape
+from shared.logging import ObserveRequests, configure_logging, install_exception_hooks
+from shared.metrics import CONTENT_TYPE, DEAD_LETTERS, EVENTS_PUBLISHED, scrape
 from shared.settings import ServiceSettings
+from shared.topics import ensure_topics
 
 log = structlog.get_logger()
 # aiokafka's default (murmur2 of the key, as the Java client): a key's partition never changes.
@@ -328,39 +326,8 @@ def create_app(
         app.include_router(router)
 
     app.add_middleware(RequestLimits, runtime=runtime)
-    app.add_middleware(MeasureLatency)
-    app.add_middleware(CorrelationId)
+    app.add_middleware(ObserveRequests)
     return app
-
-
-class MeasureLatency:
-    """Observes each HTTP request's latency by method, route template and status. A plain ASGI
-    middleware: `@app.middleware("http")` would run every request in an extra task group."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500  # what the client gets if the app raises before responding
-
-        async def send_and_note_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_and_note_status)
-        finally:
-            # The route's template, not the raw path: ids in paths would explode label cardinality.
-            route = getattr(scope.get("route"), "path", "unmatched")
-            HTTP_LATENCY.labels(scope["method"], route, str(status)).observe(
-                time.perf_counter() - started
-            )
 
 
 def operations_router(runtime: Runtime, document: Callable[[], dict[str, Any]]) -> APIRouter:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from shared.infra.processes import free_port
-from shared.infra.provision import Infrastructure, provision
-from shared.launcher import RunningSystem, run_system
+from procure.infra.processes import free_port
+from procure.infra.provision import Infrastructure, provision
+from procure.launcher import RunningSystem, run_system
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 

@@ -1,10 +1,29 @@
 """Small helpers for tests that talk to the running system."""
 
+import asyncio
 import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import httpx
+from aiokafka import AIOKafkaProducer
+
+from shared.events import Envelope, EventData, outgoing
+
+if TYPE_CHECKING:
+    from procure.launcher import RunningSystem
 
 T = TypeVar("T")
+
+# The six savings figures of a ledger entry or a total, by the names the API answers with.
+FIGURES = (
+    "annual_baseline_cost",
+    "annual_contract_cost",
+    "annual_saving",
+    "term_saving",
+    "saving_pct",
+    "economy_of_scale",
+)
 
 
 def eventually(probe: Callable[[], T], check: Callable[[T], bool], timeout: float = 30) -> T:
@@ -19,6 +38,20 @@ def eventually(probe: Callable[[], T], check: Callable[[T], bool], timeout: floa
     return value
 
 
+async def until(
+    probe: Callable[[], Awaitable[Any]], check: Callable[[Any], bool], seconds: float = 30
+) -> Any:
+    """Await `probe()` until `check` accepts its value."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        value = await probe()
+        if check(value):
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {seconds} s; last value: {value!r}")
+        await asyncio.sleep(0.1)
+
+
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
@@ -27,3 +60,83 @@ def registry_csv(trust_id: str, schools: list[tuple[str, str]], **columns: Any) 
     header = "URN,EstablishmentName,Trusts (code),Trusts (name),EstablishmentStatus (name)"
     rows = [f"{urn},{name},{trust_id},Trust {trust_id},Open" for urn, name in schools]
     return "\n".join([header, *rows]) + "\n"
+
+
+def new_event(
+    data: EventData,
+    *,
+    trust_id: str,
+    correlation_id: str,
+    causation_id: str | None = None,
+) -> Envelope:
+    """A new event as its consumers read it."""
+    written = outgoing(
+        data, trust_id=trust_id, correlation_id=correlation_id, causation_id=causation_id
+    )
+    return Envelope.model_validate_json(written.payload)
+
+
+async def publish_events(
+    system: "RunningSystem", topic: str, trust: str, events: list[EventData]
+) -> None:
+    """Publish new events for a trust, as another service would."""
+    producer = AIOKafkaProducer(bootstrap_servers=system.infra.kafka_bootstrap_servers)
+    await producer.start()
+    try:
+        for data in events:
+            envelope = new_event(data, trust_id=trust, correlation_id=f"test-{trust}")
+            await producer.send_and_wait(
+                topic, envelope.model_dump_json().encode(), key=trust.encode()
+            )
+    finally:
+        await producer.stop()
+
+
+def bid_body(quality: str, *tiers: tuple[str, str]) -> dict[str, Any]:
+    """A bid as a supplier sends it: its quality score and (min_quantity, unit_price) tiers."""
+    return {
+        "quality_score": quality,
+        "price_tiers": [{"min_quantity": m, "unit_price": p} for m, p in tiers],
+    }
+
+
+def demand_line(contract_end: str, /, **changes: Any) -> dict[str, Any]:
+    """A valid electricity demand line as a school submits it; a change to `...` leaves the
+    field out."""
+    base: dict[str, Any] = {
+        "school_urn": "100001",
+        "category": "electricity",
+        "quantity": "145000",
+        "unit": "kWh",
+        "current_unit_price": "0.2870",
+        "contract_end": contract_end,
+        "term_months": 24,
+    }
+    return {k: v for k, v in (base | changes).items() if v is not ...}
+
+
+async def all_demand_lines(
+    http: httpx.AsyncClient, headers: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Every demand line the caller may see, page after page."""
+    items: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"limit": 500} | ({"cursor": cursor} if cursor else {})
+        page = (await http.get("/v1/demands", params=params, headers=headers)).json()
+        items += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return items
+
+
+def event_types() -> dict[str, type[EventData]]:
+    """Every event type the contract defines (shared/events.py), by its name."""
+    found: dict[str, type[EventData]] = {}
+    waiting = list(EventData.__subclasses__())
+    while waiting:
+        model = waiting.pop()
+        waiting += model.__subclasses__()
+        if "event_type" in vars(model):
+            found[model.event_type] = model
+    return found

@@ -1,8 +1,9 @@
-"""HTTP API of the demand service, under /v1 (and its AsyncAPI document)."""
+"""HTTP API of the demand service, under /v1 (docs/http-api.md). The routes check the caller's
+role, open the unit of work and call the service's verbs; a verb's refusal (a DomainError) is
+answered as problem details by shared/http.py."""
 
 import itertools
 from collections.abc import AsyncIterator
-from dataclasses import asdict
 from datetime import date, datetime
 from typing import IO, Annotated, Any
 from uuid import UUID, uuid4
@@ -12,17 +13,19 @@ from fastapi import APIRouter, Body, Header, Query, Request, Response
 from pydantic import BaseModel
 from starlette.datastructures import UploadFile
 
-from services.demand import csv_import, handlers
-from services.demand.domain.demand_csv import CsvFileError
+from services.demand import amending, csv_import, importing, reading, registry_loading, submitting
+from services.demand.demand_csv import CsvFileError
 from services.demand.domain.lines import Status
 from services.demand.domain.paging import Position, decode_cursor, encode_cursor
 from services.demand.registry import read_registry
 from services.demand.rules import DemandAmendment, DemandSubmission, WithdrawalRequest
-from shared.auth import Role
+from shared.auth import Principal, Role
+from shared.domain.errors import DomainError
 from shared.http import Caller, Problem, field_error, require_role
 from shared.money import Amount
 from shared.openapi import problems as _problems
 from shared.service import runtime_of
+from shared.unit_of_work import unit_of_work
 
 router = APIRouter(prefix="/v1")
 
@@ -85,13 +88,13 @@ class ImportReportOut(BaseModel):
     refused_rows: list[RefusedRowOut]
 
 
-class RegistryReportOut(BaseModel):
-    schools: int
-    joined: int
-    left: int
-    unchanged: int
-    skipped_without_trust: int
-    demand_withdrawn: int
+class RegistryReportOut(registry_loading.RegistryReport):
+    pass  # the report as it is, under the name the API documents it by
+
+
+def _school_or_manager(caller: Principal) -> None:
+    """Schools act for themselves, managers for their trust's schools; nobody else has demand."""
+    require_role(caller, Role.SCHOOL, Role.MANAGER)
 
 
 def _csv_body() -> dict[str, Any]:
@@ -112,9 +115,9 @@ async def load_registry(request: Request, caller: Caller) -> RegistryReportOut:
     registry = read_registry(await request.body())
     if registry.errors:
         raise Problem(422, "Invalid registry file", errors=registry.errors)
-    async with runtime_of(request).pool.acquire() as conn, conn.transaction():
-        report = await handlers.load_registry(conn, registry, f"registry-load-{uuid4()}")
-    return RegistryReportOut(**asdict(report))
+    async with unit_of_work(runtime_of(request).pool) as work:
+        report = await registry_loading.load_registry(work, registry, f"registry-load-{uuid4()}")
+    return RegistryReportOut(**report.model_dump())
 
 
 @router.post(
@@ -133,13 +136,14 @@ async def submit_demand(
     """Submit a school's demand line. Send an `Idempotency-Key`: a retry returns the original
     line (with `Idempotent-Replayed: true`). Quantity and price may be in a unit compatible with
     the category's (MWh for kWh): they are stored converted exactly to the category's unit."""
-    submissions: handlers.Submissions = request.app.state.submissions
-    answer = await submissions.run(handlers.http_request(caller, submission, idempotency_key))
-    if isinstance(answer, Problem):
+    _school_or_manager(caller)
+    submissions: submitting.Submissions = request.app.state.submissions
+    answer = await submissions.run(submitting.http_request(caller, submission, idempotency_key))
+    if isinstance(answer, DomainError):
         raise answer
     row, result = answer
     headers = {"Location": f"/v1/demands/{row['demand_id']}"}
-    if result is handlers.Result.REPLAYED:
+    if result is submitting.Result.REPLAYED:
         headers["Idempotent-Replayed"] = "true"
     # Serialized here: a model returned would be validated again against the response model.
     body = DemandLineOut.of(row).model_dump_json()
@@ -159,6 +163,7 @@ async def list_demand(
     ] = None,
 ) -> DemandPageOut:
     """Demand lines, oldest first: a school sees its own, a manager its whole trust."""
+    _school_or_manager(caller)
     after: Position | None = None
     if cursor is not None:
         try:
@@ -167,9 +172,9 @@ async def list_demand(
             raise Problem(
                 422, "Invalid cursor", errors=[field_error("query.cursor", str(exc))]
             ) from exc
-    filters = handlers.Filters(school_urn=school_urn, category=category, status=status)
-    async with runtime_of(request).pool.acquire() as conn:
-        rows = await handlers.list_demand(conn, caller, filters, after, limit + 1)
+    filters = reading.Filters(school_urn=school_urn, category=category, status=status)
+    async with unit_of_work(runtime_of(request).pool, readonly=True) as work:
+        rows = await reading.list_demand(work.conn, caller, filters, after, limit + 1)
     page = rows[:limit]
     next_cursor = None
     if len(rows) > limit:
@@ -222,16 +227,16 @@ async def import_demand(
     optional `submission_id` per row (a row re-sent with it is not counted twice). Every row is
     accepted or refused on its own; refused rows are reported by line, column and reason.
     With an `Idempotency-Key`, re-sending the same file replays it instead of adding it again."""
-    require_role(caller, Role.SCHOOL, Role.MANAGER)
+    _school_or_manager(caller)
     with await _spooled_csv(request) as file:
         chunks = csv_import.demand_rows(csv_import.text_lines(file))
         try:
             # The header is read before a connection is taken: a file refused whole needs none.
             first = next(chunks, None)
             rest = [first] if first is not None else []
-            async with runtime_of(request).pool.acquire() as conn, conn.transaction():
-                report = await handlers.import_demand(
-                    conn, caller, itertools.chain(rest, chunks), idempotency_key
+            async with unit_of_work(runtime_of(request).pool) as work:
+                report = await importing.import_demand(
+                    work, caller, itertools.chain(rest, chunks), idempotency_key
                 )
         except CsvFileError as exc:
             raise _invalid_csv(exc) from exc
@@ -246,8 +251,9 @@ async def import_demand(
     responses=_problems(404),
 )
 async def read_demand(demand_id: UUID, request: Request, caller: Caller) -> DemandLineOut:
-    async with runtime_of(request).pool.acquire() as conn:
-        return DemandLineOut.of(await handlers.visible_demand(conn, caller, demand_id))
+    _school_or_manager(caller)
+    async with unit_of_work(runtime_of(request).pool, readonly=True) as work:
+        return DemandLineOut.of(await reading.visible_demand(work.conn, caller, demand_id))
 
 
 @router.patch(
@@ -261,8 +267,9 @@ async def amend_demand(
 ) -> DemandLineOut:
     """Amend an open line (JSON merge patch: send only what changes; `null` clears an optional
     field). Refused with 409 once the line is in a tender, awarded or withdrawn."""
-    async with runtime_of(request).pool.acquire() as conn, conn.transaction():
-        row = await handlers.amend_demand(conn, caller, demand_id, patch)
+    _school_or_manager(caller)
+    async with unit_of_work(runtime_of(request).pool) as work:
+        row = await amending.amend_demand(work, caller, demand_id, patch)
     return DemandLineOut.of(row)
 
 
@@ -280,7 +287,8 @@ async def withdraw_demand(
 ) -> DemandLineOut:
     """Withdraw an open line; withdrawing it again changes nothing. Refused with 409 once the
     line is in a tender or awarded."""
+    _school_or_manager(caller)
     reason = body.reason if body is not None else None
-    async with runtime_of(request).pool.acquire() as conn, conn.transaction():
-        row = await handlers.withdraw_demand(conn, caller, demand_id, reason)
+    async with unit_of_work(runtime_of(request).pool) as work:
+        row = await amending.withdraw_demand(work, caller, demand_id, reason)
     return DemandLineOut.of(row)

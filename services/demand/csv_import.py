@@ -5,29 +5,22 @@ as UTF-8 on the way, so a file that is not text is refused before anything is st
 read whole would be. It is then read back row by row and handed on in chunks of a few thousand
 rows; the per-row report is kept as the JSON it is sent as, not as objects.
 
-What a row may hold and how a row or a file is refused are the same as `parse_demand_csv`
-(services/demand/domain/demand_csv.py): the tests hold the two to the same answers."""
+What a row may hold and how a row or a file is refused are the same as `parse_demand_csv`: both
+read the rows with `read_rows` (services/demand/demand_csv.py)."""
 
 import codecs
-import csv
 import json
 import tempfile
 from collections.abc import AsyncIterable, Iterable, Iterator, Sequence
 from typing import IO, Any
 from uuid import UUID
 
-from pydantic import ValidationError
-
-from services.demand.domain.demand_csv import (
+from services.demand.demand_csv import (
     MAX_ROWS,
-    CsvFileError,
-    CsvRow,
     DemandCsv,
     RowError,
-    _header,
-    _values,
+    read_rows,
 )
-from services.demand.rules import CsvSubmission, error_reason
 
 CHUNK_ROWS = 2_000  # rows validated and stored per round (a few statements each)
 READ_BYTES = 64 * 1024
@@ -126,46 +119,14 @@ def demand_rows(
     """The rows in chunks of up to `chunk_rows` data rows, each chunk's rows and row errors in
     line order. The header is read when the first chunk is asked for; a file that cannot be
     read raises CsvFileError (at the point where it is found)."""
-    reader = csv.reader(lines)
-    try:
-        header = _header(next(reader, []))
-        chunk = DemandCsv()
-        data_rows = 0
-        while True:
-            line = reader.line_num + 1
-            cells = next(reader, None)
-            if cells is None:
-                break
-            if not any(c.strip() for c in cells):
-                continue
-            data_rows += 1
-            if data_rows > max_rows:
-                raise CsvFileError([("body", f"more than {max_rows} rows; split the file")])
-            chunk.data_rows += 1
-            if len(cells) != len(header):
-                reason = f"the row has {len(cells)} cells; the header has {len(header)}"
-                chunk.errors.append(RowError(line, None, reason))
-            else:
-                try:
-                    submission = CsvSubmission.model_validate(_values(header, cells))
-                except ValidationError as exc:
-                    chunk.errors.extend(
-                        RowError(
-                            line, str(e["loc"][0]) if e["loc"] else None, error_reason(e["msg"])
-                        )
-                        for e in exc.errors()
-                    )
-                else:
-                    chunk.rows.append(CsvRow(line, submission))
-            if chunk.data_rows >= chunk_rows:
-                yield chunk
-                chunk = DemandCsv()
-        if chunk.data_rows:
+    chunk = DemandCsv()
+    for row in read_rows(lines, max_rows):
+        chunk.add(row)
+        if chunk.data_rows >= chunk_rows:
             yield chunk
-    except csv.Error as exc:
-        raise CsvFileError(
-            [("body", f"line {reader.line_num}: not readable as CSV: {exc}")]
-        ) from exc
+            chunk = DemandCsv()
+    if chunk.data_rows:
+        yield chunk
 
 
 class ImportReport:

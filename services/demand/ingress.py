@@ -22,13 +22,14 @@ import structlog
 from aiokafka.errors import MessageSizeTooLargeError
 from faststream.message import StreamMessage
 
-from services.demand import handlers
-from services.demand.domain.submissions import read_record
+from services.demand.ingress_records import read_record
 from services.demand.rules import KafkaSubmission
+from services.demand.submitting import submit_records
 from shared.events import Topics
 from shared.inbox import TRANSIENT, Unavailable
 from shared.metrics import EVENTS_DEAD_LETTERED
 from shared.service import KafkaRecord, Runtime, subscribe_batches
+from shared.unit_of_work import each_alone_if_together_fails, unit_of_work
 
 log = structlog.get_logger()
 
@@ -107,27 +108,27 @@ async def _read_and_store(runtime: Runtime, records: Sequence[KafkaRecord]) -> l
 
 
 async def _store(runtime: Runtime, submissions: Sequence[KafkaSubmission]) -> list[str | None]:
-    """For each submission: None if stored (or a retry of one stored), else why not."""
-    try:
-        return await _transaction(
-            runtime, submissions, attempts=runtime.settings.consumer_max_attempts
-        )
-    except Unavailable:
-        raise
-    except Exception:
-        # Some record passed every check yet cannot be stored: find which, each on its own.
-        log.exception("ingress batch failed; storing its records one by one")
-        return [await _store_alone(runtime, s) for s in submissions]
+    """For each submission: None if stored (or a retry of one stored), else why not. If some
+    record passed every check yet cannot be stored, each is stored on its own to find which;
+    while the database is unavailable, none is (the batch is read again)."""
+    attempts = runtime.settings.consumer_max_attempts
 
+    async def together(batch: Sequence[KafkaSubmission]) -> list[str | None]:
+        return await _transaction(runtime, batch, attempts=attempts)
 
-async def _store_alone(runtime: Runtime, submission: KafkaSubmission) -> str | None:
-    try:
-        [reason] = await _transaction(runtime, [submission], attempts=1)
-    except Unavailable:
-        raise
-    except Exception as exc:
-        return f"could not be stored: {type(exc).__name__}: {exc}"
-    return reason
+    async def alone(submission: KafkaSubmission) -> str | None:
+        # Alone after the batch failed: once. A batch of one was not tried together: in full.
+        try:
+            [reason] = await _transaction(
+                runtime, [submission], attempts=attempts if len(submissions) == 1 else 1
+            )
+        except Unavailable:
+            raise
+        except Exception as exc:
+            return f"could not be stored: {type(exc).__name__}: {exc}"
+        return reason
+
+    return await each_alone_if_together_fails(submissions, together, alone, passing=(Unavailable,))
 
 
 async def _transaction(
@@ -136,8 +137,8 @@ async def _transaction(
     backoff = runtime.settings.consumer_retry_backoff_ms / 1000
     for attempt in range(1, attempts + 1):
         try:
-            async with runtime.pool.acquire() as conn, conn.transaction():
-                return await handlers.submit_records(conn, submissions)
+            async with unit_of_work(runtime.pool) as work:
+                return await submit_records(work, submissions)
         except TRANSIENT as exc:
             # The database is down, the records are fine: never dead-letter them. A pause, then
             # the subscriber nacks and the batch is read again until the database is back.

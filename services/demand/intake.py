@@ -6,7 +6,6 @@ if the tender is cancelled, and marked awarded when its tender (or its lot) is a
 import structlog
 
 from services.demand import store
-from shared.db import Connection
 from shared.events import (
     Envelope,
     TenderAwarded,
@@ -15,13 +14,16 @@ from shared.events import (
     read_data,
 )
 from shared.inbox import Handler
+from shared.unit_of_work import UnitOfWork
 
 log = structlog.get_logger()
 
 
-async def tender_opened(conn: Connection, event: Envelope) -> None:
+async def tender_opened(work: UnitOfWork, event: Envelope) -> None:
     opened = read_data(event, TenderOpened)
-    locked = await store.put_in_tender(conn, event.trust_id, opened.tender_id, opened.demand_ids)
+    locked = await store.put_in_tender(
+        work.conn, event.trust_id, opened.tender_id, opened.demand_ids
+    )
     if locked != len(opened.demand_ids):
         # A line withdrawn here before tendering heard of it: the withdrawal stands.
         log.warning(
@@ -32,15 +34,15 @@ async def tender_opened(conn: Connection, event: Envelope) -> None:
         )
 
 
-async def tender_cancelled(conn: Connection, event: Envelope) -> None:
+async def tender_cancelled(work: UnitOfWork, event: Envelope) -> None:
     cancelled = read_data(event, TenderCancelled)
-    await store.release_from_tender(conn, event.trust_id, cancelled.tender_id)
+    await store.release_from_tender(work.conn, event.trust_id, cancelled.tender_id)
 
 
-async def tender_awarded(conn: Connection, event: Envelope) -> None:
+async def tender_awarded(work: UnitOfWork, event: Envelope) -> None:
     awarded = read_data(event, TenderAwarded)
     await store.mark_awarded(
-        conn, event.trust_id, awarded.tender_id, [a.demand_id for a in awarded.allocations]
+        work.conn, event.trust_id, awarded.tender_id, [a.demand_id for a in awarded.allocations]
     )
 
 

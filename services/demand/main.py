@@ -6,9 +6,9 @@ from fastapi import FastAPI
 
 from services.demand.api import router
 from services.demand.asyncapi import READS, WRITES
-from services.demand.handlers import Submissions, submit_demands
 from services.demand.ingress import subscribe_ingress
 from services.demand.intake import HANDLERS
+from services.demand.submitting import Submissions, submit_demands
 from shared import revocations
 from shared.events import Topics
 from shared.service import Runtime, Subscription, create_app, create_broker, subscribe

@@ -1,4 +1,5 @@
-"""Reading a GIAS establishments extract (or a file with its column headers) into school records.
+"""Reading a GIAS establishments extract (or a file with its column headers) into school records
+(docs/domain-rules.md, "Identity").
 
 Extra columns are ignored; rows without a trust are skipped and counted, so a national extract
 loads as it is (their URNs are kept: a school we hold in a trust that now has none has left it).
@@ -9,31 +10,14 @@ import io
 import re
 from dataclasses import dataclass, field
 
-from shared.bounds import pupils_refusal
+from services.demand.domain.schools import TRUST_CODE_PATTERN, URN_PATTERN, School
+from shared.domain.ranges import pupils_refusal
 from shared.http import field_error
 
 URN, NAME, TRUST_CODE, TRUST_NAME = "URN", "EstablishmentName", "Trusts (code)", "Trusts (name)"
 PHASE, POSTCODE, LA = "PhaseOfEducation (name)", "Postcode", "LA (name)"
 PUPILS, STATUS = "NumberOfPupils", "EstablishmentStatus (name)"
 REQUIRED = (URN, NAME, TRUST_CODE, TRUST_NAME, STATUS)
-CLOSED = "Closed"
-
-
-@dataclass(frozen=True)
-class School:
-    urn: str
-    trust_id: str
-    trust_name: str
-    name: str
-    phase: str | None
-    postcode: str | None
-    local_authority: str | None
-    pupils: int | None
-    status: str
-
-    @property
-    def open(self) -> bool:
-        return self.status != CLOSED
 
 
 @dataclass
@@ -49,9 +33,8 @@ def _optional(row: dict[str, str], column: str) -> str | None:
     return value or None
 
 
-# ASCII digits only: str.isdigit() and re's \d also take other digits, such as superscript two.
-_URN = re.compile(r"[0-9]{6}")
-_TRUST_CODE = re.compile(r"[0-9]{1,20}")
+_URN = re.compile(URN_PATTERN)
+_TRUST_CODE = re.compile(TRUST_CODE_PATTERN)
 # PostgreSQL cannot store NUL; no registry value has a control character.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _TEXT_COLUMNS = (NAME, TRUST_NAME, PHASE, POSTCODE, LA, STATUS)

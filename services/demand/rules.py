@@ -1,13 +1,16 @@
-"""What a valid demand submission is (DESIGN.md sections 5 and 6), on every channel: JSON over
-HTTP, a CSV row, a record on the Kafka ingress."""
+"""What a valid demand submission is, on every channel: JSON over HTTP, a CSV row, a record on
+the Kafka ingress (docs/domain-rules.md, "Demand line"; docs/http-api.md; docs/events.md).
 
-import hashlib
+Edge parsing: pydantic models, checked in pydantic-core. The rules themselves (identifier
+shapes, how far ahead a contract may end, the request fingerprint) are the domain's
+(services/demand/domain/); the models read into the shapes it takes."""
+
 import time
+from collections.abc import Set
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
-from json.encoder import encode_basestring_ascii
 from typing import Annotated, Any
 
 from pydantic import (
@@ -24,17 +27,18 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, InitErrorDetails, PydanticCustomError, core_schema
 
-from shared.bounds import (
-    BASELINE_PRICE,
+from services.demand.domain.schools import TRUST_CODE_PATTERN, URN_PATTERN
+from services.demand.domain.submissions import TOO_EARLY, TOO_FAR_AHEAD, latest_contract_end
+from shared.bounds import BASELINE_PRICE, QUANTITY
+from shared.domain.ranges import (
     EARLIEST_CONTRACT_END,
     MAX_YEARS_AHEAD,
-    QUANTITY,
     TERM_MONTHS_MAX,
     TERM_MONTHS_MIN,
     canonical_refusal,
 )
+from shared.domain.units import ConversionError, convert_quantity, convert_unit_price, units
 from shared.money import NOT_FLOAT
-from shared.units import ConversionError, convert_quantity, convert_unit_price, units
 
 # A genuine submission is well under 4 KB (notes are at most 2,000 characters).
 MAX_SUBMISSION_BYTES = 64 * 1024
@@ -101,29 +105,25 @@ _EPOCH = date(1970, 1, 1)
 
 @lru_cache(maxsize=2)
 def _latest_contract_end(utc_day: int) -> date:
-    today = _EPOCH + timedelta(days=utc_day)
-    try:
-        return today.replace(year=today.year + MAX_YEARS_AHEAD)
-    except ValueError:  # 29 February
-        return today.replace(year=today.year + MAX_YEARS_AHEAD, day=28)
+    return latest_contract_end(_EPOCH + timedelta(days=utc_day))
 
 
 def _within_5_years(value: date) -> date:
     # Today in UTC, as a day number: cheap enough for every line, and cached by it.
     if value > _latest_contract_end(int(time.time()) // 86_400):
-        raise ValueError(f"must not be more than {MAX_YEARS_AHEAD} years ahead")
+        raise ValueError(TOO_FAR_AHEAD)
     return value
 
 
 _OneLine = _matching(_ONE_LINE, "must not contain control characters or line breaks")
 Urn = Annotated[
     str,
-    _matching(r"^[0-9]{6}$", "a URN is 6 digits"),
+    _matching(f"^{URN_PATTERN}$", "a URN is 6 digits"),
     Field(description="the school's 6-digit URN"),
 ]
 TrustCode = Annotated[
     str,
-    _matching(r"^[0-9]{1,20}$", "a trust code is digits (GIAS 'Trusts (code)')"),
+    _matching(f"^{TRUST_CODE_PATTERN}$", "a trust code is digits (GIAS 'Trusts (code)')"),
     Field(description="the GIAS trust code"),
 ]
 CategoryCode = Annotated[str, Field(min_length=1, max_length=64), _OneLine]
@@ -166,7 +166,7 @@ ContractEnd = Annotated[
     _IsoDate,
     _Check(
         core_schema.date_schema(ge=EARLIEST_CONTRACT_END),
-        f"must not be before {EARLIEST_CONTRACT_END.isoformat()}",
+        TOO_EARLY,
     ),
     AfterValidator(_within_5_years),
     Field(
@@ -279,6 +279,11 @@ class DemandAmendment(BaseModel):
         _canonical_check(self, self.unit, self.quantity, self.current_unit_price)
         return self
 
+    @property
+    def sent(self) -> Set[str]:
+        """The fields this patch sets (the domain's Amendment)."""
+        return self.model_fields_set
+
 
 class WithdrawalRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -289,28 +294,3 @@ class WithdrawalRequest(BaseModel):
 def error_reason(message: str) -> str:
     """A pydantic message without its "Value error, " prefix."""
     return message.removeprefix("Value error, ")
-
-
-_HASHED_FIELDS = sorted(DemandSubmission.model_fields)
-
-
-def _json_value(value: str | Decimal | date | int | None) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, date):
-        return f'"{value.isoformat()}"'
-    return encode_basestring_ascii(str(value))
-
-
-def request_hash(submission: DemandSubmission) -> str:
-    """Fingerprint of what was asked for, to tell a retry from a different request under one key.
-
-    The SHA-256 of the submission's fields as `json.dumps(..., sort_keys=True)` writes them, with
-    decimals and dates as strings; stored with each key, so it must never change. Written out
-    here because the ingress hashes every record: this is three times faster than dumping."""
-    text = ", ".join(
-        f'"{name}": {_json_value(getattr(submission, name))}' for name in _HASHED_FIELDS
-    )
-    return hashlib.sha256(f"{{{text}}}".encode()).hexdigest()

@@ -9,14 +9,10 @@ from uuid import UUID
 import asyncpg
 
 from services.demand.domain.lines import AWARDED, IN_TENDER, OPEN, WITHDRAWN, LineFields
-from services.demand.registry import School
+from services.demand.domain.schools import School
 from shared.db import Connection
 
 Key = tuple[str, str]  # (owner, idempotency key)
-
-
-async def get_school(conn: Connection, urn: str) -> asyncpg.Record | None:
-    return await conn.fetchrow("SELECT * FROM schools WHERE urn = $1", urn)
 
 
 async def schools_by_urn(conn: Connection, urns: Sequence[str]) -> dict[str, asyncpg.Record]:

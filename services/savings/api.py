@@ -1,9 +1,13 @@
 """HTTP API of the savings service, under /v1: a trust's savings for its business manager.
 
-Every route is for a manager of the trust in the path and nobody else (403 otherwise).
+Every route is for a manager of the trust in the path and nobody else (403 otherwise). Every
+route reads in one snapshot (`snapshot`), so the figures of one answer always agree.
 """
 
 import re
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import TypeVar
 from uuid import UUID
 
 import asyncpg
@@ -11,14 +15,18 @@ from fastapi import APIRouter, Request, Response
 
 from services.savings import reports
 from services.savings.settings import SavingsSettings
-from shared.http import Caller, Problem, require_trust
+from shared.db import Connection
+from shared.http import Caller, require_trust
 from shared.openapi import problems
 from shared.service import runtime_of
+from shared.unit_of_work import UnitOfWork, unit_of_work
 
 # 404 too: a path whose parameter holds an encoded "/" names no route.
 router = APIRouter(
     prefix="/v1/trusts/{trust_id}/savings", tags=["savings"], responses=problems(404)
 )
+
+Answer = TypeVar("Answer")
 
 
 def pool(request: Request) -> asyncpg.Pool:
@@ -30,12 +38,30 @@ def tendering_url(request: Request) -> str:
     return settings.tendering_public_url
 
 
+def snapshot(request: Request) -> AbstractAsyncContextManager[UnitOfWork]:
+    """A read-only unit of work at repeatable read: every statement in it sees the ledger as it
+    was at the first, so totals, schools and categories agree even while an award is recorded."""
+    return unit_of_work(pool(request), isolation="repeatable_read", readonly=True)
+
+
+async def _report(
+    request: Request,
+    caller: Caller,
+    trust_id: str,
+    read: Callable[[Connection], Awaitable[Answer]],
+) -> Answer:
+    """`read` for the trust's own manager, in one snapshot."""
+    require_trust(caller, trust_id)
+    async with snapshot(request) as work:
+        return await read(work.conn)
+
+
 @router.get("", response_model=reports.TrustSavings)
 async def trust_savings(trust_id: str, request: Request, caller: Caller) -> reports.TrustSavings:
     """The trust's totals, with a line per school and per category."""
-    require_trust(caller, trust_id)
-    async with pool(request).acquire() as conn:
-        return await reports.trust_summary(conn, trust_id)
+    return await _report(
+        request, caller, trust_id, lambda conn: reports.trust_summary(conn, trust_id)
+    )
 
 
 @router.get("/schools", response_model=list[reports.SchoolSavings])
@@ -43,9 +69,7 @@ async def school_savings(
     trust_id: str, request: Request, caller: Caller
 ) -> list[reports.SchoolSavings]:
     """Each school's figures, summed over its ledger entries."""
-    require_trust(caller, trust_id)
-    async with pool(request).acquire() as conn:
-        return await reports.schools(conn, trust_id)
+    return await _report(request, caller, trust_id, lambda conn: reports.schools(conn, trust_id))
 
 
 @router.get("/schools/{urn}", response_model=reports.SchoolDetail, responses=problems(404))
@@ -53,12 +77,9 @@ async def school_ledger(
     trust_id: str, urn: str, request: Request, caller: Caller
 ) -> reports.SchoolDetail:
     """One school's figures and its ledger entries, line by line."""
-    require_trust(caller, trust_id)
-    async with pool(request).acquire() as conn:
-        detail = await reports.school_detail(conn, trust_id, urn)
-    if detail is None:
-        raise Problem(404, "Not found", f"no school {urn} in trust {trust_id}")
-    return detail
+    return await _report(
+        request, caller, trust_id, lambda conn: reports.school_detail(conn, trust_id, urn)
+    )
 
 
 @router.get("/categories", response_model=list[reports.CategoryBreakdown])
@@ -66,9 +87,7 @@ async def category_savings(
     trust_id: str, request: Request, caller: Caller
 ) -> list[reports.CategoryBreakdown]:
     """Each category's figures, with its volume in the category's unit."""
-    require_trust(caller, trust_id)
-    async with pool(request).acquire() as conn:
-        return await reports.categories(conn, trust_id)
+    return await _report(request, caller, trust_id, lambda conn: reports.categories(conn, trust_id))
 
 
 @router.get("/contracts", response_model=list[reports.ContractSavings])
@@ -76,9 +95,10 @@ async def contract_savings(
     trust_id: str, request: Request, caller: Caller
 ) -> list[reports.ContractSavings]:
     """Each joint contract (awarded tender), with a link to its tender."""
-    require_trust(caller, trust_id)
-    async with pool(request).acquire() as conn:
-        return await reports.contracts(conn, trust_id, tendering_url(request))
+    url = tendering_url(request)
+    return await _report(
+        request, caller, trust_id, lambda conn: reports.contracts(conn, trust_id, url)
+    )
 
 
 @router.get(
@@ -89,12 +109,10 @@ async def contract_detail(
 ) -> reports.ContractDetail:
     """One joint contract: the trust's totals, and each award (a tender in lots has one per
     lot) with every school's ledger entry and the award, bid and rule version behind it."""
-    require_trust(caller, trust_id)
-    async with pool(request).acquire() as conn:
-        detail = await reports.contract(conn, trust_id, tender_id, tendering_url(request))
-    if detail is None:
-        raise Problem(404, "Not found", f"no joint contract {tender_id} in trust {trust_id}")
-    return detail
+    url = tendering_url(request)
+    return await _report(
+        request, caller, trust_id, lambda conn: reports.contract(conn, trust_id, tender_id, url)
+    )
 
 
 @router.get("/months", response_model=list[reports.MonthSavings])
@@ -102,17 +120,13 @@ async def monthly_savings(
     trust_id: str, request: Request, caller: Caller
 ) -> list[reports.MonthSavings]:
     """Savings over time: contracts grouped by the month they start, with a running total."""
-    require_trust(caller, trust_id)
-    async with pool(request).acquire() as conn:
-        return await reports.months(conn, trust_id)
+    return await _report(request, caller, trust_id, lambda conn: reports.months(conn, trust_id))
 
 
 @router.get("/ledger", response_model=list[reports.LedgerEntry])
 async def ledger(trust_id: str, request: Request, caller: Caller) -> list[reports.LedgerEntry]:
     """Every ledger entry of the trust, with the award, bid and rule version behind it."""
-    require_trust(caller, trust_id)
-    async with pool(request).acquire() as conn:
-        return await reports.ledger(conn, trust_id)
+    return await _report(request, caller, trust_id, lambda conn: reports.ledger(conn, trust_id))
 
 
 @router.get(
@@ -122,9 +136,8 @@ async def ledger(trust_id: str, request: Request, caller: Caller) -> list[report
 )
 async def ledger_csv(trust_id: str, request: Request, caller: Caller) -> Response:
     """The ledger as a CSV download, one row per entry."""
-    require_trust(caller, trust_id)
-    async with pool(request).acquire() as conn:
-        return csv_response(trust_id, await reports.ledger(conn, trust_id))
+    entries = await _report(request, caller, trust_id, lambda conn: reports.ledger(conn, trust_id))
+    return csv_response(trust_id, entries)
 
 
 def csv_response(trust_id: str, entries: list[reports.LedgerEntry]) -> Response:

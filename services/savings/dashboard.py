@@ -30,11 +30,13 @@ from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from services.savings import pages, reports, sessions, store
-from services.savings.api import csv_response, pool, tendering_url
+from services.savings.api import csv_response, pool, snapshot, tendering_url
+from services.savings.domain.errors import ContractNotFound
 from services.savings.settings import SavingsSettings
 from shared.auth import Principal, Role, TokenError, read_token
 from shared.http import Problem, require_trust
 from shared.service import runtime_of
+from shared.unit_of_work import unit_of_work
 
 router = APIRouter(include_in_schema=False)
 
@@ -129,8 +131,8 @@ async def _signed_in(request: Request) -> Principal | None:
     session_id = request.cookies.get(_session_cookie(request))
     if not session_id:
         return None
-    async with pool(request).acquire() as conn:
-        session = await sessions.resume(conn, session_id, datetime.now(UTC), _limits(request))
+    async with unit_of_work(pool(request)) as work:
+        session = await sessions.resume(work.conn, session_id, datetime.now(UTC), _limits(request))
     if session is None or session.token_id in runtime_of(request).revoked:
         return None  # a revoked token's sessions end with it (shared/revocations.py)
     return Principal(Role.MANAGER, session.trust_id, session.subject, session.token_id or "")
@@ -186,10 +188,10 @@ async def sign_in(
     claims = _claims(token)
     jti = claims.get("jti")
     cookie = _session_cookie(request)
-    async with pool(request).acquire() as conn:
+    async with unit_of_work(pool(request)) as work:
         # Always a new session id: one planted in the browser before sign-in is never used.
         session_id = await sessions.open_session(
-            conn,
+            work.conn,
             trust_id=principal.scope,
             subject=principal.subject,
             token_id=None if jti is None else str(jti),
@@ -211,8 +213,8 @@ async def sign_out(request: Request, csrf_token: Annotated[str, Form()] = "") ->
     cookie = _session_cookie(request)
     session_id = request.cookies.get(cookie)
     if session_id:
-        async with pool(request).acquire() as conn:
-            await sessions.end(conn, session_id)
+        async with unit_of_work(pool(request)) as work:
+            await sessions.end(work.conn, session_id)
     response = RedirectResponse("/sign-in", status_code=303)
     response.delete_cookie(
         cookie,
@@ -229,11 +231,9 @@ async def dashboard(trust_id: str, request: Request) -> Response:
     refusal = await _refusal(request, trust_id)
     if refusal is not None:
         return refusal
-    async with (
-        pool(request).acquire() as conn,
-        conn.transaction(isolation="repeatable_read", readonly=True),
-    ):
-        # One snapshot, so the headline, charts and tables agree with each other.
+    # One snapshot, so the headline, charts and tables agree with each other.
+    async with snapshot(request) as work:
+        conn = work.conn
         data = pages.Dashboard(
             summary=await reports.trust_summary(conn, trust_id),
             categories=await reports.categories(conn, trust_id),
@@ -268,13 +268,11 @@ async def _contract_page(
         tender = UUID(tender_id)
     except ValueError:
         return None
-    async with (
-        pool(request).acquire() as conn,
-        conn.transaction(isolation="repeatable_read", readonly=True),
-    ):
-        detail = await reports.contract(conn, trust_id, tender, tendering_url(request))
-        trust_name = await store.trust_name(conn, trust_id)
-    if detail is None:
+    try:
+        async with snapshot(request) as work:
+            detail = await reports.contract(work.conn, trust_id, tender, tendering_url(request))
+            trust_name = await store.trust_name(work.conn, trust_id)
+    except ContractNotFound:
         return None
     return pages.ContractPage(trust_id, trust_name, detail, datetime.now(UTC))
 
@@ -284,5 +282,6 @@ async def ledger_csv(trust_id: str, request: Request) -> Response:
     refusal = await _refusal(request, trust_id)
     if refusal is not None:
         return refusal
-    async with pool(request).acquire() as conn:
-        return csv_response(trust_id, await reports.ledger(conn, trust_id))
+    async with snapshot(request) as work:
+        entries = await reports.ledger(work.conn, trust_id)
+    return csv_response(trust_id, entries)

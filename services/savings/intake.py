@@ -1,6 +1,7 @@
 """What savings learns from events: school names, and awards to put in the ledger."""
 
 from collections.abc import Sequence
+from dataclasses import asdict
 
 import structlog
 
@@ -13,8 +14,6 @@ from services.savings.domain.ledger import (
     recorded_event_id,
     totals,
 )
-from shared import outbox
-from shared.db import Connection
 from shared.events import (
     Envelope,
     SavingsRecorded,
@@ -25,20 +24,23 @@ from shared.events import (
     read_data,
 )
 from shared.inbox import Handler, Together
+from shared.unit_of_work import UnitOfWork
 
 log = structlog.get_logger()
 
 
-async def _join_schools(conn: Connection, events: Sequence[Envelope]) -> None:
+async def _join_schools(work: UnitOfWork, events: Sequence[Envelope]) -> None:
     schools = [(event.trust_id, read_data(event, SchoolJoined)) for event in events]
-    await store.upsert_schools(conn, [(s.urn, trust, s.name, s.trust_name) for trust, s in schools])
+    await store.upsert_schools(
+        work.conn, [(s.urn, trust, s.name, s.trust_name) for trust, s in schools]
+    )
 
 
 # Registry loads come in bulk: a run of joins is one pipelined statement.
 school_joined = Together(_join_schools)
 
 
-async def tender_awarded(conn: Connection, event: Envelope) -> None:
+async def tender_awarded(work: UnitOfWork, event: Envelope) -> None:
     """One ledger entry per school's line in the award event, then `savings.recorded`. An award
     sent in parts is recorded part by part, each part on its own.
 
@@ -47,7 +49,9 @@ async def tender_awarded(conn: Connection, event: Envelope) -> None:
     """
     award = read_data(event, TenderAwarded)
     # A tender split into lots sends one award per lot; each lot's lines are its own.
-    if await store.award_recorded(conn, award.tender_id, [a.demand_id for a in award.allocations]):
+    if await store.award_recorded(
+        work.conn, award.tender_id, [a.demand_id for a in award.allocations]
+    ):
         # A second award event for the same lines (e.g. re-published with a new event_id).
         log.warning(
             "award already in the ledger; ignored",
@@ -89,12 +93,7 @@ async def tender_awarded(conn: Connection, event: Envelope) -> None:
             solo_unit_price=a.solo_unit_price,
             term_months=award.term_months,
             contract_start=award.contract_start,
-            annual_baseline_cost=f.annual_baseline_cost,
-            annual_contract_cost=f.annual_contract_cost,
-            annual_saving=f.annual_saving,
-            term_saving=f.term_saving,
-            saving_pct=f.saving_pct,
-            economy_of_scale=f.economy_of_scale,
+            **asdict(f),
             rule_version=RULE_VERSION,
             source_event_id=event.event_id,
             # When the award happened, not when this row was written.
@@ -105,7 +104,7 @@ async def tender_awarded(conn: Connection, event: Envelope) -> None:
         )
         for a, f in figures
     ]
-    await store.insert_entries(conn, rows)
+    await store.insert_entries(work.conn, rows)
     total = totals(f for _, f in figures)
     recorded = SavingsRecorded(
         tender_id=award.tender_id,
@@ -125,7 +124,7 @@ async def tender_awarded(conn: Connection, event: Envelope) -> None:
         # A rebuild records it again with the same id, so consumers' inboxes skip the repeat.
         event_id=recorded_event_id(award.tender_id, award.lot, award.part),
     )
-    await outbox.record(conn, Topics.SAVINGS, [out])
+    work.emit(Topics.SAVINGS, [out])
 
 
 HANDLERS: dict[str, Handler] = {

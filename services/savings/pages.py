@@ -6,24 +6,23 @@ shape; the pages need no JavaScript and print on A4. Every form carries the CSRF
 given (see dashboard.py).
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from html import escape
 from pathlib import Path
-from typing import Protocol
 from urllib.parse import quote
 from uuid import UUID
 
 from services.savings import charts
+from services.savings.domain.ledger import is_increase
 from services.savings.presentation import (
     Headline,
     category_name,
     compact_pounds,
     compact_quantity,
     headlines,
-    is_increase,
     long_date,
     money,
     percent,
@@ -37,6 +36,7 @@ from services.savings.reports import (
     ContractAward,
     ContractDetail,
     ContractSavings,
+    Figures,
     LedgerEntry,
     MonthSavings,
     TrustSavings,
@@ -146,16 +146,7 @@ def _row(name: str, saving: Decimal, extra: str = "") -> str:
     return f'<th scope="row">{escape(name)}{tag}{extra}</th>'
 
 
-class _Figures(Protocol):
-    annual_baseline_cost: Decimal
-    annual_contract_cost: Decimal
-    annual_saving: Decimal
-    saving_pct: Decimal | None
-    term_saving: Decimal
-    economy_of_scale: Decimal
-
-
-def _figure_cells(f: _Figures) -> str:
+def _figure_cells(f: Figures) -> str:
     """Today, joint contract, saving, saving %, over the term, pooling alone: a row's money."""
     return (
         _num(money(f.annual_baseline_cost))
@@ -164,6 +155,38 @@ def _figure_cells(f: _Figures) -> str:
         + _num(percent(f.saving_pct), f.annual_saving)
         + _num(money(f.term_saving), f.term_saving)
         + _num(money(f.economy_of_scale))
+    )
+
+
+def _figures_row(name: str, f: Figures, before: str, extra: str = "") -> str:
+    """A row: its heading (`extra` HTML after the name), `before` (HTML cells), its figures."""
+    return "<tr>" + _row(name, f.annual_saving, extra) + before + _figure_cells(f) + "</tr>"
+
+
+def _table(caption: str, columns: Sequence[str], body: str, foot: str = "") -> str:
+    """A table that scrolls on a narrow screen; `caption`, `body` and `foot` are HTML."""
+    return (
+        f'<div class="table-wrap"><table><caption>{caption}</caption>{_head(*columns)}'
+        f"<tbody>{body}</tbody>{foot}</table></div>"
+    )
+
+
+_BARS_BY_SCHOOL = (
+    "Horizontal bars, one per school, largest saving first; a bar left of zero is a cost"
+    " increase. The table below gives the same figures."
+)
+
+
+def _saving_chart(
+    chart_id: str, title: str, description: str, bars: Iterable[tuple[str, Decimal]]
+) -> str:
+    """Horizontal bars of a yearly saving, one per (label, saving)."""
+    return charts.bar_chart(
+        chart_id,
+        title,
+        description,
+        [charts.Bar(label, saving, money(saving)) for label, saving in bars],
+        whole_pounds,
     )
 
 
@@ -231,11 +254,8 @@ def dashboard_page(d: Dashboard, csrf: str) -> str:
 def _headline(figures: Sequence[Headline]) -> str:
     items = []
     for h in figures:
-        kind = "pooling" if h.key == "pooling-saving" else ""
-        if h.label.startswith(("Cost increase", "Increase")):
-            kind = "increase"
         items.append(
-            f'<div class="figure {kind}"><dt>{escape(h.label)}</dt>'
+            f'<div class="figure {h.kind}"><dt>{escape(h.label)}</dt>'
             f'<dd class="value" id="{h.key}">{escape(h.value)}</dd>'
             f'<dd class="note">{escape(h.note)}</dd></div>'
         )
@@ -283,65 +303,48 @@ def _key(values: Sequence[Decimal]) -> str:
 
 def _schools(s: TrustSavings) -> str:
     ranked = sorted(s.schools, key=lambda x: (-x.annual_saving, x.urn))
-    chart = charts.bar_chart(
+    chart = _saving_chart(
         "chart-schools",
         "Saving per year, by school",
-        "Horizontal bars, one per school, largest saving first; a bar left of zero is a cost"
-        " increase. The table below gives the same figures.",
-        [
-            charts.Bar(school_name(x.urn, x.name), x.annual_saving, money(x.annual_saving))
-            for x in ranked
-        ],
-        whole_pounds,
+        _BARS_BY_SCHOOL,
+        ((school_name(x.urn, x.name), x.annual_saving) for x in ranked),
     )
     rows = "".join(
-        "<tr>"
-        + _row(school_name(x.urn, x.name), x.annual_saving)
-        + f"<td>{escape(x.urn)}</td>"
-        + _figure_cells(x)
-        + "</tr>"
-        for x in ranked
+        _figures_row(school_name(x.urn, x.name), x, f"<td>{escape(x.urn)}</td>") for x in ranked
     )
-    total = (
-        "<tfoot><tr>"
-        + _row("All schools", s.annual_saving)
-        + "<td></td>"
-        + _figure_cells(s)
-        + "</tr></tfoot>"
-    )
+    total = "<tfoot>" + _figures_row("All schools", s, "<td></td>") + "</tfoot>"
     return (
         '<section class="card" id="schools" aria-labelledby="schools-heading">'
         '<h2 id="schools-heading">Savings per school</h2>'
         '<p class="lede">What each school saves a year under the joint contracts, against what'
         " it pays today on its own.</p>"
         f"{_key([x.annual_saving for x in ranked])}<figure>{chart}</figure>"
-        '<div class="table-wrap"><table><caption>Savings per school, per year unless'
-        " stated</caption>"
-        + _head(
-            "School",
-            "URN",
-            ">Today",
-            ">Joint contracts",
-            ">Saving",
-            ">Saving %",
-            ">Over the terms",
-            ">Pooling alone",
+        + _table(
+            "Savings per school, per year unless stated",
+            (
+                "School",
+                "URN",
+                ">Today",
+                ">Joint contracts",
+                ">Saving",
+                ">Saving %",
+                ">Over the terms",
+                ">Pooling alone",
+            ),
+            rows,
+            total,
         )
-        + f"<tbody>{rows}</tbody>{total}</table></div></section>"
+        + "</section>"
     )
 
 
 def _categories(rows: Sequence[CategoryBreakdown]) -> str:
-    chart = charts.bar_chart(
+    chart = _saving_chart(
         "chart-categories",
         "Saving per year, by category",
         "Horizontal bars, one per category; a bar left of zero is a cost increase. The table"
         " beside gives the same figures.",
-        [
-            charts.Bar(category_name(c.category), c.annual_saving, money(c.annual_saving))
-            for c in rows
-        ],
-        whole_pounds,
+        ((category_name(c.category), c.annual_saving) for c in rows),
     )
     body = "".join(
         "<tr>"
@@ -359,12 +362,20 @@ def _categories(rows: Sequence[CategoryBreakdown]) -> str:
         '<section class="card" id="categories" aria-labelledby="categories-heading">'
         '<h2 id="categories-heading">Savings per category</h2>'
         f"{_key([c.annual_saving for c in rows])}<figure>{chart}</figure>"
-        '<div class="table-wrap"><table><caption>Savings per category, per year unless'
-        " stated</caption>"
-        + _head(
-            "Category", ">Schools", ">Volume", ">Today", ">Saving", ">Saving %", ">Over the terms"
+        + _table(
+            "Savings per category, per year unless stated",
+            (
+                "Category",
+                ">Schools",
+                ">Volume",
+                ">Today",
+                ">Saving",
+                ">Saving %",
+                ">Over the terms",
+            ),
+            body,
         )
-        + f"<tbody>{body}</tbody></table></div></section>"
+        + "</section>"
     )
 
 
@@ -417,28 +428,29 @@ def _pooling(entries: Sequence[LedgerEntry], categories: Sequence[CategoryBreakd
         " times its volume. Each dot is one school; smaller buyers usually gain most.</p>"
         f'<div class="charts">{"".join(figures)}</div>'
         f"<details><summary>The figures behind these charts ({len(ordered)} lines)</summary>"
-        '<div class="table-wrap"><table><caption>Pooling alone, per school and category,'
-        " smallest volume first</caption>"
-        + _head(
-            "Category",
-            "School",
-            ">Own volume a year",
-            ">Price alone",
-            ">Joint price",
-            ">Pooling alone a year",
+        + _table(
+            "Pooling alone, per school and category, smallest volume first",
+            (
+                "Category",
+                "School",
+                ">Own volume a year",
+                ">Price alone",
+                ">Joint price",
+                ">Pooling alone a year",
+            ),
+            rows,
         )
-        + f"<tbody>{rows}</tbody></table></div></details></section>"
+        + "</details></section>"
     )
 
 
 def _months(months: Sequence[MonthSavings]) -> str:
-    chart = charts.bar_chart(
+    chart = _saving_chart(
         "chart-months",
         "Saving per year of the contracts starting each month",
         "Horizontal bars, one per month in which joint contracts start. The table below gives"
         " the same figures and the running total.",
-        [charts.Bar(month_name(m.month), m.annual_saving, money(m.annual_saving)) for m in months],
-        whole_pounds,
+        ((month_name(m.month), m.annual_saving) for m in months),
     )
     rows = "".join(
         "<tr>"
@@ -456,15 +468,18 @@ def _months(months: Sequence[MonthSavings]) -> str:
         '<p class="lede">By the month the joint contracts start: the yearly saving each month'
         " adds, and the yearly saving in place from then on.</p>"
         f"<figure>{chart}</figure>"
-        '<div class="table-wrap"><table><caption>Savings by contract start month</caption>'
-        + _head(
-            "Contracts start",
-            ">Contracts",
-            ">Saving a year",
-            ">Over the terms",
-            ">Running total a year",
+        + _table(
+            "Savings by contract start month",
+            (
+                "Contracts start",
+                ">Contracts",
+                ">Saving a year",
+                ">Over the terms",
+                ">Running total a year",
+            ),
+            rows,
         )
-        + f"<tbody>{rows}</tbody></table></div></section>"
+        + "</section>"
     )
 
 
@@ -495,19 +510,22 @@ def _contracts(trust_id: str, contracts: Sequence[ContractSavings]) -> str:
     return (
         '<section class="card" id="contracts" aria-labelledby="contracts-heading">'
         '<h2 id="contracts-heading">Joint contracts</h2>'
-        '<div class="table-wrap"><table><caption>The trust\'s awarded joint contracts; each'
-        " links to its page with every school's figures</caption>"
-        + _head(
-            "Contract",
-            "Supplier",
-            "Starts, term",
-            ">Schools",
-            ">Volume a year",
-            ">Joint price",
-            ">Saving a year",
-            ">Over the term",
+        + _table(
+            "The trust's awarded joint contracts; each links to its page with every school's"
+            " figures",
+            (
+                "Contract",
+                "Supplier",
+                "Starts, term",
+                ">Schools",
+                ">Volume a year",
+                ">Joint price",
+                ">Saving a year",
+                ">Over the term",
+            ),
+            rows,
         )
-        + f"<tbody>{rows}</tbody></table></div></section>"
+        + "</section>"
     )
 
 
@@ -587,37 +605,23 @@ def _contract_terms(c: ContractDetail) -> str:
 def _award(a: ContractAward, unit: str) -> str:
     anchor = f"award-{a.bid_id}"
     heading = "Award: " if a.lot is None else f"Lot {a.lot}, {a.lot_name or 'unnamed'}: "
-    chart = charts.bar_chart(
+    chart = _saving_chart(
         f"chart-{anchor}",
         f"Saving per year, by school, under the award to {a.supplier_id}",
-        "Horizontal bars, one per school, largest saving first; a bar left of zero is a cost"
-        " increase. The table below gives the same figures.",
-        [
-            charts.Bar(
-                school_name(e.school_urn, e.school_name), e.annual_saving, money(e.annual_saving)
-            )
-            for e in a.entries
-        ],
-        whole_pounds,
+        _BARS_BY_SCHOOL,
+        ((school_name(e.school_urn, e.school_name), e.annual_saving) for e in a.entries),
     )
     rows = "".join(
-        "<tr>"
-        + _row(
+        _figures_row(
             school_name(e.school_urn, e.school_name),
-            e.annual_saving,
+            e,
+            _num(quantity(e.quantity)),
             f'<br><span class="small">URN {escape(e.school_urn)}</span>',
         )
-        + _num(quantity(e.quantity))
-        + _figure_cells(e)
-        + "</tr>"
         for e in a.entries
     )
     total = (
-        "<tfoot><tr>"
-        + _row("All schools", a.annual_saving)
-        + _num(quantity(a.pooled_quantity))
-        + _figure_cells(a)
-        + "</tr></tfoot>"
+        "<tfoot>" + _figures_row("All schools", a, _num(quantity(a.pooled_quantity))) + "</tfoot>"
     )
     prices = "".join(
         f'<tr><th scope="row">{escape(school_name(e.school_urn, e.school_name))}</th>'
@@ -643,25 +647,29 @@ def _award(a: ContractAward, unit: str) -> str:
             ),
         )
         + f"{_key([e.annual_saving for e in a.entries])}<figure>{chart}</figure>"
-        '<div class="table-wrap"><table><caption>Savings per school under this award, per year'
-        " unless stated</caption>"
-        + _head(
-            "School",
-            f">Volume a year ({unit})",
-            ">Today",
-            ">Joint contract",
-            ">Saving",
-            ">Saving %",
-            ">Over the term",
-            ">Pooling alone",
+        + _table(
+            "Savings per school under this award, per year unless stated",
+            (
+                "School",
+                f">Volume a year ({unit})",
+                ">Today",
+                ">Joint contract",
+                ">Saving",
+                ">Saving %",
+                ">Over the term",
+                ">Pooling alone",
+            ),
+            rows,
+            total,
         )
-        + f"<tbody>{rows}</tbody>{total}</table></div>"
-        "<details><summary>The prices behind these figures</summary>"
-        '<div class="table-wrap"><table><caption>Each school\'s price today, and the winning'
-        " bid's price for its volume alone, against the joint price of"
-        f" {escape(unit_price(a.pooled_unit_price, unit))}</caption>"
-        + _head("School", ">Price today", ">Price alone", ">Pooling alone a year")
-        + f"<tbody>{prices}</tbody></table></div></details>"
+        + "<details><summary>The prices behind these figures</summary>"
+        + _table(
+            "Each school's price today, and the winning bid's price for its volume alone,"
+            f" against the joint price of {escape(unit_price(a.pooled_unit_price, unit))}",
+            ("School", ">Price today", ">Price alone", ">Pooling alone a year"),
+            prices,
+        )
+        + "</details>"
         f'<h3 id="{anchor}-audit">For audit</h3>'
         + _facts(
             (

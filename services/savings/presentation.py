@@ -6,9 +6,11 @@ A negative saving is a cost increase; it is named as one, never hidden in a tota
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Literal
 
-from services.savings.reports import Figures, TrustSavings
-from shared.categories import categories
+from services.savings.domain.ledger import is_increase
+from services.savings.reports import Figures
+from shared.domain.categories import categories
 
 MINUS = "\u2212"
 
@@ -77,8 +79,12 @@ def school_name(urn: str, name: str | None) -> str:
     return name or f"School {urn}"
 
 
-def is_increase(saving: Decimal) -> bool:
-    return saving < 0
+Kind = Literal["saving", "increase", "pooling"]
+
+
+def kind(saving: Decimal | None) -> Kind:
+    """A saving or a cost increase (a percentage with no baseline counts as a saving)."""
+    return "increase" if saving is not None and is_increase(saving) else "saving"
 
 
 @dataclass(frozen=True)
@@ -87,9 +93,11 @@ class Headline:
     label: str
     value: str
     note: str
+    # What the figure is: a saving, a cost increase, or the part pooling alone contributed.
+    kind: Kind
 
 
-def headlines(summary: TrustSavings | Figures, one_contract: bool = False) -> list[Headline]:
+def headlines(summary: Figures, one_contract: bool = False) -> list[Headline]:
     """The headline figures of a trust (or of one contract), in the order trustees read them."""
     annual, term = summary.annual_saving, summary.term_saving
     pct = summary.saving_pct
@@ -106,26 +114,28 @@ def headlines(summary: TrustSavings | Figures, one_contract: bool = False) -> li
             money(abs(annual)),
             f"{money(summary.annual_baseline_cost)} a year at today's prices,"
             f" {money(summary.annual_contract_cost)} under the joint {joint}",
+            kind(annual),
         ),
         Headline(
             "term-saving",
             f"Cost increase over {terms}" if is_increase(term) else f"Saving over {terms}",
             money(abs(term)),
             over,
+            kind(term),
         ),
         Headline(
             "saving-pct",
-            "Increase on today's costs"
-            if pct is not None and pct < 0
-            else "Saving on today's costs",
+            "Increase on today's costs" if kind(pct) == "increase" else "Saving on today's costs",
             percent(abs(pct) if pct is not None else None),
             "the yearly figure as a share of today's yearly cost",
+            kind(pct),
         ),
         Headline(
             "pooling-saving",
             "Pooling alone contributed, per year",
             money(summary.economy_of_scale),
             "the joint price against each school buying the same contract alone",
+            "pooling",
         ),
     ]
 

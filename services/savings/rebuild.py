@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from services.savings.main import MIGRATIONS, NAME, SUBSCRIPTION
 from shared.db import create_pool, migrate
 from shared.inbox import Consumer, Record
-from shared.infra.topics import unread
+from shared.topics import unread
 
 HandleBatch = Callable[[Sequence[Record]], Awaitable[None]]
 

@@ -6,24 +6,27 @@ worked out from those sums. A negative saving is a cost increase and stays negat
 
 import csv
 import io
-from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, TypeVar
 from uuid import UUID
 
 import asyncpg
 from pydantic import BaseModel
 
 from services.savings import store
+from services.savings.domain.errors import ContractNotFound, SchoolNotFound
+from services.savings.domain.ledger import Sums, of_sums
+from services.savings.domain.ledger import summed as summed_figures
 from shared.db import Connection
-from shared.money import Amount, percentage
+from shared.money import Amount
 
 ZERO = Decimal("0.00")
 
 
 class Figures(BaseModel):
-    """The annual figures of a group of ledger entries."""
+    """The six figures of a ledger entry or of a group of entries (domain: ledger.Figures)."""
 
     annual_baseline_cost: Amount
     annual_contract_cost: Amount
@@ -33,51 +36,57 @@ class Figures(BaseModel):
     economy_of_scale: Amount
 
 
-MONEY_FIELDS = (
-    "annual_baseline_cost",
-    "annual_contract_cost",
-    "annual_saving",
-    "term_saving",
-    "economy_of_scale",
-)
+# The bases below only put a model's identifying fields before its figures in the JSON (a
+# model's fields follow its bases from the last to the first): they are never sent alone.
 
 
-class Row(Protocol):
-    """A database record or a dict of sums: figures are read by column name."""
-
-    def __getitem__(self, key: str, /) -> Any: ...
-
-
-def figures(row: Row) -> dict[str, Any]:
-    """A row's money sums, and its saving as a percentage of its baseline."""
-    return {
-        "annual_baseline_cost": row["annual_baseline_cost"],
-        "annual_contract_cost": row["annual_contract_cost"],
-        "annual_saving": row["annual_saving"],
-        "term_saving": row["term_saving"],
-        "saving_pct": percentage(row["annual_saving"], row["annual_baseline_cost"]),
-        "economy_of_scale": row["economy_of_scale"],
-    }
-
-
-def summed(rows: Sequence[Row]) -> dict[str, Any]:
-    """The figures of a group of rows: sums of their money, and the percentage of those sums."""
-    return figures({f: sum((r[f] for r in rows), ZERO) for f in MONEY_FIELDS})
-
-
-class SchoolSavings(BaseModel):
+class _School(BaseModel):
     urn: str
     name: str | None
-    annual_baseline_cost: Amount
-    annual_contract_cost: Amount
-    annual_saving: Amount
-    term_saving: Amount
-    saving_pct: Amount | None
-    economy_of_scale: Amount
+
+
+class _Trust(BaseModel):
+    trust_id: str
+    trust_name: str | None
+
+
+class _Line(BaseModel):
+    """What a ledger entry is of: one school's demand line in one award, and its prices."""
+
+    entry_id: UUID
+    tender_id: UUID
+    bid_id: UUID
+    supplier_id: str
+    demand_id: UUID
+    school_urn: str
+    school_name: str | None
+    category: str
+    unit: str
+    quantity: Amount
+    baseline_unit_price: Amount
+    pooled_unit_price: Amount
+    solo_unit_price: Amount
+    term_months: int
+    contract_start: date
+
+
+def figures(row: Sums) -> dict[str, Any]:
+    """A row's money sums, and its saving as a percentage of its baseline."""
+    return asdict(of_sums(row))
+
+
+def summed(rows: list[asyncpg.Record]) -> dict[str, Any]:
+    """The figures of a group of rows: sums of their money, and the percentage of those sums."""
+    return asdict(summed_figures(rows))
+
+
+class SchoolSavings(Figures, _School):
+    pass
 
 
 class CategorySavings(BaseModel):
-    """A category's line in the trust summary (its fields are fixed by DESIGN.md section 6)."""
+    """A category's line in the trust summary: four of the six figures (docs/http-api.md,
+    "GET /v1/trusts/{trust_id}/savings")."""
 
     category: str
     annual_baseline_cost: Amount
@@ -86,15 +95,7 @@ class CategorySavings(BaseModel):
     saving_pct: Amount | None
 
 
-class TrustSavings(BaseModel):
-    trust_id: str
-    trust_name: str | None
-    annual_baseline_cost: Amount
-    annual_contract_cost: Amount
-    annual_saving: Amount
-    term_saving: Amount
-    saving_pct: Amount | None
-    economy_of_scale: Amount
+class TrustSavings(Figures, _Trust):
     schools: list[SchoolSavings]
     categories: list[CategorySavings]
 
@@ -137,28 +138,7 @@ class MonthSavings(Figures):
     cumulative_annual_saving: Amount
 
 
-class LedgerEntry(BaseModel):
-    entry_id: UUID
-    tender_id: UUID
-    bid_id: UUID
-    supplier_id: str
-    demand_id: UUID
-    school_urn: str
-    school_name: str | None
-    category: str
-    unit: str
-    quantity: Amount
-    baseline_unit_price: Amount
-    pooled_unit_price: Amount
-    solo_unit_price: Amount
-    term_months: int
-    contract_start: date
-    annual_baseline_cost: Amount
-    annual_contract_cost: Amount
-    annual_saving: Amount
-    term_saving: Amount
-    saving_pct: Amount | None
-    economy_of_scale: Amount
+class LedgerEntry(Figures, _Line):
     rule_version: str
     source_event_id: UUID
     recorded_at: datetime
@@ -195,47 +175,35 @@ class ContractDetail(Figures):
     awards: list[ContractAward]
 
 
-def _school(row: asyncpg.Record) -> SchoolSavings:
-    return SchoolSavings(urn=row["urn"], name=row["name"], **figures(row))
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def _of_sums(model: type[Model], row: asyncpg.Record, **fields: Any) -> Model:
+    """A read model from a row of sums: its columns, its figures (the percentage worked out from
+    the sums) and `fields`. Columns the model does not show are left out."""
+    return model.model_validate(dict(row) | figures(row) | fields)
 
 
 async def schools(conn: Connection, trust_id: str) -> list[SchoolSavings]:
-    return [_school(r) for r in await store.school_totals(conn, trust_id)]
+    return [_of_sums(SchoolSavings, r) for r in await store.school_totals(conn, trust_id)]
 
 
 async def trust_summary(conn: Connection, trust_id: str) -> TrustSavings:
+    """Three statements: run it in one snapshot (a repeatable-read unit of work), or an award
+    recorded between them makes the totals and the categories disagree."""
     school_rows = await store.school_totals(conn, trust_id)
-    categories = await store.category_totals(conn, trust_id)
+    category_rows = await store.category_totals(conn, trust_id)
     return TrustSavings(
         trust_id=trust_id,
         trust_name=await store.trust_name(conn, trust_id),
         **summed(school_rows),
-        schools=[_school(r) for r in school_rows],
-        categories=[
-            CategorySavings(
-                category=r["category"],
-                annual_baseline_cost=r["annual_baseline_cost"],
-                annual_saving=r["annual_saving"],
-                term_saving=r["term_saving"],
-                saving_pct=percentage(r["annual_saving"], r["annual_baseline_cost"]),
-            )
-            for r in categories
-        ],
+        schools=[_of_sums(SchoolSavings, r) for r in school_rows],
+        categories=[_of_sums(CategorySavings, r) for r in category_rows],
     )
 
 
 async def categories(conn: Connection, trust_id: str) -> list[CategoryBreakdown]:
-    return [
-        CategoryBreakdown(
-            category=r["category"],
-            unit=r["unit"],
-            schools=r["schools"],
-            contracts=r["contracts"],
-            quantity=r["quantity"],
-            **figures(r),
-        )
-        for r in await store.category_totals(conn, trust_id)
-    ]
+    return [_of_sums(CategoryBreakdown, r) for r in await store.category_totals(conn, trust_id)]
 
 
 def tender_link(tendering_url: str, tender_id: UUID) -> str:
@@ -245,21 +213,7 @@ def tender_link(tendering_url: str, tender_id: UUID) -> str:
 
 async def contracts(conn: Connection, trust_id: str, tendering_url: str) -> list[ContractSavings]:
     return [
-        ContractSavings(
-            tender_id=r["tender_id"],
-            tender_url=tender_link(tendering_url, r["tender_id"]),
-            category=r["category"],
-            unit=r["unit"],
-            supplier_id=r["supplier_id"],
-            bid_id=r["bid_id"],
-            contract_start=r["contract_start"],
-            term_months=r["term_months"],
-            schools=r["schools"],
-            pooled_quantity=r["pooled_quantity"],
-            pooled_unit_price=r["pooled_unit_price"],
-            rule_version=r["rule_version"],
-            **figures(r),
-        )
+        _of_sums(ContractSavings, r, tender_url=tender_link(tendering_url, r["tender_id"]))
         for r in await store.contract_totals(conn, trust_id)
     ]
 
@@ -270,11 +224,11 @@ async def months(conn: Connection, trust_id: str) -> list[MonthSavings]:
     for r in await store.month_totals(conn, trust_id):
         cumulative += r["annual_saving"]
         out.append(
-            MonthSavings(
+            _of_sums(
+                MonthSavings,
+                r,
                 month=r["month"].strftime("%Y-%m"),
-                contracts=r["contracts"],
                 cumulative_annual_saving=cumulative,
-                **figures(r),
             )
         )
     return out
@@ -284,11 +238,12 @@ async def ledger(conn: Connection, trust_id: str, urn: str | None = None) -> lis
     return [LedgerEntry(**dict(r)) for r in await store.entries(conn, trust_id, urn)]
 
 
-async def school_detail(conn: Connection, trust_id: str, urn: str) -> SchoolDetail | None:
-    """None when the school is not the trust's."""
+async def school_detail(conn: Connection, trust_id: str, urn: str) -> SchoolDetail:
+    """Two statements: run it in one snapshot. SchoolNotFound when the school is not the
+    trust's."""
     known = await store.school(conn, trust_id, urn)
     if known is None:
-        return None
+        raise SchoolNotFound(trust_id, urn)
     rows = await store.entries(conn, trust_id, urn)
     return SchoolDetail(
         urn=urn,
@@ -300,11 +255,12 @@ async def school_detail(conn: Connection, trust_id: str, urn: str) -> SchoolDeta
 
 async def contract(
     conn: Connection, trust_id: str, tender_id: UUID, tendering_url: str
-) -> ContractDetail | None:
-    """None when the trust's ledger has no award of this tender (another trust's included)."""
+) -> ContractDetail:
+    """ContractNotFound when the trust's ledger has no award of this tender (another trust's
+    included)."""
     rows = await store.contract_entries(conn, trust_id, tender_id)
     if not rows:
-        return None
+        raise ContractNotFound(trust_id, tender_id)
     by_bid: dict[UUID, list[asyncpg.Record]] = {}
     for row in rows:
         by_bid.setdefault(row["bid_id"], []).append(row)
@@ -322,27 +278,20 @@ async def contract(
 
 def _award(rows: list[asyncpg.Record]) -> ContractAward:
     # The award's terms are the same on each of its entries, in whichever part they came.
-    first = rows[0]
-    return ContractAward(
-        bid_id=first["bid_id"],
-        supplier_id=first["supplier_id"],
-        contract_start=first["contract_start"],
-        term_months=first["term_months"],
-        schools=len({r["school_urn"] for r in rows}),
-        pooled_quantity=_quantity(rows),
-        pooled_unit_price=first["pooled_unit_price"],
-        rule_version=first["rule_version"],
-        award_event_ids=list(dict.fromkeys(r["source_event_id"] for r in rows)),
-        recorded_at=min(r["recorded_at"] for r in rows),
-        lot=first["lot"],
-        lot_name=first["lot_name"],
-        standstill_ends=first["standstill_ends"],
-        entries=[LedgerEntry(**dict(r)) for r in rows],
-        **summed(rows),
+    return ContractAward.model_validate(
+        dict(rows[0])
+        | summed(rows)
+        | {
+            "schools": len({r["school_urn"] for r in rows}),
+            "pooled_quantity": _quantity(rows),
+            "award_event_ids": list(dict.fromkeys(r["source_event_id"] for r in rows)),
+            "recorded_at": min(r["recorded_at"] for r in rows),
+            "entries": [LedgerEntry(**dict(r)) for r in rows],
+        }
     )
 
 
-def _quantity(rows: Sequence[Row]) -> Decimal:
+def _quantity(rows: list[asyncpg.Record]) -> Decimal:
     return sum((r["quantity"] for r in rows), Decimal(0))
 
 

@@ -9,6 +9,9 @@ A session ends when the manager signs out (its row is deleted), after `idle` wit
 `lifetime` after sign-in however busy it is, and when the token it was opened with expires.
 The token's id (its `jti`, when it has one) is kept so that revoking a token can end its
 sessions. Rows past any limit are deleted when the next session opens, or when they are shown.
+
+Each function takes the connection of a unit of work (shared/unit_of_work.py) that the caller
+opens (dashboard.py), so what one does, in several statements, commits together or not at all.
 """
 
 import hashlib
@@ -70,20 +73,19 @@ async def open_session(
     """A new session (a new id at every sign-in); returns its id for the cookie. The session
     the browser had before (`replaces`), if any, ends; so do all sessions past their limits."""
     session_id = secrets.token_urlsafe(32)
-    async with conn.transaction():
-        await purge(conn, now, limits)
-        if replaces is not None and SESSION_ID.fullmatch(replaces):
-            await end(conn, replaces)
-        await conn.execute(
-            "INSERT INTO dashboard_sessions (session_hash, trust_id, subject, token_id,"
-            " token_expires_at, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $6, $6)",
-            digest(session_id),
-            trust_id,
-            subject,
-            token_id,
-            token_expires_at,
-            now,
-        )
+    await purge(conn, now, limits)
+    if replaces is not None and SESSION_ID.fullmatch(replaces):
+        await end(conn, replaces)
+    await conn.execute(
+        "INSERT INTO dashboard_sessions (session_hash, trust_id, subject, token_id,"
+        " token_expires_at, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $6, $6)",
+        digest(session_id),
+        trust_id,
+        subject,
+        token_id,
+        token_expires_at,
+        now,
+    )
     return session_id
 
 

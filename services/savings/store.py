@@ -12,6 +12,7 @@ from uuid import UUID
 
 import asyncpg
 
+from services.savings.domain.ledger import MONEY
 from shared.db import Connection
 
 
@@ -103,13 +104,15 @@ async def school(conn: Connection, trust_id: str, urn: str) -> asyncpg.Record | 
     return row
 
 
+# The start of each query of sums below: the money figures of a group of entries, by name, then
+# the query's own columns (a constant: the queries add only bound parameters to it). Entries were
+# each rounded to pence; percentages are worked out from these sums.
+_SELECT_SUMS = "SELECT " + ", ".join(f"sum({name}) AS {name}" for name in MONEY) + ","
+
+
 async def school_totals(conn: Connection, trust_id: str) -> list[asyncpg.Record]:
     return await conn.fetch(
-        "SELECT l.school_urn AS urn, s.name, count(*) AS lines,"
-        " sum(annual_baseline_cost) AS annual_baseline_cost,"
-        " sum(annual_contract_cost) AS annual_contract_cost,"
-        " sum(annual_saving) AS annual_saving, sum(term_saving) AS term_saving,"
-        " sum(economy_of_scale) AS economy_of_scale"
+        f"{_SELECT_SUMS} l.school_urn AS urn, s.name, count(*) AS lines"
         " FROM ledger_entries l LEFT JOIN schools s ON s.urn = l.school_urn"
         " WHERE l.trust_id = $1 GROUP BY l.school_urn, s.name ORDER BY l.school_urn",
         trust_id,
@@ -118,12 +121,8 @@ async def school_totals(conn: Connection, trust_id: str) -> list[asyncpg.Record]
 
 async def category_totals(conn: Connection, trust_id: str) -> list[asyncpg.Record]:
     return await conn.fetch(
-        "SELECT category, unit, count(DISTINCT school_urn) AS schools,"
-        " count(DISTINCT tender_id) AS contracts, sum(quantity) AS quantity,"
-        " sum(annual_baseline_cost) AS annual_baseline_cost,"
-        " sum(annual_contract_cost) AS annual_contract_cost,"
-        " sum(annual_saving) AS annual_saving, sum(term_saving) AS term_saving,"
-        " sum(economy_of_scale) AS economy_of_scale"
+        f"{_SELECT_SUMS} category, unit, count(DISTINCT school_urn) AS schools,"
+        " count(DISTINCT tender_id) AS contracts, sum(quantity) AS quantity"
         " FROM ledger_entries WHERE trust_id = $1 GROUP BY category, unit ORDER BY category, unit",
         trust_id,
     )
@@ -132,13 +131,9 @@ async def category_totals(conn: Connection, trust_id: str) -> list[asyncpg.Recor
 async def contract_totals(conn: Connection, trust_id: str) -> list[asyncpg.Record]:
     """One row per award: every entry of an award shares its bid, price, term and start."""
     return await conn.fetch(
-        "SELECT tender_id, category, unit, supplier_id, bid_id, contract_start, term_months,"
-        " pooled_unit_price, rule_version, count(DISTINCT school_urn) AS schools,"
-        " sum(quantity) AS pooled_quantity,"
-        " sum(annual_baseline_cost) AS annual_baseline_cost,"
-        " sum(annual_contract_cost) AS annual_contract_cost,"
-        " sum(annual_saving) AS annual_saving, sum(term_saving) AS term_saving,"
-        " sum(economy_of_scale) AS economy_of_scale"
+        f"{_SELECT_SUMS} tender_id, category, unit, supplier_id, bid_id, contract_start,"
+        " term_months, pooled_unit_price, rule_version, count(DISTINCT school_urn) AS schools,"
+        " sum(quantity) AS pooled_quantity"
         " FROM ledger_entries WHERE trust_id = $1"
         " GROUP BY tender_id, category, unit, supplier_id, bid_id, contract_start, term_months,"
         " pooled_unit_price, rule_version ORDER BY contract_start, category, tender_id",
@@ -148,13 +143,9 @@ async def contract_totals(conn: Connection, trust_id: str) -> list[asyncpg.Recor
 
 async def month_totals(conn: Connection, trust_id: str) -> list[asyncpg.Record]:
     return await conn.fetch(
-        "SELECT date_trunc('month', contract_start)::date AS month,"
-        " count(DISTINCT tender_id) AS contracts,"
-        " sum(annual_baseline_cost) AS annual_baseline_cost,"
-        " sum(annual_contract_cost) AS annual_contract_cost,"
-        " sum(annual_saving) AS annual_saving, sum(term_saving) AS term_saving,"
-        " sum(economy_of_scale) AS economy_of_scale"
-        " FROM ledger_entries WHERE trust_id = $1 GROUP BY 1 ORDER BY 1",
+        f"{_SELECT_SUMS} date_trunc('month', contract_start)::date AS month,"
+        " count(DISTINCT tender_id) AS contracts"
+        " FROM ledger_entries WHERE trust_id = $1 GROUP BY month ORDER BY month",
         trust_id,
     )
 

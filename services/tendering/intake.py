@@ -4,7 +4,6 @@ from collections.abc import Sequence
 
 import structlog
 
-from shared.db import Connection
 from shared.events import (
     DemandAmended,
     DemandRegistered,
@@ -15,12 +14,13 @@ from shared.events import (
     read_data,
 )
 from shared.inbox import Handler, Together
+from shared.unit_of_work import UnitOfWork
 
 log = structlog.get_logger()
 
 
-async def _join_schools(conn: Connection, events: Sequence[Envelope]) -> None:
-    await conn.executemany(
+async def _join_schools(work: UnitOfWork, events: Sequence[Envelope]) -> None:
+    await work.conn.executemany(
         "INSERT INTO schools (urn, trust_id, name, phase, local_authority, status)"
         " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (urn) DO UPDATE SET"
         " trust_id = EXCLUDED.trust_id, name = EXCLUDED.name, phase = EXCLUDED.phase,"
@@ -45,18 +45,18 @@ def _school_row(event: Envelope) -> tuple[object, ...]:
 school_joined = Together(_join_schools)
 
 
-async def school_left(conn: Connection, event: Envelope) -> None:
+async def school_left(work: UnitOfWork, event: Envelope) -> None:
     left = read_data(event, SchoolLeft)
     # A move is left-then-joined; the joined event sets the new trust.
-    await conn.execute(
+    await work.conn.execute(
         "UPDATE schools SET trust_id = '' WHERE urn = $1 AND trust_id = $2",
         left.urn,
         event.trust_id,
     )
 
 
-async def _register_lines(conn: Connection, events: Sequence[Envelope]) -> None:
-    await conn.executemany(
+async def _register_lines(work: UnitOfWork, events: Sequence[Envelope]) -> None:
+    await work.conn.executemany(
         "INSERT INTO demand_lines (demand_id, trust_id, school_urn, category, unit, quantity,"
         " baseline_unit_price, contract_end, term_months)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
@@ -83,12 +83,12 @@ def _line_row(event: Envelope) -> tuple[object, ...]:
 demand_registered = Together(_register_lines)
 
 
-async def demand_amended(conn: Connection, event: Envelope) -> None:
+async def demand_amended(work: UnitOfWork, event: Envelope) -> None:
     line = read_data(event, DemandAmended)
     # Always the line's latest state; a tender keeps the figures it opened with (tender_lines),
     # so a line in a tender is locked, and comes back with these figures if the tender is
     # cancelled. The demand service refuses such amendments; this only covers a race with it.
-    status = await conn.fetchval(
+    status = await work.conn.fetchval(
         "UPDATE demand_lines SET category = $2, unit = $3, quantity = $4,"
         " baseline_unit_price = $5, contract_end = $6, term_months = $7"
         " WHERE demand_id = $1 RETURNING status",
@@ -104,9 +104,9 @@ async def demand_amended(conn: Connection, event: Envelope) -> None:
         log.warning("amendment of a line in a tender", demand_id=str(line.demand_id))
 
 
-async def demand_withdrawn(conn: Connection, event: Envelope) -> None:
+async def demand_withdrawn(work: UnitOfWork, event: Envelope) -> None:
     line = read_data(event, DemandWithdrawn)
-    status = await conn.fetchval(
+    status = await work.conn.fetchval(
         "UPDATE demand_lines SET withdrawn = true WHERE demand_id = $1 RETURNING status",
         line.demand_id,
     )

@@ -5,7 +5,6 @@ re-check the pool; awards lock the tender and leave a decided tender as it is.
 """
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -15,9 +14,12 @@ import structlog
 from fastapi import FastAPI
 
 from services.tendering import handlers, store
-from services.tendering.domain.pooling import form_pools, opening_date, split_conflicts
+from services.tendering.domain.opening import due_pools
+from services.tendering.domain.pooling import form_pools
 from services.tendering.settings import PolicySettings
-from shared.http import Problem
+from shared.background import in_background
+from shared.domain.errors import DomainError
+from shared.unit_of_work import unit_of_work
 
 log = structlog.get_logger()
 
@@ -52,11 +54,16 @@ class Scheduler:
         for tender in due:
             tender_id = str(tender["tender_id"])
             try:
-                async with self._pool().acquire() as conn, conn.transaction():
+                async with unit_of_work(self._pool()) as work:
                     await handlers.award_tender(
-                        conn, tender["trust_id"], tender["tender_id"], now, awarded_by="deadline"
+                        work, tender["trust_id"], tender["tender_id"], now, awarded_by="deadline"
                     )
                 log.info("tender evaluated at its deadline", tender_id=tender_id)
+            except DomainError as exc:
+                # Decided or cancelled meanwhile, by a manager or another instance.
+                log.warning(
+                    "tender not evaluated at its deadline", tender_id=tender_id, error=str(exc)
+                )
             except Exception:
                 # One tender that cannot be awarded must not hold up the others.
                 log.exception("tender not evaluated at its deadline", tender_id=tender_id)
@@ -71,12 +78,8 @@ class Scheduler:
             async with self._pool().acquire() as conn:
                 lines = (await store.open_lines(conn, trust_id, category)).get(category, [])
                 tendered = (await store.open_tender_spans(conn, trust_id)).get(category, [])
-            for pool in form_pools(trust_id, category, lines, self._window_months):
-                if opening_date(pool.earliest_end, days_before) > today:
-                    break  # pools come earliest first
-                if split_conflicts(pool.lines, tendered, self._window_months):
-                    # It belongs to an open tender's requirement; the pools list shows why.
-                    continue
+            pools = form_pools(trust_id, category, lines, self._window_months)
+            for pool in due_pools(pools, tendered, today, days_before, self._window_months):
                 request = handlers.OpenRequest(
                     trust_id=trust_id,
                     category=category,
@@ -84,14 +87,14 @@ class Scheduler:
                     closes_at=now + timedelta(days=self._policy.auto_bidding_days),
                 )
                 try:
-                    async with self._pool().acquire() as conn, conn.transaction():
+                    async with unit_of_work(self._pool()) as work:
                         tender_id = await handlers.open_tender(
-                            conn, request, self._window_months, now, opened_by="policy"
+                            work, request, self._window_months, now, opened_by="policy"
                         )
                     log.info(
                         "tender opened by policy", pool_id=pool.pool_id, tender_id=str(tender_id)
                     )
-                except Problem as exc:
+                except DomainError as exc:
                     log.warning("due pool not opened", pool_id=pool.pool_id, error=str(exc))
 
     async def run(self) -> None:
@@ -107,10 +110,5 @@ class Scheduler:
     @asynccontextmanager
     async def lifespan(self, _: FastAPI) -> AsyncIterator[None]:
         """Runs inside the service's lifespan, so the database pool is open throughout."""
-        task = asyncio.create_task(self.run(), name="tender-scheduler")
-        try:
+        async with in_background(self.run(), name="tender-scheduler"):
             yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task

@@ -1,4 +1,5 @@
-"""SQL of the tendering service, with bound parameters only."""
+"""SQL of the tendering service, with bound parameters only. A write that finds the state
+changed under it says so in the domain's words (domain/errors.py), not the driver's."""
 
 import json
 from collections.abc import Sequence
@@ -9,6 +10,7 @@ from uuid import UUID
 
 import asyncpg
 
+from services.tendering.domain.errors import PoolChanged
 from services.tendering.domain.evaluation import Bid, ScoredBid, Weights
 from services.tendering.domain.lots import Lot, LotsBy, Status
 from services.tendering.domain.pooling import Pool, PoolLine, TenderedSpan
@@ -86,6 +88,11 @@ class NewTender:
     route: RouteDecision
 
 
+async def lock_trust_openings(conn: Connection, trust_id: str) -> None:
+    """Until the transaction ends, no other tender of the trust opens (they would share lines)."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 1))", trust_id)
+
+
 async def insert_tender(conn: Connection, t: NewTender) -> None:
     """The tender, its lots and lines; its lines leave the open pool (all of them, or none)."""
     await conn.execute(
@@ -142,7 +149,9 @@ async def insert_tender(conn: Connection, t: NewTender) -> None:
         [UUID(line.demand_id) for line in t.pool.lines],
     )
     if status != f"UPDATE {len(t.pool.lines)}":
-        raise asyncpg.exceptions.SerializationError("pool changed while the tender was opened")
+        # A line was withdrawn (or tendered) after the pool was read: the tender would cover
+        # lines it does not hold. The caller's unit of work rolls back; the client may retry.
+        raise PoolChanged(t.pool.pool_id)
 
 
 async def get_tender(

@@ -24,9 +24,9 @@ from selenium.webdriver.common.print_page_options import PrintOptions
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
 
+from procure.infra.provision import Infrastructure
+from procure.launcher import RunningSystem
 from shared.auth import Role
-from shared.infra.provision import Infrastructure
-from shared.launcher import RunningSystem
 from tests.helpers import bearer
 from tests.integration.savings_scenario import Scenario, recorded
 

@@ -1,7 +1,8 @@
 """The whole flow over HTTP only, against three service processes, a real broker and PostgreSQL:
 registry -> demand -> pool -> tender -> bids -> award -> per-school savings.
 
-Every expected figure is worked out by hand from DESIGN.md's formulas in the comments below.
+Every expected figure is worked out by hand in the comments below, from the formulas of
+docs/domain-rules.md ("Pooling and tenders", "Bids, evaluation and award", "Savings, per school").
 """
 
 import time
@@ -10,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
+from procure.launcher import RunningSystem
 from shared.auth import Role
-from shared.launcher import RunningSystem
-from tests.helpers import bearer, eventually, registry_csv
+from tests.helpers import bearer, bid_body, eventually, registry_csv
 
 pytestmark = pytest.mark.e2e
 
@@ -28,21 +29,8 @@ LINES = [
 # Tender term: most common among the lines = 24 months.
 # Estimated value ex VAT = (30,000 + 70,000 + 16,000 + 4,800) x 24/12 = 241,600.00;
 # VAT 20% = 48,320.00; inc VAT 289,920.00 >= 207,720 (opened after 1 Jan 2026): regulated.
-ALPHA = {
-    "quality_score": "80",
-    "price_tiers": [
-        {"min_quantity": "0", "unit_price": "0.3100"},
-        {"min_quantity": "150000", "unit_price": "0.2800"},
-        {"min_quantity": "300000", "unit_price": "0.2500"},
-    ],
-}
-BETA = {
-    "quality_score": "60",
-    "price_tiers": [
-        {"min_quantity": "0", "unit_price": "0.3000"},
-        {"min_quantity": "300000", "unit_price": "0.2450"},
-    ],
-}
+ALPHA = bid_body("80", ("0", "0.3100"), ("150000", "0.2800"), ("300000", "0.2500"))
+BETA = bid_body("60", ("0", "0.3000"), ("300000", "0.2450"))
 # At Q: alpha 0.2500, beta 0.2450 (lowest).
 # alpha: price score 0.2450 / 0.2500 x 100 = 98; score 0.7 x 98 + 0.3 x 80 = 92.60
 # beta:  price score 100;                     score 0.7 x 100 + 0.3 x 60 = 88.00  -> alpha wins.

@@ -28,10 +28,10 @@ from typing import Any, Literal
 import asyncpg
 import pytest
 
-from shared.infra import processes
-from shared.infra.embedded import EmbeddedPostgres, embedded_broker, embedded_postgres
-from shared.infra.provision import SERVICES, Infrastructure, prepare
-from shared.launcher import RunningSystem
+from procure.infra import processes
+from procure.infra.embedded import EmbeddedPostgres, embedded_broker, embedded_postgres
+from procure.infra.provision import SERVICES, Infrastructure, prepare
+from procure.launcher import RunningSystem
 from shared.outbox import BATCH_EVENTS
 from tests.faults import workload
 from tests.faults.proxy import BrokerProxy
@@ -181,7 +181,7 @@ class Fault:
     failpoints: dict[str, str] = field(default_factory=dict)
     # How long tenders take bids: enough for 20 tenders opened and bid at once on a busy machine;
     # longer where tendering may die and restart meanwhile.
-    bidding_seconds: float = 4
+    bidding_seconds: float = 8
 
 
 async def kill(rig: Rig, instance: str) -> None:

@@ -1,7 +1,7 @@
 """The fault tests' workload: 5,000 schools in 20 trusts, one electricity line each, pushed
 through all three services, pooled, tendered and awarded; and the figures the ledger must end
-with, worked out here with plain Decimal arithmetic from DESIGN.md's formulas (not with the
-project's code).
+with, worked out here with plain Decimal arithmetic from the ledger formulas of
+docs/domain-rules.md, "Savings, per school" (not with the project's code).
 
 Demand arrives on both of its channels at once, as from many finance systems: most lines as
 records on the Kafka ingress (`demand.submissions`), every twentieth over HTTP with an
@@ -19,9 +19,9 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaProducer
 
+from procure.launcher import RunningSystem
 from shared.auth import Role
 from shared.events import Topics
-from shared.launcher import RunningSystem
 
 TRUSTS = [str(5001 + t) for t in range(20)]
 SCHOOLS_PER_TRUST = 250
@@ -250,9 +250,12 @@ async def tender_and_award(
     """One tender per trust, two bids each; awarded after the deadline in two waves, so a fault
     can strike while allocations flow."""
     tendering = system.urls["tendering"]
+    # One deadline for every tender: the bids must all be in by then, however slowly the
+    # machine opens the tenders, and the awards wait only for what is left of it.
+    deadline = datetime.now(UTC) + timedelta(seconds=bidding_seconds)
 
     def closes_at() -> str:
-        return (datetime.now(UTC) + timedelta(seconds=bidding_seconds)).isoformat()
+        return deadline.isoformat()
 
     async def open_tender(http: httpx.AsyncClient, trust: str, manager: dict[str, str]) -> str:
         opened = await until_ok(
@@ -307,8 +310,7 @@ async def tender_and_award(
 
     async with httpx.AsyncClient(timeout=30) as http:
         tenders = await asyncio.gather(*(open_and_bid(http, trust) for trust in TRUSTS))
-        # Every deadline was set before its tender opened, so all have passed after this.
-        await asyncio.sleep(bidding_seconds)
+        await asyncio.sleep(max(0.0, (deadline - datetime.now(UTC)).total_seconds()) + 0.2)
         half = len(tenders) // 2
         for wave in (tenders[:half], tenders[half:]):
             await asyncio.gather(*(award(http, a, t) for a, t in wave))

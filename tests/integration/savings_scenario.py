@@ -1,5 +1,6 @@
 """A trust's awards, published straight onto the topics the savings service reads, with every
-figure the ledger must show worked out by hand (DESIGN.md section 5) in the comments.
+figure the ledger must show worked out by hand in the comments (docs/domain-rules.md,
+"Savings, per school").
 
 Three schools; an electricity contract for all three and a gas contract for two. One school pays
 less than the joint price today, so its electricity line is a cost increase. Used by the savings
@@ -9,23 +10,16 @@ integration tests and the browser test (each with its own trust code and URNs).
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 import httpx
 from aiokafka import AIOKafkaProducer
 
+from procure.infra.provision import Infrastructure
+from procure.launcher import RunningSystem
 from shared.auth import Role
-from shared.events import (
-    Allocation,
-    EventData,
-    SchoolJoined,
-    TenderAwarded,
-    Topics,
-    new_event,
-)
-from shared.infra.provision import Infrastructure
-from shared.launcher import RunningSystem
-from tests.helpers import bearer, eventually
+from shared.events import Allocation, EventData, SchoolJoined, TenderAwarded, Topics
+from tests.helpers import bearer, eventually, new_event
 
 
 @dataclass(frozen=True)
@@ -199,4 +193,46 @@ async def recorded(
     eventually(
         lambda: httpx.get(savings_url(system, scenario, "/ledger"), headers=manager).json(),
         lambda rows: isinstance(rows, list) and len(rows) == entries,
+    )
+
+
+def lot_award(
+    tender_id: UUID,
+    lot: int,
+    urn: str,
+    quantity: str,
+    baseline: str,
+    pooled: str,
+    solo: str,
+    *,
+    lot_name: str | None = None,
+    standstill_ends: date | None = None,
+    bid_id: UUID | None = None,
+    demand_id: UUID | None = None,
+) -> TenderAwarded:
+    """The award of one lot of a tender to one school's line (new ids unless given)."""
+    return TenderAwarded(
+        tender_id=tender_id,
+        category="electricity",
+        unit="kWh",
+        term_months=12,
+        bid_id=bid_id or uuid4(),
+        supplier_id=f"supplier-{lot}",
+        pooled_quantity=Decimal(quantity),
+        pooled_unit_price=Decimal(pooled),
+        contract_start=date(2027, 4, 1),
+        awarded_at=datetime(2027, 1, 15, tzinfo=UTC),
+        lot=lot,
+        lot_name=f"Lot {lot}" if lot_name is None else lot_name,
+        standstill_ends=standstill_ends,
+        allocations=[
+            Allocation(
+                demand_id=demand_id or uuid4(),
+                school_urn=urn,
+                quantity=Decimal(quantity),
+                baseline_unit_price=Decimal(baseline),
+                pooled_unit_price=Decimal(pooled),
+                solo_unit_price=Decimal(solo),
+            )
+        ],
     )

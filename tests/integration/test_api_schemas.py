@@ -34,9 +34,9 @@ from schemathesis import APIOperation, Case, GenerationMode, checks
 from schemathesis.core.result import Err
 from schemathesis.errors import FailureGroup
 
+from procure.launcher import RunningSystem
 from shared.auth import Role
-from shared.launcher import RunningSystem
-from tests.helpers import bearer, eventually, registry_csv
+from tests.helpers import bearer, bid_body, eventually, registry_csv
 
 pytestmark = pytest.mark.integration
 
@@ -143,13 +143,7 @@ def seeded(system: RunningSystem) -> Seeded:
     awarded = _open_tender(system, manager, "electricity", closes)
     answer = httpx.post(
         f"{urls['tendering']}/v1/tenders/{awarded}/bids",
-        json={
-            "quality_score": "70",
-            "price_tiers": [
-                {"min_quantity": "0", "unit_price": "0.2500"},
-                {"min_quantity": "100000", "unit_price": "0.2400"},
-            ],
-        },
+        json=bid_body("70", ("0", "0.2500"), ("100000", "0.2400")),
         headers=supplier,
     )
     assert answer.status_code == 201, answer.text

@@ -18,12 +18,12 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from procure.infra.provision import Infrastructure
+from procure.launcher import RunningSystem
 from services.savings.domain.ledger import Allocation, ledger_figures, totals
 from shared.auth import Role
-from shared.events import ALLOCATIONS_PER_EVENT, DemandRegistered, Topics, new_event
-from shared.infra.provision import Infrastructure
-from shared.launcher import RunningSystem
-from tests.helpers import bearer
+from shared.events import ALLOCATIONS_PER_EVENT, DemandRegistered, Topics
+from tests.helpers import bearer, bid_body, new_event
 
 pytestmark = pytest.mark.integration
 
@@ -134,13 +134,7 @@ async def test_an_award_to_ten_thousand_schools_reaches_the_ledger_in_full(
             bid = await http.post(
                 f"{url}/v1/tenders/{tender_id}/bids",
                 headers=supplier,
-                json={
-                    "quality_score": "80",
-                    "price_tiers": [
-                        {"min_quantity": "0", "unit_price": str(SOLO)},
-                        {"min_quantity": "1000000", "unit_price": str(POOLED)},
-                    ],
-                },
+                json=bid_body("80", ("0", str(SOLO)), ("1000000", str(POOLED))),
             )
             assert bid.status_code == 201, bid.text
             await asyncio.sleep(max(0.0, (closes - datetime.now(UTC)).total_seconds()) + 0.1)

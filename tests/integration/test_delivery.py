@@ -13,14 +13,16 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from procure.dead_letters import list_dead_letters, replay
+from procure.infra.provision import Infrastructure, create_databases, database_url
 from shared import outbox
-from shared.db import Connection, create_pool, migrate
-from shared.dead_letters import list_dead_letters, replay
-from shared.events import Envelope, Outgoing, SchoolJoined, SchoolLeft, new_event
+from shared.db import create_pool, migrate
+from shared.events import Envelope, Outgoing, SchoolJoined, SchoolLeft
 from shared.inbox import Consumer, Together, Unavailable
-from shared.infra.provision import Infrastructure, create_databases, database_url
 from shared.service import Runtime, Subscription, create_broker, subscribe
 from shared.settings import KafkaSettings, ServiceSettings
+from shared.unit_of_work import UnitOfWork
+from tests.helpers import new_event
 
 pytestmark = pytest.mark.integration
 
@@ -151,14 +153,16 @@ async def test_republished_events_are_applied_once(
     received = await read_all(infra, topic, expected=10)
     assert len(received) == 10  # every event twice on the topic
 
-    async def apply(conn: Connection, event: Envelope) -> None:
-        await conn.execute("INSERT INTO applied VALUES ($1, $2)", event.event_id, event.data["urn"])
+    async def apply(work: UnitOfWork, event: Envelope) -> None:
+        await work.conn.execute(
+            "INSERT INTO applied VALUES ($1, $2)", event.event_id, event.data["urn"]
+        )
 
     consumer = Consumer(
         "test", lambda: pool, {"registry.school_joined": apply}, dead_letter=_no_dead_letters
     )
     for event in received:
-        await consumer.handle(topic, event.key, event.model_dump_json().encode())
+        await consumer.handle_batch([(topic, event.key, event.model_dump_json().encode())])
     rows = await pool.fetch("SELECT urn FROM applied ORDER BY urn")
     assert [r["urn"] for r in rows] == sorted(e.data["urn"] for e in events)
 
@@ -182,11 +186,13 @@ def poisoned(pool: asyncpg.Pool, poison_urn: str, max_attempts: int) -> Poisoned
     calls: list[str] = []
     dead: list[tuple[str, bytes, dict[str, str]]] = []
 
-    async def apply(conn: Connection, event: Envelope) -> None:
+    async def apply(work: UnitOfWork, event: Envelope) -> None:
         calls.append(event.data["urn"])
         if event.data["urn"] == poison_urn:
             raise ValueError("cannot apply this school")
-        await conn.execute("INSERT INTO applied VALUES ($1, $2)", event.event_id, event.data["urn"])
+        await work.conn.execute(
+            "INSERT INTO applied VALUES ($1, $2)", event.event_id, event.data["urn"]
+        )
 
     async def dead_letter(
         topic: str, key: bytes | None, value: bytes, headers: dict[str, str]
@@ -208,9 +214,13 @@ async def test_poison_event_is_dead_lettered_and_the_next_applied(pool: asyncpg.
     rig = poisoned(pool, "400666", max_attempts=3)
     consumer, dead = rig.consumer, rig.dead
     poison, good = joined("4003", "400666"), joined("4003", "400667")
-    await consumer.handle("procurement.registry", poison.key, poison.model_dump_json().encode())
-    await consumer.handle("procurement.registry", good.key, good.model_dump_json().encode())
-    await consumer.handle("procurement.registry", b"4003", b"{not json")
+    await consumer.handle_batch(
+        [("procurement.registry", poison.key, poison.model_dump_json().encode())]
+    )
+    await consumer.handle_batch(
+        [("procurement.registry", good.key, good.model_dump_json().encode())]
+    )
+    await consumer.handle_batch([("procurement.registry", b"4003", b"{not json")])
 
     assert rig.calls.count("400666") == 3
     assert [(t, h["reason"].split(":")[0]) for t, _, h in dead] == [
@@ -233,7 +243,7 @@ async def _consumer_without_database(infra: Infrastructure) -> Consumer:
     )
     await unreachable.close()  # every acquire now fails like a lost database connection
 
-    async def apply(conn: Connection, event: Envelope) -> None:
+    async def apply(work: UnitOfWork, event: Envelope) -> None:
         raise AssertionError("never reached")
 
     return Consumer(
@@ -251,8 +261,8 @@ async def test_database_outage_is_never_dead_lettered(infra: Infrastructure) -> 
     event = joined("4004", "400700")
     for _ in range(3):
         with pytest.raises(Unavailable):
-            await consumer.handle(
-                "procurement.registry", event.key, event.model_dump_json().encode()
+            await consumer.handle_batch(
+                [("procurement.registry", event.key, event.model_dump_json().encode())]
             )
 
 
@@ -307,14 +317,14 @@ def records(topic: str, events: list[Envelope]) -> list[tuple[str, bytes | None,
 async def test_a_batch_is_applied_once_in_order_in_one_transaction(pool: asyncpg.Pool) -> None:
     await pool.execute("CREATE TABLE applied_in_order (seq BIGSERIAL, what TEXT NOT NULL)")
 
-    async def join_all(conn: Connection, events: Sequence[Envelope]) -> None:
-        await conn.executemany(
+    async def join_all(work: UnitOfWork, events: Sequence[Envelope]) -> None:
+        await work.conn.executemany(
             "INSERT INTO applied_in_order (what) VALUES ($1)",
             [(f"joined {e.data['urn']}",) for e in events],
         )
 
-    async def leave(conn: Connection, event: Envelope) -> None:
-        await conn.execute(
+    async def leave(work: UnitOfWork, event: Envelope) -> None:
+        await work.conn.execute(
             "INSERT INTO applied_in_order (what) VALUES ($1)", f"left {event.data['urn']}"
         )
 
@@ -325,7 +335,9 @@ async def test_a_batch_is_applied_once_in_order_in_one_transaction(pool: asyncpg
         dead_letter=_no_dead_letters,
     )
     earlier = joined("4006", "400800")
-    await consumer.handle("procurement.registry", earlier.key, earlier.model_dump_json().encode())
+    await consumer.handle_batch(
+        [("procurement.registry", earlier.key, earlier.model_dump_json().encode())]
+    )
     one, two = joined("4006", "400801"), joined("4006", "400802")
     batch = [one, two, left("4006", "400801"), joined("4006", "400803"), two, earlier]
     await consumer.handle_batch(records("procurement.registry", batch))
@@ -398,11 +410,13 @@ async def test_a_nacked_batch_is_read_again_on_every_partition(
         await producer.send_and_wait(topic, event.model_dump_json().encode(), key=event.key)
     failed: list[str] = []
 
-    async def apply(conn: Connection, event: Envelope) -> None:
+    async def apply(work: UnitOfWork, event: Envelope) -> None:
         if not failed:
             failed.append(event.data["urn"])
             raise ConnectionResetError("the database went away")
-        await conn.execute("INSERT INTO applied VALUES ($1, $2)", event.event_id, event.data["urn"])
+        await work.conn.execute(
+            "INSERT INTO applied VALUES ($1, $2)", event.event_id, event.data["urn"]
+        )
 
     settings = ServiceSettings(
         consumer_retry_backoff_ms=10,

@@ -16,22 +16,20 @@ from uuid import UUID, uuid4
 import asyncpg
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from procure.launcher import RunningSystem
 from shared.auth import Role
 from shared.events import (
     Allocation,
     Envelope,
-    EventData,
     TenderAwarded,
     TenderCancelled,
     TenderOpened,
     Topics,
-    new_event,
 )
-from shared.infra.topics import unread
-from shared.launcher import RunningSystem
-from tests.helpers import bearer
+from shared.topics import unread
+from tests.helpers import bearer, demand_line, publish_events, until
 
 pytestmark = pytest.mark.integration
 
@@ -79,16 +77,7 @@ async def load_registry(
 
 
 def line(urn: str, **changes: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "school_urn": urn,
-        "category": "electricity",
-        "quantity": "145000",
-        "unit": "kWh",
-        "current_unit_price": "0.2870",
-        "contract_end": END.isoformat(),
-        "term_months": 24,
-    }
-    return {k: v for k, v in (body | changes).items() if v is not ...}
+    return demand_line(END.isoformat(), **({"school_urn": urn} | changes))
 
 
 async def post_line(
@@ -96,18 +85,6 @@ async def post_line(
 ) -> httpx.Response:
     extra = {"Idempotency-Key": key} if key else {}
     return await http.post("/v1/demands", json=body, headers=headers | extra)
-
-
-async def until(probe: Callable[[], Any], check: Callable[[Any], bool], seconds: float = 30) -> Any:
-    """Await `probe()` until `check` accepts its value."""
-    deadline = asyncio.get_running_loop().time() + seconds
-    while True:
-        value = await probe()
-        if check(value):
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {seconds} s; last value: {value!r}")
-        await asyncio.sleep(0.1)
 
 
 async def status_of(http: httpx.AsyncClient, headers: dict[str, str], demand_id: str) -> str:
@@ -184,21 +161,6 @@ async def tail(system: RunningSystem, topic: str) -> AsyncIterator[Callable[...,
         yield read
     finally:
         await consumer.stop()
-
-
-async def publish_events(
-    system: RunningSystem, topic: str, trust: str, events: list[EventData]
-) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=system.infra.kafka_bootstrap_servers)
-    await producer.start()
-    try:
-        for data in events:
-            envelope = new_event(data, trust_id=trust, correlation_id=f"test-{trust}")
-            await producer.send_and_wait(
-                topic, envelope.model_dump_json().encode(), key=trust.encode()
-            )
-    finally:
-        await producer.stop()
 
 
 def opened(tender_id: UUID, demand_ids: list[str]) -> TenderOpened:

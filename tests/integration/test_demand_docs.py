@@ -3,7 +3,7 @@
 import httpx
 import pytest
 
-from shared.launcher import RunningSystem
+from procure.launcher import RunningSystem
 
 pytestmark = pytest.mark.integration
 

@@ -9,14 +9,13 @@ import time
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
+from procure.launcher import RunningSystem
 from shared.auth import Role
-from shared.launcher import RunningSystem
-from tests.helpers import bearer
+from tests.helpers import all_demand_lines, bearer
 from tests.integration.test_demand_api import (
     as_manager,
     as_school,
@@ -43,18 +42,6 @@ async def import_csv(
     )
 
 
-async def lines_of(http: httpx.AsyncClient, headers: dict[str, str]) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    cursor = None
-    while True:
-        params: dict[str, Any] = {"limit": 500} | ({"cursor": cursor} if cursor else {})
-        page = (await http.get("/v1/demands", params=params, headers=headers)).json()
-        items += page["items"]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            return items
-
-
 async def test_every_row_is_accepted_or_refused_on_its_own(system: RunningSystem) -> None:
     text = (
         f"{HEADER},current_supplier,notes,submission_id\n"
@@ -76,7 +63,7 @@ async def test_every_row_is_accepted_or_refused_on_its_own(system: RunningSystem
         response = await import_csv(http, manager, text)
         assert response.status_code == 200, response.text
         report = response.json()
-        lines = await lines_of(http, manager)
+        lines = await all_demand_lines(http, manager)
 
     assert (report["rows"], report["accepted"], report["refused"]) == (10, 3, 7)
     accepted = {row["line"]: row for row in report["accepted_rows"]}
@@ -132,7 +119,7 @@ async def test_resending_a_file_with_its_key_replays_it(system: RunningSystem) -
         first = (await import_csv(http, manager, text, key="upload-7")).json()
         second = (await import_csv(http, manager, text, key="upload-7")).json()
         without_key = (await import_csv(http, manager, text)).json()
-        lines = await lines_of(http, manager)
+        lines = await all_demand_lines(http, manager)
     assert [r["replayed"] for r in first["accepted_rows"]] == [False, False, False]
     assert [r["replayed"] for r in second["accepted_rows"]] == [True, True, True]
     assert [r["demand_id"] for r in second["accepted_rows"]] == [
@@ -202,7 +189,7 @@ async def test_ten_thousand_rows_in_one_request(system: RunningSystem) -> None:
         seconds = time.monotonic() - started
         assert response.status_code == 200, response.text
         report = response.json()
-        lines = await lines_of(http, manager)
+        lines = await all_demand_lines(http, manager)
     print(f"\n10,000-row import: {seconds:.2f} s")
     assert seconds < 30
     assert (report["rows"], report["accepted"], report["refused"]) == (10_000, 9_999, 1)
@@ -225,7 +212,7 @@ def test_procure_demand_import(system: RunningSystem, tmp_path: Path) -> None:
     command = [
         sys.executable,
         "-m",
-        "shared.cli",
+        "procure.cli",
         "demand",
         "import",
         str(path),
@@ -275,7 +262,7 @@ async def test_a_tricky_file_sent_in_small_pieces(system: RunningSystem) -> None
         )
         assert response.status_code == 200, response.text
         report = response.json()
-        lines = await lines_of(http, manager)
+        lines = await all_demand_lines(http, manager)
     assert (report["rows"], report["accepted"], report["refused"]) == (5, 2, 3)
     assert [(r["line"], r["replayed"]) for r in report["accepted_rows"]] == [(2, False), (6, False)]
     assert [(e["line"], e["column"]) for e in report["refused_rows"]] == [
@@ -295,7 +282,7 @@ async def test_a_row_not_utf8_refuses_the_file_and_names_the_byte(system: Runnin
         await load_registry(http, system, registry_rows("1211", ["121101"]))
         manager = as_manager(system, "1211")
         response = await import_csv_bytes(http, manager, data)
-        lines = await lines_of(http, manager)
+        lines = await all_demand_lines(http, manager)
     assert response.status_code == 422
     # Counted from after the byte order mark, as before the import was streamed.
     offset = len(f"{HEADER}\n{good * 3000}121101,caf".encode())
@@ -315,7 +302,7 @@ async def test_a_file_refused_after_some_chunks_were_stored_leaves_nothing(
         await load_registry(http, system, registry_rows("1212", ["121201"]))
         manager = as_manager(system, "1212")
         response = await import_csv(http, manager, text, key="upload-cut")
-        lines = await lines_of(http, manager)
+        lines = await all_demand_lines(http, manager)
         again = await import_csv(http, manager, text.replace("gas\r5", "gas,5"), key="upload-cut")
     assert response.status_code == 422
     error = response.json()["errors"][0]
@@ -341,7 +328,7 @@ async def test_a_submission_id_repeated_chunks_apart_is_stored_once(system: Runn
         response = await import_csv(http, manager, f"{HEADER},submission_id\n" + "".join(rows))
         assert response.status_code == 200, response.text
         report = response.json()
-        lines = await lines_of(http, manager)
+        lines = await all_demand_lines(http, manager)
     assert (report["rows"], report["accepted"], report["refused"]) == (5001, 5000, 1)
     accepted = {r["line"]: r for r in report["accepted_rows"]}
     assert accepted[5001]["demand_id"] == accepted[2]["demand_id"]

@@ -10,19 +10,18 @@ from datetime import date, timedelta
 from typing import Any
 from uuid import uuid4
 
-import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from procure.launcher import RunningSystem
 from shared.events import Topics
-from shared.launcher import RunningSystem
+from tests.helpers import all_demand_lines, until
 from tests.integration.test_demand_api import (
     as_manager,
     client,
     load_registry,
     published_events,
     registry_rows,
-    until,
 )
 
 pytestmark = pytest.mark.integration
@@ -166,7 +165,7 @@ async def test_a_thousand_good_and_fifty_bad_records(system: RunningSystem) -> N
                 return items
 
             await until(water, lambda items: len(items) == 1, seconds=60)
-            assert len(await all_lines(http, manager)) == 501  # 500 + the marker, once each
+            assert len(await all_demand_lines(http, manager)) == 501  # 500 + the marker, once each
             assert (await http.get("/ready")).status_code == 200
         metrics = (await http.get("/metrics/")).text
     values = {
@@ -194,18 +193,6 @@ async def test_a_thousand_good_and_fifty_bad_records(system: RunningSystem) -> N
         assert letter["reason"].startswith(BAD[kind][1]), (kind, letter["reason"])
         assert letter["consumer"] == "demand-ingress"
         assert letter["run"] == run  # the original headers travel with the record
-
-
-async def all_lines(http: httpx.AsyncClient, headers: dict[str, str]) -> list[Any]:
-    items: list[Any] = []
-    cursor = None
-    while True:
-        params: dict[str, Any] = {"limit": 500} | ({"cursor": cursor} if cursor else {})
-        page = (await http.get("/v1/demands", params=params, headers=headers)).json()
-        items += page["items"]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            return items
 
 
 async def dead_letters(system: RunningSystem, run: str, expected: int) -> list[dict[str, Any]]:

@@ -7,8 +7,9 @@ from uuid import uuid4
 
 import pytest
 
+from procure.launcher import RunningSystem
 from shared.events import Topics
-from shared.launcher import RunningSystem
+from tests.helpers import publish_events, until
 from tests.integration.test_demand_api import (
     as_manager,
     as_school,
@@ -17,11 +18,9 @@ from tests.integration.test_demand_api import (
     load_registry,
     opened,
     post_line,
-    publish_events,
     published_events,
     registry_rows,
     status_of,
-    until,
 )
 
 pytestmark = pytest.mark.integration

@@ -5,12 +5,10 @@ is a 422 naming the field.
 Lines at the largest quantity and price, a zero and the smallest baseline, the longest term, the
 earliest and latest contract end, a quantity sent in MWh, two pools of several maximal lines,
 bids at the highest price and at the lowest. The expected figures are worked out below with
-Decimal arithmetic (DESIGN.md's ledger formulas), not with the services' code.
+Decimal arithmetic (the ledger formulas of docs/domain-rules.md, "Savings, per school"), not
+with the services' code.
 """
 
-import asyncio
-import time
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
@@ -18,9 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
+from procure.launcher import RunningSystem
 from shared.auth import Role
-from shared.launcher import RunningSystem
-from tests.helpers import bearer
+from tests.helpers import FIGURES, bearer, bid_body, until
 
 pytestmark = pytest.mark.integration
 
@@ -92,27 +90,6 @@ def pence(value: Decimal) -> str:
     return str(value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
-FIGURES = (
-    "annual_baseline_cost",
-    "annual_contract_cost",
-    "annual_saving",
-    "term_saving",
-    "saving_pct",
-    "economy_of_scale",
-)
-
-
-async def until(probe: Callable[[], Any], check: Callable[[Any], bool], seconds: float = 30) -> Any:
-    deadline = time.monotonic() + seconds
-    while True:
-        value = await probe()
-        if check(value):
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {seconds} s; last value: {value!r}")
-        await asyncio.sleep(0.2)
-
-
 def demand_body(urn: str, quantity: str, unit: str, price: str, end: date) -> dict[str, Any]:
     return {
         "school_urn": urn,
@@ -122,13 +99,6 @@ def demand_body(urn: str, quantity: str, unit: str, price: str, end: date) -> di
         "current_unit_price": price,
         "contract_end": end.isoformat(),
         "term_months": 120,
-    }
-
-
-def bid_body(tiers: list[tuple[str, str]]) -> dict[str, Any]:
-    return {
-        "quality_score": "100",
-        "price_tiers": [{"min_quantity": m, "unit_price": p} for m, p in tiers],
     }
 
 
@@ -262,13 +232,13 @@ async def test_the_extremes_reach_the_ledger_exactly(system: RunningSystem) -> N
             ([("0", "NaN")], "body.price_tiers.0.unit_price"),
             ([("0", "1"), ("1000000000000001", "1")], "body.price_tiers.1.min_quantity"),
         ):
-            assert refused(await bid(tender_a, low_supplier, bid_body(tiers))) == [field]
+            assert refused(await bid(tender_a, low_supplier, bid_body("100", *tiers))) == [field]
         for tender_id, who, tiers in (
             (tender_a, low_supplier, LOW_BID),
             (tender_a, high_supplier, HIGH_BID),
             (tender_b, high_supplier, HIGH_BID),
         ):
-            placed = await bid(tender_id, who, bid_body(tiers))
+            placed = await bid(tender_id, who, bid_body("100", *tiers))
             assert placed.status_code == 201, placed.text
 
         # Awarded at the deadline by tendering itself.

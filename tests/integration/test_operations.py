@@ -16,10 +16,11 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
 
+from procure.launcher import RunningSystem
 from shared.auth import Role
 from shared.events import Envelope, Topics
-from shared.launcher import RunningSystem
-from tests.integration.test_demand_api import line, load_registry, registry_rows, until
+from tests.helpers import until
+from tests.integration.test_demand_api import line, load_registry, registry_rows
 
 pytestmark = pytest.mark.integration
 

@@ -10,9 +10,9 @@ from contextlib import contextmanager
 import httpx
 import pytest
 
+from procure.infra.provision import Infrastructure
+from procure.launcher import RunningSystem
 from shared.auth import Role
-from shared.infra.provision import Infrastructure
-from shared.launcher import RunningSystem
 from tests.helpers import bearer
 from tests.integration.savings_scenario import Scenario, recorded
 

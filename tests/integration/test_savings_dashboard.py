@@ -18,13 +18,13 @@ import jwt
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from procure.cli import main as procure
+from procure.infra.provision import Infrastructure
+from procure.launcher import RunningSystem
 from shared.auth import Role
-from shared.cli import main as procure
-from shared.events import Allocation, EventData, SchoolJoined, TenderAwarded, Topics, new_event
-from shared.infra.provision import Infrastructure
-from shared.launcher import RunningSystem
-from tests.helpers import bearer, eventually
-from tests.integration.savings_scenario import LINES, Scenario, recorded
+from shared.events import EventData, SchoolJoined, Topics
+from tests.helpers import bearer, eventually, new_event
+from tests.integration.savings_scenario import LINES, Scenario, lot_award, recorded
 from tests.integration.test_savings_access import CSRF_FIELD, sign_in
 
 pytestmark = pytest.mark.integration
@@ -302,30 +302,18 @@ def lot_events() -> list[tuple[str, EventData]]:
     awards: list[tuple[str, EventData]] = [
         (
             Topics.TENDERS,
-            TenderAwarded(
-                tender_id=LOTS_TENDER,
-                category="electricity",
-                unit="kWh",
-                term_months=12,
-                bid_id=uuid5(LOTS_TENDER, f"bid/{lot}"),
-                supplier_id=f"supplier-{lot}",
-                pooled_quantity=Decimal(q),
-                pooled_unit_price=Decimal(p),
-                contract_start=date(2027, 4, 1),
-                awarded_at=datetime(2027, 1, 15, tzinfo=UTC),
-                lot=lot,
+            lot_award(
+                LOTS_TENDER,
+                lot,
+                urn,
+                q,
+                b,
+                p,
+                s,
                 lot_name=lot_name,
                 standstill_ends=standstill,
-                allocations=[
-                    Allocation(
-                        demand_id=uuid5(LOTS_TENDER, f"line/{lot}"),
-                        school_urn=urn,
-                        quantity=Decimal(q),
-                        baseline_unit_price=Decimal(b),
-                        pooled_unit_price=Decimal(p),
-                        solo_unit_price=Decimal(s),
-                    )
-                ],
+                bid_id=uuid5(LOTS_TENDER, f"bid/{lot}"),
+                demand_id=uuid5(LOTS_TENDER, f"line/{lot}"),
             ),
         )
         for lot, lot_name, standstill, urn, _, q, b, p, s in LOTS

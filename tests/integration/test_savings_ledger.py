@@ -13,11 +13,11 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from procure.infra.provision import Infrastructure
+from procure.launcher import RunningSystem
 from shared.auth import Role
 from shared.events import Topics
-from shared.infra.provision import Infrastructure
-from shared.launcher import RunningSystem
-from tests.helpers import bearer
+from tests.helpers import FIGURES, bearer
 from tests.integration.savings_scenario import (
     CATEGORIES,
     LINES,
@@ -33,14 +33,6 @@ from tests.integration.savings_scenario import (
 pytestmark = pytest.mark.integration
 
 SCENARIO = Scenario("3001", 300101)
-FIGURES = (
-    "annual_baseline_cost",
-    "annual_contract_cost",
-    "annual_saving",
-    "term_saving",
-    "saving_pct",
-    "economy_of_scale",
-)
 
 
 def figures(row: dict[str, str]) -> tuple[str, ...]:

@@ -1,52 +1,22 @@
 """A tender split into lots is awarded lot by lot under one tender_id: every lot reaches the
 ledger, and a repeated lot award is still counted once."""
 
-from datetime import UTC, date, datetime
-from decimal import Decimal
 from uuid import uuid4
 
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from procure.infra.provision import Infrastructure
+from procure.launcher import RunningSystem
 from shared.auth import Role
-from shared.events import Allocation, TenderAwarded, Topics, new_event
-from shared.infra.provision import Infrastructure
-from shared.launcher import RunningSystem
-from tests.helpers import bearer, eventually
+from shared.events import Topics
+from tests.helpers import bearer, eventually, new_event
+from tests.integration.savings_scenario import lot_award
 
 pytestmark = pytest.mark.integration
 
 TRUST = "3901"
-
-
-def lot_award(
-    tender_id: object, lot: int, urn: str, quantity: str, baseline: str, pooled: str, solo: str
-) -> TenderAwarded:
-    return TenderAwarded(
-        tender_id=tender_id,
-        category="electricity",
-        unit="kWh",
-        term_months=12,
-        bid_id=uuid4(),
-        supplier_id=f"supplier-{lot}",
-        pooled_quantity=Decimal(quantity),
-        pooled_unit_price=Decimal(pooled),
-        contract_start=date(2027, 4, 1),
-        awarded_at=datetime(2027, 1, 15, tzinfo=UTC),
-        lot=lot,
-        lot_name=f"Lot {lot}",
-        allocations=[
-            Allocation(
-                demand_id=uuid4(),
-                school_urn=urn,
-                quantity=Decimal(quantity),
-                baseline_unit_price=Decimal(baseline),
-                pooled_unit_price=Decimal(pooled),
-                solo_unit_price=Decimal(solo),
-            )
-        ],
-    )
 
 
 async def test_each_lot_award_reaches_the_ledger(

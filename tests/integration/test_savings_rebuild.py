@@ -9,8 +9,8 @@ import sys
 import asyncpg
 import pytest
 
-from shared.infra.provision import Infrastructure, create_databases, database_url
-from shared.launcher import RunningSystem
+from procure.infra.provision import Infrastructure, create_databases, database_url
+from procure.launcher import RunningSystem
 from tests.integration.savings_scenario import Scenario, recorded
 
 pytestmark = pytest.mark.integration
@@ -27,7 +27,7 @@ async def fetch(url: str, sql: str, *args: object) -> list[dict[str, object]]:
 
 
 def rebuild(infra: Infrastructure, url: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "shared.cli", "savings", "rebuild", "--database-url", url]
+    command = [sys.executable, "-m", "procure.cli", "savings", "rebuild", "--database-url", url]
     command += ["--bootstrap-servers", infra.kafka_bootstrap_servers]
     env = os.environ | {"CONSUMER_RETRY_BACKOFF_MS": "10"}
     return subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)

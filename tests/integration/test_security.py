@@ -15,9 +15,9 @@ import httpx
 import jwt
 import pytest
 
+from procure.infra.processes import free_port
+from procure.launcher import RunningSystem
 from shared.auth import ISSUER, Role, token_id
-from shared.infra.processes import free_port
-from shared.launcher import RunningSystem
 from tests.helpers import bearer, eventually
 from tests.integration.test_savings_access import sign_in
 
@@ -185,7 +185,7 @@ def test_a_manager_token_without_a_trust_code_scope_sees_nothing(
 def _procure(system: RunningSystem, *args: str, secret: str | None = None) -> subprocess.Popen[str]:
     env = os.environ | {"PROCURE_TOKEN_SECRET": secret or system.token_secret}
     return subprocess.Popen(
-        [sys.executable, "-m", "shared.cli", *args],
+        [sys.executable, "-m", "procure.cli", *args],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -248,8 +248,8 @@ def test_every_process_refuses_a_weak_secret_naming_the_variable() -> None:
         ("services.demand",): "change-me",
         ("services.tendering",): "too-short",
         ("services.savings",): "x" * 40,
-        ("shared.cli", "token", "create", "--role", "operator"): "CHANGE-ME",
-        ("shared.cli", "up"): "0123" * 10,
+        ("procure.cli", "token", "create", "--role", "operator"): "CHANGE-ME",
+        ("procure.cli", "up"): "0123" * 10,
     }
     for command, secret in weak.items():
         env = os.environ | {"PROCURE_TOKEN_SECRET": secret, "HTTP_PORT": str(free_port())}

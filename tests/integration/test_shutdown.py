@@ -10,9 +10,9 @@ import time
 import httpx
 import pytest
 
-from shared.infra import processes
-from shared.infra.provision import Infrastructure
-from shared.launcher import wait_ready
+from procure.infra import processes
+from procure.infra.provision import Infrastructure
+from procure.launcher import wait_ready
 
 pytestmark = pytest.mark.integration
 

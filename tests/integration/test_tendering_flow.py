@@ -7,7 +7,6 @@ Every expected figure is worked out by hand in the comments.
 
 import asyncio
 import csv
-import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -17,8 +16,9 @@ from uuid import uuid4
 import asyncpg
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer
 
+from procure.launcher import RunningSystem
 from services.tendering.holidays import DEFAULT_FILE
 from shared.auth import Role
 from shared.events import (
@@ -26,28 +26,12 @@ from shared.events import (
     DemandRegistered,
     DemandWithdrawn,
     Envelope,
-    EventData,
     SchoolJoined,
     Topics,
-    new_event,
 )
-from shared.launcher import RunningSystem
-from tests.helpers import bearer
+from tests.helpers import bearer, bid_body, publish_events, until
 
 pytestmark = pytest.mark.integration
-
-
-async def publish(system: RunningSystem, topic: str, trust: str, events: list[EventData]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=system.infra.kafka_bootstrap_servers)
-    await producer.start()
-    try:
-        for data in events:
-            envelope = new_event(data, trust_id=trust, correlation_id=f"test-{trust}")
-            await producer.send_and_wait(
-                topic, envelope.model_dump_json().encode(), key=trust.encode()
-            )
-    finally:
-        await producer.stop()
 
 
 async def tender_events(
@@ -81,15 +65,18 @@ async def tender_events(
     return found
 
 
-async def until(probe: Callable[[], Any], check: Callable[[Any], bool], seconds: float = 30) -> Any:
-    deadline = time.monotonic() + seconds
-    while True:
-        value = await probe()
-        if check(value):
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {seconds} s; last value: {value!r}")
-        await asyncio.sleep(0.2)
+def allocations(lot: dict[str, Any]) -> list[tuple[str, ...]]:
+    """A lot's allocations: school, quantity, baseline, pooled and solo prices, by school."""
+    return sorted(
+        (
+            a["school_urn"],
+            a["quantity"],
+            a["baseline_unit_price"],
+            a["pooled_unit_price"],
+            a["solo_unit_price"],
+        )
+        for a in lot["allocations"]
+    )
 
 
 def line(
@@ -137,21 +124,8 @@ SCHOOLS = [
 # Lot 2 (Leeds, 100,000 + 300,000 = 400,000 kWh): volt-a 0.2500, watt-b 0.2300; lowest 0.2300.
 #   volt-a: 0.7 x (0.23 / 0.25 x 100 = 92) + 21 = 85.40; watt-b: 0.7 x 100 + 27 = 97.00.
 # Lot 3 (Wakefield, 40,000 kWh): no bids.
-VOLT_A = {
-    "quality_score": "70",
-    "price_tiers": [
-        {"min_quantity": "0", "unit_price": "0.3000"},
-        {"min_quantity": "100000", "unit_price": "0.2700"},
-        {"min_quantity": "300000", "unit_price": "0.2500"},
-    ],
-}
-WATT_B = {
-    "quality_score": "90",
-    "price_tiers": [
-        {"min_quantity": "0", "unit_price": "0.2900"},
-        {"min_quantity": "350000", "unit_price": "0.2300"},
-    ],
-}
+VOLT_A = bid_body("70", ("0", "0.3000"), ("100000", "0.2700"), ("300000", "0.2500"))
+WATT_B = bid_body("90", ("0", "0.2900"), ("350000", "0.2300"))
 
 
 async def test_from_demand_events_to_awards_per_lot_on_the_broker(system: RunningSystem) -> None:
@@ -159,7 +133,7 @@ async def test_from_demand_events_to_awards_per_lot_on_the_broker(system: Runnin
     manager = bearer(system.token(Role.MANAGER, TRUST))
     volt_a = bearer(system.token(Role.SUPPLIER, "volt-a"))
     watt_b = bearer(system.token(Role.SUPPLIER, "watt-b"))
-    await publish(
+    await publish_events(
         system,
         Topics.REGISTRY,
         TRUST,
@@ -188,7 +162,7 @@ async def test_from_demand_events_to_awards_per_lot_on_the_broker(system: Runnin
     withdrawn = DemandWithdrawn(
         demand_id=lines[5].demand_id, school_urn="200006", category="electricity"
     )
-    await publish(system, Topics.DEMAND, TRUST, [*lines, amended, withdrawn])
+    await publish_events(system, Topics.DEMAND, TRUST, [*lines, amended, withdrawn])
     ids = [str(x.demand_id) for x in lines]
 
     async with httpx.AsyncClient(base_url=tendering, timeout=30) as http:
@@ -307,11 +281,7 @@ async def test_from_demand_events_to_awards_per_lot_on_the_broker(system: Runnin
         # volt-a first bids 0.35 flat for lot 1, then replaces it.
         first = await bid(
             volt_a,
-            {
-                "lot": 1,
-                "quality_score": "50",
-                "price_tiers": [{"min_quantity": "0", "unit_price": "0.3500"}],
-            },
+            {"lot": 1} | bid_body("50", ("0", "0.3500")),
         )
         assert first.status_code == 201, first.text
         for who, body, lot in (
@@ -413,16 +383,7 @@ async def test_from_demand_events_to_awards_per_lot_on_the_broker(system: Runnin
         "volt-a",
         "330000",
     )
-    assert sorted(
-        (
-            a["school_urn"],
-            a["quantity"],
-            a["baseline_unit_price"],
-            a["pooled_unit_price"],
-            a["solo_unit_price"],
-        )
-        for a in lot1["allocations"]
-    ) == [
+    assert allocations(lot1) == [
         ("200003", "80000", "0.3100", "0.2500", "0.3000"),
         ("200004", "250000", "0.2700", "0.2500", "0.2700"),
     ]
@@ -432,16 +393,7 @@ async def test_from_demand_events_to_awards_per_lot_on_the_broker(system: Runnin
         "watt-b",
         "0.2300",
     )
-    assert sorted(
-        (
-            a["school_urn"],
-            a["quantity"],
-            a["baseline_unit_price"],
-            a["pooled_unit_price"],
-            a["solo_unit_price"],
-        )
-        for a in lot2["allocations"]
-    ) == [
+    assert allocations(lot2) == [
         ("200001", "100000", "0.3000", "0.2300", "0.2900"),
         ("200002", "300000", "0.2800", "0.2300", "0.2900"),
     ]
@@ -459,7 +411,7 @@ async def test_one_requirement_is_not_split_and_cancelling_releases_its_lines(
     manager = bearer(system.token(Role.MANAGER, trust))
     first = line("200101", "100000", "0.3000", date(2027, 3, 31), term=12)
     second = line("200102", "50000", "0.3000", date(2027, 5, 31), term=12)
-    await publish(system, Topics.DEMAND, trust, [first, second])
+    await publish_events(system, Topics.DEMAND, trust, [first, second])
     async with httpx.AsyncClient(base_url=system.urls["tendering"], timeout=30) as http:
 
         async def pools() -> Any:
@@ -488,7 +440,7 @@ async def test_one_requirement_is_not_split_and_cancelling_releases_its_lines(
         bigger = line("200101", "120000", "0.3000", date(2027, 3, 31), term=12, model=DemandAmended)
         bigger = bigger.model_copy(update={"demand_id": first.demand_id})
         late = line("200103", "70000", "0.3000", date(2027, 6, 30), term=12)
-        await publish(system, Topics.DEMAND, trust, [bigger, late])
+        await publish_events(system, Topics.DEMAND, trust, [bigger, late])
         [pool] = await until(pools, lambda p: len(p) == 1)
         assert [x["demand_id"] for x in pool["lines"]] == [str(late.demand_id)]
         assert pool["conflicting_tenders"] == [t1]
@@ -573,8 +525,8 @@ async def test_lots_wait_for_every_pooled_schools_registry_entry(system: Running
         )
         for urn, la in [("240001", "York"), ("240002", "Hull")]
     ]
-    await publish(system, Topics.REGISTRY, trust, joined[:1])
-    await publish(system, Topics.DEMAND, trust, lines)
+    await publish_events(system, Topics.REGISTRY, trust, joined[:1])
+    await publish_events(system, Topics.DEMAND, trust, lines)
     body = {
         "trust_id": trust,
         "category": "electricity",
@@ -594,7 +546,7 @@ async def test_lots_wait_for_every_pooled_schools_registry_entry(system: Running
         assert refused.json()["errors"] == [
             {"field": "lots_by", "reason": "some pooled schools are not in the registry yet"}
         ]
-        await publish(system, Topics.REGISTRY, trust, joined[1:])
+        await publish_events(system, Topics.REGISTRY, trust, joined[1:])
         opened = await until(open_tender, lambda r: r.status_code == 201)
         tender_id = opened.json()["tender_id"]
         tender = (await http.get(f"/v1/tenders/{tender_id}", headers=manager)).json()

@@ -19,16 +19,24 @@ import asyncpg
 import pytest
 from fastapi import FastAPI
 
+from procure.infra.provision import Infrastructure, create_databases, database_url
 from services.tendering import handlers, intake, store
+from services.tendering.domain.errors import (
+    NoOpenDemand,
+    PoolChanged,
+    TenderNotOpen,
+    WouldSplitRequirement,
+)
 from services.tendering.domain.lots import LotsBy
 from services.tendering.domain.pricing import PriceTier
 from services.tendering.scheduler import Scheduler
 from services.tendering.settings import PolicySettings
 from shared.db import create_pool, migrate
-from shared.events import DemandRegistered, Envelope, SchoolJoined, new_event
-from shared.http import Problem
+from shared.events import DemandRegistered, DemandWithdrawn, Envelope, SchoolJoined
+from shared.http import problem_of
 from shared.inbox import Handler
-from shared.infra.provision import Infrastructure, create_databases, database_url
+from shared.unit_of_work import UnitOfWork, unit_of_work
+from tests.helpers import new_event
 
 pytestmark = pytest.mark.integration
 
@@ -58,8 +66,8 @@ def at(day: date, hour: int = 9) -> datetime:
 
 
 async def apply(pool: asyncpg.Pool, handler: Handler, event: Envelope) -> None:
-    async with pool.acquire() as conn, conn.transaction():
-        await handler(conn, event)
+    async with unit_of_work(pool) as work:
+        await handler(work, event)
 
 
 async def school(pool: asyncpg.Pool, trust: str, urn: str, local_authority: str) -> None:
@@ -156,9 +164,9 @@ async def test_a_tender_that_would_split_an_open_tenders_requirement_is_refused(
 ) -> None:
     now = at(date(2027, 1, 4))
     first = await demand(db, "2103", "210201", "100000", date(2027, 3, 31))
-    async with db.acquire() as conn, conn.transaction():
+    async with unit_of_work(db) as work:
         t1 = await handlers.open_tender(
-            conn, handlers.OpenRequest("2103", "electricity", now + timedelta(days=28)), WINDOW, now
+            work, handlers.OpenRequest("2103", "electricity", now + timedelta(days=28)), WINDOW, now
         )
     # Registered after the tender opened; 30 Jun is within 6 months of 31 Mar: one requirement.
     late = await demand(db, "2103", "210202", "100000", date(2027, 6, 30))
@@ -167,23 +175,24 @@ async def test_a_tender_that_would_split_an_open_tenders_requirement_is_refused(
         [pool] = await handlers.list_pools(conn, "2103", WINDOW, now)
         assert [line.demand_id for line in pool.pool.lines] == [str(late)]
         assert pool.conflicting_tenders == [str(t1)]
-        with pytest.raises(Problem) as refused:
-            async with conn.transaction():
-                request = handlers.OpenRequest("2103", "electricity", now + timedelta(days=28))
-                await handlers.open_tender(conn, request, WINDOW, now)
-    assert (refused.value.status, refused.value.title) == (409, "Would split a requirement")
-    assert refused.value.errors == [
+    with pytest.raises(WouldSplitRequirement) as refused:
+        async with unit_of_work(db) as work:
+            request = handlers.OpenRequest("2103", "electricity", now + timedelta(days=28))
+            await handlers.open_tender(work, request, WINDOW, now)
+    problem = problem_of(refused.value)
+    assert (problem.status, problem.title) == (409, "Would split a requirement")
+    assert problem.errors == [
         {"field": "pool_id", "reason": "would split a requirement already being tendered"}
     ]
-    assert refused.value.extra == {"conflicting_tenders": [str(t1)]}
+    assert problem.extra == {"conflicting_tenders": [str(t1)]}
 
     # The policy does not open it either (30 Jun - 180 days = 1 Jan: due).
     policy = {"auto_open_days": 180, "auto_award": False}
     await scheduler(db, now, **policy).tick()
     assert [t["tender_id"] for t in await tenders_of(db, "2103")] == [t1]
 
-    async with db.acquire() as conn, conn.transaction():
-        await handlers.cancel_tender(conn, "2103", t1, "requirement incomplete", now)
+    async with unit_of_work(db) as work:
+        await handlers.cancel_tender(work, "2103", t1, "requirement incomplete", now)
     events = await events_of(db, t1)
     assert [event_type for event_type, _ in events] == ["tender.opened", "tender.cancelled"]
     cancelled = events[1][1]
@@ -206,11 +215,11 @@ async def test_lots_are_evaluated_at_the_deadline_each_on_its_own(db: asyncpg.Po
     opened_at = at(date(2026, 12, 1))
     closes_at = at(date(2026, 12, 23), hour=12)
     request = handlers.OpenRequest("2104", "electricity", closes_at, lots_by=LotsBy.LOCAL_AUTHORITY)
-    async with db.acquire() as conn, conn.transaction():
-        tender_id = await handlers.open_tender(conn, request, WINDOW, opened_at)
+    async with unit_of_work(db) as work:
+        tender_id = await handlers.open_tender(work, request, WINDOW, opened_at)
     tiers = [PriceTier(Decimal(0), Decimal("0.28")), PriceTier(Decimal(500000), Decimal("0.25"))]
-    async with db.acquire() as conn, conn.transaction():
-        await handlers.submit_bid(conn, "s1", tender_id, 1, Decimal(80), tiers, opened_at)
+    async with unit_of_work(db) as work:
+        await handlers.submit_bid(work, "s1", tender_id, 1, Decimal(80), tiers, opened_at)
 
     # Due at the deadline itself.
     await scheduler(db, closes_at, auto_award=True).tick()
@@ -265,22 +274,22 @@ async def test_lots_are_evaluated_at_the_deadline_each_on_its_own(db: asyncpg.Po
     )
 
     # A decided tender stays as it is: awarding again changes nothing; cancelling is refused.
-    async with db.acquire() as conn, conn.transaction():
-        await handlers.award_tender(conn, "2104", tender_id, closes_at + timedelta(hours=1))
+    async with unit_of_work(db) as work:
+        await handlers.award_tender(work, "2104", tender_id, closes_at + timedelta(hours=1))
     assert len(await events_of(db, tender_id)) == 4
-    with pytest.raises(Problem, match="nothing to cancel"):
-        async with db.acquire() as conn, conn.transaction():
-            await handlers.cancel_tender(conn, "2104", tender_id, "too late", closes_at)
+    with pytest.raises(TenderNotOpen, match="nothing to cancel"):
+        async with unit_of_work(db) as work:
+            await handlers.cancel_tender(work, "2104", tender_id, "too late", closes_at)
 
 
 async def test_the_scheduler_runs_in_the_background_of_the_service(db: asyncpg.Pool) -> None:
     line = await demand(db, "2105", "210401", "1000", date(2027, 3, 31))
     now = datetime.now(UTC)
-    async with db.acquire() as conn, conn.transaction():
+    async with unit_of_work(db) as work:
         request = handlers.OpenRequest("2105", "electricity", now + timedelta(seconds=0.5))
-        tender_id = await handlers.open_tender(conn, request, WINDOW, now)
+        tender_id = await handlers.open_tender(work, request, WINDOW, now)
         tiers = [PriceTier(Decimal(0), Decimal("0.29"))]
-        await handlers.submit_bid(conn, "s1", tender_id, None, Decimal(50), tiers, now)
+        await handlers.submit_bid(work, "s1", tender_id, None, Decimal(50), tiers, now)
     background = Scheduler(lambda: db, PolicySettings(scheduler_interval_seconds=0.05), WINDOW)
 
     async with background.lifespan(FastAPI()):
@@ -295,3 +304,96 @@ async def test_the_scheduler_runs_in_the_background_of_the_service(db: asyncpg.P
     assert (lot["status"], lot["awarded_by"]) == ("awarded", "deadline")
     # 1,000 x 0.30 x 12/12 = 300 inc. VAT 360: quotes, so no standstill.
     assert lot["standstill_ends"] is None
+
+
+async def test_a_line_withdrawn_while_its_pool_is_being_opened_is_a_conflict_not_a_crash(
+    db: asyncpg.Pool,
+) -> None:
+    """A withdrawal is applied without the per-trust opening lock: when it commits between the
+    opening reading the pool and taking its lines, the opening is refused as a conflict (409,
+    "Pool changed"), not left to escape as the driver's SerializationError (a 500)."""
+    now = at(date(2027, 1, 4))
+    kept = await demand(db, "2106", "210501", "100000", date(2027, 3, 31))
+    withdrawn = await demand(db, "2106", "210502", "100000", date(2027, 4, 30))
+    event = new_event(
+        DemandWithdrawn(demand_id=withdrawn, school_urn="210502", category="electricity"),
+        trust_id="2106",
+        correlation_id="t",
+    )
+    async with db.acquire() as intake_conn:
+        racing = intake_conn.transaction()
+        await racing.start()
+        # The withdrawal holds the line's row until it commits; the opening reads the pool
+        # (both lines still open for it) and then waits on that row to take the lines.
+        await intake.demand_withdrawn(UnitOfWork(intake_conn), event)
+
+        async def open_it() -> UUID:
+            async with unit_of_work(db) as work:
+                request = handlers.OpenRequest("2106", "electricity", now + timedelta(days=28))
+                return await handlers.open_tender(work, request, WINDOW, now)
+
+        opening = asyncio.create_task(open_it())
+        for _ in range(200):
+            waiting = await db.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND wait_event_type = 'Lock'"
+            )
+            if waiting or opening.done():
+                break
+            await asyncio.sleep(0.01)
+        assert waiting == 1
+        await racing.commit()
+
+    with pytest.raises(PoolChanged) as refused:
+        await opening
+    problem = problem_of(refused.value)
+    assert (problem.status, problem.title) == (409, "Pool changed")
+    # Nothing of the opening remains: no tender, no event, the kept line still poolable.
+    assert await tenders_of(db, "2106") == []
+    statuses = await db.fetch(
+        "SELECT demand_id, status, withdrawn FROM demand_lines WHERE demand_id = ANY($1::uuid[])",
+        [kept, withdrawn],
+    )
+    assert {(r["demand_id"], r["status"], r["withdrawn"]) for r in statuses} == {
+        (kept, "open", False),
+        (withdrawn, "open", True),
+    }
+    # Retried, it opens the pool as it now is.
+    async with unit_of_work(db) as work:
+        request = handlers.OpenRequest("2106", "electricity", now + timedelta(days=28))
+        tender_id = await handlers.open_tender(work, request, WINDOW, now)
+    assert await line_ids(db, tender_id) == {kept}
+
+
+async def test_racing_openings_and_awards_of_one_pool_give_one_tender_and_one_award(
+    db: asyncpg.Pool,
+) -> None:
+    """Openings are serialised per trust and awards lock the tender: of two openings of one
+    pool, one opens it and the other is refused as a conflict (no open demand left); of two
+    awards, one decides and the other finds the tender decided."""
+    now = at(date(2027, 1, 4))
+    await demand(db, "2107", "210601", "100000", date(2027, 3, 31))
+    closes_at = now + timedelta(days=28)
+
+    async def open_it() -> UUID:
+        async with unit_of_work(db) as work:
+            request = handlers.OpenRequest("2107", "electricity", closes_at)
+            return await handlers.open_tender(work, request, WINDOW, now)
+
+    first, second = await asyncio.gather(open_it(), open_it(), return_exceptions=True)
+    [tender_id] = [r for r in (first, second) if isinstance(r, UUID)]
+    [refused] = [r for r in (first, second) if isinstance(r, BaseException)]
+    assert isinstance(refused, NoOpenDemand)
+    assert (problem_of(refused).status, problem_of(refused).title) == (409, "No open demand")
+
+    async with unit_of_work(db) as work:
+        tiers = [PriceTier(Decimal(0), Decimal("0.29"))]
+        await handlers.submit_bid(work, "s1", tender_id, None, Decimal(50), tiers, now)
+
+    async def award_it() -> None:
+        async with unit_of_work(db) as work:
+            await handlers.award_tender(work, "2107", tender_id, closes_at)
+
+    await asyncio.gather(award_it(), award_it())
+    events = [event_type for event_type, _ in await events_of(db, tender_id)]
+    assert events == ["tender.opened", "tender.bid_received", "tender.awarded"]

@@ -12,10 +12,10 @@ from shared.events import (
     SavingsRecorded,
     TenderAwarded,
     award_parts,
-    new_event,
     read_data,
     upcast,
 )
+from tests.helpers import new_event
 
 KAFKA_DEFAULT_MAX_MESSAGE_BYTES = 1_048_576
 NOW = datetime(2027, 1, 15, 12, 0, tzinfo=UTC)

@@ -3,6 +3,7 @@ documented range, refuses a value just outside it naming the field, and the wors
 accepted fits every column and computation downstream."""
 
 import json
+from dataclasses import astuple
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any
@@ -12,15 +13,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
-from services.demand.domain.demand_csv import parse_demand_csv
-from services.demand.domain.submissions import read_record
+from services.demand.demand_csv import parse_demand_csv
+from services.demand.ingress_records import read_record
 from services.demand.registry import parse_registry, read_registry
 from services.demand.rules import DemandAmendment, DemandSubmission, KafkaSubmission
 from services.savings.domain.ledger import Allocation, ledger_figures
-from services.tendering.api import BidIn, OpenTenderIn, WeightsIn
 from services.tendering.domain.pricing import PriceTier, TierError, check_tiers
 from services.tendering.domain.route import estimated_value
-from shared.money import percentage, to_pence
+from services.tendering.schemas import BidIn, OpenTenderIn, WeightsIn
+from shared.domain.money import percentage, to_pence
+from tests.helpers import demand_line
 
 TODAY = datetime.now(UTC).date()
 NEXT_YEAR = (TODAY + timedelta(days=365)).isoformat()
@@ -35,16 +37,7 @@ PENNY = Decimal("0.01")
 
 
 def body(**changes: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "school_urn": "100001",
-        "category": "electricity",
-        "quantity": "145000",
-        "unit": "kWh",
-        "current_unit_price": "0.2870",
-        "contract_end": NEXT_YEAR,
-        "term_months": 24,
-    }
-    return base | changes
+    return demand_line(NEXT_YEAR, **changes)
 
 
 def refusals(model: type[BaseModel], data: dict[str, Any]) -> dict[str, str]:
@@ -384,7 +377,8 @@ def test_an_unreadable_registry_csv_is_an_error_not_a_failure() -> None:
 
 
 def exact_figures(q: Decimal, b: Decimal, p: Decimal, s: Decimal, term: int) -> tuple[Any, ...]:
-    """DESIGN.md's ledger formulas, worked here in 100-digit arithmetic and rounded once."""
+    """The ledger formulas (docs/domain-rules.md, "Savings, per school"), worked here in
+    100-digit arithmetic and rounded once."""
 
     def pence(x: Decimal) -> Decimal:
         return x.quantize(PENNY, rounding=ROUND_HALF_UP, context=EXACT)
@@ -405,15 +399,7 @@ def exact_figures(q: Decimal, b: Decimal, p: Decimal, s: Decimal, term: int) -> 
 
 
 def figures_of(q: Decimal, b: Decimal, p: Decimal, s: Decimal, term: int) -> tuple[Any, ...]:
-    f = ledger_figures(Allocation("100001", q, b, p, s), term)
-    return (
-        f.annual_baseline_cost,
-        f.annual_contract_cost,
-        f.annual_saving,
-        f.term_saving,
-        f.saving_pct,
-        f.economy_of_scale,
-    )
+    return astuple(ledger_figures(Allocation("100001", q, b, p, s), term))
 
 
 def test_ledger_figures_are_exact_beyond_28_digits() -> None:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from services.demand import csv_import
 from services.demand.api import AcceptedRowOut, ImportReportOut, RefusedRowOut
-from services.demand.domain.demand_csv import (
+from services.demand.demand_csv import (
     MAX_ROWS,
     CsvFileError,
     DemandCsv,

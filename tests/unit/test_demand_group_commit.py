@@ -25,7 +25,7 @@ class Transactions:
         yield self
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[None]:
+    async def transaction(self, **_: Any) -> AsyncIterator[None]:
         try:
             yield
         except Exception:

@@ -25,7 +25,8 @@ from services.demand.domain.lines import (
 )
 from services.demand.domain.paging import Position, decode_cursor, encode_cursor
 from services.demand.rules import DemandAmendment, DemandSubmission
-from shared.categories import Category
+from shared.domain.categories import Category
+from tests.helpers import demand_line
 
 CATEGORIES = {
     "electricity": Category(
@@ -39,16 +40,7 @@ OPEN_SCHOOL = RegisteredSchool("100001", "1001", "Open")
 
 
 def submission(**changes: Any) -> DemandSubmission:
-    base: dict[str, Any] = {
-        "school_urn": "100001",
-        "category": "electricity",
-        "quantity": "145000",
-        "unit": "kWh",
-        "current_unit_price": "0.2870",
-        "contract_end": END.isoformat(),
-        "term_months": 24,
-    }
-    return DemandSubmission.model_validate(base | changes)
+    return DemandSubmission.model_validate(demand_line(END.isoformat(), **changes))
 
 
 # --- who may submit for which school ----------------------------------------------------------

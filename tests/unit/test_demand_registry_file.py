@@ -1,7 +1,8 @@
 """Registry files and what a reload changes: only real changes, moves, departures, closures."""
 
 from services.demand.domain.registry_changes import Departure, registry_changes
-from services.demand.registry import School, parse_registry
+from services.demand.domain.schools import School
+from services.demand.registry import parse_registry
 
 HEADER = "URN,EstablishmentName,Trusts (code),Trusts (name),EstablishmentStatus (name)"
 

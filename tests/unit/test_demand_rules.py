@@ -11,31 +11,28 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from services.demand.domain.submissions import read_record
+from services.demand.domain.submissions import (
+    HASHED_FIELDS,
+    contract_end_refusal,
+    latest_contract_end,
+    request_hash,
+)
+from services.demand.ingress_records import read_record
 from services.demand.rules import (
     DemandAmendment,
     DemandSubmission,
     KafkaSubmission,
     WithdrawalRequest,
-    request_hash,
 )
-from shared.bounds import PRICE_MAX, QUANTITY_MAX
+from shared.domain.ranges import PRICE_MAX, QUANTITY_MAX
+from tests.helpers import demand_line
 
 TODAY = date.today()
 NEXT_YEAR = (TODAY + timedelta(days=365)).isoformat()
 
 
 def body(**changes: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "school_urn": "100001",
-        "category": "electricity",
-        "quantity": "145000",
-        "unit": "kWh",
-        "current_unit_price": "0.2870",
-        "contract_end": NEXT_YEAR,
-        "term_months": 24,
-    }
-    return {k: v for k, v in (base | changes).items() if v is not ...}
+    return demand_line(NEXT_YEAR, **changes)
 
 
 def errors(data: dict[str, Any]) -> dict[str, str]:
@@ -97,14 +94,31 @@ def test_contract_end_must_be_a_real_date(value: object) -> None:
 
 
 def test_contract_end_at_most_5_years_ahead() -> None:
-    limit = TODAY.replace(year=TODAY.year + 5) if (TODAY.month, TODAY.day) != (2, 29) else None
-    if limit is None:
-        pytest.skip("29 February: the limit moves to the 28th")
+    limit = latest_contract_end(TODAY)
     assert errors(body(contract_end=limit.isoformat())) == {}
     too_far = (limit + timedelta(days=1)).isoformat()
     assert "5 years" in errors(body(contract_end=too_far))["contract_end"]
     # A contract that has already ended (the school is out of contract) is still demand.
     assert errors(body(contract_end=(TODAY - timedelta(days=30)).isoformat())) == {}
+
+
+@pytest.mark.parametrize(
+    ("today", "limit"),
+    [
+        (date(2026, 3, 31), date(2031, 3, 31)),
+        (date(2027, 2, 28), date(2032, 2, 28)),
+        # 29 February: five years on there is none, so the limit moves to the 28th.
+        (date(2028, 2, 29), date(2033, 2, 28)),
+    ],
+)
+def test_the_5_years_rule_is_a_pure_function_of_today(today: date, limit: date) -> None:
+    assert latest_contract_end(today) == limit
+    assert contract_end_refusal(limit, today) is None
+    assert contract_end_refusal(limit + timedelta(days=1), today) == (
+        "must not be more than 5 years ahead"
+    )
+    assert contract_end_refusal(date(1999, 12, 31), today) == "must not be before 2000-01-01"
+    assert contract_end_refusal(date(2000, 1, 1), today) is None
 
 
 @pytest.mark.parametrize(("term", "ok"), [(1, True), (120, True), (0, False), (121, False)])
@@ -160,6 +174,11 @@ def test_request_hash_ignores_the_kafka_fields_and_field_order() -> None:
     assert request_hash(plain) != request_hash(
         DemandSubmission.model_validate(body(term_months=36))
     )
+
+
+def test_the_hash_covers_every_field_of_a_submission() -> None:
+    # The domain names them; the edge's model must have exactly those (and the Kafka ones more).
+    assert list(HASHED_FIELDS) == sorted(DemandSubmission.model_fields)
 
 
 def _hash_as_first_written(submission: DemandSubmission) -> str:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.units import (
+from shared.domain.units import (
     ConversionError,
     accepted_units,
     convert_quantity,

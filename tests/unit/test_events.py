@@ -11,7 +11,6 @@ import pytest
 from pydantic import ValidationError
 
 from shared.events import (
-    EVENT_TYPES,
     Allocation,
     BidReceived,
     DemandAmended,
@@ -29,6 +28,7 @@ from shared.events import (
     outgoing,
     read_data,
 )
+from tests.helpers import event_types
 
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 LINE: dict[str, Any] = {
@@ -97,7 +97,7 @@ SAMPLES: list[EventData] = [
 
 
 def test_every_event_type_has_a_sample() -> None:
-    assert {type(s).event_type for s in SAMPLES} == set(EVENT_TYPES)
+    assert {type(s).event_type for s in SAMPLES} == set(event_types())
 
 
 @pytest.mark.parametrize("data", SAMPLES, ids=lambda d: d.event_type)

@@ -1,4 +1,5 @@
-"""The savings ledger: DESIGN.md's per-school formulas, rounding at the end, and totals."""
+"""The savings ledger: the per-school formulas, rounding at the end, and totals
+(docs/domain-rules.md, "Savings, per school")."""
 
 from decimal import Decimal
 from uuid import UUID, uuid4, uuid5

@@ -3,7 +3,7 @@ correlation id taken from a request's headers."""
 
 import re
 
-from shared.launcher import url_of
+from procure.launcher import url_of
 from shared.logging import correlation_id_of
 
 

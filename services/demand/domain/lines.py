@@ -8,11 +8,16 @@ from decimal import Decimal
 from typing import Literal, TypeVar
 from uuid import UUID
 
-from services.demand.registry import CLOSED
-from services.demand.rules import DemandAmendment, DemandSubmission
-from shared.categories import Category
-from shared.units import ConversionError, accepted_units, convert_quantity, convert_unit_price
-from shared.units import factor_to as unit_factor
+from services.demand.domain.schools import CLOSED
+from services.demand.domain.submissions import Amendment, Submission
+from shared.domain.categories import Category
+from shared.domain.units import (
+    ConversionError,
+    accepted_units,
+    convert_quantity,
+    convert_unit_price,
+)
+from shared.domain.units import factor_to as unit_factor
 
 Status = Literal["open", "in_tender", "awarded", "withdrawn"]
 OPEN: Status = "open"
@@ -106,20 +111,41 @@ def _converted(
     return q, p
 
 
-def canonical_line(
-    submission: DemandSubmission, categories: Mapping[str, Category]
-) -> LineFields | Refusal:
-    """The submission with quantity and unit price in its category's unit, or why not."""
-    category = _category(categories, submission.category)
+def _in_category_unit(
+    categories: Mapping[str, Category],
+    code: str,
+    unit: str | None,
+    quantity: Decimal | None,
+    price: Decimal | None,
+) -> tuple[Category, Decimal | None, Decimal | None] | Refusal:
+    """The category, and the quantity and price given in `unit` (None: the category's own)
+    converted to the category's unit; or why not."""
+    category = _category(categories, code)
     if isinstance(category, Refusal):
         return category
-    factor = _factor(category, submission.unit)
+    factor = _factor(category, category.unit if unit is None else unit)
     if isinstance(factor, Refusal):
         return factor
-    converted = _converted(factor, submission.quantity, submission.current_unit_price)
+    converted = _converted(factor, quantity, price)
     if isinstance(converted, Refusal):
         return converted
-    quantity, price = converted
+    return (category, *converted)
+
+
+def canonical_line(
+    submission: Submission, categories: Mapping[str, Category]
+) -> LineFields | Refusal:
+    """The submission with quantity and unit price in its category's unit, or why not."""
+    canonical = _in_category_unit(
+        categories,
+        submission.category,
+        submission.unit,
+        submission.quantity,
+        submission.current_unit_price,
+    )
+    if isinstance(canonical, Refusal):
+        return canonical
+    category, quantity, price = canonical
     assert quantity is not None and price is not None
     return LineFields(
         school_urn=submission.school_urn,
@@ -135,25 +161,21 @@ def canonical_line(
 
 
 def amended_line(
-    line: LineFields, patch: DemandAmendment, categories: Mapping[str, Category]
+    line: LineFields, patch: Amendment, categories: Mapping[str, Category]
 ) -> LineFields | Refusal:
     """The line after a merge patch: fields sent replace the line's; `unit` applies to the
     quantity and price sent with it. School and category cannot change: that is a new line."""
-    sent = patch.model_fields_set
+    sent = patch.sent
     for field, current in (("school_urn", line.school_urn), ("category", line.category)):
         if field in sent and getattr(patch, field) != current:
             reason = "cannot be changed; withdraw this line and submit a new one"
             return Refusal(field, reason)
-    category = _category(categories, line.category)
-    if isinstance(category, Refusal):
-        return category
-    factor = _factor(category, patch.unit or category.unit)
-    if isinstance(factor, Refusal):
-        return factor
-    converted = _converted(factor, patch.quantity, patch.current_unit_price)
-    if isinstance(converted, Refusal):
-        return converted
-    quantity, price = converted
+    canonical = _in_category_unit(
+        categories, line.category, patch.unit or None, patch.quantity, patch.current_unit_price
+    )
+    if isinstance(canonical, Refusal):
+        return canonical
+    category, quantity, price = canonical
     return LineFields(
         school_urn=line.school_urn,
         category=line.category,

@@ -5,10 +5,11 @@ a row without a trust for a school we hold in a trust means it left (GIAS blanks
 a school that leaves or closes takes its open demand lines with it: they are withdrawn, so no trust
 tenders for a school that is no longer its own or no longer open."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
-from services.demand.registry import CLOSED, RegistryFile, School
+from services.demand.domain.schools import CLOSED, School
 
 
 @dataclass(frozen=True)
@@ -16,6 +17,15 @@ class Departure:
     urn: str
     trust_id: str  # the trust it left
     reason: str
+
+
+class Registry(Protocol):
+    """What a registry file says: the schools in a trust, and the URNs of those in none."""
+
+    @property
+    def schools(self) -> Sequence[School]: ...
+    @property
+    def without_trust(self) -> Sequence[str]: ...
 
 
 @dataclass
@@ -27,7 +37,7 @@ class RegistryChanges:
     withdraw: list[tuple[str, str]] = field(default_factory=list)
 
 
-def registry_changes(file: RegistryFile, in_trusts: Mapping[str, School]) -> RegistryChanges:
+def registry_changes(file: Registry, in_trusts: Mapping[str, School]) -> RegistryChanges:
     """`in_trusts`: the schools the registry holds now in a trust, by URN."""
     changes = RegistryChanges()
     for school in file.schools:

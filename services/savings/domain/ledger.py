@@ -3,10 +3,11 @@
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
+from typing import Any, Protocol
 from uuid import UUID, uuid5
 
-from shared.bounds import WIDE
-from shared.money import percentage, to_pence
+from shared.domain.money import percentage, to_pence
+from shared.domain.ranges import WIDE
 
 # Recorded on every ledger entry so history can be replayed and audited under the rules that
 # produced it; bump it whenever a formula or its rounding changes.
@@ -30,9 +31,21 @@ class Allocation:
     solo_unit_price: Decimal
 
 
+# The money figures, summed over entries; saving_pct is never summed but worked out from the sums.
+MONEY = (
+    "annual_baseline_cost",
+    "annual_contract_cost",
+    "annual_saving",
+    "term_saving",
+    "economy_of_scale",
+)
+
+
 @dataclass(frozen=True)
-class LedgerFigures:
-    """Money in pence; a negative saving is a cost increase; saving_pct is None on a zero base."""
+class Figures:
+    """The six savings figures of one ledger entry or of a group of entries (docs/domain-rules.md,
+    "Savings, per school"). Money in pence; a negative saving is a cost increase; saving_pct is
+    None on a zero baseline."""
 
     annual_baseline_cost: Decimal
     annual_contract_cost: Decimal
@@ -42,18 +55,25 @@ class LedgerFigures:
     economy_of_scale: Decimal
 
 
-@dataclass(frozen=True)
-class Totals:
-    annual_baseline_cost: Decimal
-    annual_contract_cost: Decimal
-    annual_saving: Decimal
-    term_saving: Decimal
-    saving_pct: Decimal | None
-    economy_of_scale: Decimal
+# What one entry records, and what entries add up to: the same six figures.
+LedgerFigures = Figures
+Totals = Figures
 
 
-def ledger_figures(allocation: Allocation, term_months: int) -> LedgerFigures:
-    """DESIGN.md's ledger formulas; each figure is rounded once, from unrounded inputs."""
+class Sums(Protocol):
+    """Money figures read by name: a database row of sums, or a dict."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+
+def is_increase(saving: Decimal) -> bool:
+    """A negative saving is a cost increase: named as one, never netted away."""
+    return saving < 0
+
+
+def ledger_figures(allocation: Allocation, term_months: int) -> Figures:
+    """The per-school formulas (docs/domain-rules.md, "Savings, per school"); each figure is
+    rounded once, from unrounded inputs."""
     quantity = allocation.quantity
     pooled = allocation.pooled_unit_price
     # Exact: products of accepted values can have more digits than the default context's 28.
@@ -63,7 +83,7 @@ def ledger_figures(allocation: Allocation, term_months: int) -> LedgerFigures:
         saving = baseline_cost - contract_cost
         term_saving = saving * term_months / 12
         economy_of_scale = quantity * (allocation.solo_unit_price - pooled)
-    return LedgerFigures(
+    return Figures(
         annual_baseline_cost=to_pence(baseline_cost),
         annual_contract_cost=to_pence(contract_cost),
         annual_saving=to_pence(saving),
@@ -87,18 +107,29 @@ def recorded_event_id(tender_id: UUID, lot: int | None = None, part: int = 1) ->
     return uuid5(LEDGER_NAMESPACE, f"savings.recorded/{tender_id}{suffix}")
 
 
-def totals(figures: Iterable[LedgerFigures]) -> Totals:
+def totals(entries: Iterable[Figures]) -> Figures:
     """Sums of the rounded entries, so totals match what each school was shown."""
-    entries = list(figures)
-    baseline_cost = _sum(entry.annual_baseline_cost for entry in entries)
-    saving = _sum(entry.annual_saving for entry in entries)
-    return Totals(
-        annual_baseline_cost=baseline_cost,
-        annual_contract_cost=_sum(entry.annual_contract_cost for entry in entries),
-        annual_saving=saving,
-        term_saving=_sum(entry.term_saving for entry in entries),
-        saving_pct=percentage(saving, baseline_cost),
-        economy_of_scale=_sum(entry.economy_of_scale for entry in entries),
+    rows = list(entries)
+    return of_sums({name: _sum(getattr(row, name) for row in rows) for name in MONEY})
+
+
+def summed(rows: Iterable[Sums]) -> Figures:
+    """The figures of a group of rows (ledger entries or sums of them): `totals` of rows read by
+    name."""
+    group = list(rows)
+    return of_sums({name: _sum(row[name] for row in group) for name in MONEY})
+
+
+def of_sums(sums: Sums) -> Figures:
+    """A group's figures from its money sums; its saving as a percentage of its baseline is
+    worked out from those sums (docs/domain-rules.md, "Savings, per school")."""
+    return Figures(
+        annual_baseline_cost=sums["annual_baseline_cost"],
+        annual_contract_cost=sums["annual_contract_cost"],
+        annual_saving=sums["annual_saving"],
+        term_saving=sums["term_saving"],
+        saving_pct=percentage(sums["annual_saving"], sums["annual_baseline_cost"]),
+        economy_of_scale=sums["economy_of_scale"],
     )
 
 

@@ -1,1 +1,3 @@
-"""Pure tendering rules: price tiers, bid evaluation, procurement route and pooling."""
+"""Pure tendering rules: pooling, opening, lots, route, price tiers, bidding (deadline, sealed
+bids), evaluation, award and standstill, and tendering's errors; standard library and
+shared.domain only (docs/domain-rules.md)."""

@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from shared.bounds import PRICE_MAX, PRICE_PLACES, TIER_QUANTITY_MAX, TIER_QUANTITY_PLACES
+from shared.domain.ranges import PRICE_MAX, PRICE_PLACES, TIER_QUANTITY_MAX, TIER_QUANTITY_PLACES
 
 
 @dataclass(frozen=True)

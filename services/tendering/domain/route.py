@@ -6,8 +6,8 @@ from datetime import date
 from decimal import Decimal, localcontext
 from enum import StrEnum
 
-from shared.bounds import WIDE
-from shared.money import to_pence
+from shared.domain.money import to_pence
+from shared.domain.ranges import WIDE
 
 
 class Route(StrEnum):

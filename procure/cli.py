@@ -9,17 +9,16 @@ from datetime import timedelta
 
 import httpx
 
-from services.demand import cli as demand_cli
-from services.savings import cli as savings_cli
+from procure import demand_cli, savings_cli
+from procure.cli_support import clear_runtime, runtime_setting, token_secret, write_runtime
+from procure.dead_letters import list_dead_letters, replay
+from procure.infra.provision import provision
+from procure.launcher import DEFAULT_PORTS, run_system
 from shared.auth import Role, TokenError, is_token_id, issue_token, token_id
-from shared.cli_support import clear_runtime, runtime_setting, token_secret, write_runtime
-from shared.dead_letters import list_dead_letters, replay
-from shared.infra.provision import provision
-from shared.launcher import DEFAULT_PORTS, run_system
 
 
 def cmd_up(args: argparse.Namespace) -> None:
-    from shared.demo import TRUST_ID, run_demo
+    from procure.demo import TRUST_ID, run_demo
 
     secret = token_secret(create=True)
     ports = {s: args.base_port + i for i, s in enumerate(DEFAULT_PORTS)}

@@ -1,10 +1,12 @@
-"""Reading a demand CSV: its columns are the JSON submission's field names (DESIGN.md section 6),
-plus an optional `submission_id` that makes re-sending a row safe. Every row stands or falls on
-its own; only a file whose header cannot be read is refused as a whole."""
+"""Reading a demand CSV: its columns are the JSON submission's field names (docs/http-api.md,
+the demand import), plus an optional `submission_id` that makes re-sending a row safe. Every row
+stands or falls on its own; only a file whose header cannot be read is refused as a whole.
+Edge parsing (pydantic): the rows become submissions of the shape the domain reads."""
 
 import csv
 import io
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from pydantic import ValidationError
@@ -43,6 +45,14 @@ class DemandCsv:
     errors: list[RowError] = field(default_factory=list)
     data_rows: int = 0  # rows that were not blank, valid or not
 
+    def add(self, row: CsvRow | list[RowError]) -> None:
+        """One data row: its submission, or why it is refused."""
+        self.data_rows += 1
+        if isinstance(row, CsvRow):
+            self.rows.append(row)
+        else:
+            self.errors.extend(row)
+
 
 def _header(cells: list[str]) -> list[str]:
     header = [c.strip() for c in cells]
@@ -74,36 +84,47 @@ def _values(header: list[str], cells: list[str]) -> dict[str, object]:
     return values
 
 
-def parse_demand_csv(text: str, max_rows: int = MAX_ROWS) -> DemandCsv:
-    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff")))
-    result = DemandCsv()
+def _row(header: list[str], line: int, cells: list[str]) -> CsvRow | list[RowError]:
+    if len(cells) != len(header):
+        reason = f"the row has {len(cells)} cells; the header has {len(header)}"
+        return [RowError(line, None, reason)]
+    try:
+        submission = CsvSubmission.model_validate(_values(header, cells))
+    except ValidationError as exc:
+        return [
+            RowError(line, str(e["loc"][0]) if e["loc"] else None, error_reason(e["msg"]))
+            for e in exc.errors()
+        ]
+    return CsvRow(line, submission)
+
+
+def read_rows(lines: Iterable[str], max_rows: int = MAX_ROWS) -> Iterator[CsvRow | list[RowError]]:
+    """Each data row in turn, blank rows passed over: its submission, or why it is refused. The
+    header is read when the first row is asked for; a file that cannot be read raises
+    CsvFileError (at the point where it is found)."""
+    reader = csv.reader(lines)
     try:
         header = _header(next(reader, []))
+        data_rows = 0
         while True:
             line = reader.line_num + 1
             cells = next(reader, None)
             if cells is None:
-                break
+                return
             if not any(c.strip() for c in cells):
                 continue
-            result.data_rows += 1
-            if result.data_rows > max_rows:
+            data_rows += 1
+            if data_rows > max_rows:
                 raise CsvFileError([("body", f"more than {max_rows} rows; split the file")])
-            if len(cells) != len(header):
-                reason = f"the row has {len(cells)} cells; the header has {len(header)}"
-                result.errors.append(RowError(line, None, reason))
-                continue
-            try:
-                submission = CsvSubmission.model_validate(_values(header, cells))
-            except ValidationError as exc:
-                result.errors.extend(
-                    RowError(line, str(e["loc"][0]) if e["loc"] else None, error_reason(e["msg"]))
-                    for e in exc.errors()
-                )
-                continue
-            result.rows.append(CsvRow(line, submission))
+            yield _row(header, line, cells)
     except csv.Error as exc:
         raise CsvFileError(
             [("body", f"line {reader.line_num}: not readable as CSV: {exc}")]
         ) from exc
+
+
+def parse_demand_csv(text: str, max_rows: int = MAX_ROWS) -> DemandCsv:
+    result = DemandCsv()
+    for row in read_rows(io.StringIO(text.removeprefix("\ufeff")), max_rows):
+        result.add(row)
     return result

@@ -8,6 +8,7 @@ not be exact is refused rather than rounded, so no money is invented or lost.
 
 import csv
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Context, Decimal, Inexact, InvalidOperation
 from functools import cache
@@ -74,18 +75,19 @@ def tidy(value: Decimal) -> Decimal:
 
 
 def convert_quantity(quantity: Decimal, factor: Decimal) -> Decimal:
-    if factor == 1:
-        return quantity
-    try:
-        return tidy(_EXACT.multiply(quantity, factor))
-    except (Inexact, InvalidOperation) as exc:
-        raise ConversionError("the quantity cannot be converted exactly") from exc
+    return _convert(_EXACT.multiply, quantity, factor, "quantity")
 
 
 def convert_unit_price(price: Decimal, factor: Decimal) -> Decimal:
+    return _convert(_EXACT.divide, price, factor, "unit price")
+
+
+def _convert(
+    operation: Callable[[Decimal, Decimal], Decimal], value: Decimal, factor: Decimal, what: str
+) -> Decimal:
     if factor == 1:
-        return price
+        return value
     try:
-        return tidy(_EXACT.divide(price, factor))
+        return tidy(operation(value, factor))
     except (Inexact, InvalidOperation) as exc:
-        raise ConversionError("the unit price cannot be converted exactly") from exc
+        raise ConversionError(f"the {what} cannot be converted exactly") from exc

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from shared.events import Topics
-from shared.infra.topics import unread
+from shared.topics import unread
 
 REPLAY_GROUP = "procure-dlq-replay"
 

@@ -16,8 +16,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from shared.infra.embedded import embedded_broker, embedded_postgres
-from shared.infra.topics import ensure_topics
+from procure.infra.embedded import embedded_broker, embedded_postgres
+from shared.topics import ensure_topics
 
 SERVICES = ("demand", "tendering", "savings")
 

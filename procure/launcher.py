@@ -14,9 +14,9 @@ from subprocess import Popen
 
 import httpx
 
+from procure.infra import processes
+from procure.infra.provision import SERVICES, Infrastructure
 from shared.auth import Role, issue_token
-from shared.infra import processes
-from shared.infra.provision import SERVICES, Infrastructure
 
 DEFAULT_PORTS = {"demand": 8001, "tendering": 8002, "savings": 8003}
 # Where the services listen unless the operator sets HTTP_HOST.

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import httpx
 
+from procure.cli_support import token_secret
 from shared.auth import Role, issue_token
-from shared.cli_support import token_secret
 
 
 def cmd_registry_load(args: argparse.Namespace) -> None:

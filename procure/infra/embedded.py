@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from shared.infra import processes
+from procure.infra import processes
 
 POSTGRES_USER = "postgres"
 RUN_AS = "pgserver"

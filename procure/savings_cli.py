@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from procure.cli_support import token_secret
 from services.savings.presentation import (
     category_name,
     headlines,
@@ -24,7 +25,6 @@ from services.savings.presentation import (
 from services.savings.rebuild import RebuildError, rebuild
 from services.savings.reports import ContractSavings, TrustSavings
 from shared.auth import Role, issue_token
-from shared.cli_support import token_secret
 from shared.settings import ServiceSettings
 
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import httpx
 
+from procure.launcher import RunningSystem
 from shared.auth import Role
-from shared.launcher import RunningSystem
 
 TRUST_ID = "9001"
 TRUST_NAME = "Northern Lights Academy Trust"

@@ -1,0 +1,61 @@
+"""Reading demand lines: a school sees its own, a manager its trust's (docs/http-api.md). The
+routes have checked that the caller is a school or a manager."""
+
+from dataclasses import dataclass
+from uuid import UUID
+
+import asyncpg
+
+from services.demand import store
+from services.demand.domain.errors import DemandLineNotFound, NotForThisSchool
+from services.demand.domain.paging import Position
+from shared.auth import Principal, Role
+from shared.db import Connection
+
+
+async def visible_demand(
+    conn: Connection, principal: Principal, demand_id: UUID, *, for_update: bool = False
+) -> asyncpg.Record:
+    """The line if the caller may see it: a school its own lines, a manager its trust's."""
+    row = await store.get_demand(conn, demand_id, for_update=for_update)
+    visible = row is not None and (
+        (principal.role is Role.SCHOOL and row["school_urn"] == principal.scope)
+        or (principal.role is Role.MANAGER and row["trust_id"] == principal.scope)
+    )
+    if not visible:
+        # The same answer for "absent" and "not yours", so ids of other trusts are not probed.
+        raise DemandLineNotFound(demand_id)
+    assert row is not None
+    return row
+
+
+@dataclass(frozen=True)
+class Filters:
+    school_urn: str | None = None
+    category: str | None = None
+    status: str | None = None
+
+
+async def list_demand(
+    conn: Connection,
+    principal: Principal,
+    filters: Filters,
+    after: Position | None,
+    limit: int,
+) -> list[asyncpg.Record]:
+    """The caller's lines (a school's own, a manager's trust's) that match the filters."""
+    school_urn = filters.school_urn
+    if principal.role is Role.SCHOOL:
+        if school_urn not in (None, principal.scope):
+            reason = f"a token for school {principal.scope} sees only that school's lines"
+            raise NotForThisSchool("query.school_urn", reason)
+        school_urn = principal.scope
+    return await store.list_demands(
+        conn,
+        trust_id=principal.scope if principal.role is Role.MANAGER else None,
+        school_urn=school_urn,
+        category=filters.category,
+        status=filters.status,
+        after=(after.created_at, after.demand_id) if after else None,
+        limit=limit,
+    )

@@ -1,0 +1,239 @@
+"""The tendering API's request and response bodies (docs/http-api.md): what a client sends is
+checked here, field by field, before any handler runs; what it reads back is described here."""
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
+
+from services.tendering.domain.lots import LotsBy
+from services.tendering.domain.route import RouteDecision
+from shared.bounds import BID_PRICE, QUALITY, TIER_QUANTITY, WEIGHT
+from shared.domain.ranges import MAX_CLOSING_DAYS_AHEAD, TERM_MONTHS_MAX, TERM_MONTHS_MIN
+from shared.money import NOT_FLOAT, Amount
+
+
+class RouteOut(BaseModel):
+    route: str
+    value_ex_vat: Amount
+    vat: Amount
+    value_inc_vat: Amount
+    threshold: Amount
+    threshold_name: str
+    reason: str
+
+    @classmethod
+    def of(cls, decision: RouteDecision) -> "RouteOut":
+        return cls(
+            route=str(decision.route),
+            value_ex_vat=decision.value_ex_vat,
+            vat=decision.vat,
+            value_inc_vat=decision.value_inc_vat,
+            threshold=decision.threshold,
+            threshold_name=decision.threshold_name,
+            reason=decision.reason,
+        )
+
+
+class PoolLineOut(BaseModel):
+    demand_id: UUID
+    school_urn: str
+    quantity: Amount
+    baseline_unit_price: Amount
+    contract_end: date
+
+
+class PoolOut(BaseModel):
+    pool_id: str
+    trust_id: str
+    category: str
+    schools: list[str]
+    total_quantity: Amount
+    earliest_end: date
+    latest_end: date
+    term_months: int
+    route: RouteOut = Field(description="estimated value over the term and the legal route")
+    conflicting_tenders: list[UUID] = Field(
+        description="open tenders whose requirement these lines belong to: opening this pool"
+        " would split it, so it is refused until they are awarded or cancelled"
+    )
+    lines: list[PoolLineOut]
+
+
+class WeightsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    price: Annotated[Decimal, WEIGHT, NOT_FLOAT, Field(description=f"price weight: {WEIGHT.text}")]
+    quality: Annotated[
+        Decimal, WEIGHT, NOT_FLOAT, Field(description=f"quality weight: {WEIGHT.text}")
+    ]
+
+
+def _not_too_far(closes_at: datetime) -> datetime:
+    if closes_at > datetime.now(UTC) + timedelta(days=MAX_CLOSING_DAYS_AHEAD):
+        reason = f"must be at most {MAX_CLOSING_DAYS_AHEAD} days ahead"
+        raise PydanticCustomError("out_of_range", reason)
+    return closes_at
+
+
+class OpenTenderIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    trust_id: str
+    category: str
+    pool_id: str | None = None
+    closes_at: Annotated[
+        AwareDatetime,
+        AfterValidator(_not_too_far),
+        Field(description=f"end of bidding: in the future, at most {MAX_CLOSING_DAYS_AHEAD} days"),
+    ]
+    term_months: Annotated[int | None, Field(ge=TERM_MONTHS_MIN, le=TERM_MONTHS_MAX)] = None
+    lots_by: LotsBy | None = Field(
+        default=None, description="split into lots by the schools' local authority or phase"
+    )
+    weights: WeightsIn | None = None
+
+
+class TierIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    min_quantity: Annotated[
+        Decimal,
+        TIER_QUANTITY,
+        NOT_FLOAT,
+        Field(description=f"minimum pooled annual quantity: {TIER_QUANTITY.text}"),
+    ]
+    unit_price: Annotated[
+        Decimal,
+        BID_PRICE,
+        NOT_FLOAT,
+        Field(description=f"GBP ex VAT per the category's unit: {BID_PRICE.text}"),
+    ]
+
+
+class BidIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    lot: Annotated[int | None, Field(ge=1)] = Field(
+        default=None, description="the lot bid for; required when the tender has several lots"
+    )
+    quality_score: Annotated[
+        Decimal, QUALITY, NOT_FLOAT, Field(description=f"quality score: {QUALITY.text}")
+    ]
+    price_tiers: Annotated[list[TierIn], Field(min_length=1, max_length=50)]
+
+
+class CancelIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: Annotated[str, Field(min_length=1, max_length=500, pattern=r"^[^\x00-\x1f\x7f]*$")] = (
+        "cancelled by the trust"
+    )
+
+
+class BidOut(BaseModel):
+    bid_id: UUID
+    tender_id: UUID
+    lot: int
+    supplier_id: str
+    quality_score: Amount
+    price_tiers: list[dict[str, str]]
+    submitted_at: datetime
+
+
+class RankedBidOut(BaseModel):
+    rank: int
+    bid_id: UUID
+    supplier_id: str
+    unit_price_at_pooled_volume: Amount
+    price_score: Amount
+    quality_score: Amount
+    score: Amount
+    submitted_at: datetime
+
+
+class AwardOut(BaseModel):
+    bid_id: UUID
+    supplier_id: str
+    pooled_quantity: Amount
+    pooled_unit_price: Amount
+    awarded_at: datetime
+    awarded_by: str = Field(description="manager, or deadline when awarded automatically")
+    standstill_ends: date | None = Field(
+        description="regulated awards: last day of the 8-working-day standstill period; the"
+        " contract may not be entered into before the day after"
+    )
+    reason: str = Field(description="why the winner won")
+
+
+class LotOut(BaseModel):
+    lot: int
+    name: str | None
+    status: str
+    schools: list[str]
+    pooled_quantity: Amount
+    bids_received: int
+    bids: list[RankedBidOut] | None = Field(
+        default=None, description="ranked with scores; shown to the trust once bidding has closed"
+    )
+    award: AwardOut | None = None
+
+
+class TenderLineOut(PoolLineOut):
+    lot: int
+
+
+class TenderOut(BaseModel):
+    tender_id: UUID
+    trust_id: str
+    category: str
+    unit: str
+    pool_id: str
+    status: str
+    opened_at: datetime
+    opened_by: str
+    closes_at: datetime
+    term_months: int
+    weights: dict[str, Amount]
+    lots_by: str | None
+    route: RouteOut
+    pooled_quantity: Amount
+    lines: list[TenderLineOut]
+    lots: list[LotOut]
+    bids: list[RankedBidOut] | None = Field(
+        default=None, description="without lots: the bids ranked, as in lots[0]"
+    )
+    award: AwardOut | None = Field(default=None, description="without lots: lots[0]'s award")
+    cancelled_at: datetime | None = None
+    cancel_reason: str | None = None
+
+
+class TenderSummaryOut(BaseModel):
+    tender_id: UUID
+    category: str
+    pool_id: str
+    status: str
+    opened_at: datetime
+    opened_by: str
+    closes_at: datetime
+    route: str
+    lots_by: str | None
+
+
+class LotNoticeOut(BaseModel):
+    lot: int
+    name: str | None
+    schools: int
+    pooled_quantity: Amount
+
+
+class NoticeOut(BaseModel):
+    """What a supplier needs to bid: the requirement, its lots and the evaluation weights."""
+
+    tender_id: UUID
+    category: str
+    unit: str
+    status: str
+    closes_at: datetime
+    term_months: int
+    route: str
+    weights: dict[str, Amount]
+    lots: list[LotNoticeOut]

@@ -1,0 +1,216 @@
+"""What the tendering API answers with, built from what the store reads: pools, tenders (bids
+ranked once they are no longer sealed, the award and why), a tender's notice, a supplier's bids.
+"""
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID
+
+import asyncpg
+
+from services.tendering import store
+from services.tendering.domain.bidding import sealed
+from services.tendering.domain.evaluation import Weights, display, evaluate, explain_award
+from services.tendering.domain.lots import Status
+from services.tendering.handlers import PoolView
+from services.tendering.schemas import (
+    AwardOut,
+    BidOut,
+    LotNoticeOut,
+    LotOut,
+    NoticeOut,
+    PoolLineOut,
+    PoolOut,
+    RankedBidOut,
+    RouteOut,
+    TenderLineOut,
+    TenderOut,
+    TenderSummaryOut,
+)
+from shared.db import Connection
+
+
+def pools(trust_id: str, views: Sequence[PoolView]) -> list[PoolOut]:
+    return [
+        PoolOut(
+            pool_id=v.pool.pool_id,
+            trust_id=trust_id,
+            category=v.pool.category,
+            schools=list(v.pool.schools),
+            total_quantity=v.pool.total_quantity,
+            earliest_end=v.pool.earliest_end,
+            latest_end=v.pool.latest_end,
+            term_months=v.term_months,
+            route=RouteOut.of(v.route),
+            conflicting_tenders=[UUID(t) for t in v.conflicting_tenders],
+            lines=[
+                PoolLineOut(
+                    demand_id=UUID(line.demand_id),
+                    school_urn=line.school_urn,
+                    quantity=line.quantity,
+                    baseline_unit_price=line.baseline_unit_price,
+                    contract_end=line.contract_end,
+                )
+                for line in v.pool.lines
+            ],
+        )
+        for v in views
+    ]
+
+
+def summaries(rows: Sequence[asyncpg.Record]) -> list[TenderSummaryOut]:
+    return [
+        TenderSummaryOut(
+            tender_id=t["tender_id"],
+            category=t["category"],
+            pool_id=t["pool_id"],
+            status=t["status"],
+            opened_at=t["opened_at"],
+            opened_by=t["opened_by"],
+            closes_at=t["closes_at"],
+            route=t["route"],
+            lots_by=t["lots_by"],
+        )
+        for t in rows
+    ]
+
+
+def bid(row: asyncpg.Record) -> BidOut:
+    bid = store.bid_of(row)
+    return BidOut(
+        bid_id=row["bid_id"],
+        tender_id=row["tender_id"],
+        lot=row["lot_no"],
+        supplier_id=bid.supplier_id,
+        quality_score=bid.quality_score,
+        submitted_at=bid.submitted_at,
+        price_tiers=[
+            {"min_quantity": str(t.min_quantity), "unit_price": str(t.unit_price)}
+            for t in bid.tiers
+        ],
+    )
+
+
+def notice(
+    t: asyncpg.Record, lots: Sequence[asyncpg.Record], lines: Sequence[asyncpg.Record]
+) -> NoticeOut:
+    """The tender as suppliers see it: no schools' prices, no other bids."""
+    return NoticeOut(
+        tender_id=t["tender_id"],
+        category=t["category"],
+        unit=t["unit"],
+        status=t["status"],
+        closes_at=t["closes_at"],
+        term_months=t["term_months"],
+        route=t["route"],
+        weights={"price": t["weight_price"], "quality": t["weight_quality"]},
+        lots=[
+            LotNoticeOut(
+                lot=lot["lot_no"],
+                name=lot["name"],
+                schools=len(
+                    {line["school_urn"] for line in lines if line["lot_no"] == lot["lot_no"]}
+                ),
+                pooled_quantity=lot["pooled_quantity"],
+            )
+            for lot in lots
+        ],
+    )
+
+
+async def tender(conn: Connection, tender_id: UUID, now: datetime) -> TenderOut:
+    """The tender as its trust sees it; the bids ranked only once they are no longer sealed."""
+    t = await store.get_tender(conn, tender_id)
+    assert t is not None
+    lines = await store.tender_lines(conn, tender_id)
+    bids = defaultdict(list)
+    for row in await store.bid_rows(conn, tender_id):
+        bids[row["lot_no"]].append(store.bid_of(row))
+    closed = not sealed(t["status"], t["closes_at"], now)
+    weights = Weights(t["weight_price"], t["weight_quality"])
+    lots = []
+    for lot in await store.tender_lots(conn, tender_id):
+        number = lot["lot_no"]
+        ranked = evaluate(bids[number], lot["pooled_quantity"], weights) if closed else []
+        award = None
+        if lot["status"] == Status.AWARDED:
+            winner = next(s for s in ranked if s.bid.bid_id == str(lot["awarded_bid_id"]))
+            award = AwardOut(
+                bid_id=lot["awarded_bid_id"],
+                supplier_id=winner.bid.supplier_id,
+                pooled_quantity=lot["pooled_quantity"],
+                pooled_unit_price=lot["pooled_unit_price"],
+                awarded_at=lot["awarded_at"],
+                awarded_by=lot["awarded_by"],
+                standstill_ends=lot["standstill_ends"],
+                reason=explain_award(ranked, weights, lot["pooled_quantity"], t["unit"]),
+            )
+        lots.append(
+            LotOut(
+                lot=number,
+                name=lot["name"],
+                status=lot["status"],
+                schools=sorted({line["school_urn"] for line in lines if line["lot_no"] == number}),
+                pooled_quantity=lot["pooled_quantity"],
+                bids_received=len(bids[number]),
+                bids=[
+                    RankedBidOut(
+                        rank=s.rank,
+                        bid_id=UUID(s.bid.bid_id),
+                        supplier_id=s.bid.supplier_id,
+                        unit_price_at_pooled_volume=s.unit_price,
+                        price_score=display(s.price_score),
+                        quality_score=s.bid.quality_score,
+                        score=display(s.score),
+                        submitted_at=s.bid.submitted_at,
+                    )
+                    for s in ranked
+                ]
+                if closed
+                else None,
+                award=award,
+            )
+        )
+    single = lots[0] if t["lots_by"] is None else None
+    return TenderOut(
+        tender_id=t["tender_id"],
+        trust_id=t["trust_id"],
+        category=t["category"],
+        unit=t["unit"],
+        pool_id=t["pool_id"],
+        status=t["status"],
+        opened_at=t["opened_at"],
+        opened_by=t["opened_by"],
+        closes_at=t["closes_at"],
+        term_months=t["term_months"],
+        weights={"price": t["weight_price"], "quality": t["weight_quality"]},
+        lots_by=t["lots_by"],
+        route=RouteOut(
+            route=t["route"],
+            value_ex_vat=t["value_ex_vat"],
+            vat=t["vat"],
+            value_inc_vat=t["value_inc_vat"],
+            threshold=t["threshold"],
+            threshold_name=t["threshold_name"],
+            reason=t["route_reason"],
+        ),
+        pooled_quantity=sum((lot.pooled_quantity for lot in lots), Decimal(0)),
+        lines=[
+            TenderLineOut(
+                lot=line["lot_no"],
+                demand_id=line["demand_id"],
+                school_urn=line["school_urn"],
+                quantity=line["quantity"],
+                baseline_unit_price=line["baseline_unit_price"],
+                contract_end=line["contract_end"],
+            )
+            for line in lines
+        ],
+        lots=lots,
+        bids=single.bids if single else None,
+        award=single.award if single else None,
+        cancelled_at=t["cancelled_at"],
+        cancel_reason=t["cancel_reason"],
+    )
