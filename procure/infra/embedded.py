@@ -6,12 +6,15 @@ ours (PostgreSQL refuses to run as root, so as root it runs as an unprivileged `
 Both are stopped when the context ends.
 """
 
+import hashlib
 import importlib.util
 import os
 import pwd
 import shutil
 import signal
+import stat
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -49,11 +52,55 @@ def embedded_broker(workdir: Path, advertised_port: int | None = None) -> Iterat
         processes.stop(process)
 
 
-def postgres_bin(name: str) -> str:
+def pgserver_install() -> Path:
+    """pgserver's PostgreSQL installation (bin/, lib/, share/)."""
     # Located, not imported: importing pgserver sets up state we do not use.
     spec = importlib.util.find_spec("pgserver")
     assert spec is not None and spec.submodule_search_locations, "pgserver is not installed"
-    return str(Path(spec.submodule_search_locations[0]) / "pginstall" / "bin" / name)
+    return Path(spec.submodule_search_locations[0]) / "pginstall"
+
+
+def others_can_reach(path: Path) -> bool:
+    """Whether a user other than the owner can get to `path`: every folder on the way open."""
+    return all(folder.stat().st_mode & stat.S_IXOTH for folder in path.parents)
+
+
+def reachable_install(source: Path, user: str | None, cache_root: Path) -> Path:
+    """The installation where `user` can run it: `source` itself, unless a folder on its way is
+    closed to others (a checkout under root's home folder, mode 700); then a copy in
+    `cache_root`, made once per installation and kept, owned by us and writable by no one else.
+
+    The copy keeps the wheel's layout: the binaries find their shared libraries through an
+    RPATH relative to themselves (`$ORIGIN/../../../pgserver.libs`, auditwheel's folder)."""
+    if user is None or others_can_reach(source / "bin"):
+        return source
+    package = source.parent
+    libs = package.parent / f"{package.name}.libs"
+    binary = (source / "bin" / "postgres").stat()
+    key = hashlib.sha256(f"{source}:{binary.st_size}:{binary.st_mtime_ns}".encode()).hexdigest()
+    copy = cache_root / f"procure-pginstall-{key[:16]}"
+    installed = copy / package.name / source.name
+    if copy.exists():
+        held = copy.stat()
+        if held.st_uid != os.geteuid() or held.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            raise PermissionError(f"{copy} is not ours alone; remove it and start again")
+        if (copy / ".complete").exists():
+            return installed
+        shutil.rmtree(copy)  # a copy that was interrupted
+    making = Path(tempfile.mkdtemp(prefix="procure-pginstall-", dir=cache_root))
+    tree = making / "tree"
+    shutil.copytree(source, tree / package.name / source.name, symlinks=True)
+    if libs.is_dir():
+        shutil.copytree(libs, tree / libs.name, symlinks=True)
+    for folder in (tree, tree / package.name):
+        folder.chmod(0o755)
+    (tree / ".complete").touch()
+    try:
+        tree.rename(copy)
+    except OSError:  # another process made it first
+        pass
+    shutil.rmtree(making, ignore_errors=True)
+    return installed
 
 
 def _run_as() -> str | None:
@@ -72,6 +119,9 @@ class EmbeddedPostgres:
 
     def __init__(self, workdir: Path) -> None:
         self._user = _run_as()
+        # As root, PostgreSQL runs as another user, who must be able to reach its binaries.
+        install = reachable_install(pgserver_install(), self._user, Path(tempfile.gettempdir()))
+        self._bin = install / "bin"
         self._data = workdir / "pgdata"
         self._log = workdir / "postgres.log"
         self.port = processes.free_port()
@@ -81,7 +131,7 @@ class EmbeddedPostgres:
         if self._user:
             for path in (workdir, self._data, self._log):
                 shutil.chown(path, self._user)
-        initdb = [postgres_bin("initdb"), "-D", str(self._data), "-U", POSTGRES_USER]
+        initdb = [str(self._bin / "initdb"), "-D", str(self._data), "-U", POSTGRES_USER]
         initdb += ["--auth=trust", "--encoding=UTF8", "--no-sync"]
         subprocess.run(initdb, check=True, capture_output=True, user=self._user)
 
@@ -90,14 +140,14 @@ class EmbeddedPostgres:
         return f"postgresql://{POSTGRES_USER}@127.0.0.1:{self.port}/postgres"
 
     def start(self) -> None:
-        args = [postgres_bin("postgres"), "-D", str(self._data), "-h", "127.0.0.1"]
+        args = [str(self._bin / "postgres"), "-D", str(self._data), "-h", "127.0.0.1"]
         # The socket lives in the data folder; fsync is off because this cluster is throwaway.
         args += ["-p", str(self.port), "-k", str(self._data), "-c", "fsync=off"]
         args += ["-c", "max_connections=300"]
         self._process = processes.start(args, self._log, user=self._user)
         processes.wait_for_port("127.0.0.1", self.port, 30, self._process)
         # The port opens before recovery ends ("the database system is starting up").
-        ready = [postgres_bin("pg_isready"), "-h", "127.0.0.1", "-p", str(self.port), "-q"]
+        ready = [str(self._bin / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port), "-q"]
         deadline = time.monotonic() + 30
         while subprocess.run(ready, check=False).returncode != 0:
             if time.monotonic() > deadline:
