@@ -2,6 +2,7 @@
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 import threading
@@ -12,8 +13,9 @@ import httpx
 from procure import demand_cli, savings_cli
 from procure.cli_support import clear_runtime, runtime_setting, token_secret, write_runtime
 from procure.dead_letters import list_dead_letters, replay
+from procure.infra.processes import port_in_use
 from procure.infra.provision import provision
-from procure.launcher import DEFAULT_PORTS, run_system
+from procure.launcher import DEFAULT_HOST, DEFAULT_PORTS, run_system
 from shared.auth import Role, TokenError, is_token_id, issue_token, token_id
 
 
@@ -22,6 +24,15 @@ def cmd_up(args: argparse.Namespace) -> None:
 
     secret = token_secret(create=True)
     ports = {s: args.base_port + i for i, s in enumerate(DEFAULT_PORTS)}
+    # Else the old processes would answer the new ones' readiness checks, and this one would
+    # report itself running while they serve.
+    host = os.environ.get("HTTP_HOST") or DEFAULT_HOST
+    taken = [f"{service} ({port})" for service, port in ports.items() if port_in_use(host, port)]
+    if taken:
+        raise SystemExit(
+            f"procure: ports already in use on {host}: {', '.join(taken)}. Is another"
+            " `procure up` running? Stop it, or choose other ports with --base-port."
+        )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with provision(partitions=args.partitions) as infra, run_system(infra, secret, ports) as system:

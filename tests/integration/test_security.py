@@ -5,6 +5,7 @@ no body is read before authentication, bodies and nesting are bounded, odd bytes
 import asyncio
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -265,3 +266,22 @@ def test_every_process_refuses_a_weak_secret_naming_the_variable() -> None:
         # A service says so in its JSON log (stdout), as it says everything; the CLI on stderr.
         said = refused.stdout + refused.stderr
         assert "PROCURE_TOKEN_SECRET" in said, (command, said)
+
+
+def test_procure_up_refuses_ports_that_are_taken() -> None:
+    # What a second `procure up` meets while the first one runs.
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        port = listening.getsockname()[1]
+        refused = subprocess.run(
+            [sys.executable, "-m", "procure.cli", "up", "--base-port", str(port)],
+            cwd=ROOT,
+            env=os.environ | {"PROCURE_TOKEN_SECRET": "an-ok-secret-" + "0123456789abcdef" * 3},
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+    assert refused.returncode != 0
+    assert f"demand ({port})" in refused.stderr, refused.stderr
+    assert "another `procure up`" in refused.stderr
