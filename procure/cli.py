@@ -3,15 +3,29 @@
 import argparse
 import asyncio
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 
 from procure import demand_cli, savings_cli
-from procure.cli_support import clear_runtime, runtime_setting, token_secret, write_runtime
+from procure.cli_support import (
+    clear_runtime,
+    data_dir,
+    default_data_dir,
+    hold_data_dir,
+    named_data_dir,
+    prepare_data_dir,
+    runtime_setting,
+    service_url,
+    token_secret,
+    write_runtime,
+)
 from procure.dead_letters import list_dead_letters, replay
 from procure.infra.processes import port_in_use
 from procure.infra.provision import provision
@@ -20,9 +34,24 @@ from shared.auth import Role, TokenError, is_token_id, issue_token, token_id
 
 
 def cmd_up(args: argparse.Namespace) -> None:
+    named = named_data_dir(args.data_dir)
+    throwaway = args.demo and named is None
+    folder = (
+        Path(tempfile.mkdtemp(prefix="procure-demo-")) if throwaway else data_dir(args.data_dir)
+    )
+    try:
+        prepare_data_dir(folder)
+        with hold_data_dir(folder):
+            _up(args, folder, throwaway)
+    finally:
+        if throwaway:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _up(args: argparse.Namespace, folder: Path, throwaway: bool) -> None:
     from procure.demo import TRUST_ID, run_demo
 
-    secret = token_secret(create=True)
+    secret = token_secret(create=True, folder=folder)
     ports = {s: args.base_port + i for i, s in enumerate(DEFAULT_PORTS)}
     # Else the old processes would answer the new ones' readiness checks, and this one would
     # report itself running while they serve.
@@ -33,32 +62,78 @@ def cmd_up(args: argparse.Namespace) -> None:
             f"procure: ports already in use on {host}: {', '.join(taken)}. Is another"
             " `procure up` running? Stop it, or choose other ports with --base-port."
         )
+    if throwaway:
+        print(f"data      {folder}  (a throwaway folder for the demo, deleted on stop;")
+        print("          name one with --data-dir or PROCURE_DATA_DIR to keep the data)")
+    elif os.environ.get("DATABASE_URL") or os.environ.get("PROCURE_INFRA") == "containers":
+        print(f"data      {folder}  (token secret and logs; the database is not embedded)")
+    else:
+        print(f"data      {folder}  (kept across stops and restarts)")
+    sys.stdout.flush()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with provision(partitions=args.partitions) as infra, run_system(infra, secret, ports) as system:
+    durable = None if throwaway else folder
+    with (
+        provision(partitions=args.partitions, data_dir=durable) as infra,
+        run_system(infra, secret, ports, supervise=True) as system,
+    ):
         print(f"broker    {infra.kafka_bootstrap_servers}")
         for service, url in system.urls.items():
             print(f"{service:<10}{url}  (OpenAPI: {url}/docs)")
         print(f"logs      {infra.workdir}")
         write_runtime(
+            folder,
             {
                 "KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap_servers,
                 "KAFKA_ENABLE_IDEMPOTENCE": str(infra.kafka_enable_idempotence).lower(),
             }
+            | {f"{service.upper()}_URL": url for service, url in system.urls.items()},
         )
-        if args.demo:
+        demo_done = folder / "demo-loaded"
+        if args.demo and demo_done.exists():
+            print(f"the demo trust {TRUST_ID} is already in this data folder: not loaded again")
+            print(f"\nmanager token for trust {TRUST_ID}: {system.token(Role.MANAGER, TRUST_ID)}")
+        elif args.demo:
             print("running the demo: 14 schools, 3 categories, 3 joint tenders ...")
             report = run_demo(system)
             print(f"\nSavings for trust {TRUST_ID}:\n{savings_cli.savings_table(report)}")
             print(f"\nmanager token for trust {TRUST_ID}: {system.token(Role.MANAGER, TRUST_ID)}")
-        print("\nrunning; press Ctrl-C to stop")
+            demo_done.touch(mode=0o600)
+        print(next_steps(folder, system.urls, TRUST_ID if args.demo else None))
+        print("\nrunning; press Ctrl-C to stop", flush=True)
         try:
             while not stop.wait(0.5):
                 pass
         except KeyboardInterrupt:
             pass
-        print("stopping ...")
-        clear_runtime()
+        print("stopping ...", flush=True)
+        clear_runtime(folder)
+
+
+def next_steps(folder: Path, urls: dict[str, str], trust: str | None) -> str:
+    """What to do with a running system, in commands that work from any folder."""
+    prefix = "" if folder == default_data_dir() else f"PROCURE_DATA_DIR={folder} "
+    dashboard = f"{urls['savings']}/sign-in"
+    lines = ["", "next:"]
+    if trust is None:
+        lines += [
+            "  load a schools registry (a GIAS-style CSV with a trust column):",
+            f"    {prefix}procure registry load FILE.csv",
+            "  sign in to the dashboard with a trust manager's token:",
+            f"    {prefix}procure token create --role manager --trust TRUST_CODE",
+            f"    then paste it at {dashboard}",
+        ]
+    else:
+        lines += [f"  sign in to the dashboard at {dashboard} with the manager token above"]
+        lines += [f"  (or a new one: {prefix}procure token create --role manager --trust {trust})"]
+    lines += [
+        "  post demand as a school:",
+        f"    {prefix}procure token create --role school --urn URN",
+        f"    and POST /v1/demands to {urls['demand']} (see README, HTTP API)",
+    ]
+    if prefix:
+        lines += [f"  the other commands find this system with PROCURE_DATA_DIR={folder}"]
+    return "\n".join(lines)
 
 
 def cmd_dlq_list(args: argparse.Namespace) -> None:
@@ -106,17 +181,16 @@ def cmd_token_revoke(args: argparse.Namespace) -> None:
         revoked = revoking if is_token_id(revoking) else token_id(secret, revoking)
     except TokenError as exc:
         raise SystemExit(f"procure: not a token id or a token of this system: {exc}") from exc
+    url = service_url("demand", args.url)
     try:
         response = httpx.post(
-            f"{args.url}/v1/tokens/revocations",
+            f"{url}/v1/tokens/revocations",
             json={"token_id": revoked, "reason": args.reason},
             headers={"Authorization": f"Bearer {issue_token(secret, Role.OPERATOR, None)}"},
             timeout=30,
         )
     except httpx.HTTPError as exc:
-        raise SystemExit(
-            f"procure: the demand service at {args.url} did not answer: {exc}"
-        ) from exc
+        raise SystemExit(f"procure: the demand service at {url} did not answer: {exc}") from exc
     if response.status_code != 202:
         raise SystemExit(f"procure: {response.status_code} {response.text}")
     print(f"revoked token {revoked}: every service refuses it within seconds")
@@ -130,6 +204,11 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--demo", action="store_true", help="load a demo trust and run its tenders")
     up.add_argument("--base-port", type=int, default=8001, help="demand's port; +1, +2 follow")
     up.add_argument("--partitions", type=int, default=None, help="partitions per topic (6)")
+    up.add_argument(
+        "--data-dir",
+        help="where the data is kept (default: PROCURE_DATA_DIR, else /var/lib/procure as root,"
+        " else $XDG_DATA_HOME/procure or ~/.local/share/procure; --demo: a throwaway folder)",
+    )
     up.set_defaults(run=cmd_up)
 
     token = sub.add_parser("token", help="bearer tokens").add_subparsers(required=True)
@@ -143,7 +222,7 @@ def parser() -> argparse.ArgumentParser:
     revoke = token.add_parser("revoke", help="revoke a token (by its id, or the token itself)")
     revoke.add_argument("token", help="the token id `procure token create` printed, or the token")
     revoke.add_argument("--reason")
-    revoke.add_argument("--url", default="http://127.0.0.1:8001", help="the demand service")
+    revoke.add_argument("--url", help="the demand service (default: the running system's)")
     revoke.set_defaults(run=cmd_token_revoke)
 
     dlq = sub.add_parser("dlq", help="dead letters").add_subparsers(required=True)

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import httpx
 
-from procure.cli_support import token_secret
+from procure.cli_support import service_url, token_secret
 from shared.auth import Role, issue_token
 
 
 def cmd_registry_load(args: argparse.Namespace) -> None:
     token = issue_token(token_secret(), Role.OPERATOR, None)
     response = httpx.post(
-        f"{args.url}/v1/registry",
+        f"{service_url('demand', args.url)}/v1/registry",
         content=Path(args.file).read_bytes(),
         headers={"Authorization": f"Bearer {token}", "Content-Type": "text/csv"},
         timeout=120,
@@ -43,7 +43,7 @@ def cmd_demand_import(args: argparse.Namespace) -> None:
     # By default the key is the file's hash: running the same file again replays it.
     key = args.idempotency_key or f"file-sha256:{hashlib.sha256(data).hexdigest()}"
     response = httpx.post(
-        f"{args.url}/v1/demands/import",
+        f"{service_url('demand', args.url)}/v1/demands/import",
         content=data,
         headers={
             "Authorization": f"Bearer {_import_token(args)}",
@@ -74,13 +74,13 @@ def add_commands(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> 
     registry = sub.add_parser("registry", help="the schools registry").add_subparsers(required=True)
     load = registry.add_parser("load", help="load a GIAS-style CSV into the demand service")
     load.add_argument("file")
-    load.add_argument("--url", default="http://127.0.0.1:8001")
+    load.add_argument("--url", help="the demand service (default: the running system's)")
     load.set_defaults(run=cmd_registry_load)
 
     demand = sub.add_parser("demand", help="schools' demand").add_subparsers(required=True)
     imp = demand.add_parser("import", help="import demand lines from a CSV file")
     imp.add_argument("file")
-    imp.add_argument("--url", default="http://127.0.0.1:8001")
+    imp.add_argument("--url", help="the demand service (default: the running system's)")
     who = imp.add_mutually_exclusive_group()
     who.add_argument("--trust", help="import as the trust's manager (token signed locally)")
     who.add_argument("--urn", help="import as the school (token signed locally)")

@@ -1,13 +1,16 @@
 """Starts the three services as separate OS processes on given infrastructure, and stops them.
 
-`procure up` and the end-to-end and fault tests all use `run_system`.
+`procure up` and the end-to-end and fault tests all use `run_system`. With `supervise=True`
+(`procure up`), a supervisor restarts an instance that exits, with backoff, and says so on stdout
+(procure/supervisor.py); without it the caller has full control (the tests, whose fault suite
+restarts instances itself).
 """
 
 import os
 import signal
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from subprocess import Popen
@@ -16,6 +19,7 @@ import httpx
 
 from procure.infra import processes
 from procure.infra.provision import SERVICES, Infrastructure
+from procure.supervisor import Supervisor, Watched
 from shared.auth import Role, issue_token
 
 DEFAULT_PORTS = {"demand": 8001, "tendering": 8002, "savings": 8003}
@@ -42,6 +46,7 @@ class RunningSystem:
     extra_env: Mapping[str, str] = field(default_factory=dict)
     # Instance name -> process; an instance is a service name, or e.g. "tendering-2".
     processes: dict[str, Popen[bytes]] = field(default_factory=dict)
+    supervisor: Supervisor | None = None
 
     def token(self, role: Role, scope: str | None = None) -> str:
         return issue_token(self.token_secret, role, scope)
@@ -83,9 +88,38 @@ class RunningSystem:
         """kill -9: no shutdown code runs."""
         processes.stop(self.processes[instance], sig=signal.SIGKILL)
 
+    def supervise(self, supervisor: Supervisor, also: Sequence[Watched] = ()) -> None:
+        """Have `supervisor` restart every instance started so far, and `also` (the broker,
+        say, when its provider can restart it)."""
+        self.supervisor = supervisor
+        for instance in self.processes:
+            supervisor.watch(self._watched(instance))
+        for watched in also:
+            supervisor.watch(watched)
+
+    def _watched(self, instance: str) -> Watched:
+        service = instance.split("-")[0]
+        port = int(self.urls[instance].rsplit(":", 1)[1])
+
+        def restart() -> None:
+            try:
+                self.start(service, instance, port)
+            except TimeoutError:
+                self.kill(instance)  # running but never ready: stopped, so it is tried again
+                raise
+
+        return Watched(instance, lambda: self.processes[instance].poll(), restart)
+
     def stop_all(self) -> None:
-        for process in self.processes.values():
+        if self.supervisor is not None:
+            self.supervisor.stop()
+        for process in list(self.processes.values()):
             processes.stop(process)
+        if self.supervisor is not None:
+            # A restart under way ends when its process is stopped; then stop what it started.
+            self.supervisor.join()
+            for process in list(self.processes.values()):
+                processes.stop(process)
 
 
 def wait_ready(url: str, process: Popen[bytes], timeout: float = 60) -> None:
@@ -108,7 +142,11 @@ def run_system(
     token_secret: str,
     ports: Mapping[str, int] = DEFAULT_PORTS,
     extra_env: Mapping[str, str] | None = None,
+    supervise: bool = False,
+    also_supervise: Sequence[Watched] = (),
 ) -> Iterator[RunningSystem]:
+    """The three services, ready. With `supervise`, each one that exits is restarted (as is each
+    of `also_supervise`) until the context ends."""
     host = (extra_env or {}).get("HTTP_HOST") or os.environ.get("HTTP_HOST") or DEFAULT_HOST
     system = RunningSystem(
         infra,
@@ -119,6 +157,8 @@ def run_system(
     try:
         for service in SERVICES:
             system.start(service)
+        if supervise:
+            system.supervise(Supervisor(), also_supervise)
         yield system
     finally:
         system.stop_all()

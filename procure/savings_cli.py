@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from procure.cli_support import token_secret
+from procure.cli_support import service_url, token_secret
 from services.savings.presentation import (
     category_name,
     headlines,
@@ -131,7 +131,7 @@ def contracts_table(contracts: list[dict[str, Any]]) -> str:
 
 def cmd_savings_report(args: argparse.Namespace) -> None:
     token = issue_token(token_secret(), Role.MANAGER, args.trust)
-    base = f"{args.url}/v1/trusts/{args.trust}/savings"
+    base = f"{service_url('savings', args.url)}/v1/trusts/{args.trust}/savings"
     with httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=30) as http:
         summary, contracts = (_get(http, base), _get(http, f"{base}/contracts"))
     print(savings_table(summary))
@@ -172,7 +172,7 @@ def add_commands(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> 
     savings = sub.add_parser("savings", help="savings reports").add_subparsers(required=True)
     report = savings.add_parser("report", help="print a trust's savings, as on its dashboard")
     report.add_argument("--trust", required=True)
-    report.add_argument("--url", default="http://127.0.0.1:8003")
+    report.add_argument("--url", help="the savings service (default: the running system's)")
     report.set_defaults(run=cmd_savings_report)
     rebuild = savings.add_parser(
         "rebuild", help="rebuild the ledger into an empty database by replaying the topics"

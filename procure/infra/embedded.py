@@ -114,25 +114,39 @@ def _run_as() -> str | None:
 
 
 class EmbeddedPostgres:
-    """A fresh PostgreSQL cluster on a loopback port; it can be stopped and started again on
-    the same data and port (the fault tests do)."""
+    """A PostgreSQL cluster in `workdir/pgdata` on a loopback port; it can be stopped and started
+    again on the same data and port (the fault tests do).
 
-    def __init__(self, workdir: Path) -> None:
+    Throwaway by default: a fresh cluster each time, fsync off. `durable`: the cluster is made
+    only when `workdir/pgdata` holds none yet, reused as it is on every later start, and runs
+    with fsync on, so a stop, a crash or a reboot loses nothing committed."""
+
+    def __init__(self, workdir: Path, durable: bool = False, log: Path | None = None) -> None:
         self._user = _run_as()
         # As root, PostgreSQL runs as another user, who must be able to reach its binaries.
         install = reachable_install(pgserver_install(), self._user, Path(tempfile.gettempdir()))
         self._bin = install / "bin"
         self._data = workdir / "pgdata"
-        self._log = workdir / "postgres.log"
+        self._log = log or workdir / "postgres.log"
+        self._durable = durable
         self.port = processes.free_port()
         self._process: subprocess.Popen[bytes] | None = None
-        self._data.mkdir(parents=True)
         self._log.touch()
+        if durable and (self._data / "PG_VERSION").exists():
+            return  # the cluster of an earlier start
+        if self._user and durable and not others_can_reach(self._data):
+            raise PermissionError(unreachable_message(self._data, self._user))
+        if durable and self._data.exists():
+            shutil.rmtree(self._data)  # an initdb that was interrupted: it holds no data yet
+        self._data.mkdir(parents=True, mode=0o700)
         if self._user:
-            for path in (workdir, self._data, self._log):
+            paths = (self._data, self._log) if durable else (workdir, self._data, self._log)
+            for path in paths:
                 shutil.chown(path, self._user)
         initdb = [str(self._bin / "initdb"), "-D", str(self._data), "-U", POSTGRES_USER]
-        initdb += ["--auth=trust", "--encoding=UTF8", "--no-sync"]
+        initdb += ["--auth=trust", "--encoding=UTF8"]
+        if not durable:
+            initdb.append("--no-sync")
         subprocess.run(initdb, check=True, capture_output=True, user=self._user)
 
     @property
@@ -141,11 +155,22 @@ class EmbeddedPostgres:
 
     def start(self) -> None:
         args = [str(self._bin / "postgres"), "-D", str(self._data), "-h", "127.0.0.1"]
-        # The socket lives in the data folder; fsync is off because this cluster is throwaway.
-        args += ["-p", str(self.port), "-k", str(self._data), "-c", "fsync=off"]
+        # The socket lives in the data folder.
+        args += ["-p", str(self.port), "-k", str(self._data)]
+        if not self._durable:
+            args += ["-c", "fsync=off"]  # a throwaway cluster
         args += ["-c", "max_connections=300"]
-        self._process = processes.start(args, self._log, user=self._user)
-        processes.wait_for_port("127.0.0.1", self.port, 30, self._process)
+        self._process = processes.start(
+            args, self._log, user=self._user, parent_death_signal=signal.SIGINT
+        )
+        try:
+            processes.wait_for_port("127.0.0.1", self.port, 30, self._process)
+        except (RuntimeError, TimeoutError) as exc:
+            tail = self._log.read_text(errors="replace").splitlines()[-5:]
+            raise RuntimeError(
+                f"PostgreSQL on {self._data} did not start ({exc}); its log {self._log} ends:\n"
+                + "\n".join(tail)
+            ) from exc
         # The port opens before recovery ends ("the database system is starting up").
         ready = [str(self._bin / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port), "-q"]
         deadline = time.monotonic() + 30
@@ -161,9 +186,21 @@ class EmbeddedPostgres:
             self._process = None
 
 
+def unreachable_message(pgdata: Path, user: str) -> str:
+    closed = [str(f) for f in pgdata.parents if not f.stat().st_mode & stat.S_IXOTH]
+    return (
+        f"procure: PostgreSQL runs as the user {user!r}, who cannot reach {pgdata}: "
+        f"{', '.join(closed)} {'is' if len(closed) == 1 else 'are'} closed to other users. "
+        "Choose a data folder it can reach, e.g. `--data-dir /var/lib/procure` (or "
+        "PROCURE_DATA_DIR), or open the folders on the way with `chmod o+x`."
+    )
+
+
 @contextmanager
-def embedded_postgres(workdir: Path) -> Iterator[EmbeddedPostgres]:
-    server = EmbeddedPostgres(workdir)
+def embedded_postgres(
+    workdir: Path, durable: bool = False, log: Path | None = None
+) -> Iterator[EmbeddedPostgres]:
+    server = EmbeddedPostgres(workdir, durable, log)
     server.start()
     try:
         yield server

@@ -1,11 +1,25 @@
-"""Child processes the project starts itself, and waiting for a port to accept connections."""
+"""Child processes the project starts itself, and waiting for a port to accept connections.
 
+Every child dies with us: on Linux it asks the kernel (`PR_SET_PDEATHSIG`) for a signal when its
+parent goes, even by kill -9. The kernel sends it when the *thread* that forked the child ends,
+so every child is forked by one thread that lives as long as the process (`_Spawner`), whichever
+thread asks (the fault suite starts services from short-lived pool threads, a supervisor from its
+own). The request is made in the child after `subprocess` has switched to `user=` (CPython
+applies `preexec_fn` after setregid/setreuid, and a change of credentials would clear it), so
+PostgreSQL run as another user is covered too.
+"""
+
+import ctypes
 import os
+import queue
 import signal
 import socket
 import subprocess
+import sys
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
 from pathlib import Path
 
 
@@ -38,23 +52,98 @@ def wait_for_port(host: str, port: int, timeout: float, process: subprocess.Pope
     raise TimeoutError(f"{host}:{port} did not accept connections within {timeout} s")
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def _prctl() -> Callable[..., int] | None:
+    """libc's prctl, looked up here, before any fork: the child only calls it."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl: Callable[..., int] = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return prctl
+
+
+_PRCTL = _prctl()
+
+
+def _die_with(parent: int, sig: int) -> Callable[[], None]:
+    """What the child runs between fork and exec: ask for `sig` when its parent dies, and go at
+    once if the parent died before it asked."""
+
+    def preexec() -> None:
+        assert _PRCTL is not None
+        if _PRCTL(PR_SET_PDEATHSIG, int(sig), 0, 0, 0) != 0:
+            os._exit(127)  # a child we could not tie to us is one we could not stop
+        if os.getppid() != parent:
+            os._exit(128 + int(sig))
+
+    return preexec
+
+
+class _Spawner:
+    """One daemon thread, started on first use, that forks every child: it lives until the
+    process exits, so a parent-death signal fires only when the process itself dies."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._requests: queue.SimpleQueue[
+            tuple[Callable[[], subprocess.Popen[bytes]], Future[subprocess.Popen[bytes]]]
+        ] = queue.SimpleQueue()
+
+    def run(self, fork: Callable[[], subprocess.Popen[bytes]]) -> subprocess.Popen[bytes]:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._serve, name="procure-spawner", daemon=True
+                )
+                self._thread.start()
+        if threading.current_thread() is self._thread:
+            return fork()
+        done: Future[subprocess.Popen[bytes]] = Future()
+        self._requests.put((fork, done))
+        return done.result()
+
+    def _serve(self) -> None:
+        while True:
+            fork, done = self._requests.get()
+            try:
+                done.set_result(fork())
+            except BaseException as exc:  # handed to the thread that asked
+                done.set_exception(exc)
+
+
+_SPAWNER = _Spawner()
+
+
 def start(
     args: Sequence[str],
     log_file: Path,
     env: Mapping[str, str] | None = None,
     user: str | None = None,
+    parent_death_signal: int = signal.SIGTERM,
 ) -> subprocess.Popen[bytes]:
+    """Start a child writing to `log_file`; it gets `parent_death_signal` if we die (Linux)."""
+    preexec = _die_with(os.getpid(), parent_death_signal) if _PRCTL is not None else None
     with log_file.open("ab") as log:
-        return subprocess.Popen(
-            list(args),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=dict(env) if env is not None else None,
-            user=user,
-            # Its own process group, so Ctrl-C in a terminal reaches only our launcher, which
-            # then stops children in order.
-            start_new_session=True,
-        )
+
+        def fork() -> subprocess.Popen[bytes]:
+            return subprocess.Popen(
+                list(args),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=dict(env) if env is not None else None,
+                user=user,
+                # Its own process group, so Ctrl-C in a terminal reaches only our launcher,
+                # which then stops children in order.
+                start_new_session=True,
+                preexec_fn=preexec,  # only a call into libc, looked up before the fork
+            )
+
+        return _SPAWNER.run(fork)
 
 
 def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = 15) -> None:

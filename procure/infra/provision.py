@@ -75,11 +75,21 @@ def _containers(stack: ExitStack) -> Iterator[tuple[str, str]]:
 
 @contextmanager
 def provision(
-    environ: Mapping[str, str] | None = None, partitions: int | None = None
+    environ: Mapping[str, str] | None = None,
+    partitions: int | None = None,
+    data_dir: Path | None = None,
 ) -> Iterator[Infrastructure]:
+    """Throwaway by default: a temporary folder for logs and an fsync-off PostgreSQL, deleted at
+    the end (the tests and benchmarks). With `data_dir` (`procure up`), an embedded PostgreSQL
+    keeps its cluster in `data_dir/pgdata` with fsync on and reuses it on every start, and the
+    logs go to `data_dir/logs`; nothing there is deleted."""
     env = os.environ if environ is None else environ
     with ExitStack() as stack:
-        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="procure-")))
+        if data_dir is None:
+            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="procure-")))
+        else:
+            workdir = data_dir / "logs"
+            workdir.mkdir(mode=0o700, exist_ok=True)
         bootstrap = env.get("KAFKA_BOOTSTRAP_SERVERS")
         server_url = env.get("DATABASE_URL")
         local_broker = False
@@ -90,7 +100,11 @@ def provision(
             bootstrap = stack.enter_context(embedded_broker(workdir))
             local_broker, idempotence = True, False
         if not server_url:
-            server_url = stack.enter_context(embedded_postgres(workdir)).url
+            if data_dir is None:
+                server_url = stack.enter_context(embedded_postgres(workdir)).url
+            else:
+                postgres = embedded_postgres(data_dir, durable=True, log=workdir / "postgres.log")
+                server_url = stack.enter_context(postgres).url
         yield prepare(
             bootstrap,
             server_url,

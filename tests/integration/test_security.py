@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -250,7 +251,7 @@ def test_every_process_refuses_a_weak_secret_naming_the_variable() -> None:
         ("services.tendering",): "too-short",
         ("services.savings",): "x" * 40,
         ("procure.cli", "token", "create", "--role", "operator"): "CHANGE-ME",
-        ("procure.cli", "up"): "0123" * 10,
+        ("procure.cli", "up", "--data-dir", tempfile.mkdtemp()): "0123" * 10,
     }
     for command, secret in weak.items():
         env = os.environ | {"PROCURE_TOKEN_SECRET": secret, "HTTP_PORT": str(free_port())}
@@ -275,7 +276,10 @@ def test_procure_up_refuses_ports_that_are_taken() -> None:
         listening.listen()
         port = listening.getsockname()[1]
         refused = subprocess.run(
-            [sys.executable, "-m", "procure.cli", "up", "--base-port", str(port)],
+            [
+                *(sys.executable, "-m", "procure.cli", "up", "--base-port", str(port)),
+                *("--data-dir", tempfile.mkdtemp()),
+            ],
             cwd=ROOT,
             env=os.environ | {"PROCURE_TOKEN_SECRET": "an-ok-secret-" + "0123456789abcdef" * 3},
             capture_output=True,
