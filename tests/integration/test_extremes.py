@@ -27,8 +27,17 @@ URNS = [f"7301{i:02d}" for i in range(1, 7)]
 Q_MAX = "100000000"
 P_MAX = "1000000"
 TODAY = datetime.now(UTC).date()
-# The latest contract end accepted: five years from today (the 28th for 29 February).
-LATEST = TODAY.replace(year=TODAY.year + 5, day=min(TODAY.day, 28))
+
+
+def _five_years_on(day: date) -> date:
+    """The latest contract end accepted: five years from today (the 28th for 29 February)."""
+    try:
+        return day.replace(year=day.year + 5)
+    except ValueError:
+        return day.replace(year=day.year + 5, day=28)
+
+
+LATEST = _five_years_on(TODAY)
 EARLIEST = date(2000, 1, 1)
 
 # (urn index, quantity, unit, baseline price, contract end); every line wants 120 months.
