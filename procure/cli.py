@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 
 from procure import demand_cli, savings_cli
+from procure.backup import SERVER_SETTING, BackupError, backup, restore
 from procure.cli_support import (
     clear_runtime,
     data_dir,
@@ -28,7 +29,7 @@ from procure.cli_support import (
 )
 from procure.dead_letters import list_dead_letters, replay
 from procure.infra.processes import port_in_use
-from procure.infra.provision import provision
+from procure.infra.provision import database_url, provision
 from procure.launcher import DEFAULT_HOST, DEFAULT_PORTS, run_system
 from shared.auth import Role, TokenError, is_token_id, issue_token, token_id
 
@@ -86,6 +87,7 @@ def _up(args: argparse.Namespace, folder: Path, throwaway: bool) -> None:
             {
                 "KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap_servers,
                 "KAFKA_ENABLE_IDEMPOTENCE": str(infra.kafka_enable_idempotence).lower(),
+                SERVER_SETTING: database_url(infra.database_urls["demand"], "postgres"),
             }
             | {f"{service.upper()}_URL": url for service, url in system.urls.items()},
         )
@@ -156,6 +158,27 @@ def cmd_dlq_replay(args: argparse.Namespace) -> None:
     print(f"replayed {count} record(s) from {args.topic}.dlq onto {args.topic}")
 
 
+def cmd_backup(args: argparse.Namespace) -> None:
+    try:
+        written = backup(data_dir(args.data_dir), Path(args.file))
+    except BackupError as exc:
+        raise SystemExit(f"procure: {exc}") from exc
+    print(
+        f"backed up {', '.join(written.databases)} to {written.path}"
+        f" ({written.size:,} bytes, mode 0600)"
+    )
+
+
+def cmd_restore(args: argparse.Namespace) -> None:
+    folder = data_dir(args.data_dir)
+    try:
+        restored = restore(folder, Path(args.file))
+    except BackupError as exc:
+        raise SystemExit(f"procure: {exc}") from exc
+    print(f"restored {', '.join(restored)} from {args.file} into the data folder {folder}")
+    print("start it with `procure up`; the broker's topics are not in a backup and start empty")
+
+
 def cmd_token_create(args: argparse.Namespace) -> None:
     role = Role(args.role)
     scope = {
@@ -210,6 +233,18 @@ def parser() -> argparse.ArgumentParser:
         " else $XDG_DATA_HOME/procure or ~/.local/share/procure; --demo: a throwaway folder)",
     )
     up.set_defaults(run=cmd_up)
+
+    folder_help = "the data folder (default: PROCURE_DATA_DIR, else the default one)"
+    saving = sub.add_parser("backup", help="back up the running system's databases to FILE")
+    saving.add_argument("file", metavar="FILE")
+    saving.add_argument("--data-dir", help=folder_help)
+    saving.set_defaults(run=cmd_backup)
+    restoring = sub.add_parser(
+        "restore", help="restore a backup into a data folder no `procure up` is running on"
+    )
+    restoring.add_argument("file", metavar="FILE")
+    restoring.add_argument("--data-dir", help=folder_help)
+    restoring.set_defaults(run=cmd_restore)
 
     token = sub.add_parser("token", help="bearer tokens").add_subparsers(required=True)
     create = token.add_parser("create", help="print a bearer token")

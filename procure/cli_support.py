@@ -117,17 +117,18 @@ def clear_runtime(folder: Path) -> None:
     (folder / RUNTIME_NAME).unlink(missing_ok=True)
 
 
-def _recorded() -> dict[str, str]:
-    runtime = data_dir() / RUNTIME_NAME
+def recorded(folder: Path) -> dict[str, str]:
+    """What the `procure up` running on `folder` recorded; empty if none runs."""
+    runtime = folder / RUNTIME_NAME
     if not runtime.exists():
         return {}
-    recorded: dict[str, str] = json.loads(runtime.read_text())
-    return recorded
+    settings: dict[str, str] = json.loads(runtime.read_text())
+    return settings
 
 
 def runtime_setting(name: str) -> str:
     """An environment variable, else what the running `procure up` recorded."""
-    value = os.environ.get(name) or _recorded().get(name)
+    value = os.environ.get(name) or recorded(data_dir()).get(name)
     if value:
         return value
     raise SystemExit(
@@ -141,4 +142,4 @@ def service_url(service: str, given: str | None) -> str:
     if given:
         return given
     default = {"demand": 8001, "tendering": 8002, "savings": 8003}[service]
-    return _recorded().get(f"{service.upper()}_URL") or f"http://127.0.0.1:{default}"
+    return recorded(data_dir()).get(f"{service.upper()}_URL") or f"http://127.0.0.1:{default}"

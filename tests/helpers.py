@@ -140,3 +140,14 @@ def event_types() -> dict[str, type[EventData]]:
         if "event_type" in vars(model):
             found[model.event_type] = model
     return found
+
+
+def free_base_port() -> int:
+    """A free port with the two after it free too: for `procure up --base-port`."""
+    from procure.infra.processes import free_port, port_in_use
+
+    for _ in range(100):
+        base = free_port()
+        if base + 2 < 65536 and not any(port_in_use("127.0.0.1", base + i) for i in range(3)):
+            return base
+    raise RuntimeError("no three free ports in a row")

@@ -4,7 +4,6 @@ through the folder from any working directory. Real `procure` processes, as an o
 them."""
 
 import os
-import random
 import shutil
 import signal
 import subprocess
@@ -19,21 +18,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from procure.infra.processes import port_in_use
-from tests.helpers import bearer, demand_line, registry_csv
+from tests.helpers import bearer, demand_line, free_base_port, registry_csv
 
 pytestmark = pytest.mark.e2e
 
 TRUST = "4401"
 URN = "440001"
 PROCURE = [sys.executable, "-m", "procure.cli"]
-
-
-def _free_base_port() -> int:
-    while True:
-        base = random.randrange(20000, 60000)
-        if not any(port_in_use("127.0.0.1", base + i) for i in range(3)):
-            return base
 
 
 def _env(data_dir: Path) -> dict[str, str]:
@@ -106,7 +97,7 @@ def up() -> Iterator[Up]:
     root.chmod(0o755)
     elsewhere = root / "elsewhere"
     elsewhere.mkdir()
-    running = Up(root / "data", _free_base_port(), elsewhere)
+    running = Up(root / "data", free_base_port(), elsewhere)
     running.start()
     try:
         yield running
@@ -125,7 +116,7 @@ def test_the_data_folder_is_private_and_named(up: Up) -> None:
 
 
 def test_a_second_up_on_the_same_folder_is_refused(up: Up) -> None:
-    second = up.procure("up", "--base-port", str(_free_base_port()))
+    second = up.procure("up", "--base-port", str(free_base_port()))
     assert second.returncode != 0
     assert str(up.data_dir / "procure.lock") in second.stderr, second.stderr
     assert "another `procure up`" in second.stderr

@@ -22,7 +22,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from procure.infra.processes import free_port, port_in_use
+from procure.infra.processes import port_in_use
+from tests.helpers import free_base_port
 
 pytestmark = pytest.mark.integration
 
@@ -49,15 +50,6 @@ class Up:
                 break
             time.sleep(0.1)
         raise AssertionError(f"no line matching {pattern!r} in:\n{self.output()}")
-
-
-def base_port() -> int:
-    """A port with the two after it free too."""
-    for _ in range(100):
-        base = free_port()
-        if base + 2 < 65536 and not any(port_in_use("127.0.0.1", base + i) for i in range(3)):
-            return base
-    raise RuntimeError("no three free ports in a row")
 
 
 def children(pid: int) -> dict[int, str]:
@@ -110,7 +102,7 @@ def up() -> Iterator[Up]:
     }
     for name in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL", "PROCURE_INFRA", "HTTP_HOST"):
         env.pop(name, None)  # its own embedded broker and database, on loopback
-    command = [sys.executable, "-m", "procure.cli", "up", "--base-port", str(base_port())]
+    command = [sys.executable, "-m", "procure.cli", "up", "--base-port", str(free_base_port())]
     process = subprocess.Popen(
         [*command, "--data-dir", str(data)],
         cwd=ROOT,
