@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from aiokafka.errors import IllegalStateError
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import Counter, Gauge, Histogram, generate_latest
 
 EVENTS_APPLIED = Counter(
     "procure_events_applied_total", "Events applied by a consumer", ["consumer", "event_type"]
@@ -41,7 +41,6 @@ HTTP_LATENCY = Histogram(
     "procure_http_request_seconds", "HTTP request latency", ["method", "route", "status"]
 )
 
-CONTENT_TYPE = CONTENT_TYPE_LATEST
 # How long a scrape waits for a figure before leaving it as it was.
 SCRAPE_TIMEOUT_SECONDS = 2.0
 

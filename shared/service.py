@@ -27,6 +27,7 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.message import StreamMessage
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from shared import outbox, revocations
 from shared.asyncapi import Channel
@@ -39,7 +40,7 @@ from shared.http import install_problem_handlers
 from shared.inbox import Consumer, Handler
 from shared.limits import RequestLimits
 from shared.logging import ObserveRequests, configure_logging, install_exception_hooks
-from shared.metrics import CONTENT_TYPE, DEAD_LETTERS, EVENTS_PUBLISHED, scrape
+from shared.metrics import DEAD_LETTERS, EVENTS_PUBLISHED, scrape
 from shared.settings import ServiceSettings
 from shared.topics import ensure_topics
 
@@ -346,7 +347,7 @@ def operations_router(runtime: Runtime, document: Callable[[], dict[str, Any]]) 
             if getattr(subscriber, "consumer", None) is not None
         ]
         body = await scrape(runtime.name, backlog, consumers)
-        return Response(body, media_type=CONTENT_TYPE)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     @router.get("/asyncapi.json")
     async def asyncapi() -> dict[str, Any]:
