@@ -200,7 +200,7 @@ def bench_infrastructure() -> Iterator[Infrastructure]:
     """The embedded broker and PostgreSQL (restarted once to record commit timestamps)."""
     with ExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="procure-bench-")))
-        bootstrap = stack.enter_context(embedded_broker(folder))
+        bootstrap = stack.enter_context(embedded_broker(folder)).bootstrap
         server = stack.enter_context(embedded_postgres(folder))
         asyncio.run(_track_commit_timestamps(server.url))
         server.stop()

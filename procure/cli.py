@@ -76,7 +76,9 @@ def _up(args: argparse.Namespace, folder: Path, throwaway: bool) -> None:
     durable = None if throwaway else folder
     with (
         provision(partitions=args.partitions, data_dir=durable) as infra,
-        run_system(infra, secret, ports, supervise=True) as system,
+        run_system(
+            infra, secret, ports, supervise=True, also_supervise=infra.restartable
+        ) as system,
     ):
         print(f"broker    {infra.kafka_bootstrap_servers}")
         for service, url in system.urls.items():

@@ -26,6 +26,11 @@ DEAD_LETTERS = Counter(
     ["topic"],
 )
 EVENTS_PUBLISHED = Counter("procure_events_published_total", "Events the outbox relay published")
+TOPICS_REPUBLISHED = Counter(
+    "procure_topics_republished_total",
+    "Times the broker was found to have lost a topic's events and the relay published them again",
+    ["topic"],
+)
 OUTBOX_BACKLOG = Gauge(
     "procure_outbox_backlog",
     "Events in the service's outbox still to be published (read at scrape time)",

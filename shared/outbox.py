@@ -1,22 +1,31 @@
 """Outbox: events are stored with the state change that causes them, then published by a relay.
 
 `record` runs inside the caller's transaction, so an event exists if and only if its change
-committed. The relay publishes in id order and deletes rows only after the broker has
-acknowledged them: a crash in between publishes them again, and consumers' inboxes absorb that.
-What was published is on the topic, not here: the table holds only what is still to be sent.
+committed. The relay publishes in id order and moves rows to `published_events` (history) only
+after the broker has acknowledged them: a crash in between publishes them again, and consumers'
+inboxes absorb that.
+
+The broker is not trusted to keep what it acknowledged: the embedded one keeps its topics in
+memory, and a topic can be deleted on any cluster. The relay remembers where each partition's
+log ended after its last write (`broker_positions`). A log found shorter, or gone, or taking new
+records at lower offsets than before has lost history: the relay publishes that topic's history
+again, in its first order, before anything new, and consumers' inboxes absorb what they had.
 """
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Sequence
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import asyncpg
 import structlog
 from asyncpg.pool import PoolConnectionProxy
 
 from shared import failpoints
+from shared.broker_log import Written
 from shared.db import Connection
 from shared.events import Outgoing
+from shared.metrics import TOPICS_REPUBLISHED
 
 log = structlog.get_logger()
 
@@ -24,7 +33,9 @@ NOTIFY_CHANNEL = "outbox"
 # Only one relay per database publishes at a time, which keeps each trust's events in order.
 RELAY_LOCK = 7_311_002
 
-Publish = Callable[[Sequence[tuple[str, bytes, bytes]]], Awaitable[None]]
+Publish = Callable[[Sequence[tuple[str, bytes, bytes]]], Awaitable[Written]]
+# The topics whose logs end before the given offsets (per topic partition): what the broker lost.
+Shortened = Callable[[Mapping[tuple[str, int], int]], Awaitable[set[str]]]
 
 
 async def record(conn: Connection, topic: str, events: Sequence[Outgoing]) -> None:
@@ -51,6 +62,20 @@ async def record(conn: Connection, topic: str, events: Sequence[Outgoing]) -> No
 BATCH_EVENTS = 2_000
 BATCH_BYTES = 4 * 1024 * 1024
 
+# The oldest events of `source`, up to $1 of them, while the payloads before each stay under $2
+# bytes (so the first is always taken, however large).
+_BATCH = (
+    "SELECT id, topic, key, payload FROM ("
+    " SELECT *, sum(octet_length(payload)) OVER (ORDER BY id) AS upto FROM ("
+    "  {source} ORDER BY id LIMIT $1) AS oldest"
+    ") AS sized WHERE upto - octet_length(payload) < $2 ORDER BY id"
+)
+_QUEUED = _BATCH.format(source="SELECT id, topic, key, payload FROM outbox")
+_TO_REPUBLISH = _BATCH.format(
+    source="SELECT h.id, h.topic, h.key, h.payload FROM published_events h"
+    " JOIN republishing r USING (topic) WHERE h.id > r.after_id"
+)
+
 
 async def publish_pending(
     pool: asyncpg.Pool,
@@ -58,30 +83,93 @@ async def publish_pending(
     batch_size: int = BATCH_EVENTS,
     batch_bytes: int = BATCH_BYTES,
 ) -> int:
-    """Publish one batch of unpublished events; returns how many were published."""
+    """Publish one batch: history of topics the broker lost first, then unpublished events;
+    returns how many were published."""
     async with pool.acquire() as conn, conn.transaction():
         if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", RELAY_LOCK):
             return 0
-        # The oldest events, up to batch_size, while the payloads before each stay under
-        # batch_bytes (so the first is always taken, however large).
-        rows = await conn.fetch(
-            "SELECT id, topic, key, payload FROM ("
-            " SELECT *, sum(octet_length(payload)) OVER (ORDER BY id) AS upto FROM ("
-            "  SELECT id, topic, key, payload FROM outbox"
-            "  ORDER BY id LIMIT $1) AS oldest"
-            ") AS sized WHERE upto - octet_length(payload) < $2 ORDER BY id",
-            batch_size,
-            batch_bytes,
-        )
+        rows = []
+        if await conn.fetchval("SELECT EXISTS (SELECT FROM republishing)"):
+            rows = await conn.fetch(_TO_REPUBLISH, batch_size, batch_bytes)
+            if rows:
+                # The batch is a prefix, in id order, of every such topic's history.
+                await conn.execute(
+                    "UPDATE republishing SET after_id = greatest(after_id, $1)", rows[-1]["id"]
+                )
+            else:
+                topics = await conn.fetch("DELETE FROM republishing RETURNING topic")
+                log.info("topics published again", topics=sorted(r["topic"] for r in topics))
+        republishing = bool(rows)
+        if not republishing:
+            rows = await conn.fetch(_QUEUED, batch_size, batch_bytes)
         if not rows:
             return 0
-        await publish([(r["topic"], bytes(r["key"]), bytes(r["payload"])) for r in rows])
+        written = await publish([(r["topic"], bytes(r["key"]), bytes(r["payload"])) for r in rows])
         failpoints.hit("relay.after_publish")
-        await conn.execute(
-            "DELETE FROM outbox WHERE id = ANY($1::bigint[])",
-            [r["id"] for r in rows],
-        )
+        if not republishing:
+            await conn.execute(
+                "WITH sent AS (DELETE FROM outbox WHERE id = ANY($1::bigint[])"
+                " RETURNING id, topic, key, payload)"
+                " INSERT INTO published_events (id, topic, key, payload) SELECT * FROM sent",
+                [r["id"] for r in rows],
+            )
+        await _note_written(conn, written)
         return len(rows)
+
+
+async def _note_written(conn: Connection, written: Written) -> None:
+    """Keep where the logs now end; a log that took records at a lower offset than it had
+    reached before is a new one, so its topic's history goes out again."""
+    if not written:
+        return
+    before = await conn.fetch(
+        "SELECT topic, partition, next_offset FROM broker_positions WHERE topic = ANY($1)",
+        list({topic for topic, _ in written}),
+    )
+    lost = {
+        r["topic"]
+        for r in before
+        if (r["topic"], r["partition"]) in written
+        and written[(r["topic"], r["partition"])][0] < r["next_offset"]
+    }
+    if lost:
+        await _republish(conn, lost)
+    keys = list(written)
+    await conn.execute(
+        "INSERT INTO broker_positions (topic, partition, next_offset)"
+        " SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[])"
+        " ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset",
+        [topic for topic, _ in keys],
+        [partition for _, partition in keys],
+        [written[k][1] for k in keys],
+    )
+
+
+async def _republish(conn: Connection, topics: set[str]) -> None:
+    """Publish these topics' history again, from the start; what is known of their logs is void."""
+    log.warning("the broker lost published events; publishing them again", topics=sorted(topics))
+    for topic in topics:
+        TOPICS_REPUBLISHED.labels(topic).inc()
+    await conn.execute(
+        "INSERT INTO republishing (topic, after_id) SELECT unnest($1::text[]), 0"
+        " ON CONFLICT (topic) DO UPDATE SET after_id = 0",
+        sorted(topics),
+    )
+    await conn.execute("DELETE FROM broker_positions WHERE topic = ANY($1)", sorted(topics))
+
+
+async def check_broker(pool: asyncpg.Pool, shortened: Shortened) -> set[str]:
+    """Compare the broker's logs with where the relay left them; the topics found lost are
+    published again. Returns them."""
+    rows = await pool.fetch("SELECT topic, partition, next_offset FROM broker_positions")
+    if not rows:
+        return set()
+    lost = await shortened({(r["topic"], r["partition"]): r["next_offset"] for r in rows})
+    if lost:
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", RELAY_LOCK)
+            await _republish(conn, lost)
+    return lost
 
 
 async def backlog(pool: asyncpg.Pool) -> int:
@@ -91,12 +179,24 @@ async def backlog(pool: asyncpg.Pool) -> int:
 
 
 class Relay:
-    """Background task that drains the outbox, woken by NOTIFY and by a slow poll as a backstop."""
+    """Background task that drains the outbox, woken by NOTIFY and by a slow poll as a backstop.
+    Given `shortened`, it also checks every `check_seconds` that the broker still has what the
+    relay wrote (the only way to notice a loss while there is nothing new to publish)."""
 
-    def __init__(self, pool: asyncpg.Pool, publish: Publish, poll_seconds: float = 1.0) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        publish: Publish,
+        poll_seconds: float = 1.0,
+        shortened: Shortened | None = None,
+        check_seconds: float = 5.0,
+    ) -> None:
         self._pool = pool
         self._publish = publish
         self._poll_seconds = poll_seconds
+        self._shortened = shortened
+        self._check_seconds = check_seconds
+        self._checked_at = time.monotonic()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._listener: PoolConnectionProxy[asyncpg.Record] | None = None
@@ -123,6 +223,8 @@ class Relay:
             try:
                 while await publish_pending(self._pool, self._publish):
                     pass
+                if await self._check_due():
+                    continue  # lost topics go out again at once
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -130,3 +232,10 @@ class Relay:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
             self._wake.clear()
+
+    async def _check_due(self) -> bool:
+        """Check the broker if it is time; whether it had lost topics."""
+        if self._shortened is None or time.monotonic() < self._checked_at + self._check_seconds:
+            return False
+        self._checked_at = time.monotonic()
+        return bool(await check_broker(self._pool, self._shortened))

