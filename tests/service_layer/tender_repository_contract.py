@@ -7,6 +7,7 @@ A subclass provides two fixtures: `tenders`, the repository under test, and `giv
 lines and schools reach it (in the service, by the events intake.py applies).
 """
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Protocol
@@ -66,8 +67,10 @@ class TenderRepositoryContract:
     async def test_open_lines_are_a_trusts_poolable_lines_by_category_and_contract_end(
         self, tenders: TenderRepository, given: Given
     ) -> None:
-        late = pool_line("700001", "500", date(2027, 6, 30))
-        early = pool_line("700002", "1000", date(2027, 3, 31))
+        # The later contract has the lower id: lines come by contract end, then id.
+        low, high = sorted(str(uuid4()) for _ in range(2))
+        late = replace(pool_line("700001", "500", date(2027, 6, 30)), demand_id=low)
+        early = replace(pool_line("700002", "1000", date(2027, 3, 31)), demand_id=high)
         gas = pool_line("700001", "800", date(2027, 4, 30))
         withdrawn = pool_line("700003", "100", date(2027, 3, 31))
         for category, line in (("electricity", late), ("electricity", early), ("gas", gas)):
