@@ -1,10 +1,11 @@
 """One unit of work: a connection in one transaction, the events the change causes, and the
 inbox claims of the events it applies, committed together or not at all (README "Delivery").
 
-Handlers change state through `work.conn` and announce what happened with `work.emit`: the
-events are written to the outbox inside the same transaction, just before it commits, so an
-event exists if and only if its change does. Consumers claim the events they apply with
-`work.claim`, so an event seen before is skipped in the same transaction as its effect.
+Handlers change state through `work.conn` (or a repository on it, which a service's subclass of
+`UnitOfWork` gives them) and announce what happened with `work.emit`: the events are written to
+the outbox inside the same transaction, just before it commits, so an event exists if and only
+if its change does. Consumers claim the events they apply with `work.claim`, so an event seen
+before is skipped in the same transaction as its effect.
 
 `each_alone_if_together_fails` is the one way a batch is stored: all items in one unit of work,
 and if that fails because of one of them, each item on its own, so one bad item cannot hold

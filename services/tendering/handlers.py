@@ -1,8 +1,9 @@
 """The tendering service's verbs: list pools, open a tender, take a bid, award, cancel.
 
-Each verb that changes state runs in the caller's unit of work and announces what happened
-through it (docs/events.md); the rules it applies are the domain's (services/tendering/domain/),
-and its refusals are the domain's errors (domain/errors.py), translated at the edge.
+Each verb that changes state runs in the caller's unit of work, reads and changes tenders
+through its repository (repository.py) and announces what happened through it (docs/events.md);
+the rules it applies are the domain's (services/tendering/domain/), and its refusals are the
+domain's errors (domain/errors.py), translated at the edge.
 """
 
 from collections import defaultdict
@@ -165,9 +166,7 @@ async def award_tender(
     """Evaluate each open lot at the deadline: award it to its best bid, or, without bids, close
     it and release its lines. Awarding a tender that is already decided changes nothing."""
     tenders = work.tenders
-    tender = await tenders.get(tender_id)
-    if tender is None or tender["trust_id"] != trust_id:
-        raise TenderNotFound(tender_id, trust_id)
+    tender = await _trusts_tender(tenders, trust_id, tender_id)
     if not to_be_evaluated(tender_id, tender["status"], tender["closes_at"], now):
         return
     lots = await tenders.lots(tender_id)
@@ -245,9 +244,7 @@ async def cancel_tender(
 ) -> None:
     """Cancel an open tender: its lots close without award and its lines are open again."""
     tenders = work.tenders
-    tender = await tenders.get(tender_id)
-    if tender is None or tender["trust_id"] != trust_id:
-        raise TenderNotFound(tender_id, trust_id)
+    tender = await _trusts_tender(tenders, trust_id, tender_id)
     check_cancellable(tender_id, tender["status"])
     lots = [lot["lot_no"] for lot in await tenders.lots(tender_id)]
     released = await tenders.close_lots(tender_id, lots, Status.CANCELLED)
@@ -255,6 +252,14 @@ async def cancel_tender(
     await tenders.set_status(tender_id, Status.CANCELLED)
     cancelled = TenderCancelled(tender_id=tender_id, demand_ids=released, reason=reason)
     _emit(work, trust_id, tender_id, [cancelled])
+
+
+async def _trusts_tender(tenders: TenderRepository, trust_id: str, tender_id: UUID) -> Row:
+    """The tender, locked until the unit of work ends, if it is the trust's."""
+    tender = await tenders.get(tender_id)
+    if tender is None or tender["trust_id"] != trust_id:
+        raise TenderNotFound(tender_id, trust_id)
+    return tender
 
 
 def _emit(work: TenderingWork, trust_id: str, tender_id: UUID, events: Sequence[EventData]) -> None:

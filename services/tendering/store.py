@@ -1,5 +1,8 @@
 """SQL of the tendering service, with bound parameters only. A write that finds the state
-changed under it says so in the domain's words (domain/errors.py), not the driver's."""
+changed under it says so in the domain's words (domain/errors.py), not the driver's.
+
+The handlers read and change tenders through `PostgresTenderRepository` (repository.py says
+what it must do); the API's views and the scheduler read with the functions beside it."""
 
 import json
 from collections.abc import Sequence

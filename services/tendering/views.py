@@ -12,13 +12,7 @@ import asyncpg
 
 from services.tendering import store
 from services.tendering.domain.bidding import sealed
-from services.tendering.domain.evaluation import (
-    Bid,
-    Weights,
-    display,
-    evaluate,
-    explain_award,
-)
+from services.tendering.domain.evaluation import Bid, Weights, display, evaluate, explain_award
 from services.tendering.domain.lots import Status
 from services.tendering.handlers import PoolView
 from services.tendering.schemas import (

@@ -63,6 +63,19 @@ def bid(supplier_id: str, price: str, minute: int) -> Bid:
     return Bid(str(uuid4()), supplier_id, Decimal("75.5"), tiers, OPENED.replace(minute=minute))
 
 
+async def added_in_two_lots(
+    tenders: TenderRepository, given: Given
+) -> tuple[NewTender, PoolLine, PoolLine]:
+    """A tender in lots by local authority: Leeds (lot 1) and York (lot 2), a line each."""
+    leeds = pool_line("700001", "100", date(2027, 3, 31))
+    york = pool_line("700002", "200", date(2027, 3, 31))
+    for line in (leeds, york):
+        await given.demand(TRUST, "electricity", line)
+    tender = new_tender([leeds, york], {"700001": "Leeds", "700002": "York"})
+    await tenders.add(tender)
+    return tender, leeds, york
+
+
 class TenderRepositoryContract:
     async def test_open_lines_are_a_trusts_poolable_lines_by_category_and_contract_end(
         self, tenders: TenderRepository, given: Given
@@ -132,13 +145,7 @@ class TenderRepositoryContract:
     async def test_a_tender_in_lots_keeps_each_lots_lines(
         self, tenders: TenderRepository, given: Given
     ) -> None:
-        leeds = pool_line("700001", "100", date(2027, 3, 31))
-        york = pool_line("700002", "200", date(2027, 3, 31))
-        for line in (leeds, york):
-            await given.demand(TRUST, "electricity", line)
-        tender = new_tender([leeds, york], {"700001": "Leeds", "700002": "York"})
-
-        await tenders.add(tender)
+        tender, leeds, york = await added_in_two_lots(tenders, given)
 
         lots = await tenders.lots(tender.tender_id)
         assert [(lot["lot_no"], lot["name"], lot["pooled_quantity"]) for lot in lots] == [
@@ -180,12 +187,7 @@ class TenderRepositoryContract:
     async def test_a_suppliers_bid_for_a_lot_replaces_its_earlier_one(
         self, tenders: TenderRepository, given: Given
     ) -> None:
-        leeds = pool_line("700001", "100", date(2027, 3, 31))
-        york = pool_line("700002", "200", date(2027, 3, 31))
-        for line in (leeds, york):
-            await given.demand(TRUST, "electricity", line)
-        tender = new_tender([leeds, york], {"700001": "Leeds", "700002": "York"})
-        await tenders.add(tender)
+        tender, _, _ = await added_in_two_lots(tenders, given)
         assert await tenders.bids(tender.tender_id) == {}
 
         first, other, york_bid = bid("s1", "0.28", 10), bid("s2", "0.27", 11), bid("s1", "0.25", 12)
@@ -199,12 +201,7 @@ class TenderRepositoryContract:
     async def test_an_awarded_lot_records_its_winner_and_keeps_its_lines(
         self, tenders: TenderRepository, given: Given
     ) -> None:
-        leeds = pool_line("700001", "100", date(2027, 3, 31))
-        york = pool_line("700002", "200", date(2027, 3, 31))
-        for line in (leeds, york):
-            await given.demand(TRUST, "electricity", line)
-        tender = new_tender([leeds, york], {"700001": "Leeds", "700002": "York"})
-        await tenders.add(tender)
+        tender, _, york = await added_in_two_lots(tenders, given)
         winning = bid("s1", "0.28", 10)
         await tenders.save_bid(tender.tender_id, 1, winning)
         winner = ScoredBid(winning, 1, Decimal("0.28"), Decimal(100), Decimal(90))
