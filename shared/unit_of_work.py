@@ -1,10 +1,11 @@
 """One unit of work: a connection in one transaction, the events the change causes, and the
 inbox claims of the events it applies, committed together or not at all (README "Delivery").
 
-Handlers change state through `work.conn` and announce what happened with `work.emit`: the
-events are written to the outbox inside the same transaction, just before it commits, so an
-event exists if and only if its change does. Consumers claim the events they apply with
-`work.claim`, so an event seen before is skipped in the same transaction as its effect.
+Handlers change state through `work.conn` (or a repository on it, which a service's subclass of
+`UnitOfWork` gives them) and announce what happened with `work.emit`: the events are written to
+the outbox inside the same transaction, just before it commits, so an event exists if and only
+if its change does. Consumers claim the events they apply with `work.claim`, so an event seen
+before is skipped in the same transaction as its effect.
 
 `each_alone_if_together_fails` is the one way a batch is stored: all items in one unit of work,
 and if that fails because of one of them, each item on its own, so one bad item cannot hold
@@ -14,7 +15,7 @@ back the others (the inbox, demand's Kafka ingress and its HTTP group commit use
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from itertools import groupby
-from typing import Literal, TypeVar
+from typing import Literal, Self, TypeVar
 from uuid import UUID
 
 import asyncpg
@@ -30,10 +31,26 @@ Item = TypeVar("Item")
 Result = TypeVar("Result")
 
 
+Isolation = Literal["read_committed", "repeatable_read", "serializable"]
+
+
 class UnitOfWork:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self._events: list[tuple[str, Outgoing]] = []
+
+    @classmethod
+    @asynccontextmanager
+    async def begin(
+        cls, pool: asyncpg.Pool, *, isolation: Isolation = "read_committed", readonly: bool = False
+    ) -> AsyncIterator[Self]:
+        """A unit of work on a pooled connection; committed when the block ends, rolled back
+        (with its events) when it raises. A read-only one at repeatable read is one snapshot.
+        A service whose handlers take more than the connection begins its own subclass."""
+        async with pool.acquire() as conn, conn.transaction(isolation=isolation, readonly=readonly):
+            work = cls(conn)
+            yield work
+            await work._write_events()
 
     def emit(self, topic: str, events: Sequence[Outgoing]) -> None:
         """Publish these events if, and when, the unit of work commits."""
@@ -56,19 +73,8 @@ class UnitOfWork:
         self._events.clear()
 
 
-Isolation = Literal["read_committed", "repeatable_read", "serializable"]
-
-
-@asynccontextmanager
-async def unit_of_work(
-    pool: asyncpg.Pool, *, isolation: Isolation = "read_committed", readonly: bool = False
-) -> AsyncIterator[UnitOfWork]:
-    """A unit of work on a pooled connection; committed when the block ends, rolled back (with
-    its events) when it raises. A read-only one at repeatable read is one snapshot."""
-    async with pool.acquire() as conn, conn.transaction(isolation=isolation, readonly=readonly):
-        work = UnitOfWork(conn)
-        yield work
-        await work._write_events()
+# The unit of work most handlers take: `async with unit_of_work(pool) as work`.
+unit_of_work = UnitOfWork.begin
 
 
 async def each_alone_if_together_fails(

@@ -26,7 +26,6 @@ from shared.auth import Role
 from shared.http import Caller, require_role, require_trust
 from shared.openapi import problems
 from shared.service import runtime_of
-from shared.unit_of_work import unit_of_work
 
 router = APIRouter(prefix="/v1", tags=["tendering"], responses=problems())
 
@@ -36,10 +35,10 @@ async def list_pools(trust_id: str, request: Request, caller: Caller) -> list[Po
     """The trust's open demand, pooled by category and contract end date, with its legal route."""
     require_trust(caller, trust_id)
     runtime = runtime_of(request)
+    window, now = runtime.settings.pooling_window_months, datetime.now(UTC)
     async with runtime.pool.acquire() as conn:
-        pools = await handlers.list_pools(
-            conn, trust_id, runtime.settings.pooling_window_months, datetime.now(UTC)
-        )
+        tenders = store.PostgresTenderRepository(conn)
+        pools = await handlers.list_pools(tenders, trust_id, window, now)
     return views.pools(trust_id, pools)
 
 
@@ -72,7 +71,7 @@ async def open_tender(body: OpenTenderIn, request: Request, caller: Caller) -> T
         lots_by=body.lots_by,
     )
     now = datetime.now(UTC)
-    async with unit_of_work(runtime.pool) as work:
+    async with store.TenderingUnitOfWork.begin(runtime.pool) as work:
         tender_id = await handlers.open_tender(
             work, opening, runtime.settings.pooling_window_months, now
         )
@@ -104,11 +103,11 @@ async def submit_bid(tender_id: UUID, body: BidIn, request: Request, caller: Cal
     require_role(caller, Role.SUPPLIER)
     assert caller.scope is not None
     tiers = [PriceTier(t.min_quantity, t.unit_price) for t in body.price_tiers]
-    async with unit_of_work(runtime_of(request).pool) as work:
-        row = await handlers.submit_bid(
+    async with store.TenderingUnitOfWork.begin(runtime_of(request).pool) as work:
+        lot, bid = await handlers.submit_bid(
             work, caller.scope, tender_id, body.lot, body.quality_score, tiers, datetime.now(UTC)
         )
-    return views.bid(row)
+    return views.bid(tender_id, lot, bid)
 
 
 @router.get("/tenders/{tender_id}/bids", response_model=list[BidOut], responses=problems(404))
@@ -118,7 +117,7 @@ async def my_bids(tender_id: UUID, request: Request, caller: Caller) -> list[Bid
     assert caller.scope is not None
     async with runtime_of(request).pool.acquire() as conn:
         rows = await store.bid_rows(conn, tender_id, caller.scope)
-    return [views.bid(r) for r in rows]
+    return [views.bid(tender_id, r["lot_no"], store.bid_of(r)) for r in rows]
 
 
 @router.post("/tenders/{tender_id}/award", response_model=TenderOut, responses=problems(404, 409))
@@ -128,7 +127,7 @@ async def award(tender_id: UUID, request: Request, caller: Caller) -> TenderOut:
     require_role(caller, Role.MANAGER)
     assert caller.scope is not None
     now = datetime.now(UTC)
-    async with unit_of_work(runtime_of(request).pool) as work:
+    async with store.TenderingUnitOfWork.begin(runtime_of(request).pool) as work:
         await handlers.award_tender(work, caller.scope, tender_id, now)
         return await views.tender(work.conn, tender_id, now)
 
@@ -144,7 +143,7 @@ async def cancel(
     assert caller.scope is not None
     reason = (body or CancelIn()).reason
     now = datetime.now(UTC)
-    async with unit_of_work(runtime_of(request).pool) as work:
+    async with store.TenderingUnitOfWork.begin(runtime_of(request).pool) as work:
         await handlers.cancel_tender(work, caller.scope, tender_id, reason, now)
         return await views.tender(work.conn, tender_id, now)
 

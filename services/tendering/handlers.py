@@ -1,8 +1,9 @@
 """The tendering service's verbs: list pools, open a tender, take a bid, award, cancel.
 
-Each verb that changes state runs in the caller's unit of work and announces what happened
-through it (docs/events.md); the rules it applies are the domain's (services/tendering/domain/),
-and its refusals are the domain's errors (domain/errors.py), translated at the edge.
+Each verb that changes state runs in the caller's unit of work, reads and changes tenders
+through its repository (repository.py) and announces what happened through it (docs/events.md);
+the rules it applies are the domain's (services/tendering/domain/), and its refusals are the
+domain's errors (domain/errors.py), translated at the edge.
 """
 
 from collections import defaultdict
@@ -12,9 +13,6 @@ from datetime import date, datetime
 from decimal import Decimal
 from uuid import UUID, uuid4
 
-import asyncpg
-
-from services.tendering import store
 from services.tendering.domain.award import (
     check_cancellable,
     no_bids_reason,
@@ -23,7 +21,7 @@ from services.tendering.domain.award import (
 )
 from services.tendering.domain.bidding import check_takes_bids, lot_bid_for, valid_tiers
 from services.tendering.domain.errors import TenderNotFound
-from services.tendering.domain.evaluation import ScoredBid, Weights, evaluate
+from services.tendering.domain.evaluation import Bid, ScoredBid, Weights, evaluate
 from services.tendering.domain.lots import LotsBy, Status, form_lots, tender_status
 from services.tendering.domain.opening import (
     check_not_split,
@@ -36,7 +34,7 @@ from services.tendering.domain.pooling import Pool, default_term, form_pools, sp
 from services.tendering.domain.pricing import PriceTier, price_at
 from services.tendering.domain.route import RouteDecision
 from services.tendering.holidays import working_calendar
-from shared.db import Connection
+from services.tendering.repository import NewTender, Row, TenderingWork, TenderRepository
 from shared.domain.categories import categories
 from shared.events import (
     Allocation,
@@ -49,7 +47,6 @@ from shared.events import (
     award_parts,
     outgoing,
 )
-from shared.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -62,11 +59,11 @@ class PoolView:
 
 
 async def list_pools(
-    conn: Connection, trust_id: str, window_months: int, now: datetime
+    tenders: TenderRepository, trust_id: str, window_months: int, now: datetime
 ) -> list[PoolView]:
-    tendered = await store.open_tender_spans(conn, trust_id)
+    tendered = await tenders.open_tender_spans(trust_id)
     views = []
-    for category, lines in (await store.open_lines(conn, trust_id)).items():
+    for category, lines in (await tenders.open_lines(trust_id)).items():
         for pool in form_pools(trust_id, category, lines, window_months):
             term = default_term(pool.lines)
             conflicts = split_conflicts(pool.lines, tendered.get(category, []), window_months)
@@ -86,29 +83,29 @@ class OpenRequest:
 
 
 async def open_tender(
-    work: UnitOfWork,
+    work: TenderingWork,
     request: OpenRequest,
     window_months: int,
     now: datetime,
     opened_by: str = "manager",
 ) -> UUID:
     """Open a tender for a whole pool; its lines leave the open pool until it is cancelled."""
-    conn, trust_id, category = work.conn, request.trust_id, request.category
+    tenders, trust_id, category = work.tenders, request.trust_id, request.category
     check_request(category, request.closes_at, request.weights, now)
     # Serialise tender openings per trust so two requests cannot take the same lines.
-    await store.lock_trust_openings(conn, trust_id)
-    lines = (await store.open_lines(conn, trust_id, category)).get(category, [])
+    await tenders.lock_openings(trust_id)
+    lines = (await tenders.open_lines(trust_id, category)).get(category, [])
     pools = form_pools(trust_id, category, lines, window_months)
     pool = choose_pool(trust_id, category, pools, request.pool_id)
-    tendered = (await store.open_tender_spans(conn, trust_id)).get(category, [])
+    tendered = (await tenders.open_tender_spans(trust_id)).get(category, [])
     check_not_split(pool, tendered, window_months)
     term = request.term_months or default_term(pool.lines)
     route = route_of(pool, term, now)
     labels = None
     if request.lots_by is not None:
-        labels = await store.school_labels(conn, pool.schools, request.lots_by)
+        labels = await tenders.school_labels(pool.schools, request.lots_by)
         check_registry_up_to_date(pool.schools, labels, request.lots_by)
-    tender = store.NewTender(
+    tender = NewTender(
         tender_id=uuid4(),
         pool=pool,
         lots=form_lots(pool.lines, labels),
@@ -121,7 +118,7 @@ async def open_tender(
         weights=request.weights,
         route=route,
     )
-    await store.insert_tender(conn, tender)
+    await tenders.add(tender)
     opened = TenderOpened(
         tender_id=tender.tender_id,
         pool_id=pool.pool_id,
@@ -138,51 +135,45 @@ async def open_tender(
 
 
 async def submit_bid(
-    work: UnitOfWork,
+    work: TenderingWork,
     supplier_id: str,
     tender_id: UUID,
     lot: int | None,
     quality_score: Decimal,
     tiers: list[PriceTier],
     now: datetime,
-) -> asyncpg.Record:
+) -> tuple[int, Bid]:
     """A supplier's bid for a lot, before the deadline; it replaces the supplier's earlier bid
-    for that lot."""
-    conn = work.conn
-    tender = await store.get_tender(conn, tender_id, for_update=True)
+    for that lot. Returns the lot and the bid."""
+    tenders = work.tenders
+    tender = await tenders.get(tender_id)
     if tender is None:
         raise TenderNotFound(tender_id)
     check_takes_bids(tender_id, tender["status"], tender["closes_at"], now)
-    lot_no = lot_bid_for(lot, len(await store.tender_lots(conn, tender_id)))
-    checked = valid_tiers(tiers)
-    row = await store.upsert_bid(
-        conn, uuid4(), tender_id, lot_no, supplier_id, quality_score, checked, now
-    )
+    lot_no = lot_bid_for(lot, len(await tenders.lots(tender_id)))
+    bid = Bid(str(uuid4()), supplier_id, quality_score, valid_tiers(tiers), submitted_at=now)
+    await tenders.save_bid(tender_id, lot_no, bid)
     received = BidReceived(
-        tender_id=tender_id, bid_id=row["bid_id"], supplier_id=supplier_id, received_at=now
+        tender_id=tender_id, bid_id=UUID(bid.bid_id), supplier_id=supplier_id, received_at=now
     )
     _emit(work, tender["trust_id"], tender_id, [received])
-    return row
+    return lot_no, bid
 
 
 async def award_tender(
-    work: UnitOfWork, trust_id: str, tender_id: UUID, now: datetime, awarded_by: str = "manager"
+    work: TenderingWork, trust_id: str, tender_id: UUID, now: datetime, awarded_by: str = "manager"
 ) -> None:
     """Evaluate each open lot at the deadline: award it to its best bid, or, without bids, close
     it and release its lines. Awarding a tender that is already decided changes nothing."""
-    conn = work.conn
-    tender = await store.get_tender(conn, tender_id, for_update=True)
-    if tender is None or tender["trust_id"] != trust_id:
-        raise TenderNotFound(tender_id, trust_id)
+    tenders = work.tenders
+    tender = await _trusts_tender(tenders, trust_id, tender_id)
     if not to_be_evaluated(tender_id, tender["status"], tender["closes_at"], now):
         return
-    lots = await store.tender_lots(conn, tender_id)
+    lots = await tenders.lots(tender_id)
     lines = defaultdict(list)
-    for line in await store.tender_lines(conn, tender_id):
+    for line in await tenders.lines(tender_id):
         lines[line["lot_no"]].append(line)
-    bids = defaultdict(list)
-    for row in await store.bid_rows(conn, tender_id):
-        bids[row["lot_no"]].append(store.bid_of(row))
+    bids = await tenders.bids(tender_id)
     weights = Weights(tender["weight_price"], tender["weight_quality"])
     standstill = standstill_for(tender["route"], now.date(), working_calendar())
     events: list[EventData] = []
@@ -192,27 +183,27 @@ async def award_tender(
         if lot["status"] != Status.OPEN:
             continue
         number = lot["lot_no"]
-        ranked = evaluate(bids[number], lot["pooled_quantity"], weights)
+        ranked = evaluate(bids.get(number, []), lot["pooled_quantity"], weights)
         if not ranked:
             unbid.append(number)
             statuses[number] = Status.NO_BIDS
             continue
         winner = ranked[0]
-        await store.record_lot_award(conn, tender_id, number, winner, now, awarded_by, standstill)
+        await tenders.record_lot_award(tender_id, number, winner, now, awarded_by, standstill)
         statuses[number] = Status.AWARDED
         events.extend(_awarded(tender, lot, lines[number], winner, now, standstill))
     if unbid:
-        released = await store.close_lots(conn, tender_id, unbid, Status.NO_BIDS)
+        released = await tenders.close_lots(tender_id, unbid, Status.NO_BIDS)
         reason = no_bids_reason(unbid, with_lots=tender["lots_by"] is not None)
         events.append(TenderCancelled(tender_id=tender_id, demand_ids=released, reason=reason))
-    await store.set_tender_status(conn, tender_id, tender_status(statuses.values()))
+    await tenders.set_status(tender_id, tender_status(statuses.values()))
     _emit(work, trust_id, tender_id, events)
 
 
 def _awarded(
-    tender: asyncpg.Record,
-    lot: asyncpg.Record,
-    lines: Sequence[asyncpg.Record],
+    tender: Row,
+    lot: Row,
+    lines: Sequence[Row],
     winner: ScoredBid,
     now: datetime,
     standstill: date | None,
@@ -249,23 +240,29 @@ def _awarded(
 
 
 async def cancel_tender(
-    work: UnitOfWork, trust_id: str, tender_id: UUID, reason: str, now: datetime
+    work: TenderingWork, trust_id: str, tender_id: UUID, reason: str, now: datetime
 ) -> None:
     """Cancel an open tender: its lots close without award and its lines are open again."""
-    conn = work.conn
-    tender = await store.get_tender(conn, tender_id, for_update=True)
-    if tender is None or tender["trust_id"] != trust_id:
-        raise TenderNotFound(tender_id, trust_id)
+    tenders = work.tenders
+    tender = await _trusts_tender(tenders, trust_id, tender_id)
     check_cancellable(tender_id, tender["status"])
-    lots = [lot["lot_no"] for lot in await store.tender_lots(conn, tender_id)]
-    released = await store.close_lots(conn, tender_id, lots, Status.CANCELLED)
-    await store.record_cancellation(conn, tender_id, now, reason)
-    await store.set_tender_status(conn, tender_id, Status.CANCELLED)
+    lots = [lot["lot_no"] for lot in await tenders.lots(tender_id)]
+    released = await tenders.close_lots(tender_id, lots, Status.CANCELLED)
+    await tenders.record_cancellation(tender_id, now, reason)
+    await tenders.set_status(tender_id, Status.CANCELLED)
     cancelled = TenderCancelled(tender_id=tender_id, demand_ids=released, reason=reason)
     _emit(work, trust_id, tender_id, [cancelled])
 
 
-def _emit(work: UnitOfWork, trust_id: str, tender_id: UUID, events: Sequence[EventData]) -> None:
+async def _trusts_tender(tenders: TenderRepository, trust_id: str, tender_id: UUID) -> Row:
+    """The tender, locked until the unit of work ends, if it is the trust's."""
+    tender = await tenders.get(tender_id)
+    if tender is None or tender["trust_id"] != trust_id:
+        raise TenderNotFound(tender_id, trust_id)
+    return tender
+
+
+def _emit(work: TenderingWork, trust_id: str, tender_id: UUID, events: Sequence[EventData]) -> None:
     """The tender's events, published if and when the unit of work commits."""
     work.emit(
         Topics.TENDERS,

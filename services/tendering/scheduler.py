@@ -19,7 +19,6 @@ from services.tendering.domain.pooling import form_pools
 from services.tendering.settings import PolicySettings
 from shared.background import in_background
 from shared.domain.errors import DomainError
-from shared.unit_of_work import unit_of_work
 
 log = structlog.get_logger()
 
@@ -54,7 +53,7 @@ class Scheduler:
         for tender in due:
             tender_id = str(tender["tender_id"])
             try:
-                async with unit_of_work(self._pool()) as work:
+                async with store.TenderingUnitOfWork.begin(self._pool()) as work:
                     await handlers.award_tender(
                         work, tender["trust_id"], tender["tender_id"], now, awarded_by="deadline"
                     )
@@ -87,7 +86,7 @@ class Scheduler:
                     closes_at=now + timedelta(days=self._policy.auto_bidding_days),
                 )
                 try:
-                    async with unit_of_work(self._pool()) as work:
+                    async with store.TenderingUnitOfWork.begin(self._pool()) as work:
                         tender_id = await handlers.open_tender(
                             work, request, self._window_months, now, opened_by="policy"
                         )

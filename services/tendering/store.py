@@ -1,9 +1,11 @@
 """SQL of the tendering service, with bound parameters only. A write that finds the state
-changed under it says so in the domain's words (domain/errors.py), not the driver's."""
+changed under it says so in the domain's words (domain/errors.py), not the driver's.
+
+The handlers read and change tenders through `PostgresTenderRepository` (repository.py says
+what it must do); the API's views and the scheduler read with the functions beside it."""
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from uuid import UUID
@@ -11,12 +13,13 @@ from uuid import UUID
 import asyncpg
 
 from services.tendering.domain.errors import PoolChanged
-from services.tendering.domain.evaluation import Bid, ScoredBid, Weights
-from services.tendering.domain.lots import Lot, LotsBy, Status
-from services.tendering.domain.pooling import Pool, PoolLine, TenderedSpan
+from services.tendering.domain.evaluation import Bid, ScoredBid
+from services.tendering.domain.lots import LotsBy, Status
+from services.tendering.domain.pooling import PoolLine, TenderedSpan
 from services.tendering.domain.pricing import PriceTier
-from services.tendering.domain.route import RouteDecision
+from services.tendering.repository import NewTender, TenderRepository
 from shared.db import Connection
+from shared.unit_of_work import UnitOfWork
 
 
 async def open_lines(
@@ -62,98 +65,6 @@ async def open_tender_spans(conn: Connection, trust_id: str) -> dict[str, list[T
     return spans
 
 
-async def school_labels(
-    conn: Connection, urns: Sequence[str], lots_by: LotsBy
-) -> dict[str, str | None]:
-    """Each school's local authority or phase, as the registry gave it."""
-    rows = await conn.fetch(
-        "SELECT urn, local_authority, phase FROM schools WHERE urn = ANY($1::text[])", list(urns)
-    )
-    column = "local_authority" if lots_by is LotsBy.LOCAL_AUTHORITY else "phase"
-    return {r["urn"]: r[column] for r in rows}
-
-
-@dataclass(frozen=True)
-class NewTender:
-    tender_id: UUID
-    pool: Pool
-    lots: Sequence[Lot]
-    lots_by: LotsBy | None
-    unit: str
-    opened_at: datetime
-    opened_by: str
-    closes_at: datetime
-    term_months: int
-    weights: Weights
-    route: RouteDecision
-
-
-async def lock_trust_openings(conn: Connection, trust_id: str) -> None:
-    """Until the transaction ends, no other tender of the trust opens (they would share lines)."""
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 1))", trust_id)
-
-
-async def insert_tender(conn: Connection, t: NewTender) -> None:
-    """The tender, its lots and lines; its lines leave the open pool (all of them, or none)."""
-    await conn.execute(
-        "INSERT INTO tenders (tender_id, trust_id, category, unit, pool_id, opened_at, closes_at,"
-        " term_months, weight_price, weight_quality, route, value_ex_vat, vat, value_inc_vat,"
-        " threshold, threshold_name, route_reason, lots_by, opened_by) VALUES ($1, $2, $3, $4,"
-        " $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
-        t.tender_id,
-        t.pool.trust_id,
-        t.pool.category,
-        t.unit,
-        t.pool.pool_id,
-        t.opened_at,
-        t.closes_at,
-        t.term_months,
-        t.weights.price,
-        t.weights.quality,
-        str(t.route.route),
-        t.route.value_ex_vat,
-        t.route.vat,
-        t.route.value_inc_vat,
-        t.route.threshold,
-        t.route.threshold_name,
-        t.route.reason,
-        None if t.lots_by is None else str(t.lots_by),
-        t.opened_by,
-    )
-    await conn.executemany(
-        "INSERT INTO tender_lots (tender_id, lot_no, name, pooled_quantity)"
-        " VALUES ($1, $2, $3, $4)",
-        [(t.tender_id, lot.number, lot.name, lot.total_quantity) for lot in t.lots],
-    )
-    await conn.executemany(
-        "INSERT INTO tender_lines (tender_id, lot_no, demand_id, school_urn, quantity,"
-        " baseline_unit_price, contract_end) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        [
-            (
-                t.tender_id,
-                lot.number,
-                UUID(line.demand_id),
-                line.school_urn,
-                line.quantity,
-                line.baseline_unit_price,
-                line.contract_end,
-            )
-            for lot in t.lots
-            for line in lot.lines
-        ],
-    )
-    status = await conn.execute(
-        "UPDATE demand_lines SET status = 'tendered', tender_id = $1"
-        " WHERE demand_id = ANY($2::uuid[]) AND status = 'open' AND NOT withdrawn",
-        t.tender_id,
-        [UUID(line.demand_id) for line in t.pool.lines],
-    )
-    if status != f"UPDATE {len(t.pool.lines)}":
-        # A line was withdrawn (or tendered) after the pool was read: the tender would cover
-        # lines it does not hold. The caller's unit of work rolls back; the client may retry.
-        raise PoolChanged(t.pool.pool_id)
-
-
 async def get_tender(
     conn: Connection, tender_id: UUID, *, for_update: bool = False
 ) -> asyncpg.Record | None:
@@ -183,37 +94,6 @@ async def tender_lines(conn: Connection, tender_id: UUID) -> list[asyncpg.Record
     )
 
 
-async def upsert_bid(
-    conn: Connection,
-    bid_id: UUID,
-    tender_id: UUID,
-    lot_no: int,
-    supplier_id: str,
-    quality_score: Decimal,
-    tiers: tuple[PriceTier, ...],
-    submitted_at: datetime,
-) -> asyncpg.Record:
-    tiers_json = json.dumps(
-        [{"min_quantity": str(t.min_quantity), "unit_price": str(t.unit_price)} for t in tiers]
-    )
-    row = await conn.fetchrow(
-        "INSERT INTO bids (bid_id, tender_id, lot_no, supplier_id, quality_score, price_tiers,"
-        " submitted_at) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)"
-        " ON CONFLICT (tender_id, lot_no, supplier_id) DO UPDATE SET bid_id = EXCLUDED.bid_id,"
-        " quality_score = EXCLUDED.quality_score, price_tiers = EXCLUDED.price_tiers,"
-        " submitted_at = EXCLUDED.submitted_at RETURNING *",
-        bid_id,
-        tender_id,
-        lot_no,
-        supplier_id,
-        quality_score,
-        tiers_json,
-        submitted_at,
-    )
-    assert row is not None
-    return row
-
-
 def bid_of(row: asyncpg.Record) -> Bid:
     tiers = json.loads(row["price_tiers"])
     return Bid(
@@ -237,73 +117,6 @@ async def bid_rows(
     )
 
 
-async def record_lot_award(
-    conn: Connection,
-    tender_id: UUID,
-    lot_no: int,
-    winner: ScoredBid,
-    awarded_at: datetime,
-    awarded_by: str,
-    standstill_ends: date | None,
-) -> None:
-    await conn.execute(
-        "UPDATE tender_lots SET status = 'awarded', awarded_bid_id = $3, awarded_at = $4,"
-        " awarded_by = $5, pooled_unit_price = $6, standstill_ends = $7"
-        " WHERE tender_id = $1 AND lot_no = $2",
-        tender_id,
-        lot_no,
-        UUID(winner.bid.bid_id),
-        awarded_at,
-        awarded_by,
-        winner.unit_price,
-        standstill_ends,
-    )
-    await conn.execute(
-        "UPDATE demand_lines SET status = 'awarded' WHERE tender_id = $1 AND demand_id IN"
-        " (SELECT demand_id FROM tender_lines WHERE tender_id = $1 AND lot_no = $2)",
-        tender_id,
-        lot_no,
-    )
-
-
-async def close_lots(
-    conn: Connection, tender_id: UUID, lot_numbers: Sequence[int], status: Status
-) -> list[UUID]:
-    """Close open lots without an award and release their lines; returns the released lines."""
-    await conn.execute(
-        "UPDATE tender_lots SET status = $3 WHERE tender_id = $1 AND lot_no = ANY($2::int[])"
-        " AND status = 'open'",
-        tender_id,
-        list(lot_numbers),
-        str(status),
-    )
-    rows = await conn.fetch(
-        "UPDATE demand_lines SET status = 'open', tender_id = NULL WHERE tender_id = $1"
-        " AND demand_id IN (SELECT demand_id FROM tender_lines WHERE tender_id = $1"
-        " AND lot_no = ANY($2::int[])) RETURNING demand_id",
-        tender_id,
-        list(lot_numbers),
-    )
-    return sorted(r["demand_id"] for r in rows)
-
-
-async def set_tender_status(conn: Connection, tender_id: UUID, status: Status) -> None:
-    await conn.execute(
-        "UPDATE tenders SET status = $2 WHERE tender_id = $1", tender_id, str(status)
-    )
-
-
-async def record_cancellation(
-    conn: Connection, tender_id: UUID, cancelled_at: datetime, reason: str
-) -> None:
-    await conn.execute(
-        "UPDATE tenders SET cancelled_at = $2, cancel_reason = $3 WHERE tender_id = $1",
-        tender_id,
-        cancelled_at,
-        reason,
-    )
-
-
 async def due_tenders(conn: Connection, now: datetime) -> list[asyncpg.Record]:
     """Open tenders whose deadline has passed, oldest deadline first."""
     return await conn.fetch(
@@ -320,3 +133,198 @@ async def pooling_due(conn: Connection, horizon: date) -> list[asyncpg.Record]:
         " AND NOT withdrawn AND contract_end <= $1 ORDER BY trust_id, category",
         horizon,
     )
+
+
+class PostgresTenderRepository:
+    """What tendering's handlers read and change (repository.py), in the service's database on
+    the unit of work's connection."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    async def lock_openings(self, trust_id: str) -> None:
+        await self._conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 1))", trust_id)
+
+    async def open_lines(
+        self, trust_id: str, category: str | None = None
+    ) -> dict[str, list[PoolLine]]:
+        return await open_lines(self._conn, trust_id, category)
+
+    async def open_tender_spans(self, trust_id: str) -> dict[str, list[TenderedSpan]]:
+        return await open_tender_spans(self._conn, trust_id)
+
+    async def school_labels(self, urns: Sequence[str], lots_by: LotsBy) -> dict[str, str | None]:
+        rows = await self._conn.fetch(
+            "SELECT urn, local_authority, phase FROM schools WHERE urn = ANY($1::text[])",
+            list(urns),
+        )
+        column = "local_authority" if lots_by is LotsBy.LOCAL_AUTHORITY else "phase"
+        return {r["urn"]: r[column] for r in rows}
+
+    async def add(self, t: NewTender) -> None:
+        await self._conn.execute(
+            "INSERT INTO tenders (tender_id, trust_id, category, unit, pool_id, opened_at,"
+            " closes_at, term_months, weight_price, weight_quality, route, value_ex_vat, vat,"
+            " value_inc_vat, threshold, threshold_name, route_reason, lots_by, opened_by) VALUES"
+            " ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,"
+            " $19)",
+            t.tender_id,
+            t.pool.trust_id,
+            t.pool.category,
+            t.unit,
+            t.pool.pool_id,
+            t.opened_at,
+            t.closes_at,
+            t.term_months,
+            t.weights.price,
+            t.weights.quality,
+            str(t.route.route),
+            t.route.value_ex_vat,
+            t.route.vat,
+            t.route.value_inc_vat,
+            t.route.threshold,
+            t.route.threshold_name,
+            t.route.reason,
+            None if t.lots_by is None else str(t.lots_by),
+            t.opened_by,
+        )
+        await self._conn.executemany(
+            "INSERT INTO tender_lots (tender_id, lot_no, name, pooled_quantity)"
+            " VALUES ($1, $2, $3, $4)",
+            [(t.tender_id, lot.number, lot.name, lot.total_quantity) for lot in t.lots],
+        )
+        await self._conn.executemany(
+            "INSERT INTO tender_lines (tender_id, lot_no, demand_id, school_urn, quantity,"
+            " baseline_unit_price, contract_end) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            [
+                (
+                    t.tender_id,
+                    lot.number,
+                    UUID(line.demand_id),
+                    line.school_urn,
+                    line.quantity,
+                    line.baseline_unit_price,
+                    line.contract_end,
+                )
+                for lot in t.lots
+                for line in lot.lines
+            ],
+        )
+        status = await self._conn.execute(
+            "UPDATE demand_lines SET status = 'tendered', tender_id = $1"
+            " WHERE demand_id = ANY($2::uuid[]) AND status = 'open' AND NOT withdrawn",
+            t.tender_id,
+            [UUID(line.demand_id) for line in t.pool.lines],
+        )
+        if status != f"UPDATE {len(t.pool.lines)}":
+            # A line was withdrawn (or tendered) after the pool was read: the tender would cover
+            # lines it does not hold. The caller's unit of work rolls back; the client may retry.
+            raise PoolChanged(t.pool.pool_id)
+
+    async def get(self, tender_id: UUID) -> asyncpg.Record | None:
+        return await get_tender(self._conn, tender_id, for_update=True)
+
+    async def lots(self, tender_id: UUID) -> list[asyncpg.Record]:
+        return await tender_lots(self._conn, tender_id)
+
+    async def lines(self, tender_id: UUID) -> list[asyncpg.Record]:
+        return await tender_lines(self._conn, tender_id)
+
+    async def bids(self, tender_id: UUID) -> dict[int, list[Bid]]:
+        by_lot: dict[int, list[Bid]] = {}
+        for row in await bid_rows(self._conn, tender_id):
+            by_lot.setdefault(row["lot_no"], []).append(bid_of(row))
+        return by_lot
+
+    async def save_bid(self, tender_id: UUID, lot_no: int, bid: Bid) -> None:
+        tiers_json = json.dumps(
+            [
+                {"min_quantity": str(t.min_quantity), "unit_price": str(t.unit_price)}
+                for t in bid.tiers
+            ]
+        )
+        await self._conn.execute(
+            "INSERT INTO bids (bid_id, tender_id, lot_no, supplier_id, quality_score,"
+            " price_tiers, submitted_at) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)"
+            " ON CONFLICT (tender_id, lot_no, supplier_id) DO UPDATE SET bid_id = EXCLUDED.bid_id,"
+            " quality_score = EXCLUDED.quality_score, price_tiers = EXCLUDED.price_tiers,"
+            " submitted_at = EXCLUDED.submitted_at",
+            UUID(bid.bid_id),
+            tender_id,
+            lot_no,
+            bid.supplier_id,
+            bid.quality_score,
+            tiers_json,
+            bid.submitted_at,
+        )
+
+    async def record_lot_award(
+        self,
+        tender_id: UUID,
+        lot_no: int,
+        winner: ScoredBid,
+        awarded_at: datetime,
+        awarded_by: str,
+        standstill_ends: date | None,
+    ) -> None:
+        await self._conn.execute(
+            "UPDATE tender_lots SET status = 'awarded', awarded_bid_id = $3, awarded_at = $4,"
+            " awarded_by = $5, pooled_unit_price = $6, standstill_ends = $7"
+            " WHERE tender_id = $1 AND lot_no = $2",
+            tender_id,
+            lot_no,
+            UUID(winner.bid.bid_id),
+            awarded_at,
+            awarded_by,
+            winner.unit_price,
+            standstill_ends,
+        )
+        await self._conn.execute(
+            "UPDATE demand_lines SET status = 'awarded' WHERE tender_id = $1 AND demand_id IN"
+            " (SELECT demand_id FROM tender_lines WHERE tender_id = $1 AND lot_no = $2)",
+            tender_id,
+            lot_no,
+        )
+
+    async def close_lots(
+        self, tender_id: UUID, lot_numbers: Sequence[int], status: Status
+    ) -> list[UUID]:
+        await self._conn.execute(
+            "UPDATE tender_lots SET status = $3 WHERE tender_id = $1 AND lot_no = ANY($2::int[])"
+            " AND status = 'open'",
+            tender_id,
+            list(lot_numbers),
+            str(status),
+        )
+        rows = await self._conn.fetch(
+            "UPDATE demand_lines SET status = 'open', tender_id = NULL WHERE tender_id = $1"
+            " AND demand_id IN (SELECT demand_id FROM tender_lines WHERE tender_id = $1"
+            " AND lot_no = ANY($2::int[])) RETURNING demand_id",
+            tender_id,
+            list(lot_numbers),
+        )
+        return sorted(r["demand_id"] for r in rows)
+
+    async def set_status(self, tender_id: UUID, status: Status) -> None:
+        await self._conn.execute(
+            "UPDATE tenders SET status = $2 WHERE tender_id = $1", tender_id, str(status)
+        )
+
+    async def record_cancellation(
+        self, tender_id: UUID, cancelled_at: datetime, reason: str
+    ) -> None:
+        await self._conn.execute(
+            "UPDATE tenders SET cancelled_at = $2, cancel_reason = $3 WHERE tender_id = $1",
+            tender_id,
+            cancelled_at,
+            reason,
+        )
+
+
+class TenderingUnitOfWork(UnitOfWork):
+    """Tendering's unit of work (repository.py's `TenderingWork`): its tenders on the unit of
+    work's connection."""
+
+    def __init__(self, conn: Connection) -> None:
+        super().__init__(conn)
+        self.tenders: TenderRepository = PostgresTenderRepository(conn)

@@ -12,7 +12,7 @@ import asyncpg
 
 from services.tendering import store
 from services.tendering.domain.bidding import sealed
-from services.tendering.domain.evaluation import Weights, display, evaluate, explain_award
+from services.tendering.domain.evaluation import Bid, Weights, display, evaluate, explain_award
 from services.tendering.domain.lots import Status
 from services.tendering.handlers import PoolView
 from services.tendering.schemas import (
@@ -77,12 +77,11 @@ def summaries(rows: Sequence[asyncpg.Record]) -> list[TenderSummaryOut]:
     ]
 
 
-def bid(row: asyncpg.Record) -> BidOut:
-    bid = store.bid_of(row)
+def bid(tender_id: UUID, lot: int, bid: Bid) -> BidOut:
     return BidOut(
-        bid_id=row["bid_id"],
-        tender_id=row["tender_id"],
-        lot=row["lot_no"],
+        bid_id=UUID(bid.bid_id),
+        tender_id=tender_id,
+        lot=lot,
         supplier_id=bid.supplier_id,
         quality_score=bid.quality_score,
         submitted_at=bid.submitted_at,

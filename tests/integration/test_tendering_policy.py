@@ -7,11 +7,8 @@ not involved), so the clock can be set; events are read back from the outbox.
 """
 
 import asyncio
-import secrets
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -19,7 +16,6 @@ import asyncpg
 import pytest
 from fastapi import FastAPI
 
-from procure.infra.provision import Infrastructure, create_databases, database_url
 from services.tendering import handlers, intake, store
 from services.tendering.domain.errors import (
     NoOpenDemand,
@@ -31,7 +27,6 @@ from services.tendering.domain.lots import LotsBy
 from services.tendering.domain.pricing import PriceTier
 from services.tendering.scheduler import Scheduler
 from services.tendering.settings import PolicySettings
-from shared.db import create_pool, migrate
 from shared.events import DemandRegistered, DemandWithdrawn, Envelope, SchoolJoined
 from shared.http import problem_of
 from shared.inbox import Handler
@@ -40,25 +35,7 @@ from tests.helpers import new_event
 
 pytestmark = pytest.mark.integration
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "tendering" / "migrations"
 WINDOW = 6
-
-
-@pytest.fixture(scope="module")
-async def db(infra: Infrastructure) -> AsyncIterator[asyncpg.Pool]:
-    server = infra.database_urls["tendering"]
-    name = f"tendering_policy_{secrets.token_hex(4)}"
-    await create_databases(server, (name,))
-    pool = await create_pool(database_url(server, name))
-    await migrate(pool, MIGRATIONS)
-    yield pool
-    await pool.close()
-    conn = await asyncpg.connect(server)
-    try:
-        # DROP DATABASE takes no bound parameters; the name is ours, made of [a-z0-9_].
-        await conn.execute(f'DROP DATABASE "{name}"')
-    finally:
-        await conn.close()
 
 
 def at(day: date, hour: int = 9) -> datetime:
@@ -126,57 +103,60 @@ def scheduler(pool: asyncpg.Pool, now: datetime, **policy: Any) -> Scheduler:
 
 
 async def test_the_policy_opens_a_pool_the_configured_days_before_its_earliest_end(
-    db: asyncpg.Pool,
+    tendering_db: asyncpg.Pool,
 ) -> None:
-    due = await demand(db, "2101", "210001", "100000", date(2027, 3, 31))
-    with_it = await demand(db, "2101", "210002", "50000", date(2027, 5, 31))
-    await demand(db, "2101", "210001", "90000", date(2027, 9, 30), category="gas")
-    await demand(db, "2102", "210101", "100000", date(2027, 4, 1))
+    due = await demand(tendering_db, "2101", "210001", "100000", date(2027, 3, 31))
+    with_it = await demand(tendering_db, "2101", "210002", "50000", date(2027, 5, 31))
+    await demand(tendering_db, "2101", "210001", "90000", date(2027, 9, 30), category="gas")
+    await demand(tendering_db, "2102", "210101", "100000", date(2027, 4, 1))
     # 31 Mar 2027 - 60 days = 30 Jan 2027 (31 days of March, 28 of February, one more).
     now = at(date(2027, 1, 30), hour=8)
     policy = {"auto_open_days": 60, "auto_bidding_days": 14, "auto_award": False}
 
-    await scheduler(db, now, **policy).tick()
+    await scheduler(tendering_db, now, **policy).tick()
 
-    [opened] = await tenders_of(db, "2101")
+    [opened] = await tenders_of(tendering_db, "2101")
     assert (opened["category"], opened["opened_by"], opened["status"]) == (
         "electricity",
         "policy",
         "open",
     )
     assert opened["closes_at"] == at(date(2027, 2, 13), hour=8)  # 14 days later
-    assert await line_ids(db, opened["tender_id"]) == {due, with_it}
-    [(event_type, data)] = await events_of(db, opened["tender_id"])
+    assert await line_ids(tendering_db, opened["tender_id"]) == {due, with_it}
+    [(event_type, data)] = await events_of(tendering_db, opened["tender_id"])
     assert event_type == "tender.opened"
     assert set(data["demand_ids"]) == {str(due), str(with_it)}
     # Gas ends 30 Sep 2027 (opens 1 Aug); trust 2102's 1 Apr 2027 opens on 31 Jan.
-    assert await tenders_of(db, "2102") == []
+    assert await tenders_of(tendering_db, "2102") == []
 
-    await scheduler(db, now + timedelta(days=1), **policy).tick()
+    await scheduler(tendering_db, now + timedelta(days=1), **policy).tick()
 
-    assert len(await tenders_of(db, "2101")) == 1  # its lines are locked in the open tender
-    [next_day] = await tenders_of(db, "2102")
+    # Its lines are locked in the open tender.
+    assert len(await tenders_of(tendering_db, "2101")) == 1
+    [next_day] = await tenders_of(tendering_db, "2102")
     assert next_day["opened_by"] == "policy"
 
 
 async def test_a_tender_that_would_split_an_open_tenders_requirement_is_refused(
-    db: asyncpg.Pool,
+    tendering_db: asyncpg.Pool,
 ) -> None:
     now = at(date(2027, 1, 4))
-    first = await demand(db, "2103", "210201", "100000", date(2027, 3, 31))
-    async with unit_of_work(db) as work:
+    first = await demand(tendering_db, "2103", "210201", "100000", date(2027, 3, 31))
+    async with store.TenderingUnitOfWork.begin(tendering_db) as work:
         t1 = await handlers.open_tender(
             work, handlers.OpenRequest("2103", "electricity", now + timedelta(days=28)), WINDOW, now
         )
     # Registered after the tender opened; 30 Jun is within 6 months of 31 Mar: one requirement.
-    late = await demand(db, "2103", "210202", "100000", date(2027, 6, 30))
+    late = await demand(tendering_db, "2103", "210202", "100000", date(2027, 6, 30))
 
-    async with db.acquire() as conn:
-        [pool] = await handlers.list_pools(conn, "2103", WINDOW, now)
+    async with tendering_db.acquire() as conn:
+        [pool] = await handlers.list_pools(
+            store.PostgresTenderRepository(conn), "2103", WINDOW, now
+        )
         assert [line.demand_id for line in pool.pool.lines] == [str(late)]
         assert pool.conflicting_tenders == [str(t1)]
     with pytest.raises(WouldSplitRequirement) as refused:
-        async with unit_of_work(db) as work:
+        async with store.TenderingUnitOfWork.begin(tendering_db) as work:
             request = handlers.OpenRequest("2103", "electricity", now + timedelta(days=28))
             await handlers.open_tender(work, request, WINDOW, now)
     problem = problem_of(refused.value)
@@ -188,48 +168,50 @@ async def test_a_tender_that_would_split_an_open_tenders_requirement_is_refused(
 
     # The policy does not open it either (30 Jun - 180 days = 1 Jan: due).
     policy = {"auto_open_days": 180, "auto_award": False}
-    await scheduler(db, now, **policy).tick()
-    assert [t["tender_id"] for t in await tenders_of(db, "2103")] == [t1]
+    await scheduler(tendering_db, now, **policy).tick()
+    assert [t["tender_id"] for t in await tenders_of(tendering_db, "2103")] == [t1]
 
-    async with unit_of_work(db) as work:
+    async with store.TenderingUnitOfWork.begin(tendering_db) as work:
         await handlers.cancel_tender(work, "2103", t1, "requirement incomplete", now)
-    events = await events_of(db, t1)
+    events = await events_of(tendering_db, t1)
     assert [event_type for event_type, _ in events] == ["tender.opened", "tender.cancelled"]
     cancelled = events[1][1]
     assert cancelled["demand_ids"] == [str(first)]
     assert cancelled["reason"] == "requirement incomplete"
 
     # Released, the first line pools with the late one: one tender for the whole requirement.
-    await scheduler(db, now + timedelta(minutes=1), **policy).tick()
-    newest, old = await tenders_of(db, "2103")
+    await scheduler(tendering_db, now + timedelta(minutes=1), **policy).tick()
+    newest, old = await tenders_of(tendering_db, "2103")
     assert (old["tender_id"], old["status"]) == (t1, "cancelled")
     assert newest["opened_by"] == "policy"
-    assert await line_ids(db, newest["tender_id"]) == {first, late}
+    assert await line_ids(tendering_db, newest["tender_id"]) == {first, late}
 
 
-async def test_lots_are_evaluated_at_the_deadline_each_on_its_own(db: asyncpg.Pool) -> None:
-    await school(db, "2104", "210301", "Leeds")
-    await school(db, "2104", "210302", "York")
-    leeds = await demand(db, "2104", "210301", "600000", date(2027, 3, 31))
-    york = await demand(db, "2104", "210302", "100000", date(2027, 3, 31))
+async def test_lots_are_evaluated_at_the_deadline_each_on_its_own(
+    tendering_db: asyncpg.Pool,
+) -> None:
+    await school(tendering_db, "2104", "210301", "Leeds")
+    await school(tendering_db, "2104", "210302", "York")
+    leeds = await demand(tendering_db, "2104", "210301", "600000", date(2027, 3, 31))
+    york = await demand(tendering_db, "2104", "210302", "100000", date(2027, 3, 31))
     opened_at = at(date(2026, 12, 1))
     closes_at = at(date(2026, 12, 23), hour=12)
     request = handlers.OpenRequest("2104", "electricity", closes_at, lots_by=LotsBy.LOCAL_AUTHORITY)
-    async with unit_of_work(db) as work:
+    async with store.TenderingUnitOfWork.begin(tendering_db) as work:
         tender_id = await handlers.open_tender(work, request, WINDOW, opened_at)
     tiers = [PriceTier(Decimal(0), Decimal("0.28")), PriceTier(Decimal(500000), Decimal("0.25"))]
-    async with unit_of_work(db) as work:
+    async with store.TenderingUnitOfWork.begin(tendering_db) as work:
         await handlers.submit_bid(work, "s1", tender_id, 1, Decimal(80), tiers, opened_at)
 
     # Due at the deadline itself.
-    await scheduler(db, closes_at, auto_award=True).tick()
+    await scheduler(tendering_db, closes_at, auto_award=True).tick()
 
-    tender = await db.fetchrow("SELECT * FROM tenders WHERE tender_id = $1", tender_id)
+    tender = await tendering_db.fetchrow("SELECT * FROM tenders WHERE tender_id = $1", tender_id)
     assert tender is not None
     # (600,000 + 100,000) x 0.30 x 12/12 = 210,000; + 20% VAT = 252,000 >= 207,720: regulated.
     assert (tender["route"], tender["value_inc_vat"]) == ("regulated", Decimal("252000.00"))
     assert tender["status"] == "awarded"
-    lots = await db.fetch(
+    lots = await tendering_db.fetch(
         "SELECT * FROM tender_lots WHERE tender_id = $1 ORDER BY lot_no", tender_id
     )
     assert [(lot["name"], lot["status"]) for lot in lots] == [
@@ -241,14 +223,14 @@ async def test_lots_are_evaluated_at_the_deadline_each_on_its_own(db: asyncpg.Po
     assert lots[0]["standstill_ends"] == date(2027, 1, 6)
     assert lots[0]["awarded_by"] == "deadline"
     assert lots[0]["pooled_unit_price"] == Decimal("0.25")
-    rows = await db.fetch(
+    rows = await tendering_db.fetch(
         "SELECT demand_id, status FROM demand_lines WHERE demand_id = ANY($1::uuid[])",
         [leeds, york],
     )
     statuses = {r["demand_id"]: r["status"] for r in rows}
     assert statuses == {leeds: "awarded", york: "open"}
 
-    events = await events_of(db, tender_id)
+    events = await events_of(tendering_db, tender_id)
     assert [e[0] for e in events] == [
         "tender.opened",
         "tender.bid_received",
@@ -274,53 +256,59 @@ async def test_lots_are_evaluated_at_the_deadline_each_on_its_own(db: asyncpg.Po
     )
 
     # A decided tender stays as it is: awarding again changes nothing; cancelling is refused.
-    async with unit_of_work(db) as work:
+    async with store.TenderingUnitOfWork.begin(tendering_db) as work:
         await handlers.award_tender(work, "2104", tender_id, closes_at + timedelta(hours=1))
-    assert len(await events_of(db, tender_id)) == 4
+    assert len(await events_of(tendering_db, tender_id)) == 4
     with pytest.raises(TenderNotOpen, match="nothing to cancel"):
-        async with unit_of_work(db) as work:
+        async with store.TenderingUnitOfWork.begin(tendering_db) as work:
             await handlers.cancel_tender(work, "2104", tender_id, "too late", closes_at)
 
 
-async def test_the_scheduler_runs_in_the_background_of_the_service(db: asyncpg.Pool) -> None:
-    line = await demand(db, "2105", "210401", "1000", date(2027, 3, 31))
+async def test_the_scheduler_runs_in_the_background_of_the_service(
+    tendering_db: asyncpg.Pool,
+) -> None:
+    line = await demand(tendering_db, "2105", "210401", "1000", date(2027, 3, 31))
     now = datetime.now(UTC)
-    async with unit_of_work(db) as work:
+    async with store.TenderingUnitOfWork.begin(tendering_db) as work:
         request = handlers.OpenRequest("2105", "electricity", now + timedelta(seconds=0.5))
         tender_id = await handlers.open_tender(work, request, WINDOW, now)
         tiers = [PriceTier(Decimal(0), Decimal("0.29"))]
         await handlers.submit_bid(work, "s1", tender_id, None, Decimal(50), tiers, now)
-    background = Scheduler(lambda: db, PolicySettings(scheduler_interval_seconds=0.05), WINDOW)
+    background = Scheduler(
+        lambda: tendering_db, PolicySettings(scheduler_interval_seconds=0.05), WINDOW
+    )
 
     async with background.lifespan(FastAPI()):
         for _ in range(100):
-            status = await db.fetchval("SELECT status FROM demand_lines WHERE demand_id = $1", line)
+            status = await tendering_db.fetchval(
+                "SELECT status FROM demand_lines WHERE demand_id = $1", line
+            )
             if status == "awarded":
                 break
             await asyncio.sleep(0.05)
 
     assert status == "awarded"
-    [lot] = await db.fetch("SELECT * FROM tender_lots WHERE tender_id = $1", tender_id)
+    [lot] = await tendering_db.fetch("SELECT * FROM tender_lots WHERE tender_id = $1", tender_id)
     assert (lot["status"], lot["awarded_by"]) == ("awarded", "deadline")
     # 1,000 x 0.30 x 12/12 = 300 inc. VAT 360: quotes, so no standstill.
     assert lot["standstill_ends"] is None
 
 
 async def test_a_line_withdrawn_while_its_pool_is_being_opened_is_a_conflict_not_a_crash(
-    db: asyncpg.Pool,
+    tendering_db: asyncpg.Pool,
 ) -> None:
     """A withdrawal is applied without the per-trust opening lock: when it commits between the
     opening reading the pool and taking its lines, the opening is refused as a conflict (409,
     "Pool changed"), not left to escape as the driver's SerializationError (a 500)."""
     now = at(date(2027, 1, 4))
-    kept = await demand(db, "2106", "210501", "100000", date(2027, 3, 31))
-    withdrawn = await demand(db, "2106", "210502", "100000", date(2027, 4, 30))
+    kept = await demand(tendering_db, "2106", "210501", "100000", date(2027, 3, 31))
+    withdrawn = await demand(tendering_db, "2106", "210502", "100000", date(2027, 4, 30))
     event = new_event(
         DemandWithdrawn(demand_id=withdrawn, school_urn="210502", category="electricity"),
         trust_id="2106",
         correlation_id="t",
     )
-    async with db.acquire() as intake_conn:
+    async with tendering_db.acquire() as intake_conn:
         racing = intake_conn.transaction()
         await racing.start()
         # The withdrawal holds the line's row until it commits; the opening reads the pool
@@ -328,13 +316,13 @@ async def test_a_line_withdrawn_while_its_pool_is_being_opened_is_a_conflict_not
         await intake.demand_withdrawn(UnitOfWork(intake_conn), event)
 
         async def open_it() -> UUID:
-            async with unit_of_work(db) as work:
+            async with store.TenderingUnitOfWork.begin(tendering_db) as work:
                 request = handlers.OpenRequest("2106", "electricity", now + timedelta(days=28))
                 return await handlers.open_tender(work, request, WINDOW, now)
 
         opening = asyncio.create_task(open_it())
         for _ in range(200):
-            waiting = await db.fetchval(
+            waiting = await tendering_db.fetchval(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
                 " AND wait_event_type = 'Lock'"
             )
@@ -349,8 +337,8 @@ async def test_a_line_withdrawn_while_its_pool_is_being_opened_is_a_conflict_not
     problem = problem_of(refused.value)
     assert (problem.status, problem.title) == (409, "Pool changed")
     # Nothing of the opening remains: no tender, no event, the kept line still poolable.
-    assert await tenders_of(db, "2106") == []
-    statuses = await db.fetch(
+    assert await tenders_of(tendering_db, "2106") == []
+    statuses = await tendering_db.fetch(
         "SELECT demand_id, status, withdrawn FROM demand_lines WHERE demand_id = ANY($1::uuid[])",
         [kept, withdrawn],
     )
@@ -359,24 +347,24 @@ async def test_a_line_withdrawn_while_its_pool_is_being_opened_is_a_conflict_not
         (withdrawn, "open", True),
     }
     # Retried, it opens the pool as it now is.
-    async with unit_of_work(db) as work:
+    async with store.TenderingUnitOfWork.begin(tendering_db) as work:
         request = handlers.OpenRequest("2106", "electricity", now + timedelta(days=28))
         tender_id = await handlers.open_tender(work, request, WINDOW, now)
-    assert await line_ids(db, tender_id) == {kept}
+    assert await line_ids(tendering_db, tender_id) == {kept}
 
 
 async def test_racing_openings_and_awards_of_one_pool_give_one_tender_and_one_award(
-    db: asyncpg.Pool,
+    tendering_db: asyncpg.Pool,
 ) -> None:
     """Openings are serialised per trust and awards lock the tender: of two openings of one
     pool, one opens it and the other is refused as a conflict (no open demand left); of two
     awards, one decides and the other finds the tender decided."""
     now = at(date(2027, 1, 4))
-    await demand(db, "2107", "210601", "100000", date(2027, 3, 31))
+    await demand(tendering_db, "2107", "210601", "100000", date(2027, 3, 31))
     closes_at = now + timedelta(days=28)
 
     async def open_it() -> UUID:
-        async with unit_of_work(db) as work:
+        async with store.TenderingUnitOfWork.begin(tendering_db) as work:
             request = handlers.OpenRequest("2107", "electricity", closes_at)
             return await handlers.open_tender(work, request, WINDOW, now)
 
@@ -386,14 +374,14 @@ async def test_racing_openings_and_awards_of_one_pool_give_one_tender_and_one_aw
     assert isinstance(refused, NoOpenDemand)
     assert (problem_of(refused).status, problem_of(refused).title) == (409, "No open demand")
 
-    async with unit_of_work(db) as work:
+    async with store.TenderingUnitOfWork.begin(tendering_db) as work:
         tiers = [PriceTier(Decimal(0), Decimal("0.29"))]
         await handlers.submit_bid(work, "s1", tender_id, None, Decimal(50), tiers, now)
 
     async def award_it() -> None:
-        async with unit_of_work(db) as work:
+        async with store.TenderingUnitOfWork.begin(tendering_db) as work:
             await handlers.award_tender(work, "2107", tender_id, closes_at)
 
     await asyncio.gather(award_it(), award_it())
-    events = [event_type for event_type, _ in await events_of(db, tender_id)]
+    events = [event_type for event_type, _ in await events_of(tendering_db, tender_id)]
     assert events == ["tender.opened", "tender.bid_received", "tender.awarded"]

@@ -1,0 +1,400 @@
+"""Tendering's verbs (services/tendering/handlers.py) on the in-memory unit of work: what each
+stores and the events it emits, and that a refused one emits nothing. No I/O; the fake storage
+is held to PostgreSQL's behaviour by tender_repository_contract.py."""
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+
+from services.tendering import handlers
+from services.tendering.domain.errors import (
+    BiddingClosed,
+    BidsSealed,
+    InvalidClosingTime,
+    InvalidPriceTiers,
+    InvalidWeights,
+    LotRequired,
+    NoOpenDemand,
+    RegistryNotUpToDate,
+    TenderNotFound,
+    TenderNotOpen,
+    TenderWasCancelled,
+    UnknownCategory,
+    UnknownLot,
+    WouldSplitRequirement,
+)
+from services.tendering.domain.evaluation import Weights
+from services.tendering.domain.lots import LotsBy
+from services.tendering.domain.pooling import PoolLine
+from services.tendering.domain.pricing import PriceTier
+from shared.domain.errors import DomainError
+from shared.events import Topics
+from tests.service_layer.fakes import FakeUnitOfWork
+from tests.service_layer.tender_repository_contract import pool_line
+
+TRUST = "8001"
+NOW = datetime(2027, 1, 4, 9, tzinfo=UTC)  # a Monday
+CLOSES = NOW + timedelta(days=28)
+WINDOW = 6
+MARCH, JUNE = date(2027, 3, 31), date(2027, 6, 30)
+
+
+@pytest.fixture
+def work() -> FakeUnitOfWork:
+    return FakeUnitOfWork()
+
+
+async def demand(
+    work: FakeUnitOfWork, urn: str, quantity: str, end: date = MARCH, category: str = "electricity"
+) -> PoolLine:
+    line = pool_line(urn, quantity, end)
+    await work.tenders.demand(TRUST, category, line)
+    return line
+
+
+def request(**changes: Any) -> handlers.OpenRequest:
+    return handlers.OpenRequest(**({"trust_id": TRUST, "category": "electricity"} | changes))
+
+
+async def open_tender(work: FakeUnitOfWork, **changes: Any) -> UUID:
+    async with work:
+        return await handlers.open_tender(work, request(closes_at=CLOSES, **changes), WINDOW, NOW)
+
+
+def tiers(*prices: tuple[str, str]) -> list[PriceTier]:
+    return [PriceTier(Decimal(quantity), Decimal(price)) for quantity, price in prices]
+
+
+async def submit_bid(
+    work: FakeUnitOfWork,
+    tender_id: UUID,
+    supplier_id: str,
+    price_tiers: list[PriceTier],
+    lot: int | None = None,
+    at: datetime = NOW,
+) -> UUID:
+    async with work:
+        _, bid = await handlers.submit_bid(
+            work, supplier_id, tender_id, lot, Decimal(50), price_tiers, at
+        )
+    return UUID(bid.bid_id)
+
+
+async def award(work: FakeUnitOfWork, tender_id: UUID, at: datetime = CLOSES) -> None:
+    async with work:
+        await handlers.award_tender(work, TRUST, tender_id, at)
+
+
+def events(work: FakeUnitOfWork) -> list[tuple[str, dict[str, Any]]]:
+    """What was published: each event's type and data, every one on the tenders' topic, keyed
+    by the trust and correlated by its tender."""
+    for topic, envelope in work.published:
+        assert (topic, envelope.trust_id) == (Topics.TENDERS, TRUST)
+        assert envelope.correlation_id == envelope.data["tender_id"]
+    return [(envelope.event_type, envelope.data) for _, envelope in work.published]
+
+
+async def refused(work: FakeUnitOfWork, error: type[DomainError], verb: Any) -> None:
+    """The verb raises `error` and its unit of work publishes nothing."""
+    before = len(work.published)
+    with pytest.raises(error):
+        async with work:
+            await verb
+    assert len(work.published) == before
+
+
+# Opening
+
+
+async def test_a_tender_takes_the_whole_pool_and_announces_it(work: FakeUnitOfWork) -> None:
+    march = await demand(work, "800001", "1000", MARCH)
+    june = await demand(work, "800002", "500", JUNE)
+    gas = await demand(work, "800001", "700", MARCH, category="gas")
+
+    tender_id = await open_tender(work)
+
+    [(event_type, opened)] = events(work)
+    assert event_type == "tender.opened"
+    assert opened["tender_id"] == str(tender_id)
+    assert opened["demand_ids"] == [march.demand_id, june.demand_id]
+    assert (opened["category"], opened["unit"], opened["term_months"]) == ("electricity", "kWh", 12)
+    assert await work.tenders.open_lines(TRUST) == {"gas": [gas]}
+    tender = await work.tenders.get(tender_id)
+    assert tender is not None and tender["opened_by"] == "manager"
+
+
+@pytest.mark.parametrize(
+    ("changes", "error"),
+    [
+        ({"category": "coal", "closes_at": CLOSES}, UnknownCategory),
+        ({"closes_at": NOW}, InvalidClosingTime),
+        ({"closes_at": CLOSES, "weights": Weights(Decimal("0.5"), Decimal("0.6"))}, InvalidWeights),
+    ],
+)
+async def test_an_opening_with_a_bad_request_is_refused_and_takes_no_lines(
+    work: FakeUnitOfWork, changes: dict[str, Any], error: type[DomainError]
+) -> None:
+    line = await demand(work, "800001", "1000")
+
+    await refused(work, error, handlers.open_tender(work, request(**changes), WINDOW, NOW))
+
+    assert await work.tenders.open_lines(TRUST) == {"electricity": [line]}
+    assert await work.tenders.open_tender_spans(TRUST) == {}
+
+
+async def test_an_opening_without_open_demand_is_refused(work: FakeUnitOfWork) -> None:
+    await demand(work, "800001", "1000", category="gas")
+
+    opening = handlers.open_tender(work, request(closes_at=CLOSES), WINDOW, NOW)
+    await refused(work, NoOpenDemand, opening)
+
+
+async def test_a_pool_that_would_split_an_open_tenders_requirement_is_refused(
+    work: FakeUnitOfWork,
+) -> None:
+    await demand(work, "800001", "1000", MARCH)
+    first = await open_tender(work)
+    # Within the window of the open tender's lines: the same requirement, arriving late.
+    late = await demand(work, "800002", "500", JUNE)
+
+    [pool] = await handlers.list_pools(work.tenders, TRUST, WINDOW, NOW)
+    assert pool.conflicting_tenders == [str(first)]
+    opening = handlers.open_tender(work, request(closes_at=CLOSES), WINDOW, NOW)
+    await refused(work, WouldSplitRequirement, opening)
+    assert await work.tenders.open_lines(TRUST) == {"electricity": [late]}
+
+
+async def test_lots_wait_for_every_pooled_schools_registry_entry(work: FakeUnitOfWork) -> None:
+    leeds = await demand(work, "800001", "1000")
+    york = await demand(work, "800002", "500")
+    await work.tenders.school("800001", "Leeds", "Primary")
+
+    by_authority = request(closes_at=CLOSES, lots_by=LotsBy.LOCAL_AUTHORITY)
+    await refused(work, RegistryNotUpToDate, handlers.open_tender(work, by_authority, WINDOW, NOW))
+    await work.tenders.school("800002", "York", "Primary")
+    tender_id = await open_tender(work, lots_by=LotsBy.LOCAL_AUTHORITY)
+
+    lots = await work.tenders.lots(tender_id)
+    assert [(lot["lot_no"], lot["name"], lot["pooled_quantity"]) for lot in lots] == [
+        (1, "Leeds", leeds.quantity),
+        (2, "York", york.quantity),
+    ]
+
+
+# Bidding
+
+
+async def test_a_bid_before_the_deadline_is_stored_and_announced(work: FakeUnitOfWork) -> None:
+    await demand(work, "800001", "1000")
+    tender_id = await open_tender(work)
+
+    bid_id = await submit_bid(work, tender_id, "s1", tiers(("0", "0.28")))
+
+    [_, (event_type, received)] = events(work)
+    assert event_type == "tender.bid_received"
+    assert (received["bid_id"], received["supplier_id"]) == (str(bid_id), "s1")
+    [[bid]] = (await work.tenders.bids(tender_id)).values()
+    assert (bid.bid_id, bid.tiers) == (str(bid_id), tuple(tiers(("0", "0.28"))))
+
+
+async def test_a_resubmitted_bid_replaces_the_suppliers_earlier_one(work: FakeUnitOfWork) -> None:
+    await demand(work, "800001", "1000")
+    tender_id = await open_tender(work)
+
+    await submit_bid(work, tender_id, "s1", tiers(("0", "0.28")))
+    other = await submit_bid(work, tender_id, "s2", tiers(("0", "0.29")))
+    again = await submit_bid(work, tender_id, "s1", tiers(("0", "0.27")), at=NOW.replace(hour=10))
+
+    bids = await work.tenders.bids(tender_id)
+    assert [bid.bid_id for bid in bids[1]] == [str(other), str(again)]
+    assert [event_type for event_type, _ in events(work)].count("tender.bid_received") == 3
+
+
+async def test_a_bid_at_the_deadline_is_refused(work: FakeUnitOfWork) -> None:
+    await demand(work, "800001", "1000")
+    tender_id = await open_tender(work)
+
+    late = handlers.submit_bid(work, "s1", tender_id, None, Decimal(50), tiers(("0", "1")), CLOSES)
+    await refused(work, BiddingClosed, late)
+
+    assert await work.tenders.bids(tender_id) == {}
+
+
+async def test_a_bid_for_a_tender_in_lots_names_one_of_its_lots(work: FakeUnitOfWork) -> None:
+    for urn, authority in (("800001", "Leeds"), ("800002", "York")):
+        await demand(work, urn, "1000")
+        await work.tenders.school(urn, authority, None)
+    tender_id = await open_tender(work, lots_by=LotsBy.LOCAL_AUTHORITY)
+    price = tiers(("0", "0.28"))
+
+    for lot, error in ((None, LotRequired), (3, UnknownLot)):
+        bid = handlers.submit_bid(work, "s1", tender_id, lot, Decimal(50), price, NOW)
+        await refused(work, error, bid)
+    await submit_bid(work, tender_id, "s1", price, lot=2)
+
+    assert list(await work.tenders.bids(tender_id)) == [2]
+
+
+async def test_a_bid_with_invalid_tiers_or_for_no_tender_is_refused(work: FakeUnitOfWork) -> None:
+    await demand(work, "800001", "1000")
+    tender_id = await open_tender(work)
+
+    from_ten = tiers(("10", "0.28"))
+    bid = handlers.submit_bid(work, "s1", tender_id, None, Decimal(50), from_ten, NOW)
+    await refused(work, InvalidPriceTiers, bid)
+    nowhere = handlers.submit_bid(work, "s1", uuid4(), None, Decimal(50), tiers(("0", "1")), NOW)
+    await refused(work, TenderNotFound, nowhere)
+
+
+# Award
+
+
+async def test_bids_are_sealed_until_the_deadline(work: FakeUnitOfWork) -> None:
+    await demand(work, "800001", "1000")
+    tender_id = await open_tender(work)
+    await submit_bid(work, tender_id, "s1", tiers(("0", "0.28")))
+
+    early = handlers.award_tender(work, TRUST, tender_id, CLOSES - timedelta(seconds=1))
+    await refused(work, BidsSealed, early)
+
+    tender = await work.tenders.get(tender_id)
+    assert tender is not None and tender["status"] == "open"
+
+
+async def test_the_best_bid_at_the_pooled_volume_wins_and_each_school_gets_its_prices(
+    work: FakeUnitOfWork,
+) -> None:
+    big = await demand(work, "800001", "1000")
+    small = await demand(work, "800002", "500")
+    tender_id = await open_tender(work)
+    await submit_bid(work, tender_id, "flat", tiers(("0", "0.27")))
+    # Dearer for either school alone, cheaper for the pooled 1,500 kWh.
+    tiered = await submit_bid(work, tender_id, "tiered", tiers(("0", "0.29"), ("1500", "0.25")))
+
+    await award(work, tender_id)
+
+    [(event_type, awarded)] = events(work)[-1:]
+    assert event_type == "tender.awarded"
+    assert (awarded["supplier_id"], awarded["bid_id"]) == ("tiered", str(tiered))
+    assert Decimal(awarded["pooled_quantity"]) == Decimal(1500)
+    assert Decimal(awarded["pooled_unit_price"]) == Decimal("0.25")
+    assert awarded["lot"] is None
+    assert [
+        (a["demand_id"], Decimal(a["pooled_unit_price"]), Decimal(a["solo_unit_price"]))
+        for a in awarded["allocations"]
+    ] == [
+        (big.demand_id, Decimal("0.25"), Decimal("0.29")),
+        (small.demand_id, Decimal("0.25"), Decimal("0.29")),
+    ]
+    [lot] = await work.tenders.lots(tender_id)
+    assert (lot["status"], lot["awarded_bid_id"], lot["awarded_by"]) == (
+        "awarded",
+        tiered,
+        "manager",
+    )
+    tender = await work.tenders.get(tender_id)
+    assert tender is not None and tender["status"] == "awarded"
+
+
+async def test_a_regulated_award_has_a_standstill_of_eight_working_days(
+    work: FakeUnitOfWork,
+) -> None:
+    await demand(work, "800001", "5000000")  # 1.8 million GBP a year inc. VAT: regulated
+    tender_id = await open_tender(work)
+    await submit_bid(work, tender_id, "s1", tiers(("0", "0.28")))
+
+    await award(work, tender_id)
+
+    [(_, awarded)] = events(work)[-1:]
+    # Awarded on Monday 1 February 2027, the first of the 8 working days: Wednesday 10 February.
+    assert awarded["standstill_ends"] == "2027-02-10"
+
+
+async def test_a_lot_without_bids_closes_and_its_lines_are_open_again(
+    work: FakeUnitOfWork,
+) -> None:
+    for urn, authority in (("800001", "Leeds"), ("800002", "York")):
+        await work.tenders.school(urn, authority, None)
+    await demand(work, "800001", "1000")
+    york = await demand(work, "800002", "500")
+    tender_id = await open_tender(work, lots_by=LotsBy.LOCAL_AUTHORITY)
+    await submit_bid(work, tender_id, "s1", tiers(("0", "0.28")), lot=1)
+
+    await award(work, tender_id)
+
+    awarded, cancelled = events(work)[-2:]
+    assert awarded[0] == "tender.awarded"
+    assert (awarded[1]["lot"], awarded[1]["lot_name"]) == (1, "Leeds")
+    assert cancelled[0] == "tender.cancelled"
+    assert cancelled[1]["demand_ids"] == [york.demand_id]
+    assert "for lot 2" in cancelled[1]["reason"]
+    assert await work.tenders.open_lines(TRUST) == {"electricity": [york]}
+    lots = await work.tenders.lots(tender_id)
+    assert [lot["status"] for lot in lots] == ["awarded", "no_bids"]
+
+
+async def test_a_tender_without_any_bid_closes_with_no_bids(work: FakeUnitOfWork) -> None:
+    line = await demand(work, "800001", "1000")
+    tender_id = await open_tender(work)
+
+    await award(work, tender_id)
+
+    [(event_type, cancelled)] = events(work)[-1:]
+    assert (event_type, cancelled["demand_ids"]) == ("tender.cancelled", [line.demand_id])
+    tender = await work.tenders.get(tender_id)
+    assert tender is not None and tender["status"] == "no_bids"
+
+
+async def test_awarding_a_decided_tender_again_changes_nothing(work: FakeUnitOfWork) -> None:
+    await demand(work, "800001", "1000")
+    tender_id = await open_tender(work)
+    await submit_bid(work, tender_id, "s1", tiers(("0", "0.28")))
+    await award(work, tender_id)
+    published = len(work.published)
+
+    await award(work, tender_id, at=CLOSES + timedelta(days=1))
+
+    assert len(work.published) == published
+    [lot] = await work.tenders.lots(tender_id)
+    assert lot["awarded_by"] == "manager"
+
+
+async def test_another_trusts_tender_is_not_found(work: FakeUnitOfWork) -> None:
+    await demand(work, "800001", "1000")
+    tender_id = await open_tender(work)
+
+    await refused(work, TenderNotFound, handlers.award_tender(work, "9999", tender_id, CLOSES))
+    cancelling = handlers.cancel_tender(work, "9999", tender_id, "not ours", NOW)
+    await refused(work, TenderNotFound, cancelling)
+
+
+# Cancelling
+
+
+async def test_a_cancelled_tender_releases_its_lines_and_takes_nothing_more(
+    work: FakeUnitOfWork,
+) -> None:
+    lines = [await demand(work, urn, "1000") for urn in ("800001", "800002")]
+    tender_id = await open_tender(work)
+
+    async with work:
+        await handlers.cancel_tender(work, TRUST, tender_id, "requirement changed", NOW)
+
+    [(event_type, cancelled)] = events(work)[-1:]
+    assert event_type == "tender.cancelled"
+    assert cancelled["demand_ids"] == sorted(line.demand_id for line in lines)
+    assert cancelled["reason"] == "requirement changed"
+    tender = await work.tenders.get(tender_id)
+    assert tender is not None
+    assert (tender["status"], tender["cancel_reason"]) == ("cancelled", "requirement changed")
+    by_id = sorted(lines, key=lambda line: line.demand_id)
+    assert await work.tenders.open_lines(TRUST) == {"electricity": by_id}
+
+    again = handlers.cancel_tender(work, TRUST, tender_id, "twice", NOW)
+    await refused(work, TenderNotOpen, again)
+    await refused(work, TenderWasCancelled, handlers.award_tender(work, TRUST, tender_id, CLOSES))
+    bid = handlers.submit_bid(work, "s1", tender_id, None, Decimal(50), tiers(("0", "1")), NOW)
+    await refused(work, BiddingClosed, bid)
