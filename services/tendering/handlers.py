@@ -34,7 +34,7 @@ from services.tendering.domain.pooling import Pool, default_term, form_pools, sp
 from services.tendering.domain.pricing import PriceTier, price_at
 from services.tendering.domain.route import RouteDecision
 from services.tendering.holidays import working_calendar
-from services.tendering.repository import NewTender, Row, TenderingWork, TenderRepository
+from services.tendering.repository import LotAward, NewTender, Row, TenderingWork, TenderRepository
 from shared.domain.categories import categories
 from shared.events import (
     Allocation,
@@ -189,7 +189,9 @@ async def award_tender(
             statuses[number] = Status.NO_BIDS
             continue
         winner = ranked[0]
-        await tenders.record_lot_award(tender_id, number, winner, now, awarded_by, standstill)
+        await tenders.record_lot_award(
+            tender_id, LotAward(number, winner, now, awarded_by, standstill)
+        )
         statuses[number] = Status.AWARDED
         events.extend(_awarded(tender, lot, lines[number], winner, now, standstill))
     if unbid:

@@ -40,6 +40,18 @@ class NewTender:
     route: RouteDecision
 
 
+@dataclass(frozen=True)
+class LotAward:
+    """A lot awarded to its winning bid: when, by whom, and when its standstill ends (None
+    where the route has none)."""
+
+    lot_no: int
+    winner: ScoredBid
+    awarded_at: datetime
+    awarded_by: str
+    standstill_ends: date | None
+
+
 class TenderRepository(Protocol):
     async def lock_openings(self, trust_id: str) -> None:
         """Until the unit of work ends, no other tender of the trust opens (they would share
@@ -76,15 +88,7 @@ class TenderRepository(Protocol):
     async def save_bid(self, tender_id: UUID, lot_no: int, bid: Bid) -> None:
         """The bid, in place of the supplier's earlier bid for the lot if there is one."""
 
-    async def record_lot_award(
-        self,
-        tender_id: UUID,
-        lot_no: int,
-        winner: ScoredBid,
-        awarded_at: datetime,
-        awarded_by: str,
-        standstill_ends: date | None,
-    ) -> None:
+    async def record_lot_award(self, tender_id: UUID, award: LotAward) -> None:
         """The lot is awarded to the winning bid, and its lines with it."""
 
     async def close_lots(

@@ -13,11 +13,11 @@ from uuid import UUID
 import asyncpg
 
 from services.tendering.domain.errors import PoolChanged
-from services.tendering.domain.evaluation import Bid, ScoredBid
+from services.tendering.domain.evaluation import Bid
 from services.tendering.domain.lots import LotsBy, Status
 from services.tendering.domain.pooling import PoolLine, TenderedSpan
 from services.tendering.domain.pricing import PriceTier
-from services.tendering.repository import NewTender, TenderRepository
+from services.tendering.repository import LotAward, NewTender, TenderRepository
 from shared.db import Connection
 from shared.unit_of_work import UnitOfWork
 
@@ -258,32 +258,24 @@ class PostgresTenderRepository:
             bid.submitted_at,
         )
 
-    async def record_lot_award(
-        self,
-        tender_id: UUID,
-        lot_no: int,
-        winner: ScoredBid,
-        awarded_at: datetime,
-        awarded_by: str,
-        standstill_ends: date | None,
-    ) -> None:
+    async def record_lot_award(self, tender_id: UUID, award: LotAward) -> None:
         await self._conn.execute(
             "UPDATE tender_lots SET status = 'awarded', awarded_bid_id = $3, awarded_at = $4,"
             " awarded_by = $5, pooled_unit_price = $6, standstill_ends = $7"
             " WHERE tender_id = $1 AND lot_no = $2",
             tender_id,
-            lot_no,
-            UUID(winner.bid.bid_id),
-            awarded_at,
-            awarded_by,
-            winner.unit_price,
-            standstill_ends,
+            award.lot_no,
+            UUID(award.winner.bid.bid_id),
+            award.awarded_at,
+            award.awarded_by,
+            award.winner.unit_price,
+            award.standstill_ends,
         )
         await self._conn.execute(
             "UPDATE demand_lines SET status = 'awarded' WHERE tender_id = $1 AND demand_id IN"
             " (SELECT demand_id FROM tender_lines WHERE tender_id = $1 AND lot_no = $2)",
             tender_id,
-            lot_no,
+            award.lot_no,
         )
 
     async def close_lots(

@@ -7,16 +7,16 @@ handlers read (services/tendering/migrations/).
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 from uuid import UUID
 
 from services.tendering.domain.errors import PoolChanged
-from services.tendering.domain.evaluation import Bid, ScoredBid
+from services.tendering.domain.evaluation import Bid
 from services.tendering.domain.lots import LotsBy, Status
 from services.tendering.domain.pooling import PoolLine, TenderedSpan
-from services.tendering.repository import NewTender
+from services.tendering.repository import LotAward, NewTender
 from shared.events import Envelope, Outgoing
 
 Row = dict[str, Any]
@@ -161,23 +161,15 @@ class FakeTenderRepository:
     async def save_bid(self, tender_id: UUID, lot_no: int, bid: Bid) -> None:
         self._bids[tender_id, lot_no, bid.supplier_id] = bid
 
-    async def record_lot_award(
-        self,
-        tender_id: UUID,
-        lot_no: int,
-        winner: ScoredBid,
-        awarded_at: datetime,
-        awarded_by: str,
-        standstill_ends: date | None,
-    ) -> None:
-        self._lot(tender_id, lot_no).update(
+    async def record_lot_award(self, tender_id: UUID, award: LotAward) -> None:
+        self._lot(tender_id, award.lot_no).update(
             status=str(Status.AWARDED),
-            awarded_bid_id=UUID(winner.bid.bid_id),
-            pooled_unit_price=winner.unit_price,
-            awarded_by=awarded_by,
-            standstill_ends=standstill_ends,
+            awarded_bid_id=UUID(award.winner.bid.bid_id),
+            pooled_unit_price=award.winner.unit_price,
+            awarded_by=award.awarded_by,
+            standstill_ends=award.standstill_ends,
         )
-        for d in self._lines_of(tender_id, [lot_no]):
+        for d in self._lines_of(tender_id, [award.lot_no]):
             d.status = "awarded"
 
     async def close_lots(

@@ -21,7 +21,7 @@ from services.tendering.domain.lots import LotsBy, Status, form_lots
 from services.tendering.domain.opening import route_of
 from services.tendering.domain.pooling import Pool, PoolLine, TenderedSpan
 from services.tendering.domain.pricing import PriceTier
-from services.tendering.repository import NewTender, TenderRepository
+from services.tendering.repository import LotAward, NewTender, TenderRepository
 
 TRUST = "7001"
 OPENED = datetime(2027, 1, 4, 9, tzinfo=UTC)
@@ -207,7 +207,7 @@ class TenderRepositoryContract:
         winner = ScoredBid(winning, 1, Decimal("0.28"), Decimal(100), Decimal(90))
 
         await tenders.record_lot_award(
-            tender.tender_id, 1, winner, CLOSES, "deadline", date(2027, 2, 11)
+            tender.tender_id, LotAward(1, winner, CLOSES, "deadline", date(2027, 2, 11))
         )
         released = await tenders.close_lots(tender.tender_id, [2], Status.NO_BIDS)
 
