@@ -177,6 +177,14 @@ _BARS_BY_SCHOOL = (
 )
 
 
+def _card(anchor: str, heading: str, content: str, kind: str = "card") -> str:
+    """A section of the page, found at #`anchor` and named by its heading; `content` is HTML."""
+    return (
+        f'<section class="{kind}" id="{anchor}" aria-labelledby="{anchor}-heading">'
+        f'<h2 id="{anchor}-heading">{escape(heading)}</h2>{content}</section>'
+    )
+
+
 def _saving_chart(
     chart_id: str, title: str, description: str, bars: Iterable[tuple[str, Decimal]]
 ) -> str:
@@ -313,9 +321,9 @@ def _schools(s: TrustSavings) -> str:
         _figures_row(school_name(x.urn, x.name), x, f"<td>{escape(x.urn)}</td>") for x in ranked
     )
     total = "<tfoot>" + _figures_row("All schools", s, "<td></td>") + "</tfoot>"
-    return (
-        '<section class="card" id="schools" aria-labelledby="schools-heading">'
-        '<h2 id="schools-heading">Savings per school</h2>'
+    return _card(
+        "schools",
+        "Savings per school",
         '<p class="lede">What each school saves a year under the joint contracts, against what'
         " it pays today on its own.</p>"
         f"{_key([x.annual_saving for x in ranked])}<figure>{chart}</figure>"
@@ -333,8 +341,7 @@ def _schools(s: TrustSavings) -> str:
             ),
             rows,
             total,
-        )
-        + "</section>"
+        ),
     )
 
 
@@ -358,9 +365,9 @@ def _categories(rows: Sequence[CategoryBreakdown]) -> str:
         + "</tr>"
         for c in rows
     )
-    return (
-        '<section class="card" id="categories" aria-labelledby="categories-heading">'
-        '<h2 id="categories-heading">Savings per category</h2>'
+    return _card(
+        "categories",
+        "Savings per category",
         f"{_key([c.annual_saving for c in rows])}<figure>{chart}</figure>"
         + _table(
             "Savings per category, per year unless stated",
@@ -374,8 +381,7 @@ def _categories(rows: Sequence[CategoryBreakdown]) -> str:
                 ">Over the terms",
             ),
             body,
-        )
-        + "</section>"
+        ),
     )
 
 
@@ -420,9 +426,9 @@ def _pooling(entries: Sequence[LedgerEntry], categories: Sequence[CategoryBreakd
         + "</tr>"
         for e in ordered
     )
-    return (
-        '<section class="card" id="pooling" aria-labelledby="pooling-heading">'
-        '<h2 id="pooling-heading">What pooling alone contributed</h2>'
+    return _card(
+        "pooling",
+        "What pooling alone contributed",
         '<p class="lede">The part of the saving only buying together made possible: what the'
         " winning supplier would charge a school for its own volume alone, minus the joint price,"
         " times its volume. Each dot is one school; smaller buyers usually gain most.</p>"
@@ -440,7 +446,7 @@ def _pooling(entries: Sequence[LedgerEntry], categories: Sequence[CategoryBreakd
             ),
             rows,
         )
-        + "</details></section>"
+        + "</details>",
     )
 
 
@@ -462,9 +468,9 @@ def _months(months: Sequence[MonthSavings]) -> str:
         + "</tr>"
         for m in months
     )
-    return (
-        '<section class="card" id="months" aria-labelledby="months-heading">'
-        '<h2 id="months-heading">Savings over time</h2>'
+    return _card(
+        "months",
+        "Savings over time",
         '<p class="lede">By the month the joint contracts start: the yearly saving each month'
         " adds, and the yearly saving in place from then on.</p>"
         f"<figure>{chart}</figure>"
@@ -478,8 +484,7 @@ def _months(months: Sequence[MonthSavings]) -> str:
                 ">Running total a year",
             ),
             rows,
-        )
-        + "</section>"
+        ),
     )
 
 
@@ -507,10 +512,10 @@ def _contracts(trust_id: str, contracts: Sequence[ContractSavings]) -> str:
         + "</tr>"
         for c in contracts
     )
-    return (
-        '<section class="card" id="contracts" aria-labelledby="contracts-heading">'
-        '<h2 id="contracts-heading">Joint contracts</h2>'
-        + _table(
+    return _card(
+        "contracts",
+        "Joint contracts",
+        _table(
             "The trust's awarded joint contracts; each links to its page with every school's"
             " figures",
             (
@@ -524,8 +529,7 @@ def _contracts(trust_id: str, contracts: Sequence[ContractSavings]) -> str:
                 ">Over the term",
             ),
             rows,
-        )
-        + "</section>"
+        ),
     )
 
 
@@ -586,10 +590,10 @@ def _facts(*pairs: tuple[str, str]) -> str:
 
 
 def _contract_terms(c: ContractDetail) -> str:
-    return (
-        '<section class="card" id="contract" aria-labelledby="contract-heading">'
-        '<h2 id="contract-heading">The contract</h2>'
-        + _facts(
+    return _card(
+        "contract",
+        "The contract",
+        _facts(
             ("Category", escape(f"{category_name(c.category)} ({c.unit})")),
             ("Tender", f'<span class="id">{c.tender_id}</span>'),
             ("Schools", str(c.schools)),
@@ -598,7 +602,7 @@ def _contract_terms(c: ContractDetail) -> str:
         )
         + '<p class="small">The tender\'s own record (bids, lots, standstill) is JSON in the'
         " tendering service's API, for API clients with a manager token (a browser gets 401"
-        f' there): <span class="id">{escape(c.tender_url)}</span></p></section>'
+        f' there): <span class="id">{escape(c.tender_url)}</span></p>',
     )
 
 
@@ -631,10 +635,10 @@ def _award(a: ContractAward, unit: str) -> str:
         + "</tr>"
         for e in a.entries
     )
-    return (
-        f'<section class="card award" id="{anchor}" aria-labelledby="{anchor}-heading">'
-        f'<h2 id="{anchor}-heading">{escape(heading + a.supplier_id)}</h2>'
-        + _facts(
+    return _card(
+        anchor,
+        heading + a.supplier_id,
+        _facts(
             ("Supplier", escape(a.supplier_id)),
             ("Contract starts", escape(long_date(a.contract_start))),
             ("Term", f"{a.term_months} months"),
@@ -681,6 +685,6 @@ def _award(a: ContractAward, unit: str) -> str:
             ("Winning bid", f'<span class="id">{a.bid_id}</span>'),
             ("Rule version", escape(a.rule_version)),
             ("Awarded", escape(_at(a.recorded_at))),
-        )
-        + "</section>"
+        ),
+        kind="card award",
     )
