@@ -61,20 +61,8 @@ def pools(trust_id: str, views: Sequence[PoolView]) -> list[PoolOut]:
 
 
 def summaries(rows: Sequence[asyncpg.Record]) -> list[TenderSummaryOut]:
-    return [
-        TenderSummaryOut(
-            tender_id=t["tender_id"],
-            category=t["category"],
-            pool_id=t["pool_id"],
-            status=t["status"],
-            opened_at=t["opened_at"],
-            opened_by=t["opened_by"],
-            closes_at=t["closes_at"],
-            route=t["route"],
-            lots_by=t["lots_by"],
-        )
-        for t in rows
-    ]
+    """Each tender's summary: the columns of its row that the summary names."""
+    return [TenderSummaryOut.model_validate(dict(t)) for t in rows]
 
 
 def bid(tender_id: UUID, lot: int, bid: Bid) -> BidOut:
