@@ -82,15 +82,11 @@ CEDAR = entry(
 
 
 def school(e: LedgerEntry) -> SchoolSavings:
+    """The school of a single entry: its figures are the entry's."""
     return SchoolSavings(
         urn=e.school_urn,
         name=e.school_name,
-        annual_baseline_cost=e.annual_baseline_cost,
-        annual_contract_cost=e.annual_contract_cost,
-        annual_saving=e.annual_saving,
-        term_saving=e.term_saving,
-        saving_pct=e.saving_pct,
-        economy_of_scale=e.economy_of_scale,
+        **e.model_dump(include=set(SchoolSavings.model_fields)),
     )
 
 
@@ -280,27 +276,16 @@ SPARK = VOLT.model_copy(
 def award(
     c: ContractSavings, entries: list[LedgerEntry], lot: int | None = None, lot_name: str = ""
 ) -> ContractAward:
+    """The award of contract `c`: its terms and figures (the fields they share) are the
+    contract's."""
     return ContractAward(
         lot=lot,
         lot_name=lot_name or None,
         standstill_ends=date(2027, 1, 27) if lot == 1 else None,
-        bid_id=c.bid_id,
-        supplier_id=c.supplier_id,
-        contract_start=c.contract_start,
-        term_months=c.term_months,
-        schools=c.schools,
-        pooled_quantity=c.pooled_quantity,
-        pooled_unit_price=c.pooled_unit_price,
-        rule_version=c.rule_version,
         award_event_ids=list(dict.fromkeys(e.source_event_id for e in entries)),
         recorded_at=AT,
         entries=entries,
-        annual_baseline_cost=c.annual_baseline_cost,
-        annual_contract_cost=c.annual_contract_cost,
-        annual_saving=c.annual_saving,
-        term_saving=c.term_saving,
-        saving_pct=c.saving_pct,
-        economy_of_scale=c.economy_of_scale,
+        **c.model_dump(include=set(ContractAward.model_fields)),
     )
 
 
