@@ -1,8 +1,13 @@
 """Small helpers for tests that talk to the running system."""
 
 import asyncio
+import signal
+import subprocess
+import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
@@ -14,6 +19,9 @@ if TYPE_CHECKING:
     from procure.launcher import RunningSystem
 
 T = TypeVar("T")
+
+# The `procure` command, as an operator runs it (from the checkout).
+PROCURE = [sys.executable, "-m", "procure.cli"]
 
 # The six savings figures of a ledger entry or a total, by the names the API answers with.
 FIGURES = (
@@ -151,3 +159,52 @@ def free_base_port() -> int:
         if base + 2 < 65536 and not any(port_in_use("127.0.0.1", base + i) for i in range(3)):
             return base
     raise RuntimeError("no three free ports in a row")
+
+
+def open_tender(
+    http: httpx.Client,
+    tendering: str,
+    manager: dict[str, str],
+    trust_id: str,
+    category: str,
+    closes_at: datetime,
+) -> str:
+    """Open a tender of the trust's pooled demand in a category, as its manager does; its id."""
+    opened = http.post(
+        f"{tendering}/v1/tenders",
+        headers=manager,
+        json={"trust_id": trust_id, "category": category, "closes_at": closes_at.isoformat()},
+    )
+    assert opened.status_code == 201, opened.text
+    tender_id: str = opened.json()["tender_id"]
+    return tender_id
+
+
+def start_procure_up(
+    data_dir: Path, base_port: int, output: Path, env: Mapping[str, str], cwd: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """`procure up` on a data folder, what it prints (stdout and stderr) in `output`, emptied
+    first."""
+    output.write_bytes(b"")
+    with output.open("ab") as out:
+        up = ["up", "--data-dir", str(data_dir), "--base-port", str(base_port)]
+        return subprocess.Popen(
+            [*PROCURE, *up], stdout=out, stderr=subprocess.STDOUT, cwd=cwd, env=env
+        )
+
+
+def wait_until_running(process: subprocess.Popen[bytes], output: Path) -> None:
+    """Until `procure up` says it is running; fail with what it printed if it exits first or
+    takes more than a minute."""
+    deadline = time.monotonic() + 60
+    while "running; press Ctrl-C" not in output.read_text(errors="replace"):
+        assert process.poll() is None, output.read_text(errors="replace")
+        assert time.monotonic() < deadline, output.read_text(errors="replace")
+        time.sleep(0.2)
+
+
+def stop_procure_up(process: subprocess.Popen[bytes] | None) -> None:
+    """Stop a `procure up` that still runs as Ctrl-C would (SIGTERM), and wait until it has."""
+    if process is not None and process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        process.wait(60)

@@ -13,7 +13,7 @@ import pytest
 
 from procure.launcher import RunningSystem
 from shared.auth import Role
-from tests.helpers import bearer, bid_body, eventually, registry_csv
+from tests.helpers import bearer, bid_body, eventually, open_tender, registry_csv
 
 pytestmark = pytest.mark.e2e
 
@@ -93,13 +93,7 @@ def test_demand_to_per_school_savings(system: RunningSystem) -> None:
         assert pool["route"]["value_inc_vat"] == "289920.00"
 
         closes_at = datetime.now(UTC) + timedelta(seconds=2)
-        opened = http.post(
-            f"{tendering}/v1/tenders",
-            headers=manager,
-            json={"trust_id": TRUST, "category": "electricity", "closes_at": closes_at.isoformat()},
-        )
-        assert opened.status_code == 201, opened.text
-        tender_id = opened.json()["tender_id"]
+        tender_id = open_tender(http, tendering, manager, TRUST, "electricity", closes_at)
         for supplier, bid in (("alpha-energy", ALPHA), ("beta-power", BETA)):
             placed = http.post(
                 f"{tendering}/v1/tenders/{tender_id}/bids",

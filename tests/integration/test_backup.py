@@ -5,9 +5,7 @@ processes, as an operator runs them."""
 import os
 import secrets
 import shutil
-import signal
 import subprocess
-import sys
 import tarfile
 import tempfile
 import time
@@ -20,13 +18,24 @@ import httpx
 import pytest
 
 from shared.auth import Role, issue_token
-from tests.helpers import bearer, bid_body, demand_line, eventually, free_base_port, registry_csv
+from tests.helpers import (
+    PROCURE,
+    bearer,
+    bid_body,
+    demand_line,
+    eventually,
+    free_base_port,
+    open_tender,
+    registry_csv,
+    start_procure_up,
+    stop_procure_up,
+    wait_until_running,
+)
 
 pytestmark = pytest.mark.e2e
 
 TRUST = "4501"
 SCHOOLS = [("450001", "100000", "0.3000"), ("450002", "50000", "0.2800")]
-PROCURE = [sys.executable, "-m", "procure.cli"]
 
 
 class System:
@@ -49,22 +58,11 @@ class System:
 
     def start(self) -> None:
         self.base_port = free_base_port()
-        self.output.write_bytes(b"")
-        with self.output.open("ab") as out:
-            up = ["up", "--data-dir", str(self.data_dir), "--base-port", str(self.base_port)]
-            self.process = subprocess.Popen(
-                [*PROCURE, *up], stdout=out, stderr=subprocess.STDOUT, env=self.env()
-            )
-        deadline = time.monotonic() + 60
-        while "running; press Ctrl-C" not in self.output.read_text(errors="replace"):
-            assert self.process.poll() is None, self.output.read_text(errors="replace")
-            assert time.monotonic() < deadline, self.output.read_text(errors="replace")
-            time.sleep(0.2)
+        self.process = start_procure_up(self.data_dir, self.base_port, self.output, self.env())
+        wait_until_running(self.process, self.output)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            self.process.wait(60)
+        stop_procure_up(self.process)
         self.process = None
 
     def procure(self, *args: str) -> subprocess.CompletedProcess[str]:
@@ -115,13 +113,7 @@ def _fill(system: System, http: httpx.Client) -> None:
         lambda p: len(p) == 1 and len(p[0]["lines"]) == len(SCHOOLS),
     )
     closes_at = datetime.now(UTC) + timedelta(seconds=2)
-    opened = http.post(
-        f"{tendering}/v1/tenders",
-        headers=manager,
-        json={"trust_id": TRUST, "category": "electricity", "closes_at": closes_at.isoformat()},
-    )
-    assert opened.status_code == 201, opened.text
-    tender_id = opened.json()["tender_id"]
+    tender_id = open_tender(http, tendering, manager, TRUST, "electricity", closes_at)
     placed = http.post(
         f"{tendering}/v1/tenders/{tender_id}/bids",
         json=bid_body("80", ("0", "0.2")),

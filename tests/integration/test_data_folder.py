@@ -5,11 +5,8 @@ them."""
 
 import os
 import shutil
-import signal
 import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -18,13 +15,21 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.helpers import bearer, demand_line, free_base_port, registry_csv
+from tests.helpers import (
+    PROCURE,
+    bearer,
+    demand_line,
+    free_base_port,
+    registry_csv,
+    start_procure_up,
+    stop_procure_up,
+    wait_until_running,
+)
 
 pytestmark = pytest.mark.e2e
 
 TRUST = "4401"
 URN = "440001"
-PROCURE = [sys.executable, "-m", "procure.cli"]
 
 
 def _env(data_dir: Path) -> dict[str, str]:
@@ -44,26 +49,14 @@ class Up:
     output: Path = field(default_factory=lambda: Path(tempfile.mkstemp(suffix=".out")[1]))
 
     def start(self) -> None:
-        self.output.write_bytes(b"")
-        with self.output.open("ab") as out:
-            up = ["up", "--data-dir", str(self.data_dir), "--base-port", str(self.base_port)]
-            self.process = subprocess.Popen(
-                [*PROCURE, *up],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                cwd=self.elsewhere,
-                env=_env(self.data_dir) | {"PYTHONPATH": str(Path.cwd())},
-            )
-        deadline = time.monotonic() + 60
-        while "running; press Ctrl-C" not in self.text():
-            assert self.process.poll() is None, self.text()
-            assert time.monotonic() < deadline, self.text()
-            time.sleep(0.2)
+        env = _env(self.data_dir) | {"PYTHONPATH": str(Path.cwd())}
+        self.process = start_procure_up(
+            self.data_dir, self.base_port, self.output, env, cwd=self.elsewhere
+        )
+        wait_until_running(self.process, self.output)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            self.process.wait(60)
+        stop_procure_up(self.process)
         self.process = None
 
     def text(self) -> str:
