@@ -84,27 +84,17 @@ def notice(
     t: asyncpg.Record, lots: Sequence[asyncpg.Record], lines: Sequence[asyncpg.Record]
 ) -> NoticeOut:
     """The tender as suppliers see it: no schools' prices, no other bids."""
-    return NoticeOut(
-        tender_id=t["tender_id"],
-        category=t["category"],
-        unit=t["unit"],
-        status=t["status"],
-        closes_at=t["closes_at"],
-        term_months=t["term_months"],
-        route=t["route"],
-        weights={"price": t["weight_price"], "quality": t["weight_quality"]},
-        lots=[
-            LotNoticeOut(
-                lot=lot["lot_no"],
-                name=lot["name"],
-                schools=len(
-                    {line["school_urn"] for line in lines if line["lot_no"] == lot["lot_no"]}
-                ),
-                pooled_quantity=lot["pooled_quantity"],
-            )
-            for lot in lots
-        ],
-    )
+    lot_notices = [
+        LotNoticeOut(
+            lot=lot["lot_no"],
+            name=lot["name"],
+            schools=len({line["school_urn"] for line in lines if line["lot_no"] == lot["lot_no"]}),
+            pooled_quantity=lot["pooled_quantity"],
+        )
+        for lot in lots
+    ]
+    # The notice's fields named as the tender's columns are taken from its row.
+    return NoticeOut.model_validate(dict(t) | {"weights": _weights(t), "lots": lot_notices})
 
 
 async def tender(conn: Connection, tender_id: UUID, now: datetime) -> TenderOut:
@@ -161,43 +151,22 @@ async def tender(conn: Connection, tender_id: UUID, now: datetime) -> TenderOut:
             )
         )
     single = lots[0] if t["lots_by"] is None else None
-    return TenderOut(
-        tender_id=t["tender_id"],
-        trust_id=t["trust_id"],
-        category=t["category"],
-        unit=t["unit"],
-        pool_id=t["pool_id"],
-        status=t["status"],
-        opened_at=t["opened_at"],
-        opened_by=t["opened_by"],
-        closes_at=t["closes_at"],
-        term_months=t["term_months"],
-        weights={"price": t["weight_price"], "quality": t["weight_quality"]},
-        lots_by=t["lots_by"],
-        route=RouteOut(
-            route=t["route"],
-            value_ex_vat=t["value_ex_vat"],
-            vat=t["vat"],
-            value_inc_vat=t["value_inc_vat"],
-            threshold=t["threshold"],
-            threshold_name=t["threshold_name"],
-            reason=t["route_reason"],
-        ),
-        pooled_quantity=sum((lot.pooled_quantity for lot in lots), Decimal(0)),
-        lines=[
-            TenderLineOut(
-                lot=line["lot_no"],
-                demand_id=line["demand_id"],
-                school_urn=line["school_urn"],
-                quantity=line["quantity"],
-                baseline_unit_price=line["baseline_unit_price"],
-                contract_end=line["contract_end"],
-            )
-            for line in lines
-        ],
-        lots=lots,
-        bids=single.bids if single else None,
-        award=single.award if single else None,
-        cancelled_at=t["cancelled_at"],
-        cancel_reason=t["cancel_reason"],
+    # The fields named as the tender's (and its lines') columns are taken from their rows.
+    return TenderOut.model_validate(
+        dict(t)
+        | {
+            "weights": _weights(t),
+            "route": RouteOut.model_validate(dict(t) | {"reason": t["route_reason"]}),
+            "pooled_quantity": sum((lot.pooled_quantity for lot in lots), Decimal(0)),
+            "lines": [
+                TenderLineOut.model_validate(dict(line) | {"lot": line["lot_no"]}) for line in lines
+            ],
+            "lots": lots,
+            "bids": single.bids if single else None,
+            "award": single.award if single else None,
+        }
     )
+
+
+def _weights(t: asyncpg.Record) -> dict[str, Decimal]:
+    return {"price": t["weight_price"], "quality": t["weight_quality"]}
