@@ -85,6 +85,12 @@ def sign_in(browser: webdriver.Chrome, system: RunningSystem) -> None:
     )
 
 
+@pytest.fixture
+def signed_in(system: RunningSystem, browser: webdriver.Chrome, published: None) -> None:
+    """The scenario's savings recorded, and the browser signed in as its trust's manager."""
+    sign_in(browser, system)
+
+
 def headline_against_api(
     browser: webdriver.Chrome, system: RunningSystem, api_path: str
 ) -> tuple[dict[str, str], Any]:
@@ -145,10 +151,9 @@ def keep(browser: webdriver.Chrome, name: str) -> None:
 
 
 def test_a_manager_clicks_through_to_a_contracts_page(
-    system: RunningSystem, browser: webdriver.Chrome, published: None
+    system: RunningSystem, browser: webdriver.Chrome, signed_in: None
 ) -> None:
     url = system.urls["savings"]
-    sign_in(browser, system)
     tender_id = SCENARIO.tender_id("electricity")
     browser.find_element(By.LINK_TEXT, "Electricity contract").click()
     WebDriverWait(browser, 10).until(
@@ -187,9 +192,8 @@ def test_a_manager_clicks_through_to_a_contracts_page(
 
 
 def test_another_trusts_dashboard_is_refused_in_the_browser(
-    system: RunningSystem, browser: webdriver.Chrome, published: None
+    system: RunningSystem, browser: webdriver.Chrome, signed_in: None
 ) -> None:
-    sign_in(browser, system)
     # Signed in as trust 3101's manager; trust 3001 is someone else's.
     browser.get(f"{system.urls['savings']}/trusts/3001")
     assert browser.find_element(By.TAG_NAME, "h1").text == "Not your trust"
@@ -197,10 +201,9 @@ def test_another_trusts_dashboard_is_refused_in_the_browser(
 
 
 def test_signing_out_in_the_browser_ends_the_session(
-    system: RunningSystem, browser: webdriver.Chrome, published: None
+    system: RunningSystem, browser: webdriver.Chrome, signed_in: None
 ) -> None:
     url = system.urls["savings"]
-    sign_in(browser, system)
     session = browser.get_cookie("procure_session")
     assert session is not None
     # The browser holds a random session id (256 bits), not the manager's token (a JWT).
