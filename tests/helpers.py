@@ -64,6 +64,12 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+def assert_field_error(response: httpx.Response, status: int, field: str, reason: str) -> None:
+    """The request was refused with `status`, naming one field and why."""
+    assert response.status_code == status, response.text
+    assert response.json()["errors"] == [{"field": field, "reason": reason}]
+
+
 def registry_csv(trust_id: str, schools: list[tuple[str, str]], **columns: Any) -> str:
     header = "URN,EstablishmentName,Trusts (code),Trusts (name),EstablishmentStatus (name)"
     rows = [f"{urn},{name},{trust_id},Trust {trust_id},Open" for urn, name in schools]

@@ -29,7 +29,7 @@ from shared.events import (
     Topics,
 )
 from shared.topics import unread
-from tests.helpers import bearer, demand_line, publish_events, until
+from tests.helpers import assert_field_error, bearer, demand_line, publish_events, until
 
 pytestmark = pytest.mark.integration
 
@@ -257,13 +257,8 @@ async def test_a_compatible_unit_is_stored_in_the_categorys_unit(system: Running
             "0.2871",
         )
         wrong = await post_line(http, school, line("100401", unit="m3"))
-        assert wrong.status_code == 422
-        assert wrong.json()["errors"] == [
-            {
-                "field": "body.unit",
-                "reason": "electricity is measured in kWh; send one of: kWh, Wh, MWh, GWh",
-            }
-        ]
+        reason = "electricity is measured in kWh; send one of: kWh, Wh, MWh, GWh"
+        assert_field_error(wrong, 422, "body.unit", reason)
         unknown = await post_line(http, school, line("100401", category="rockets"))
         assert unknown.status_code == 422
         assert unknown.json()["errors"][0]["field"] == "body.category"
@@ -295,13 +290,8 @@ async def test_who_may_submit_and_read(system: RunningSystem) -> None:
             assert listed.status_code == 403
 
         other_school = await post_line(http, as_school(system, "100502"), body)
-        assert other_school.status_code == 403
-        assert other_school.json()["errors"] == [
-            {
-                "field": "body.school_urn",
-                "reason": "a token for school 100502 submits only for that school, not 100501",
-            }
-        ]
+        reason = "a token for school 100502 submits only for that school, not 100501"
+        assert_field_error(other_school, 403, "body.school_urn", reason)
         other_trust = await post_line(http, as_manager(system, "1005"), line("100601"))
         assert other_trust.status_code == 403
         assert other_trust.json()["detail"] == "school 100601 is not in trust 1005"
