@@ -28,6 +28,8 @@ from shared.service import runtime_of
 from shared.unit_of_work import unit_of_work
 
 router = APIRouter(prefix="/v1")
+# Schools' demand lines: every route under /v1/demands.
+demands = APIRouter(prefix="/v1/demands", tags=["demand"])
 
 IdempotencyKey = Annotated[
     str | None,
@@ -120,9 +122,8 @@ async def load_registry(request: Request, caller: Caller) -> RegistryReportOut:
     return RegistryReportOut(**report.model_dump())
 
 
-@router.post(
-    "/demands",
-    tags=["demand"],
+@demands.post(
+    "",
     status_code=201,
     response_model=DemandLineOut,
     responses=_problems(409, 413),
@@ -150,7 +151,7 @@ async def submit_demand(
     return Response(body, status_code=201, media_type="application/json", headers=headers)
 
 
-@router.get("/demands", tags=["demand"], response_model=DemandPageOut, responses=_problems())
+@demands.get("", response_model=DemandPageOut, responses=_problems())
 async def list_demand(
     request: Request,
     caller: Caller,
@@ -213,9 +214,8 @@ def _invalid_csv(exc: CsvFileError) -> Problem:
     return Problem(422, "Invalid CSV", str(exc), errors=errors)
 
 
-@router.post(
-    "/demands/import",
-    tags=["demand"],
+@demands.post(
+    "/import",
     response_model=ImportReportOut,
     openapi_extra=_csv_body(),
     responses=_problems(401, 403, 413, 422),
@@ -244,9 +244,8 @@ async def import_demand(
     return Response(report.json(), media_type="application/json")
 
 
-@router.get(
-    "/demands/{demand_id}",
-    tags=["demand"],
+@demands.get(
+    "/{demand_id}",
     response_model=DemandLineOut,
     responses=_problems(404),
 )
@@ -256,9 +255,8 @@ async def read_demand(demand_id: UUID, request: Request, caller: Caller) -> Dema
         return DemandLineOut.of(await reading.visible_demand(work.conn, caller, demand_id))
 
 
-@router.patch(
-    "/demands/{demand_id}",
-    tags=["demand"],
+@demands.patch(
+    "/{demand_id}",
     response_model=DemandLineOut,
     responses=_problems(404, 409, 413),
 )
@@ -273,9 +271,8 @@ async def amend_demand(
     return DemandLineOut.of(row)
 
 
-@router.post(
-    "/demands/{demand_id}/withdraw",
-    tags=["demand"],
+@demands.post(
+    "/{demand_id}/withdraw",
     response_model=DemandLineOut,
     responses=_problems(404, 409, 413),
 )

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.demand.api import router
+from services.demand.api import demands, router
 from services.demand.asyncapi import READS, WRITES
 from services.demand.ingress import subscribe_ingress
 from services.demand.intake import HANDLERS
@@ -25,7 +25,7 @@ def build(settings: ServiceSettings) -> FastAPI:
         runtime,
         migrations=Path(__file__).with_name("migrations"),
         # The operators' front door for revoking tokens (shared/revocations.py).
-        routers=[router, revocations.router],
+        routers=[router, demands, revocations.router],
         title="Collective Procurement: demand",
         description="Schools' demand lines and the trusts' schools registry."
         " AsyncAPI for the topics it reads and writes: /asyncapi.json.",
