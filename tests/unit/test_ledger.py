@@ -4,6 +4,8 @@
 from decimal import Decimal
 from uuid import UUID, uuid4, uuid5
 
+import pytest
+
 from services.savings.domain.ledger import (
     RULE_VERSION,
     Allocation,
@@ -46,13 +48,37 @@ COST_INCREASE = LedgerFigures(
     economy_of_scale=Decimal("80.00"),  # 4,000 x (0.25 - 0.23): pooling still beat going alone
 )
 
+# q = 100, b = 0, p = 0.10, s = 0.10, T = 12: nothing is paid today.
+ZERO_BASELINE = LedgerFigures(
+    annual_baseline_cost=Decimal("0.00"),  # 100 x 0
+    annual_contract_cost=Decimal("10.00"),  # 100 x 0.10
+    annual_saving=Decimal("-10.00"),  # 0 - 10
+    term_saving=Decimal("-10.00"),  # -10 x 12 / 12
+    saving_pct=None,  # -10 / 0: undefined
+    economy_of_scale=Decimal("0.00"),  # 100 x (0.10 - 0.10)
+)
 
-def test_worked_example() -> None:
-    assert ledger_figures(allocation("10000", "0.30", "0.24", "0.27"), 24) == SAVING
 
-
-def test_a_cost_increase_is_reported_as_a_negative_saving() -> None:
-    assert ledger_figures(allocation("4000", "0.20", "0.23", "0.25"), 12) == COST_INCREASE
+@pytest.mark.parametrize(
+    ("line", "term_months", "expected"),
+    [
+        pytest.param(allocation("10000", "0.30", "0.24", "0.27"), 24, SAVING, id="worked example"),
+        pytest.param(
+            allocation("4000", "0.20", "0.23", "0.25"),
+            12,
+            COST_INCREASE,
+            id="a cost increase is reported as a negative saving",
+        ),
+        pytest.param(
+            allocation("100", "0", "0.10", "0.10"),
+            12,
+            ZERO_BASELINE,
+            id="zero baseline has no saving percentage",
+        ),
+    ],
+)
+def test_ledger_figures(line: Allocation, term_months: int, expected: LedgerFigures) -> None:
+    assert ledger_figures(line, term_months) == expected
 
 
 def test_each_figure_is_rounded_once_at_the_end_half_up() -> None:
@@ -78,19 +104,6 @@ def test_term_saving_for_a_term_that_is_not_whole_years() -> None:
     # S = 1,000 x (0.30 - 0.20) = 100; x 7 / 12 = 58.3333... -> 58.33
     figures = ledger_figures(allocation("1000", "0.30", "0.20", "0.20"), 7)
     assert figures.term_saving == Decimal("58.33")
-
-
-def test_zero_baseline_has_no_saving_percentage() -> None:
-    # B = 100 x 0 = 0; C = 100 x 0.10 = 10; S = -10; S / B undefined.
-    figures = ledger_figures(allocation("100", "0", "0.10", "0.10"), 12)
-    assert figures == LedgerFigures(
-        annual_baseline_cost=Decimal("0.00"),
-        annual_contract_cost=Decimal("10.00"),
-        annual_saving=Decimal("-10.00"),
-        term_saving=Decimal("-10.00"),
-        saving_pct=None,
-        economy_of_scale=Decimal("0.00"),
-    )
 
 
 def test_economy_of_scale_is_the_part_only_pooling_made_possible() -> None:
