@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import asyncpg
 import structlog
@@ -178,31 +179,24 @@ async def backlog(pool: asyncpg.Pool) -> int:
     return count
 
 
+@dataclass
 class Relay:
     """Background task that drains the outbox, woken by NOTIFY and by a slow poll as a backstop.
     Given `shortened`, it also checks every `check_seconds` that the broker still has what the
     relay wrote (the only way to notice a loss while there is nothing new to publish)."""
 
-    def __init__(
-        self,
-        pool: asyncpg.Pool,
-        publish: Publish,
-        poll_seconds: float = 1.0,
-        shortened: Shortened | None = None,
-        check_seconds: float = 5.0,
-    ) -> None:
-        self._pool = pool
-        self._publish = publish
-        self._poll_seconds = poll_seconds
-        self._shortened = shortened
-        self._check_seconds = check_seconds
-        self._checked_at = time.monotonic()
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._listener: PoolConnectionProxy[asyncpg.Record] | None = None
+    pool: asyncpg.Pool
+    publish: Publish
+    poll_seconds: float = 1.0
+    shortened: Shortened | None = None
+    check_seconds: float = 5.0
+    _checked_at: float = field(default_factory=time.monotonic, init=False)
+    _wake: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    _task: asyncio.Task[None] | None = field(default=None, init=False)
+    _listener: "PoolConnectionProxy[asyncpg.Record] | None" = field(default=None, init=False)
 
     async def start(self) -> None:
-        self._listener = await self._pool.acquire()
+        self._listener = await self.pool.acquire()
         await self._listener.add_listener(NOTIFY_CHANNEL, self._on_notify)
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
 
@@ -213,7 +207,7 @@ class Relay:
                 await self._task
         if self._listener is not None:
             await self._listener.remove_listener(NOTIFY_CHANNEL, self._on_notify)
-            await self._pool.release(self._listener)
+            await self.pool.release(self._listener)
 
     def _on_notify(self, *_: object) -> None:
         self._wake.set()
@@ -221,7 +215,7 @@ class Relay:
     async def _run(self) -> None:
         while True:
             try:
-                while await publish_pending(self._pool, self._publish):
+                while await publish_pending(self.pool, self.publish):
                     pass
                 if await self._check_due():
                     continue  # lost topics go out again at once
@@ -230,12 +224,12 @@ class Relay:
             except Exception:
                 log.exception("outbox relay failed; retrying")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
+                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
             self._wake.clear()
 
     async def _check_due(self) -> bool:
         """Check the broker if it is time; whether it had lost topics."""
-        if self._shortened is None or time.monotonic() < self._checked_at + self._check_seconds:
+        if self.shortened is None or time.monotonic() < self._checked_at + self.check_seconds:
             return False
         self._checked_at = time.monotonic()
-        return bool(await check_broker(self._pool, self._shortened))
+        return bool(await check_broker(self.pool, self.shortened))
