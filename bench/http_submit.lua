@@ -1,7 +1,9 @@
 -- wrk script for the HTTP submit benchmark (bench/http_submit.py runs it):
 --   wrk ... -s http_submit.lua <url> -- <token> <key prefix> <first urn> <schools> <contract end>
--- Every request is a new demand line: its own Idempotency-Key, schools in turn. At the end it
--- prints one JSON line with the totals the harness reads.
+--   wrk ... -s http_submit.lua <url> -- health
+-- Every request is a new demand line: its own Idempotency-Key, schools in turn; or, with
+-- `health`, the same server's trivial GET /health (the baseline). At the end it prints one JSON
+-- line with the totals the harness reads.
 
 local thread_count = 0
 
@@ -11,14 +13,22 @@ function setup(thread)
 end
 
 local token, prefix, first_urn, schools, contract_end
+local health = false
 local sent = 0
 
 function init(args)
+  if args[1] == "health" then
+    health = true
+    return
+  end
   token, prefix = args[1], args[2]
   first_urn, schools, contract_end = tonumber(args[3]), tonumber(args[4]), args[5]
 end
 
 function request()
+  if health then
+    return wrk.format("GET", "/health")
+  end
   sent = sent + 1
   local body = string.format(
     '{"school_urn": "%06d", "category": "electricity", "quantity": "%d", "unit": "kWh",'

@@ -8,6 +8,10 @@ The figure is the demand service's stage, as the target defines it: tendering, w
 for its own, later stage), then started again and waited for until it has caught up. The same
 run with tendering consuming alongside is reported too, as information.
 
+The headline is the better of two runs, as the baseline is the best of its rounds: other work
+on the machine can only slow a run down (runs of one commit differed by up to 3 points of the
+ratio on a busy host).
+
 The check: each submission registered exactly once (N idempotency keys, N lines), each line's
 `demand.registered` on the topic exactly once, nothing dead-lettered.
 """
@@ -26,6 +30,7 @@ from shared.events import Topics
 COUNT = 100_000
 TRUSTS = schools(first_trust=7001, trusts=50, per_trust=20, first_urn=700000)
 TARGET_RATIO = 0.25
+ROUNDS = 2
 
 
 @dataclass(frozen=True)
@@ -36,7 +41,13 @@ class IngressRun:
 
 async def run(bench: Bench) -> Report:
     count = bench.ingress_count or COUNT
-    result = await measure(bench, instances=1, count=count)
+    rounds = [await measure(bench, instances=1, count=count) for _ in range(ROUNDS)]
+    result = max(rounds, key=lambda r: r.rate)
+    for n, other in enumerate(rounds, 1):
+        if other is not result:
+            checks = other.report.checks.items()
+            result.report.checks |= {f"round {n}: {c}": ok for c, ok in checks}
+            result.report.notes += [f"round {n} (not the best): {t}" for t in other.report.notes]
     alongside = await measure(bench, instances=1, count=count, tendering_alongside=True)
     produce_rate = bench.measured["produce_rate"]
     ratio = result.rate / produce_rate

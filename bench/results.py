@@ -66,6 +66,20 @@ def table(reports: list[Report]) -> str:
     return "\n".join(lines)
 
 
+def comparison(durable: list[Report], throwaway: list[Report]) -> str:
+    """The figures measured on both configurations, side by side."""
+    before = {f.name: f.measured for r in throwaway for f in r.figures}
+    lines = [
+        "| figure | durable: fsync on (headline) | throwaway: fsync off |",
+        "|---|---|---|",
+    ]
+    for report in durable:
+        for figure in report.figures:
+            if figure.name in before:
+                lines.append(f"| {figure.name} | {figure.measured} | {before[figure.name]} |")
+    return "\n".join(lines)
+
+
 def details(reports: list[Report]) -> str:
     parts = []
     for report in reports:
@@ -89,7 +103,9 @@ def machine() -> str:
         f"- machine: {os.cpu_count()} cores, {platform.machine()}, {platform.system()}\n"
         f"- Python {sys.version.split()[0]}, aiokafka {version('aiokafka')},"
         f" FastStream {version('faststream')}, asyncpg {version('asyncpg')}; broker: {tansu}"
-        " (memory storage); database: embedded PostgreSQL 16 (fsync off, commit timestamps on)\n"
+        " (memory storage); database: embedded PostgreSQL 16 (fsync on, as `procure up` keeps"
+        " its data; commit timestamps on), and for comparison the throwaway configuration"
+        " (fsync off, as the tests run)\n"
         "- broker, database, the three services and the load generators all share this machine"
     )
 
@@ -100,10 +116,14 @@ def _git(*args: str) -> str:
     return done.stdout.strip()
 
 
-def write(reports: list[Report], extra: str = "") -> None:
+def write(reports: list[Report], throwaway: list[Report]) -> None:
     RESULTS.write_text(
         "# Benchmark results\n\n"
         "Written by `make bench` (`python -m bench`); do not edit by hand.\n\n"
-        f"{machine()}\n\n{table(reports)}\n\n## Details\n\n{details(reports)}\n{extra}",
+        f"{machine()}\n\n{table(reports)}\n\n"
+        "## Durable against throwaway\n\n"
+        f"{comparison(reports, throwaway)}\n\n"
+        f"## Details\n\n{details(reports)}\n"
+        f"## Details, throwaway configuration\n\n{details(throwaway)}",
         encoding="utf-8",
     )

@@ -1,4 +1,6 @@
-"""Runs the chosen figures on one system and prints (and, for a full run, writes) the table."""
+"""Runs the chosen figures on the durable system (PostgreSQL with fsync on, as `procure up`) and
+prints (and, for a full run, writes) the table; a full run then measures the figures a commit's
+flush can move again on the throwaway configuration (fsync off), for comparison."""
 
 import signal
 import sys
@@ -35,6 +37,8 @@ FIGURES: dict[str, Benchmark] = {
     "summary": summary.run,
     "import": csv_import.run,
 }
+# Measured on both configurations in a full run: the figures that wait for commits.
+COMPARED = ("ingress", "e2e", "http")
 
 
 def main(names: Sequence[str], ingress_count: int | None = None) -> int:
@@ -43,17 +47,25 @@ def main(names: Sequence[str], ingress_count: int | None = None) -> int:
     # SIGTERM (a timeout, a CI cancel) unwinds like Ctrl-C, so the broker, database and services
     # this run started are stopped, not orphaned.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    with running_bench() as bench:
+    with running_bench(durable=True) as bench:
         bench.ingress_count = ingress_count
         reports = uvloop.run(_run(bench, [n for n in FIGURES if n in chosen]))
+    throwaway: list[Report] = []
+    if not names:
+        print("-- the same on the throwaway configuration (fsync off), for comparison", flush=True)
+        with running_bench(durable=False) as bench:
+            throwaway = uvloop.run(_run(bench, list(COMPARED)))
     print(results.table(reports))
     print()
+    if throwaway:
+        print(results.comparison(reports, throwaway))
+        print()
     print(results.details(reports))
     if not names:
-        results.write(reports)
+        results.write(reports, throwaway)
         print(f"written to {results.RESULTS.name}")
     print(f"bench took {time.monotonic() - started:.0f} s")
-    return 0 if all(r.correct for r in reports) else 1
+    return 0 if all(r.correct for r in reports + throwaway) else 1
 
 
 async def _run(bench: Bench, names: list[str]) -> list[Report]:

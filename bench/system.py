@@ -1,6 +1,8 @@
 """The system under test: the embedded broker and PostgreSQL, as `procure up` starts them, and
 the three services as separate processes on them (procure/launcher.py).
 
+Durable (the headline): PostgreSQL with fsync on, as `procure up` keeps its data folder. The
+throwaway configuration (fsync off, as the tests run) is measured beside it for comparison.
 One difference from `procure up`: PostgreSQL records commit timestamps
 (`track_commit_timestamp`), so a benchmark can read when each row's transaction committed
 (`pg_xact_commit_timestamp(xmin)`) instead of the transaction's start (`now()`).
@@ -196,12 +198,14 @@ async def _track_commit_timestamps(server_url: str) -> None:
 
 
 @contextmanager
-def bench_infrastructure() -> Iterator[Infrastructure]:
+def bench_infrastructure(durable: bool) -> Iterator[Infrastructure]:
     """The embedded broker and PostgreSQL (restarted once to record commit timestamps)."""
     with ExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="procure-bench-")))
+        # Reachable by PostgreSQL's own user when we are root.
+        folder.chmod(0o755)
         bootstrap = stack.enter_context(embedded_broker(folder)).bootstrap
-        server = stack.enter_context(embedded_postgres(folder))
+        server = stack.enter_context(embedded_postgres(folder, durable=durable))
         asyncio.run(_track_commit_timestamps(server.url))
         server.stop()
         server.start()
@@ -211,9 +215,9 @@ def bench_infrastructure() -> Iterator[Infrastructure]:
 
 
 @contextmanager
-def running_bench() -> Iterator[Bench]:
+def running_bench(durable: bool) -> Iterator[Bench]:
     with (
-        bench_infrastructure() as infra,
+        bench_infrastructure(durable) as infra,
         run_system(infra, secrets.token_urlsafe(48), _ports(), SERVICE_ENV) as system,
     ):
         try:

@@ -30,7 +30,7 @@ import structlog
 from pydantic import ValidationError
 
 from shared.events import Envelope, Topics
-from shared.metrics import EVENTS_APPLIED, EVENTS_DEAD_LETTERED, EVENTS_DUPLICATE
+from shared.metrics import EVENTS_APPLIED, EVENTS_DUPLICATE
 from shared.unit_of_work import UnitOfWork, each_alone_if_together_fails, unit_of_work
 
 log = structlog.get_logger()
@@ -195,5 +195,4 @@ class Consumer:
         topic, key, value = record
         headers = {"reason": reason[:2000], "consumer": self.name, "attempts": str(attempts)}
         await self._dead_letter(Topics.dead_letters(topic), key, value, headers)
-        EVENTS_DEAD_LETTERED.labels(self.name).inc()
         log.error("record dead-lettered", topic=topic, reason=reason)

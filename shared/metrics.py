@@ -17,9 +17,6 @@ EVENTS_APPLIED = Counter(
 EVENTS_DUPLICATE = Counter(
     "procure_events_duplicate_total", "Redelivered events the inbox skipped", ["consumer"]
 )
-EVENTS_DEAD_LETTERED = Counter(
-    "procure_events_dead_lettered_total", "Records sent to a dead-letter topic", ["consumer"]
-)
 DEAD_LETTERS = Counter(
     "procure_dead_letters_total",
     "Records published to a dead-letter topic, by that topic",

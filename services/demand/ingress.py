@@ -27,7 +27,6 @@ from services.demand.rules import KafkaSubmission
 from services.demand.submitting import submit_records
 from shared.events import Topics
 from shared.inbox import TRANSIENT, Unavailable
-from shared.metrics import EVENTS_DEAD_LETTERED
 from shared.service import KafkaRecord, Runtime, subscribe_batches
 from shared.unit_of_work import each_alone_if_together_fails, unit_of_work
 
@@ -170,7 +169,6 @@ async def _dead_letter(runtime: Runtime, record: KafkaRecord, reason: str) -> No
         # Headers pushed a record near the broker's limit over it: keep the reason, cut the bytes.
         headers["truncated_from_bytes"] = str(len(value))
         await runtime.dead_letter(topic, record.key, value[:65536], headers)
-    EVENTS_DEAD_LETTERED.labels(GROUP).inc()
     log.warning(
         "submission dead-lettered",
         reason=reason,

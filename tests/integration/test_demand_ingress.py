@@ -177,7 +177,7 @@ async def test_a_thousand_good_and_fifty_bad_records(system: RunningSystem) -> N
     # and the 50 bad records dead-lettered.
     assert values['procure_demand_submissions_total{channel="kafka",outcome="created"}'] == 1002
     assert values['procure_demand_submissions_total{channel="kafka",outcome="replayed"}'] == 200
-    assert values['procure_events_dead_lettered_total{consumer="demand-ingress"}'] == 50
+    assert values['procure_dead_letters_total{topic="demand.submissions.dlq"}'] == 50
 
     for trust in TRUSTS:
         registered = await published_events(system, trust, Topics.DEMAND)
