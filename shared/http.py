@@ -167,3 +167,10 @@ def require_trust(principal: Principal, trust_id: str) -> None:
         raise Problem(
             403, "Forbidden", f"this token is for trust {principal.scope}, not {trust_id}"
         )
+
+
+def require_school(principal: Principal, urn: str) -> None:
+    """A school acts only for itself: its token's scope is its URN."""
+    require_role(principal, Role.SCHOOL)
+    if principal.scope != urn:
+        raise Problem(403, "Forbidden", f"this token is for school {principal.scope}, not {urn}")

@@ -1,7 +1,10 @@
-"""HTTP API of the savings service, under /v1: a trust's savings for its business manager.
+"""HTTP API of the savings service, under /v1: a trust's savings for its business manager, and
+each school's own savings for the school.
 
-Every route is for a manager of the trust in the path and nobody else (403 otherwise). Every
-route reads in one snapshot (`snapshot`), so the figures of one answer always agree.
+Every route under /v1/trusts/{trust_id} is for a manager of that trust and nobody else; every
+route under /v1/schools/{urn} is for that school (its token's scope is the URN) and nobody else
+(403 otherwise). Every route reads in one snapshot (`snapshot`), so the figures of one answer
+always agree.
 """
 
 import re
@@ -16,7 +19,7 @@ from fastapi import APIRouter, Request, Response
 from services.savings import reports
 from services.savings.settings import SavingsSettings
 from shared.db import Connection
-from shared.http import Caller, require_trust
+from shared.http import Caller, require_school, require_trust
 from shared.openapi import problems
 from shared.service import runtime_of
 from shared.unit_of_work import UnitOfWork, unit_of_work
@@ -24,6 +27,9 @@ from shared.unit_of_work import UnitOfWork, unit_of_work
 # 404 too: a path whose parameter holds an encoded "/" names no route.
 router = APIRouter(
     prefix="/v1/trusts/{trust_id}/savings", tags=["savings"], responses=problems(404)
+)
+schools_router = APIRouter(
+    prefix="/v1/schools/{urn}/savings", tags=["savings"], responses=problems(404)
 )
 
 Answer = TypeVar("Answer")
@@ -52,6 +58,10 @@ async def _report(
 ) -> Answer:
     """`read` for the trust's own manager, in one snapshot."""
     require_trust(caller, trust_id)
+    return await _read(request, read)
+
+
+async def _read(request: Request, read: Callable[[Connection], Awaitable[Answer]]) -> Answer:
     async with snapshot(request) as work:
         return await read(work.conn)
 
@@ -137,11 +147,31 @@ async def ledger(trust_id: str, request: Request, caller: Caller) -> list[report
 async def ledger_csv(trust_id: str, request: Request, caller: Caller) -> Response:
     """The ledger as a CSV download, one row per entry."""
     entries = await _report(request, caller, trust_id, lambda conn: reports.ledger(conn, trust_id))
-    return csv_response(trust_id, entries)
+    return csv_response(f"trust-{trust_id}", entries)
 
 
-def csv_response(trust_id: str, entries: list[reports.LedgerEntry]) -> Response:
-    filename = "savings-ledger-trust-" + re.sub(r"[^A-Za-z0-9_-]", "", trust_id) + ".csv"
+@schools_router.get("", response_model=reports.SchoolDetail)
+async def own_savings(urn: str, request: Request, caller: Caller) -> reports.SchoolDetail:
+    """The school's own figures and ledger entries, for the school itself."""
+    require_school(caller, urn)
+    return await _read(request, lambda conn: reports.own_savings(conn, urn))
+
+
+@schools_router.get(
+    "/ledger.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": "the school's entries as CSV"}},
+)
+async def own_ledger_csv(urn: str, request: Request, caller: Caller) -> Response:
+    """The school's own ledger entries as a CSV download, one row per entry."""
+    require_school(caller, urn)
+    detail = await _read(request, lambda conn: reports.own_savings(conn, urn))
+    return csv_response(f"school-{urn}", detail.entries)
+
+
+def csv_response(whose: str, entries: list[reports.LedgerEntry]) -> Response:
+    """The entries as a CSV download named after `whose` ("trust-3101", "school-310101")."""
+    filename = "savings-ledger-" + re.sub(r"[^A-Za-z0-9_-]", "", whose) + ".csv"
     return Response(
         reports.ledger_csv(entries),
         media_type="text/csv; charset=utf-8",

@@ -62,9 +62,13 @@ def _n(value: Decimal) -> str:
     return f"{value.quantize(Decimal('0.1')).normalize():f}"
 
 
-def _open(chart_id: str, title: str, description: str, width: int, height: Decimal) -> list[str]:
+def _open(
+    chart_id: str, title: str, description: str, width: int, height: Decimal, kind: str = ""
+) -> list[str]:
+    """The chart's opening tags; `kind` is a class beside "chart" (chart-wide, chart-narrow)."""
+    classes = f"chart {kind}".strip()
     return [
-        f'<svg class="chart" id="{escape(chart_id)}" viewBox="0 0 {width} {_n(height)}"'
+        f'<svg class="{classes}" id="{escape(chart_id)}" viewBox="0 0 {width} {_n(height)}"'
         f' role="img" aria-labelledby="{escape(chart_id)}-title {escape(chart_id)}-desc"'
         ' xmlns="http://www.w3.org/2000/svg" font-family="inherit" font-size="13">',
         f'<title id="{escape(chart_id)}-title">{escape(title)}</title>',
@@ -83,9 +87,18 @@ def bar_chart(
     bars: Sequence[Bar],
     axis_format: Format,
     width: int = 760,
+    kind: str = "",
+    narrow: bool = False,
 ) -> str:
     """Horizontal bars from a zero line: savings to the right, cost increases to the left (in
-    another colour and with a minus sign, so colour is never the only cue)."""
+    another colour and with a minus sign, so colour is never the only cue). Labels and values
+    beside each bar; `narrow` (for a phone's screen, about 340 wide) puts them above it."""
+
+    def opening(height: Decimal) -> list[str]:
+        return _open(chart_id, title, description, width, height, kind)
+
+    if narrow:
+        return _stacked_bars(bars, axis_format, width, opening)
     label_width, value_width, gap = Decimal(230), Decimal(110), Decimal(12)
     row, bar, top = Decimal(30), Decimal(18), Decimal(6)
     left, right = label_width + gap, width - value_width - gap
@@ -96,8 +109,57 @@ def bar_chart(
         return left + (value - low) / (high - low) * (right - left)
 
     bottom = top + row * len(bars)
-    height = bottom + 26
-    out = _open(chart_id, title, description, width, height)
+    out = opening(bottom + 26) + _ticks(scale, x, top, bottom, axis_format)
+    zero = x(Decimal(0))
+    for i, b in enumerate(bars):
+        y = top + row * i + (row - bar) / 2
+        out.append(
+            f"<g><title>{escape(b.label)}: {escape(b.text)}</title>"
+            f'<text x="{_n(label_width)}" y="{_n(y + bar / 2)}" text-anchor="end"'
+            f' dominant-baseline="central" fill="{INK}">{escape(_short(b.label, 32))}</text>'
+            + _bar(zero, x(b.value), y, bar, b.value)
+            + _value(width, y + bar / 2, b)
+            + "</g>"
+        )
+    return "".join(out) + _zero_line(zero, top, bottom)
+
+
+def _stacked_bars(
+    bars: Sequence[Bar], axis_format: Format, width: int, opening: Callable[[Decimal], list[str]]
+) -> str:
+    """The bars with each label and value on a line of their own above the bar, so that on a
+    phone the bars get the whole width and the text stays readable."""
+    row, bar, top, margin = Decimal(46), Decimal(16), Decimal(4), Decimal(28)
+    scale = ticks(*_span(b.value for b in bars), count=4)
+    low, high = scale[0], scale[-1]
+
+    def x(value: Decimal) -> Decimal:
+        return margin + (value - low) / (high - low) * (width - 2 * margin)
+
+    bottom = top + row * len(bars)
+    out = opening(bottom + 26) + _ticks(scale, x, top, bottom, axis_format)
+    zero = x(Decimal(0))
+    for i, b in enumerate(bars):
+        line = top + row * i + 14
+        out.append(
+            f"<g><title>{escape(b.label)}: {escape(b.text)}</title>"
+            f'<text x="0" y="{_n(line)}" fill="{INK}">{escape(_short(b.label, 26))}</text>'
+            + _value(width, line, b, central=False)
+            + _bar(zero, x(b.value), line + 8, bar, b.value)
+            + "</g>"
+        )
+    return "".join(out) + _zero_line(zero, top, bottom)
+
+
+def _ticks(
+    scale: Sequence[Decimal],
+    x: Callable[[Decimal], Decimal],
+    top: Decimal,
+    bottom: Decimal,
+    axis_format: Format,
+) -> list[str]:
+    """The vertical grid lines of a bar chart, each with its value below the bars."""
+    out = []
     for tick in scale:
         out.append(
             f'<line x1="{_n(x(tick))}" y1="{_n(top)}" x2="{_n(x(tick))}" y2="{_n(bottom)}"'
@@ -105,27 +167,34 @@ def bar_chart(
             f'<text x="{_n(x(tick))}" y="{_n(bottom + 18)}" text-anchor="middle"'
             f' fill="{MUTED}" font-size="12">{escape(axis_format(tick))}</text>'
         )
-    zero = x(Decimal(0))
-    for i, b in enumerate(bars):
-        y = top + row * i + (row - bar) / 2
-        end = x(b.value)
-        colour = INCREASE_COLOUR if b.value < 0 else SAVING_COLOUR
-        out.append(
-            f"<g><title>{escape(b.label)}: {escape(b.text)}</title>"
-            f'<text x="{_n(label_width)}" y="{_n(y + bar / 2)}" text-anchor="end"'
-            f' dominant-baseline="central" fill="{INK}">{escape(_short(b.label, 32))}</text>'
-            f'<rect x="{_n(min(zero, end))}" y="{_n(y)}" width="{_n(abs(end - zero))}"'
-            f' height="{_n(bar)}" fill="{colour}" rx="2"/>'
-            f'<text x="{width}" y="{_n(y + bar / 2)}" text-anchor="end"'
-            f' dominant-baseline="central" fill="{colour}" font-weight="600">'
-            f"{escape(b.text)}</text></g>"
-        )
-    out.append(
-        f'<line x1="{_n(zero)}" y1="{_n(top - 4)}" x2="{_n(zero)}" y2="{_n(bottom)}"'
-        f' stroke="{INK}" stroke-width="1.5"/>'
+    return out
+
+
+def _colour(value: Decimal) -> str:
+    return INCREASE_COLOUR if value < 0 else SAVING_COLOUR
+
+
+def _bar(zero: Decimal, end: Decimal, y: Decimal, height: Decimal, value: Decimal) -> str:
+    return (
+        f'<rect x="{_n(min(zero, end))}" y="{_n(y)}" width="{_n(abs(end - zero))}"'
+        f' height="{_n(height)}" fill="{_colour(value)}" rx="2"/>'
     )
-    out.append("</svg>")
-    return "".join(out)
+
+
+def _value(width: int, y: Decimal, b: Bar, central: bool = True) -> str:
+    """The bar's value as text, right-aligned at the chart's edge, in the bar's colour."""
+    middle = ' dominant-baseline="central"' if central else ""
+    return (
+        f'<text x="{width}" y="{_n(y)}" text-anchor="end"{middle} fill="{_colour(b.value)}"'
+        f' font-weight="600">{escape(b.text)}</text>'
+    )
+
+
+def _zero_line(zero: Decimal, top: Decimal, bottom: Decimal) -> str:
+    return (
+        f'<line x1="{_n(zero)}" y1="{_n(top - 4)}" x2="{_n(zero)}" y2="{_n(bottom)}"'
+        f' stroke="{INK}" stroke-width="1.5"/></svg>'
+    )
 
 
 def scatter_chart(

@@ -284,4 +284,4 @@ async def ledger_csv(trust_id: str, request: Request) -> Response:
         return refusal
     async with snapshot(request) as work:
         entries = await reports.ledger(work.conn, trust_id)
-    return csv_response(trust_id, entries)
+    return csv_response(f"trust-{trust_id}", entries)

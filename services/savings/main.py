@@ -24,7 +24,7 @@ def build(settings: ServiceSettings) -> FastAPI:
     app = create_app(
         runtime,
         migrations=MIGRATIONS,
-        routers=[api.router, dashboard.router],
+        routers=[api.router, api.schools_router, dashboard.router],
         title="Collective Procurement: savings",
         description="The per-school savings ledger, its reports, and the managers' dashboard.",
         writes=[Channel(Topics.SAVINGS)],

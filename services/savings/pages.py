@@ -22,7 +22,9 @@ from services.savings.presentation import (
     category_name,
     compact_pounds,
     compact_quantity,
+    count,
     headlines,
+    local_time,
     long_date,
     money,
     percent,
@@ -69,11 +71,28 @@ def contract_path(trust_id: str, tender_id: UUID) -> str:
     return f"/trusts/{quote(trust_id)}/contracts/{tender_id}"
 
 
-def layout(title: str, body: str) -> str:
+def layout(title: str, main: str, *, nav: str = "", narrow: bool = False) -> str:
+    """A page in the GOV.UK pattern: a skip link, the service's header (with `nav`, HTML: the
+    page's links and the sign-out form), the page's own `main` (HTML) and the footer."""
+    header = (
+        '<header class="service-header"><div class="wrap">'
+        '<p class="service-name">Collective procurement<span> savings</span></p>'
+        + (f'<nav class="no-print" aria-label="Account and downloads">{nav}</nav>' if nav else "")
+        + "</div></header>"
+    )
+    footer = (
+        '<footer class="site-footer"><div class="wrap"><p>Collective procurement: what buying'
+        " together saves each school. Times are UK time (Europe/London); money is in pounds."
+        "</p></div></footer>"
+    )
+    main_class = ' class="narrow card"' if narrow else ""
     return (
         '<!doctype html><html lang="en-GB"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)}</title><style>{CSS}</style></head><body>{body}</body></html>"
+        f"<title>{escape(title)}</title><style>{CSS}</style></head><body>"
+        '<a href="#main-content" class="skip-link">Skip to main content</a>'
+        f'{header}<main id="main-content" tabindex="-1"{main_class}>{main}</main>{footer}'
+        "</body></html>"
     )
 
 
@@ -96,23 +115,37 @@ def _duration(amount: float, unit: str) -> str:
 def sign_in_page(
     csrf: str, error: str | None = None, *, idle_minutes: float = 30, max_hours: float = 12
 ) -> str:
-    """The sign-in form; the hint says when a session ends (dashboard.py's settings)."""
-    alert = f'<p class="error" role="alert" id="token-error">{escape(error)}</p>' if error else ""
+    """The sign-in form; the hint says when a session ends (dashboard.py's settings). An error
+    is shown as GOV.UK does: a summary at the top linking to the field, and again at the field."""
+    summary = (
+        '<div class="error-summary" role="alert" aria-labelledby="error-summary-title">'
+        '<h2 id="error-summary-title">There is a problem</h2>'
+        f'<ul><li><a href="#token">{escape(error)}</a></li></ul></div>'
+        if error
+        else ""
+    )
+    message = (
+        f'<p class="error-message" id="token-error"><span class="visually-hidden">Error:</span>'
+        f" {escape(error)}</p>"
+        if error
+        else ""
+    )
     described = "token-help token-error" if error else "token-help"
     return layout(
-        "Sign in: savings dashboard",
-        '<main class="narrow card"><p class="eyebrow">Collective procurement</p>'
-        "<h1>Savings dashboard</h1>"
+        ("Error: " if error else "") + "Sign in: savings dashboard",
+        f'{summary}<p class="eyebrow">Collective procurement</p><h1>Savings dashboard</h1>'
         "<p>For trust business managers. Sign in with the manager token for your trust; you"
         " will see that trust's savings only.</p>"
-        f'{alert}<form method="post" action="/sign-in">{_csrf_field(csrf)}'
+        f'<form method="post" action="/sign-in">{_csrf_field(csrf)}'
+        f'<div class="field{" field-error" if error else ""}">'
         '<label for="token">Manager token</label>'
-        f'<input id="token" name="token" type="password" autocomplete="off" required'
-        f' aria-describedby="{described}">'
         '<p class="hint" id="token-help">Paste it once: this browser keeps you signed in until'
         f" you sign out or close it, for at most {_duration(max_hours, 'hour')}; after"
-        f" {_duration(idle_minutes, 'minute')} without use you sign in again.</p>"
-        '<button type="submit">Sign in</button></form></main>',
+        f" {_duration(idle_minutes, 'minute')} without use you sign in again.</p>{message}"
+        f'<input id="token" name="token" type="password" autocomplete="off" required'
+        f' aria-describedby="{described}"></div>'
+        '<button type="submit">Sign in</button></form>',
+        narrow=True,
     )
 
 
@@ -123,10 +156,7 @@ def error_page(title: str, detail: str, csrf: str, back: str | None = None) -> s
         if back
         else _sign_out(csrf, "Sign in as someone else")
     )
-    return layout(
-        title,
-        f'<main class="narrow card"><h1>{escape(title)}</h1><p>{escape(detail)}</p>{onward}</main>',
-    )
+    return layout(title, f"<h1>{escape(title)}</h1><p>{escape(detail)}</p>{onward}", narrow=True)
 
 
 def month_name(month: str) -> str:
@@ -188,14 +218,21 @@ def _card(anchor: str, heading: str, content: str, kind: str = "card") -> str:
 def _saving_chart(
     chart_id: str, title: str, description: str, bars: Iterable[tuple[str, Decimal]]
 ) -> str:
-    """Horizontal bars of a yearly saving, one per (label, saving)."""
-    return charts.bar_chart(
-        chart_id,
+    """Horizontal bars of a yearly saving, one per (label, saving): drawn wide for a desktop and
+    narrow for a phone (the page's style shows one of them)."""
+    drawn = [charts.Bar(label, saving, money(saving)) for label, saving in bars]
+    wide = charts.bar_chart(chart_id, title, description, drawn, whole_pounds, kind="chart-wide")
+    narrow = charts.bar_chart(
+        f"{chart_id}-narrow",
         title,
         description,
-        [charts.Bar(label, saving, money(saving)) for label, saving in bars],
-        whole_pounds,
+        drawn,
+        compact_pounds,
+        width=340,
+        kind="chart-narrow",
+        narrow=True,
     )
+    return wide + narrow
 
 
 def _head(*columns: str) -> str:
@@ -208,19 +245,22 @@ def _head(*columns: str) -> str:
     return f"<thead><tr>{cells}</tr></thead>"
 
 
-def _masthead(eyebrow: str, title: str, meta: str, link: str, csrf: str, nav: str) -> str:
-    """The page's heading band; `meta` and `link` are HTML."""
+def _masthead(eyebrow: str, title: str, meta: str) -> str:
+    """The page's heading band, at the top of its main content; `meta` is HTML."""
     return (
-        '<header class="masthead"><div class="wrap"><div>'
+        '<div class="masthead"><div class="wrap">'
         f'<p class="eyebrow">{escape(eyebrow)}</p><h1>{escape(title)}</h1>'
-        f'<p class="meta">{meta}</p></div>'
-        f'<nav class="no-print" aria-label="{escape(nav)}">{link}{_sign_out(csrf)}</nav>'
-        "</div></header>"
+        f'<p class="meta">{meta}</p></div></div>'
     )
 
 
+def _nav(link: str, csrf: str) -> str:
+    """The header's links of a signed-in page: `link` (HTML), then the sign-out form."""
+    return link + _sign_out(csrf)
+
+
 def _at(moment: datetime) -> str:
-    return moment.strftime("%d %B %Y, %H:%M %Z")
+    return local_time(moment)
 
 
 def dashboard_page(d: Dashboard, csrf: str) -> str:
@@ -231,13 +271,11 @@ def dashboard_page(d: Dashboard, csrf: str) -> str:
         _masthead(
             "Savings from buying together",
             title,
-            f"Trust {escape(s.trust_id)} &middot; {len(s.schools)} schools &middot;"
-            f" {len(d.contracts)} joint contracts &middot; figures at {_at(d.generated_at)}",
-            f'<a href="{escape(csv_url)}" download>Download the ledger (CSV)</a>',
-            csrf,
-            "Dashboard",
+            f"Trust {escape(s.trust_id)} &middot; {count(len(s.schools), 'school')} &middot;"
+            f" {count(len(d.contracts), 'joint contract')} &middot; figures at"
+            f" {escape(_at(d.generated_at))}",
         ),
-        '<main class="wrap">',
+        '<div class="wrap">',
     ]
     body.append(_headline(headlines(s)))
     if not d.entries:
@@ -255,8 +293,9 @@ def dashboard_page(d: Dashboard, csrf: str) -> str:
             _contracts(s.trust_id, d.contracts),
         ]
     body.append(_method(d.entries))
-    body.append("</main>")
-    return layout(f"Savings: {title}", "".join(body))
+    body.append("</div>")
+    nav = _nav(f'<a href="{escape(csv_url)}" download>Download the ledger (CSV)</a>', csrf)
+    return layout(f"Savings: {title}", "".join(body), nav=nav)
 
 
 def _headline(figures: Sequence[Headline]) -> str:
@@ -287,11 +326,11 @@ def _cost_increases(entries: Sequence[LedgerEntry]) -> str:
         f" today against the joint {escape(unit_price(e.pooled_unit_price, e.unit))})</li>"
         for e in dearer
     )
-    lines = "line costs" if len(dearer) == 1 else "lines cost"
+    lines = count(len(dearer), "contract line") + (" costs" if len(dearer) == 1 else " cost")
     return (
         '<section class="card callout" aria-labelledby="increases-heading">'
         '<h2 id="increases-heading">Cost increases</h2>'
-        f"<p>{len(dearer)} contract {lines} more under the joint contracts than the school"
+        f"<p>{lines} more under the joint contracts than the school"
         " pays today. They are counted in every total above, not netted away.</p>"
         f"<ul>{items}</ul></section>"
     )
@@ -411,7 +450,8 @@ def _pooling(entries: Sequence[LedgerEntry], categories: Sequence[CategoryBreakd
             compact_pounds,
         )
         figures.append(
-            f"<figure><figcaption><strong>{escape(name)}</strong>: {len(points)} schools,"
+            f"<figure><figcaption><strong>{escape(name)}</strong>:"
+            f" {count(len(points), 'school')},"
             f" pooling alone {escape(money(c.economy_of_scale))} a year</figcaption>"
             f"{chart}</figure>"
         )
@@ -432,8 +472,13 @@ def _pooling(entries: Sequence[LedgerEntry], categories: Sequence[CategoryBreakd
         '<p class="lede">The part of the saving only buying together made possible: what the'
         " winning supplier would charge a school for its own volume alone, minus the joint price,"
         " times its volume. Each dot is one school; smaller buyers usually gain most.</p>"
+        '<p class="lede">Pooling alone can be more than the saving. The saving compares the'
+        " joint price with what each school pays today; pooling alone compares it with what the"
+        " school would pay buying on its own. A school already paying less today than the joint"
+        " price gains from pooling but still pays more than now.</p>"
         f'<div class="charts">{"".join(figures)}</div>'
-        f"<details><summary>The figures behind these charts ({len(ordered)} lines)</summary>"
+        f"<details><summary>The figures behind these charts ({count(len(ordered), 'line')})"
+        "</summary>"
         + _table(
             "Pooling alone, per school and category, smallest volume first",
             (
@@ -503,7 +548,7 @@ def _contracts(trust_id: str, contracts: Sequence[ContractSavings]) -> str:
         + f'<br><span class="id" title="{c.tender_id}">{str(c.tender_id)[:8]}</span></th>'
         f'<td class="nowrap">{escape(c.supplier_id)}</td>'
         f'<td class="nowrap">{c.contract_start.strftime("%d %b %Y")}'
-        f'<br><span class="small">{c.term_months} months</span></td>'
+        f'<br><span class="small">{count(c.term_months, "month")}</span></td>'
         + _num(str(c.schools))
         + _num(quantity(c.pooled_quantity, c.unit))
         + _num(unit_price(c.pooled_unit_price, c.unit))
@@ -536,7 +581,7 @@ def _contracts(trust_id: str, contracts: Sequence[ContractSavings]) -> str:
 def _method(entries: Sequence[LedgerEntry]) -> str:
     versions = ", ".join(sorted({e.rule_version for e in entries})) or "none yet"
     return (
-        '<footer class="card" aria-labelledby="method-heading">'
+        '<section class="card" id="method" aria-labelledby="method-heading">'
         '<h2 id="method-heading">How the figures are worked out</h2>'
         "<p>For each school's line in a joint contract, with its yearly volume q, today's unit"
         " price b, the joint price p, the winning bid's price s for the school's volume alone,"
@@ -547,7 +592,7 @@ def _method(entries: Sequence[LedgerEntry]) -> str:
         "<li>pooling alone per year = q &times; (s &minus; p).</li></ul>"
         "<p>Each figure is rounded to the penny (half up) once, at the end; totals add the"
         " rounded lines, so they match what each school is shown. A negative saving is a cost"
-        f" increase and is counted as one. Rule version: {escape(versions)}.</p></footer>"
+        f" increase and is counted as one. Rule version: {escape(versions)}.</p></section>"
     )
 
 
@@ -563,22 +608,20 @@ def contract_page(p: ContractPage, csrf: str) -> str:
         _masthead(
             f"Joint contract of {trust}",
             name,
-            f"Trust {escape(p.trust_id)} &middot; {c.schools} schools &middot;"
+            f"Trust {escape(p.trust_id)} &middot; {count(c.schools, 'school')} &middot;"
             f" {'one award' if awards == 1 else f'{awards} lots, each awarded on its own'}"
-            f" &middot; figures at {_at(p.generated_at)}",
-            f'<a href="{escape(dashboard)}#contracts">Back to the dashboard</a>',
-            csrf,
-            "Contract",
+            f" &middot; figures at {escape(_at(p.generated_at))}",
         ),
-        '<main class="wrap">',
+        '<div class="wrap">',
         _headline(headlines(c, one_contract=True)),
         _cost_increases(entries),
         _contract_terms(c),
         *(_award(a, c.unit) for a in c.awards),
         _method(entries),
-        "</main>",
+        "</div>",
     ]
-    return layout(f"{name}: {trust}", "".join(body))
+    nav = _nav(f'<a href="{escape(dashboard)}#contracts">Back to the dashboard</a>', csrf)
+    return layout(f"{name}: {trust}", "".join(body), nav=nav)
 
 
 def _facts(*pairs: tuple[str, str]) -> str:
@@ -641,13 +684,15 @@ def _award(a: ContractAward, unit: str) -> str:
         _facts(
             ("Supplier", escape(a.supplier_id)),
             ("Contract starts", escape(long_date(a.contract_start))),
-            ("Term", f"{a.term_months} months"),
+            ("Term", count(a.term_months, "month")),
             ("Schools", str(a.schools)),
             ("Pooled volume a year", escape(quantity(a.pooled_quantity, unit))),
             ("Joint price", escape(unit_price(a.pooled_unit_price, unit))),
             (
                 "Standstill ends",
-                escape(long_date(a.standstill_ends)) if a.standstill_ends else "none recorded",
+                escape(long_date(a.standstill_ends))
+                if a.standstill_ends
+                else "no standstill (below threshold)",
             ),
         )
         + f"{_key([e.annual_saving for e in a.entries])}<figure>{chart}</figure>"

@@ -4,15 +4,18 @@ A negative saving is a cost increase; it is named as one, never hidden in a tota
 """
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from services.savings.domain.ledger import is_increase
 from services.savings.reports import Figures
 from shared.domain.categories import categories
 
 MINUS = "\u2212"
+# The trusts are in England: times are shown as the clocks there read (GMT or BST).
+LOCAL = ZoneInfo("Europe/London")
 
 
 def money(amount: Decimal) -> str:
@@ -67,6 +70,24 @@ def quantity(amount: Decimal, unit: str | None = None) -> str:
 def long_date(day: date) -> str:
     """1 April 2027."""
     return f"{day.day} {day:%B %Y}"
+
+
+def local_time(moment: datetime) -> str:
+    """An instant as UK clocks read it, in GOV.UK style: 1 April 2027 at 2:05pm (BST); 12:00 is
+    "midday" and 00:00 "midnight"."""
+    local = moment.astimezone(LOCAL)
+    if (local.hour, local.minute) == (12, 0):
+        clock = "midday"
+    elif (local.hour, local.minute) == (0, 0):
+        clock = "midnight"
+    else:
+        clock = f"{local.hour % 12 or 12}:{local.minute:02d}{'am' if local.hour < 12 else 'pm'}"
+    return f"{long_date(local.date())} at {clock} ({local.tzname()})"
+
+
+def count(number: int, noun: str, plural: str | None = None) -> str:
+    """1 school, 2 schools; 1 joint contract; 0 lines. `plural` for nouns not made with -s."""
+    return f"{number:,} {noun if number == 1 else plural or noun + 's'}"
 
 
 def category_name(code: str) -> str:
@@ -134,10 +155,18 @@ def headlines(summary: Figures, one_contract: bool = False) -> list[Headline]:
             "pooling-saving",
             "Pooling alone contributed, per year",
             money(summary.economy_of_scale),
-            "the joint price against each school buying the same contract alone",
+            "the joint price against each school buying the same contract alone"
+            + (POOLING_ABOVE_SAVING if summary.economy_of_scale > annual else ""),
             "pooling",
         ),
     ]
+
+
+# Why the part pooling made possible can be larger than the whole saving.
+POOLING_ABOVE_SAVING = (
+    "; more than the saving because it is measured against buying alone, not against today's"
+    " prices: a school already paying less than the joint price still gains from pooling"
+)
 
 
 def saving_note(saving: Decimal) -> str:

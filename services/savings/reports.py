@@ -16,7 +16,7 @@ import asyncpg
 from pydantic import BaseModel
 
 from services.savings import store
-from services.savings.domain.errors import ContractNotFound, SchoolNotFound
+from services.savings.domain.errors import ContractNotFound, SchoolNotFound, UnknownSchool
 from services.savings.domain.ledger import Sums, of_sums
 from services.savings.domain.ledger import summed as summed_figures
 from shared.db import Connection
@@ -244,13 +244,27 @@ async def school_detail(conn: Connection, trust_id: str, urn: str) -> SchoolDeta
     known = await store.school(conn, trust_id, urn)
     if known is None:
         raise SchoolNotFound(trust_id, urn)
-    rows = await store.entries(conn, trust_id, urn)
+    return _school(known, await store.entries(conn, trust_id, urn))
+
+
+def _school(known: asyncpg.Record, rows: list[asyncpg.Record]) -> SchoolDetail:
+    """A school (its `urn` and `name`) with its figures summed from `rows`, its entries."""
     return SchoolDetail(
-        urn=urn,
+        urn=known["urn"],
         name=known["name"],
         **summed(rows),
         entries=[LedgerEntry(**dict(r)) for r in rows],
     )
+
+
+async def own_savings(conn: Connection, urn: str) -> SchoolDetail:
+    """A school's own figures and entries, in every trust's contracts it is in (a school that
+    changed trust keeps what its old trust's contracts promised). Two statements: run it in one
+    snapshot. UnknownSchool when the URN is neither registered nor in the ledger."""
+    known = await store.known_school(conn, urn)
+    if known is None:
+        raise UnknownSchool(urn)
+    return _school(known, await store.school_entries(conn, urn))
 
 
 async def contract(

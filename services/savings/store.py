@@ -173,6 +173,25 @@ async def entries(conn: Connection, trust_id: str, urn: str | None = None) -> li
     )
 
 
+async def school_entries(conn: Connection, urn: str) -> list[asyncpg.Record]:
+    """One school's ledger entries, whichever trust's contracts they are in, oldest first."""
+    return await conn.fetch(
+        f"{_ENTRIES} WHERE l.school_urn = $1 ORDER BY l.contract_start, l.category, l.entry_id",
+        urn,
+    )
+
+
+async def known_school(conn: Connection, urn: str) -> asyncpg.Record | None:
+    """A school registered, or with entries in the ledger: its URN and name (if registered)."""
+    row: asyncpg.Record | None = await conn.fetchrow(
+        "SELECT $1::text AS urn, (SELECT name FROM schools WHERE urn = $1) AS name"
+        " WHERE EXISTS (SELECT 1 FROM schools WHERE urn = $1)"
+        " OR EXISTS (SELECT 1 FROM ledger_entries WHERE school_urn = $1)",
+        urn,
+    )
+    return row
+
+
 async def contract_entries(
     conn: Connection, trust_id: str, tender_id: UUID
 ) -> list[asyncpg.Record]:

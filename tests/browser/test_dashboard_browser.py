@@ -20,6 +20,7 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.common.print_page_options import PrintOptions
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
@@ -35,6 +36,8 @@ pytestmark = pytest.mark.e2e
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+# A phone's screen width in CSS pixels (iPhone 12 to 15).
+PHONE = 390
 SCENARIO = Scenario("3101", 310101)
 
 
@@ -130,13 +133,30 @@ def test_a_manager_reads_the_headline_figures_in_a_browser(
         "pooling-saving": "£6,830.48",
     }
     assert browser.find_element(By.TAG_NAME, "h1").text == "Fenland Learning Trust"
-    assert len(browser.find_elements(By.CSS_SELECTOR, "svg.chart[role=img]")) == 5
+    assert len(shown_charts(browser)) == 5
+    assert (
+        "3 schools · 2 joint contracts · figures at"
+        in browser.find_element(By.CSS_SELECTOR, ".masthead .meta").text
+    )
+    keep(browser, "savings-dashboard")
+    on_a_phone(browser, "savings-dashboard")
+    # GOV.UK patterns: the first Tab reaches the skip link, which leads to the main content.
+    browser.find_element(By.TAG_NAME, "body").send_keys(Keys.TAB)
+    skip = browser.switch_to.active_element
+    assert skip.text == "Skip to main content" and skip.get_attribute("href").endswith(
+        "#main-content"
+    )
 
     # The session and CSRF cookies are out of reach of scripts and never sent cross-site.
     cookies = {(c["name"], c["httpOnly"], c["sameSite"]) for c in browser.get_cookies()}
     assert cookies == {("procure_session", True, "Strict"), ("procure_csrf", True, "Strict")}
 
-    keep(browser, "savings-dashboard")
+
+def shown_charts(browser: webdriver.Chrome) -> list[Any]:
+    """The charts the page shows at its width (each bar chart is drawn wide and narrow)."""
+    return [
+        c for c in browser.find_elements(By.CSS_SELECTOR, "svg.chart[role=img]") if c.is_displayed()
+    ]
 
 
 def keep(browser: webdriver.Chrome, name: str) -> None:
@@ -148,6 +168,30 @@ def keep(browser: webdriver.Chrome, name: str) -> None:
     printed = browser.print_page(PrintOptions())
     (ARTIFACTS / f"{name}.pdf").write_bytes(base64.b64decode(printed))
     browser.set_window_size(1280, 900)
+
+
+def on_a_phone(browser: webdriver.Chrome, name: str) -> None:
+    """The page on a 390 px phone screen: nothing wider than the screen but the tables, which
+    scroll inside their own box; the narrow charts shown, not the wide ones. Keeps a
+    full-length screenshot as `{name}-phone.png`."""
+    metrics = {"width": PHONE, "height": 844, "deviceScaleFactor": 1, "mobile": True}
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+    try:
+        assert browser.execute_script("return window.innerWidth") == PHONE
+        assert browser.execute_script("return document.documentElement.scrollWidth") <= PHONE
+        for chart in shown_charts(browser):
+            assert "chart-wide" not in (chart.get_attribute("class") or "")
+            assert chart.size["width"] <= PHONE
+        for element in browser.find_elements(By.CSS_SELECTOR, "main *:not(table *)"):
+            if element.is_displayed() and element.tag_name != "table":
+                right = element.rect["x"] + element.rect["width"]
+                assert right <= PHONE + 1, (element.tag_name, element.get_attribute("class"))
+        height = browser.execute_script("return document.documentElement.scrollHeight")
+        browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics | {"height": height})
+        ARTIFACTS.mkdir(exist_ok=True)
+        assert browser.save_screenshot(str(ARTIFACTS / f"{name}-phone.png"))
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
 
 def test_a_manager_clicks_through_to_a_contracts_page(
@@ -182,8 +226,12 @@ def test_a_manager_clicks_through_to_a_contracts_page(
     assert savings[SCENARIO.urns[2]] == "\u2212£50.00"
     cedar = browser.find_element(By.XPATH, "//section[@class='card award']//tbody/tr[3]/th")
     assert cedar.text.startswith("Cedar Primary School") and "COST INCREASE" in cedar.text.upper()
-    assert len(browser.find_elements(By.CSS_SELECTOR, "svg.chart[role=img]")) == 1
+    assert len(shown_charts(browser)) == 1
+    facts = browser.find_element(By.CSS_SELECTOR, "section.award .facts").text
+    # The scenario's awards are below the threshold: no standstill, said in words.
+    assert "no standstill (below threshold)" in facts
     keep(browser, "savings-contract")
+    on_a_phone(browser, "savings-contract")
     # And back to the dashboard by its link.
     browser.find_element(By.LINK_TEXT, "Back to the dashboard").click()
     WebDriverWait(browser, 10).until(
@@ -218,3 +266,24 @@ def test_signing_out_in_the_browser_ends_the_session(
     browser.get(f"{url}/trusts/{SCENARIO.trust_id}")
     assert browser.current_url == f"{url}/sign-in"
     assert browser.find_element(By.TAG_NAME, "h1").text == "Savings dashboard"
+
+
+def test_a_wrong_token_is_summarised_at_the_top_of_the_sign_in_form(
+    system: RunningSystem, browser: webdriver.Chrome
+) -> None:
+    url = system.urls["savings"]
+    browser.delete_all_cookies()
+    browser.get(f"{url}/sign-in")
+    browser.find_element(By.ID, "token").send_keys("not-a-token")
+    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    summary = WebDriverWait(browser, 10).until(
+        expected_conditions.presence_of_element_located((By.CSS_SELECTOR, ".error-summary"))
+    )
+    assert summary.find_element(By.TAG_NAME, "h2").text == "There is a problem"
+    assert browser.title.startswith("Error: ")
+    # Its link leads to the field, which says the same again.
+    summary.find_element(By.LINK_TEXT, "That token is not valid or has expired.").click()
+    assert browser.switch_to.active_element.get_attribute("id") == "token"
+    assert "That token is not valid" in browser.find_element(By.ID, "token-error").text
+    keep(browser, "savings-sign-in-error")
+    on_a_phone(browser, "savings-sign-in-error")

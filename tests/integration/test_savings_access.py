@@ -1,11 +1,14 @@
-"""A manager sees their own trust's savings only: every savings endpoint, JSON or dashboard,
-refuses anyone else. The JSON endpoints are read from the service's own OpenAPI document, so an
-endpoint added later is covered without touching this test. The dashboard's forms (sign in, sign
-out) are refused without their CSRF token or when sent from another site."""
+"""A manager sees their own trust's savings only, and a school its own: every savings endpoint,
+JSON or dashboard, refuses anyone else. The JSON endpoints are read from the service's own
+OpenAPI document, so an endpoint added later is covered without touching this test. The
+dashboard's forms (sign in, sign out) are refused without their CSRF token or when sent from
+another site."""
 
+import io
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from csv import DictReader
 
 import httpx
 import pytest
@@ -69,16 +72,19 @@ def test_every_endpoint_refuses_another_trusts_manager(trusts: RunningSystem) ->
 
 def test_every_endpoint_refuses_other_roles_and_strangers(trusts: RunningSystem) -> None:
     url = trusts.urls["savings"]
-    others = [
-        bearer(trusts.token(Role.SCHOOL, MINE.urns[0])),
-        bearer(trusts.token(Role.SUPPLIER, "volt-co")),
-        bearer(trusts.token(Role.OPERATOR)),
-    ]
-    for path in trust_endpoints(trusts, MINE):
-        for headers in others:
-            assert httpx.get(url + path, headers=headers).status_code == 403, path
-        assert httpx.get(url + path).status_code == 401, path
-        assert httpx.get(url + path, headers=bearer("not-a-token")).status_code == 401, path
+    others = [bearer(trusts.token(Role.SUPPLIER, "volt-co")), bearer(trusts.token(Role.OPERATOR))]
+    school = bearer(trusts.token(Role.SCHOOL, MINE.urns[0]))
+    manager = bearer(trusts.token(Role.MANAGER, MINE.trust_id))
+    # A trust's figures are its manager's, a school's own figures the school's.
+    for paths, wrong_role in (
+        (trust_endpoints(trusts, MINE), school),
+        (school_endpoints(trusts, MINE.urns[0]), manager),
+    ):
+        for path in paths:
+            for headers in [wrong_role, *others]:
+                assert httpx.get(url + path, headers=headers).status_code == 403, path
+            assert httpx.get(url + path).status_code == 401, path
+            assert httpx.get(url + path, headers=bearer("not-a-token")).status_code == 401, path
 
 
 def test_another_trusts_school_or_contract_is_not_found_through_your_own_trust(
@@ -91,6 +97,58 @@ def test_another_trusts_school_or_contract_is_not_found_through_your_own_trust(
         assert response.status_code == 404, path
         assert response.json()["title"] == "Not found"
         assert "9615.84" not in response.text
+
+
+def school_endpoints(system: RunningSystem, urn: str) -> list[str]:
+    """Every GET path of the savings API that names a school and no trust, filled in for `urn`."""
+    spec = httpx.get(f"{system.urls['savings']}/openapi.json").json()
+    paths = [
+        p for p, ops in spec["paths"].items() if p.startswith("/v1/schools/{urn}") and "get" in ops
+    ]
+    assert len(paths) >= 2, paths  # the school's savings and its CSV
+    return [p.replace("{urn}", urn) for p in paths]
+
+
+def test_a_school_reads_its_own_savings_and_nobody_elses(trusts: RunningSystem) -> None:
+    url = trusts.urls["savings"]
+    alder, birch = MINE.urns[0], MINE.urns[1]
+    school = bearer(trusts.token(Role.SCHOOL, alder))
+    own = httpx.get(f"{url}/v1/schools/{alder}/savings", headers=school)
+    assert own.status_code == 200
+    body = own.json()
+    assert (body["urn"], body["name"]) == (alder, "Alder Primary School")
+    # Alder's electricity and gas lines, worked by hand in savings_scenario.py.
+    assert sorted(e["category"] for e in body["entries"]) == ["electricity", "gas"]
+    assert {e["school_urn"] for e in body["entries"]} == {alder}
+    assert (body["annual_saving"], body["annual_baseline_cost"]) == ("4565.43", "24992.61")
+    # The same figures as the trust's manager reads for the school.
+    manager = bearer(trusts.token(Role.MANAGER, MINE.trust_id))
+    as_manager = httpx.get(
+        f"{url}/v1/trusts/{MINE.trust_id}/savings/schools/{alder}", headers=manager
+    )
+    assert as_manager.json() == body
+    csv = httpx.get(f"{url}/v1/schools/{alder}/savings/ledger.csv", headers=school)
+    assert csv.status_code == 200
+    assert csv.headers["content-type"] == "text/csv; charset=utf-8"
+    assert f'filename="savings-ledger-school-{alder}.csv"' in csv.headers["content-disposition"]
+    rows = list(DictReader(io.StringIO(csv.text)))
+    assert [row["school_urn"] for row in rows] == [alder, alder]
+    assert "Birch" not in csv.text and "Birch" not in own.text
+
+    # Another school's figures, of the same trust or another, are refused, and say nothing.
+    for path in school_endpoints(trusts, birch) + school_endpoints(trusts, THEIRS.urns[0]):
+        refused = httpx.get(url + path, headers=school)
+        assert refused.status_code == 403, path
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert "Birch" not in refused.text and "3750.00" not in refused.text
+    # The manager still reads the whole trust, every school in it.
+    trust = httpx.get(f"{url}/v1/trusts/{MINE.trust_id}/savings", headers=manager).json()
+    assert sorted(s["urn"] for s in trust["schools"]) == sorted(MINE.urns)
+    # A URN nobody registered is not found, even by its own token.
+    nobody = bearer(trusts.token(Role.SCHOOL, "399999"))
+    missing = httpx.get(f"{url}/v1/schools/399999/savings", headers=nobody)
+    assert missing.status_code == 404
+    assert missing.json()["title"] == "Not found"
 
 
 def sign_in(client: httpx.Client, token: str, **headers: str) -> httpx.Response:

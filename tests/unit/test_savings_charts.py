@@ -89,3 +89,13 @@ def test_scatter_places_each_dot_by_its_numbers() -> None:
     assert '<circle cx="336" cy="12"' in svg
     assert svg.count("<circle") == 2
     assert "<title>Big: x</title>" in svg
+
+
+def test_a_narrow_bar_chart_puts_each_label_above_its_bar() -> None:
+    bars = [Bar("Alder Primary School", Decimal(500), "£500.00")]
+    svg = bar_chart("c", "t", "d", bars, str, width=340, kind="chart-narrow", narrow=True)
+    assert svg.startswith('<svg class="chart chart-narrow" id="c" viewBox="0 0 340 ')
+    label = re.search(r'<text x="0" y="([\d.]+)"[^>]*>Alder Primary School</text>', svg)
+    bar = re.search(r'<rect x="[\d.]+" y="([\d.]+)"', svg)
+    assert label and bar and float(bar.group(1)) > float(label.group(1))
+    assert '<text x="340" y="18" text-anchor="end" fill="#1d6b3e"' in svg

@@ -349,8 +349,11 @@ def test_a_contract_page_shows_its_terms_and_every_schools_figures() -> None:
     assert "£200.00 a year more than today" in page
     # The totals row adds the lines.
     assert '<tfoot><tr><th scope="row">All schools</th><td class="num">14,000</td>' in page
-    # Accessible: one described SVG chart, the table captioned with scoped headers.
-    assert page.count('<svg class="chart"') == 1 and page.count("<caption>") == 2
+    # Accessible: one described SVG chart (drawn wide, and narrow for phones), the table
+    # captioned with scoped headers.
+    assert page.count('<svg class="chart chart-wide"') == 1
+    assert page.count('<svg class="chart chart-narrow"') == 1
+    assert page.count("<caption>") == 2
     assert f'id="chart-award-{UUID(int=2)}-desc"' in page
     assert "<caption>Savings per school under this award" in page
     assert '<th scope="col" class="num">Pooling alone</th>' in page
@@ -389,7 +392,7 @@ def test_a_contract_in_lots_shows_each_award_and_the_dashboard_links_to_each() -
     # Lot 1 was regulated: its standstill ended 27 January 2027; lot 2 had none recorded.
     assert "<dt>Standstill ends</dt><dd>27 January 2027</dd>" in page[: page.index(second)]
     birch = page[page.index(second) :]
-    assert "<dt>Standstill ends</dt><dd>none recorded</dd>" in birch
+    assert "<dt>Standstill ends</dt><dd>no standstill (below threshold)</dd>" in birch
     assert "<dt>Joint price</dt><dd>£0.2600/kWh</dd>" in birch
     assert '<td class="num">£200.00</td><td class="num">13.33%</td>' in birch
     assert "Alder" not in birch
@@ -407,3 +410,45 @@ def test_an_award_sent_in_parts_names_each_event_for_audit() -> None:
         f'<dd><span class="id">{UUID(int=3)}</span><br><span class="id">{UUID(int=7)}</span></dd>'
     ) in page
     assert ">Award: volt-co</h2>" in page
+
+
+def test_pages_follow_the_gov_uk_patterns() -> None:
+    for page in (dashboard([ALDER]), sign_in_page(CSRF), error_page("Not your trust", "x", CSRF)):
+        body = page[page.index("<body>") :]
+        # The skip link comes first and leads to the main content; one header, one footer.
+        assert body.startswith('<body><a href="#main-content" class="skip-link">')
+        assert page.count('<main id="main-content"') == 1
+        assert page.count('<header class="service-header">') == 1
+        assert page.count('<footer class="site-footer">') == 1
+        assert page.index("</main>") < page.index('<footer class="site-footer">')
+
+
+def test_a_sign_in_error_is_summarised_at_the_top_and_shown_at_its_field() -> None:
+    form = sign_in_page(CSRF, "That token is not valid or has expired.")
+    assert "<title>Error: Sign in: savings dashboard</title>" in form
+    summary = form[form.index('<div class="error-summary"') :]
+    assert summary.index("There is a problem") < summary.index('<a href="#token">That token')
+    assert form.index('class="error-summary"') < form.index("<h1>")
+    assert '<span class="visually-hidden">Error:</span> That token is not valid' in form
+    assert 'class="error-summary"' not in sign_in_page(CSRF)
+
+
+def test_counts_are_pluralised_and_times_are_uk_local() -> None:
+    one = dashboard([ALDER])
+    # 15 January 2027, 12:00 UTC is midday GMT.
+    assert "1 school &middot; 1 joint contract &middot; figures at 15 January 2027 at midday" in one
+    assert "1 schools" not in one and "(1 lines)" not in one
+    assert "<strong>Electricity</strong>: 1 school," in one
+    two = dashboard([ALDER, CEDAR])
+    assert "2 schools &middot; 1 joint contract" in two
+    assert "1 contract line costs more" in two
+    assert '<span class="small">12 months</span>' in two
+
+
+def test_the_dashboard_says_why_pooling_alone_can_exceed_the_saving() -> None:
+    # The trust's pooling alone (700) is more than its saving (300): the headline says why.
+    page = dashboard([ALDER, CEDAR])
+    note = page[page.index('id="pooling-saving"') :]
+    note = note[: note.index("</div>")]
+    assert "more than the saving because it is measured against buying alone" in note
+    assert "Pooling alone can be more than the saving." in page

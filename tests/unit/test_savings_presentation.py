@@ -1,12 +1,15 @@
 """Figures as people read them: pounds and pence, percentages, and cost increases named."""
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from services.savings.presentation import (
     category_name,
     compact_pounds,
     compact_quantity,
+    count,
     headlines,
+    local_time,
     money,
     percent,
     quantity,
@@ -79,3 +82,17 @@ def test_headlines_of_a_cost_increase_say_so() -> None:
     ]
     assert saving_note(Decimal("-0.01")) == "cost increase"
     assert saving_note(Decimal("0.00")) == ""
+
+
+def test_times_read_as_uk_clocks_do() -> None:
+    assert local_time(datetime(2027, 1, 15, 14, 5, tzinfo=UTC)) == "15 January 2027 at 2:05pm (GMT)"
+    # Summer: British Summer Time, an hour ahead of UTC.
+    assert local_time(datetime(2027, 7, 1, 11, 0, tzinfo=UTC)) == "1 July 2027 at midday (BST)"
+    assert local_time(datetime(2027, 7, 1, 23, 0, tzinfo=UTC)) == "2 July 2027 at midnight (BST)"
+    assert local_time(datetime(2027, 3, 28, 0, 30, tzinfo=UTC)) == "28 March 2027 at 12:30am (GMT)"
+
+
+def test_counts_take_the_plural_they_need() -> None:
+    assert [count(n, "school") for n in (0, 1, 2)] == ["0 schools", "1 school", "2 schools"]
+    assert count(1_200, "line") == "1,200 lines"
+    assert count(2, "entry", "entries") == "2 entries"

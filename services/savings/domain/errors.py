@@ -14,6 +14,13 @@ class SchoolNotFound(NotFound):
         super().__init__(f"no school {urn} in trust {trust_id}")
 
 
+class UnknownSchool(NotFound):
+    """No school with this URN is registered or in the ledger."""
+
+    def __init__(self, urn: str) -> None:
+        super().__init__(f"no school {urn} is registered or has savings recorded")
+
+
 class ContractNotFound(NotFound):
     """The trust's ledger has no award of this tender (another trust's included)."""
 
