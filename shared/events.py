@@ -209,6 +209,18 @@ class BidReceived(EventData):
     received_at: AwareDatetime
 
 
+class BidScored(EventData):
+    """The buyer's quality score of a bid (0 to 100), recorded after the deadline and revisable
+    until the bid's lot is decided: the last one for a bid counts."""
+
+    event_type: ClassVar[str] = "tender.bid_scored"
+    tender_id: UUID
+    bid_id: UUID
+    quality_score: Amount
+    comment: str | None = None
+    scored_at: AwareDatetime
+
+
 class Allocation(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
     demand_id: UUID

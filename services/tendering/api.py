@@ -12,10 +12,12 @@ from services.tendering import handlers, store, views
 from services.tendering.domain.errors import TenderNotFound
 from services.tendering.domain.evaluation import Weights
 from services.tendering.domain.pricing import PriceTier
+from services.tendering.domain.scoring import QualityScore
 from services.tendering.schemas import (
     BidIn,
     BidOut,
     CancelIn,
+    EvaluationIn,
     NoticeOut,
     OpenTenderIn,
     PoolOut,
@@ -105,7 +107,7 @@ async def submit_bid(tender_id: UUID, body: BidIn, request: Request, caller: Cal
     tiers = [PriceTier(t.min_quantity, t.unit_price) for t in body.price_tiers]
     async with store.TenderingUnitOfWork.begin(runtime_of(request).pool) as work:
         lot, bid = await handlers.submit_bid(
-            work, caller.scope, tender_id, body.lot, body.quality_score, tiers, datetime.now(UTC)
+            work, caller.scope, tender_id, body.lot, tiers, datetime.now(UTC)
         )
     return views.bid(tender_id, lot, bid)
 
@@ -120,10 +122,30 @@ async def my_bids(tender_id: UUID, request: Request, caller: Caller) -> list[Bid
     return [views.bid(tender_id, r["lot_no"], store.bid_of(r)) for r in rows]
 
 
+@router.post(
+    "/tenders/{tender_id}/evaluation",
+    response_model=TenderOut,
+    responses=problems(404, 409, 413),
+)
+async def evaluation(
+    tender_id: UUID, body: EvaluationIn, request: Request, caller: Caller
+) -> TenderOut:
+    """The trust's moderated quality scores (0 to 100, with an optional comment) of bids, once
+    bidding has closed; revisable until the bid's lot is awarded."""
+    require_role(caller, Role.MANAGER)
+    assert caller.scope is not None
+    scores = [QualityScore(str(s.bid_id), s.quality_score, s.comment) for s in body.scores]
+    now = datetime.now(UTC)
+    async with store.TenderingUnitOfWork.begin(runtime_of(request).pool) as work:
+        await handlers.record_quality_scores(work, caller.scope, tender_id, scores, now)
+        return await views.tender(work.conn, tender_id, now)
+
+
 @router.post("/tenders/{tender_id}/award", response_model=TenderOut, responses=problems(404, 409))
 async def award(tender_id: UUID, request: Request, caller: Caller) -> TenderOut:
-    """Evaluate the bids of each lot and award it to the best (once bidding has closed); a lot
-    without bids closes and its lines are released. A decided tender is returned as it is."""
+    """Evaluate the bids of each lot and award it to the best (once bidding has closed and every
+    bid has the trust's quality score, unless quality weighs 0); a lot without bids closes and
+    its lines are released. A decided tender is returned as it is."""
     require_role(caller, Role.MANAGER)
     assert caller.scope is not None
     now = datetime.now(UTC)

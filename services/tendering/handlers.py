@@ -10,7 +10,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
 from uuid import UUID, uuid4
 
 from services.tendering.domain.award import (
@@ -33,12 +32,14 @@ from services.tendering.domain.opening import (
 from services.tendering.domain.pooling import Pool, default_term, form_pools, split_conflicts
 from services.tendering.domain.pricing import PriceTier, price_at
 from services.tendering.domain.route import RouteDecision
+from services.tendering.domain.scoring import QualityScore, check_all_scored, check_scores
 from services.tendering.holidays import working_calendar
 from services.tendering.repository import LotAward, NewTender, Row, TenderingWork, TenderRepository
 from shared.domain.categories import categories
 from shared.events import (
     Allocation,
     BidReceived,
+    BidScored,
     EventData,
     TenderAwarded,
     TenderCancelled,
@@ -139,19 +140,19 @@ async def submit_bid(
     supplier_id: str,
     tender_id: UUID,
     lot: int | None,
-    quality_score: Decimal,
     tiers: list[PriceTier],
     now: datetime,
 ) -> tuple[int, Bid]:
     """A supplier's bid for a lot, before the deadline; it replaces the supplier's earlier bid
-    for that lot. Returns the lot and the bid."""
+    for that lot. Returns the lot and the bid. Its quality score is the buyer's, recorded after
+    the deadline (record_quality_scores)."""
     tenders = work.tenders
     tender = await tenders.get(tender_id)
     if tender is None:
         raise TenderNotFound(tender_id)
     check_takes_bids(tender_id, tender["status"], tender["closes_at"], now)
     lot_no = lot_bid_for(lot, len(await tenders.lots(tender_id)))
-    bid = Bid(str(uuid4()), supplier_id, quality_score, valid_tiers(tiers), submitted_at=now)
+    bid = Bid(str(uuid4()), supplier_id, None, valid_tiers(tiers), submitted_at=now)
     await tenders.save_bid(tender_id, lot_no, bid)
     received = BidReceived(
         tender_id=tender_id, bid_id=UUID(bid.bid_id), supplier_id=supplier_id, received_at=now
@@ -160,21 +161,58 @@ async def submit_bid(
     return lot_no, bid
 
 
+async def record_quality_scores(
+    work: TenderingWork,
+    trust_id: str,
+    tender_id: UUID,
+    scores: Sequence[QualityScore],
+    now: datetime,
+) -> None:
+    """The buyer's moderated quality scores of bids, once bidding has closed; a bid's score may
+    be revised until its lot is decided."""
+    tenders = work.tenders
+    tender = await _trusts_tender(tenders, trust_id, tender_id)
+    bid_lots = {
+        b.bid_id: lot for lot, bids in (await tenders.bids(tender_id)).items() for b in bids
+    }
+    lot_statuses = {lot["lot_no"]: lot["status"] for lot in await tenders.lots(tender_id)}
+    check_scores(
+        tender_id, tender["status"], tender["closes_at"], now, scores, bid_lots, lot_statuses
+    )
+    await tenders.record_scores(tender_id, scores)
+    scored = [
+        BidScored(
+            tender_id=tender_id,
+            bid_id=UUID(s.bid_id),
+            quality_score=s.score,
+            comment=s.comment,
+            scored_at=now,
+        )
+        for s in scores
+    ]
+    _emit(work, trust_id, tender_id, scored)
+
+
 async def award_tender(
     work: TenderingWork, trust_id: str, tender_id: UUID, now: datetime, awarded_by: str = "manager"
 ) -> None:
     """Evaluate each open lot at the deadline: award it to its best bid, or, without bids, close
-    it and release its lines. Awarding a tender that is already decided changes nothing."""
+    it and release its lines. Awarding a tender that is already decided changes nothing; one
+    with a bid still waiting for its quality score is refused (QualityScoresMissing)."""
     tenders = work.tenders
     tender = await _trusts_tender(tenders, trust_id, tender_id)
     if not to_be_evaluated(tender_id, tender["status"], tender["closes_at"], now):
         return
     lots = await tenders.lots(tender_id)
+    bids = await tenders.bids(tender_id)
+    weights = Weights(tender["weight_price"], tender["weight_quality"])
+    undecided = [
+        b for lot in lots if lot["status"] == Status.OPEN for b in bids.get(lot["lot_no"], [])
+    ]
+    check_all_scored(tender_id, undecided, weights)
     lines = defaultdict(list)
     for line in await tenders.lines(tender_id):
         lines[line["lot_no"]].append(line)
-    bids = await tenders.bids(tender_id)
-    weights = Weights(tender["weight_price"], tender["weight_quality"])
     standstill = standstill_for(tender["route"], now.date(), working_calendar())
     events: list[EventData] = []
     statuses = {lot["lot_no"]: Status(lot["status"]) for lot in lots}

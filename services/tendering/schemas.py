@@ -3,7 +3,7 @@ checked here, field by field, before any handler runs; what it reads back is des
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
@@ -116,10 +116,29 @@ class BidIn(BaseModel):
     lot: Annotated[int | None, Field(ge=1)] = Field(
         default=None, description="the lot bid for; required when the tender has several lots"
     )
-    quality_score: Annotated[
-        Decimal, QUALITY, NOT_FLOAT, Field(description=f"quality score: {QUALITY.text}")
-    ]
+    quality_score: Any = Field(
+        default=None,
+        deprecated=True,
+        description="ignored: quality is the buyer's score, recorded after the deadline"
+        " (POST /v1/tenders/{tender_id}/evaluation); accepted from older clients and dropped",
+    )
     price_tiers: Annotated[list[TierIn], Field(min_length=1, max_length=50)]
+
+
+class ScoreIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    bid_id: UUID
+    quality_score: Annotated[
+        Decimal, QUALITY, NOT_FLOAT, Field(description=f"the buyer's quality score: {QUALITY.text}")
+    ]
+    comment: Annotated[
+        str | None, Field(max_length=2000, description="the moderation's reasons, optional")
+    ] = None
+
+
+class EvaluationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    scores: Annotated[list[ScoreIn], Field(min_length=1, max_length=1000)]
 
 
 class CancelIn(BaseModel):
@@ -134,19 +153,19 @@ class BidOut(BaseModel):
     tender_id: UUID
     lot: int
     supplier_id: str
-    quality_score: Amount
     price_tiers: list[dict[str, str]]
     submitted_at: datetime
 
 
 class RankedBidOut(BaseModel):
-    rank: int
+    rank: int | None = Field(description="None while a bid of the lot waits for its quality score")
     bid_id: UUID
     supplier_id: str
     unit_price_at_pooled_volume: Amount
-    price_score: Amount
-    quality_score: Amount
-    score: Amount
+    price_score: Amount | None
+    quality_score: Amount | None = Field(description="the buyer's; None until recorded")
+    quality_comment: str | None = None
+    score: Amount | None
     submitted_at: datetime
 
 
@@ -204,6 +223,11 @@ class TenderOut(BaseModel):
     award: AwardOut | None = Field(default=None, description="without lots: lots[0]'s award")
     cancelled_at: datetime | None = None
     cancel_reason: str | None = None
+    awaiting: str | None = Field(
+        default=None,
+        description="what an open tender past its deadline waits for before its award:"
+        ' "quality scores" while a bid has none (and quality counts)',
+    )
 
 
 class TenderSummaryOut(BaseModel):

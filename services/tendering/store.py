@@ -17,6 +17,7 @@ from services.tendering.domain.evaluation import Bid
 from services.tendering.domain.lots import LotsBy, Status
 from services.tendering.domain.pooling import PoolLine, TenderedSpan
 from services.tendering.domain.pricing import PriceTier
+from services.tendering.domain.scoring import QualityScore
 from services.tendering.repository import LotAward, NewTender, TenderRepository
 from shared.db import Connection
 from shared.unit_of_work import UnitOfWork
@@ -102,6 +103,7 @@ def bid_of(row: asyncpg.Record) -> Bid:
         quality_score=row["quality_score"],
         tiers=tuple(PriceTier(Decimal(t["min_quantity"]), Decimal(t["unit_price"])) for t in tiers),
         submitted_at=row["submitted_at"],
+        quality_comment=row["quality_comment"],
     )
 
 
@@ -118,10 +120,13 @@ async def bid_rows(
 
 
 async def due_tenders(conn: Connection, now: datetime) -> list[asyncpg.Record]:
-    """Open tenders whose deadline has passed, oldest deadline first."""
+    """Open tenders whose deadline has passed, oldest deadline first, except those waiting for
+    the buyer's quality scores (an undecided lot with an unscored bid, where quality counts)."""
     return await conn.fetch(
-        "SELECT tender_id, trust_id FROM tenders WHERE status = 'open' AND closes_at <= $1"
-        " ORDER BY closes_at, tender_id LIMIT 100",
+        "SELECT tender_id, trust_id FROM tenders t WHERE status = 'open' AND closes_at <= $1"
+        " AND NOT (weight_quality > 0 AND EXISTS (SELECT 1 FROM bids b JOIN tender_lots l"
+        " USING (tender_id, lot_no) WHERE b.tender_id = t.tender_id AND l.status = 'open'"
+        " AND b.quality_score IS NULL)) ORDER BY closes_at, tender_id LIMIT 100",
         now,
     )
 
@@ -245,10 +250,11 @@ class PostgresTenderRepository:
         )
         await self._conn.execute(
             "INSERT INTO bids (bid_id, tender_id, lot_no, supplier_id, quality_score,"
-            " price_tiers, submitted_at) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)"
-            " ON CONFLICT (tender_id, lot_no, supplier_id) DO UPDATE SET bid_id = EXCLUDED.bid_id,"
-            " quality_score = EXCLUDED.quality_score, price_tiers = EXCLUDED.price_tiers,"
-            " submitted_at = EXCLUDED.submitted_at",
+            " price_tiers, submitted_at, quality_comment) VALUES ($1, $2, $3, $4, $5, $6::jsonb,"
+            " $7, $8) ON CONFLICT (tender_id, lot_no, supplier_id) DO UPDATE SET"
+            " bid_id = EXCLUDED.bid_id, quality_score = EXCLUDED.quality_score,"
+            " price_tiers = EXCLUDED.price_tiers, submitted_at = EXCLUDED.submitted_at,"
+            " quality_comment = EXCLUDED.quality_comment",
             UUID(bid.bid_id),
             tender_id,
             lot_no,
@@ -256,6 +262,14 @@ class PostgresTenderRepository:
             bid.quality_score,
             tiers_json,
             bid.submitted_at,
+            bid.quality_comment,
+        )
+
+    async def record_scores(self, tender_id: UUID, scores: Sequence[QualityScore]) -> None:
+        await self._conn.executemany(
+            "UPDATE bids SET quality_score = $3, quality_comment = $4"
+            " WHERE tender_id = $1 AND bid_id = $2",
+            [(tender_id, UUID(s.bid_id), s.score, s.comment) for s in scores],
         )
 
     async def record_lot_award(self, tender_id: UUID, award: LotAward) -> None:

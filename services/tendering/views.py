@@ -12,8 +12,18 @@ import asyncpg
 
 from services.tendering import store
 from services.tendering.domain.bidding import sealed
-from services.tendering.domain.evaluation import Bid, Weights, display, evaluate, explain_award
+from services.tendering.domain.evaluation import (
+    Bid,
+    ScoredBid,
+    Weights,
+    display,
+    evaluate,
+    explain_award,
+    unscored,
+)
 from services.tendering.domain.lots import Status
+from services.tendering.domain.pricing import price_at
+from services.tendering.domain.scoring import awaiting
 from services.tendering.handlers import PoolView
 from services.tendering.schemas import (
     AwardOut,
@@ -71,7 +81,6 @@ def bid(tender_id: UUID, lot: int, bid: Bid) -> BidOut:
         tender_id=tender_id,
         lot=lot,
         supplier_id=bid.supplier_id,
-        quality_score=bid.quality_score,
         submitted_at=bid.submitted_at,
         price_tiers=[
             {"min_quantity": str(t.min_quantity), "unit_price": str(t.unit_price)}
@@ -108,9 +117,17 @@ async def tender(conn: Connection, tender_id: UUID, now: datetime) -> TenderOut:
     closed = not sealed(t["status"], t["closes_at"], now)
     weights = Weights(t["weight_price"], t["weight_quality"])
     lots = []
+    waiting: list[Bid] = []
     for lot in await store.tender_lots(conn, tender_id):
         number = lot["lot_no"]
-        ranked = evaluate(bids[number], lot["pooled_quantity"], weights) if closed else []
+        if lot["status"] == Status.OPEN:
+            waiting += bids[number]
+        unranked = closed and bool(unscored(bids[number], weights))
+        ranked = (
+            evaluate(bids[number], lot["pooled_quantity"], weights)
+            if closed and not unranked
+            else []
+        )
         award = None
         if lot["status"] == Status.AWARDED:
             winner = next(s for s in ranked if s.bid.bid_id == str(lot["awarded_bid_id"]))
@@ -132,19 +149,9 @@ async def tender(conn: Connection, tender_id: UUID, now: datetime) -> TenderOut:
                 schools=sorted({line["school_urn"] for line in lines if line["lot_no"] == number}),
                 pooled_quantity=lot["pooled_quantity"],
                 bids_received=len(bids[number]),
-                bids=[
-                    RankedBidOut(
-                        rank=s.rank,
-                        bid_id=UUID(s.bid.bid_id),
-                        supplier_id=s.bid.supplier_id,
-                        unit_price_at_pooled_volume=s.unit_price,
-                        price_score=display(s.price_score),
-                        quality_score=s.bid.quality_score,
-                        score=display(s.score),
-                        submitted_at=s.bid.submitted_at,
-                    )
-                    for s in ranked
-                ]
+                bids=(
+                    _unranked(bids[number], lot["pooled_quantity"]) if unranked else _ranked(ranked)
+                )
                 if closed
                 else None,
                 award=award,
@@ -164,8 +171,45 @@ async def tender(conn: Connection, tender_id: UUID, now: datetime) -> TenderOut:
             "lots": lots,
             "bids": single.bids if single else None,
             "award": single.award if single else None,
+            "awaiting": awaiting(t["status"], t["closes_at"], now, waiting, weights),
         }
     )
+
+
+def _ranked(ranked: Sequence[ScoredBid]) -> list[RankedBidOut]:
+    return [
+        RankedBidOut(
+            rank=s.rank,
+            bid_id=UUID(s.bid.bid_id),
+            supplier_id=s.bid.supplier_id,
+            unit_price_at_pooled_volume=s.unit_price,
+            price_score=display(s.price_score),
+            quality_score=s.bid.quality_score,
+            quality_comment=s.bid.quality_comment,
+            score=display(s.score),
+            submitted_at=s.bid.submitted_at,
+        )
+        for s in ranked
+    ]
+
+
+def _unranked(bids: Sequence[Bid], pooled_quantity: Decimal) -> list[RankedBidOut]:
+    """A lot's bids while some wait for their quality score: prices, and scores recorded so far,
+    in the order they were submitted; no rank yet."""
+    return [
+        RankedBidOut(
+            rank=None,
+            bid_id=UUID(b.bid_id),
+            supplier_id=b.supplier_id,
+            unit_price_at_pooled_volume=price_at(b.tiers, pooled_quantity),
+            price_score=None,
+            quality_score=b.quality_score,
+            quality_comment=b.quality_comment,
+            score=None,
+            submitted_at=b.submitted_at,
+        )
+        for b in bids
+    ]
 
 
 def _weights(t: asyncpg.Record) -> dict[str, Decimal]:

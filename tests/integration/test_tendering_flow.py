@@ -29,7 +29,14 @@ from shared.events import (
     SchoolJoined,
     Topics,
 )
-from tests.helpers import assert_field_error, bearer, bid_body, publish_events, until
+from tests.helpers import (
+    assert_field_error,
+    bearer,
+    bid_body,
+    publish_events,
+    scores_body,
+    until,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -124,8 +131,8 @@ SCHOOLS = [
 # Lot 2 (Leeds, 100,000 + 300,000 = 400,000 kWh): volt-a 0.2500, watt-b 0.2300; lowest 0.2300.
 #   volt-a: 0.7 x (0.23 / 0.25 x 100 = 92) + 21 = 85.40; watt-b: 0.7 x 100 + 27 = 97.00.
 # Lot 3 (Wakefield, 40,000 kWh): no bids.
-VOLT_A = bid_body("70", ("0", "0.3000"), ("100000", "0.2700"), ("300000", "0.2500"))
-WATT_B = bid_body("90", ("0", "0.2900"), ("350000", "0.2300"))
+VOLT_A = bid_body(("0", "0.3000"), ("100000", "0.2700"), ("300000", "0.2500"))
+WATT_B = bid_body(("0", "0.2900"), ("350000", "0.2300"))
 
 
 async def test_from_demand_events_to_awards_per_lot_on_the_broker(system: RunningSystem) -> None:
@@ -273,7 +280,7 @@ async def test_from_demand_events_to_awards_per_lot_on_the_broker(system: Runnin
         # volt-a first bids 0.35 flat for lot 1, then replaces it.
         first = await bid(
             volt_a,
-            {"lot": 1} | bid_body("50", ("0", "0.3500")),
+            {"lot": 1} | bid_body(("0", "0.3500")),
         )
         assert first.status_code == 201, first.text
         for who, body, lot in (
@@ -287,9 +294,9 @@ async def test_from_demand_events_to_awards_per_lot_on_the_broker(system: Runnin
 
         # Suppliers see only their own bids; the resubmission replaced the first.
         mine = (await http.get(f"/v1/tenders/{tender_id}/bids", headers=volt_a)).json()
-        assert [(b["supplier_id"], b["lot"], b["quality_score"]) for b in mine] == [
-            ("volt-a", 1, "70"),
-            ("volt-a", 2, "70"),
+        assert [(b["supplier_id"], b["lot"], "quality_score" in b) for b in mine] == [
+            ("volt-a", 1, False),
+            ("volt-a", 2, False),
         ]
         assert first.json()["bid_id"] not in {b["bid_id"] for b in mine}
         theirs = (await http.get(f"/v1/tenders/{tender_id}/bids", headers=watt_b)).json()
@@ -305,7 +312,29 @@ async def test_from_demand_events_to_awards_per_lot_on_the_broker(system: Runnin
         early = await http.post(f"/v1/tenders/{tender_id}/award", headers=manager)
         assert (early.status_code, early.json()["title"]) == (409, "Still open for bids")
 
-        # No manager action: the tendering process awards at the deadline.
+        # Past the deadline the award waits for the trust's quality scores: the bids are
+        # listed unranked and the award names the unscored bids.
+        waiting = await until(
+            lambda: http.get(f"/v1/tenders/{tender_id}", headers=manager),
+            lambda r: r.json()["awaiting"] == "quality scores",
+            seconds=20,
+        )
+        unranked = waiting.json()["lots"][0]["bids"]
+        assert [(b["rank"], b["quality_score"], b["score"]) for b in unranked] == [
+            (None, None, None),
+            (None, None, None),
+        ]
+        refused_award = await http.post(f"/v1/tenders/{tender_id}/award", headers=manager)
+        assert refused_award.status_code == 409, refused_award.text
+        assert len(refused_award.json()["unscored_bids"]) == 4
+        body = scores_body(waiting.json(), {"volt-a": "70", "watt-b": "90"})
+        evaluation = f"/v1/tenders/{tender_id}/evaluation"
+        not_theirs = await http.post(evaluation, headers=volt_a, json=body)
+        assert not_theirs.status_code == 403
+        scored = await http.post(evaluation, headers=manager, json=body)
+        assert scored.status_code == 200, scored.text
+
+        # Scored: the tendering process awards without a manager's action.
         awarded = await until(
             lambda: http.get(f"/v1/tenders/{tender_id}", headers=manager),
             lambda r: r.json()["status"] != "open",

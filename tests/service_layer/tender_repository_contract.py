@@ -21,6 +21,7 @@ from services.tendering.domain.lots import LotsBy, Status, form_lots
 from services.tendering.domain.opening import route_of
 from services.tendering.domain.pooling import Pool, PoolLine, TenderedSpan
 from services.tendering.domain.pricing import PriceTier
+from services.tendering.domain.scoring import QualityScore
 from services.tendering.repository import LotAward, NewTender, TenderRepository
 
 TRUST = "7001"
@@ -197,6 +198,22 @@ class TenderRepositoryContract:
         await tenders.save_bid(tender.tender_id, 1, again)
 
         assert await tenders.bids(tender.tender_id) == {1: [other, again], 2: [york_bid]}
+
+    async def test_the_buyers_quality_scores_are_kept_with_their_bids(
+        self, tenders: TenderRepository, given: Given
+    ) -> None:
+        tender, _, _ = await added_in_two_lots(tenders, given)
+        unscored = replace(bid("s1", "0.28", 10), quality_score=None)
+        york = replace(bid("s2", "0.27", 11), quality_score=None)
+        await tenders.save_bid(tender.tender_id, 1, unscored)
+        await tenders.save_bid(tender.tender_id, 2, york)
+
+        await tenders.record_scores(tender.tender_id, [QualityScore(unscored.bid_id, Decimal(60))])
+        revised = QualityScore(unscored.bid_id, Decimal("72.5"), "moderated: strong references")
+        await tenders.record_scores(tender.tender_id, [revised])
+
+        scored = replace(unscored, quality_score=Decimal("72.5"), quality_comment=revised.comment)
+        assert await tenders.bids(tender.tender_id) == {1: [scored], 2: [york]}
 
     async def test_an_awarded_lot_records_its_winner_and_keeps_its_lines(
         self, tenders: TenderRepository, given: Given

@@ -152,3 +152,38 @@ class TenderNotOpen(Conflict):
 
     def __init__(self, tender_id: UUID, status: str) -> None:
         super().__init__(f"tender {tender_id} is {status}: there is nothing to cancel")
+
+
+class InvalidQualityScores(Invalid):
+    title = "Invalid quality scores"
+
+    def __init__(self, errors: Sequence[tuple[str, str]]) -> None:
+        super().__init__("", errors=errors)
+
+
+class LotDecided(Conflict):
+    """Quality scores may be revised until the award, not after."""
+
+    title = "Already decided"
+
+    def __init__(self, tender_id: UUID, bid_ids: Sequence[str]) -> None:
+        super().__init__(
+            f"the lot of bid(s) {', '.join(bid_ids)} of tender {tender_id} is already decided:"
+            " its quality scores can no longer change",
+            bids=list(bid_ids),
+        )
+
+
+class QualityScoresMissing(Conflict):
+    """Quality is the buyer's score: the award waits for every bid's (docs/domain-rules.md,
+    "Bids, evaluation and award")."""
+
+    title = "Quality scores missing"
+
+    def __init__(self, tender_id: UUID, bid_ids: Sequence[str]) -> None:
+        super().__init__(
+            f"tender {tender_id} cannot be awarded before every bid has its quality score;"
+            f" record them (POST /v1/tenders/{tender_id}/evaluation) for bid(s)"
+            f" {', '.join(bid_ids)}",
+            unscored_bids=list(bid_ids),
+        )
