@@ -71,6 +71,10 @@ async def run(bench: Bench) -> Report:
                 "term_months": TERM_MONTHS,
                 # One bidder: price alone decides, no quality scores to wait for.
                 "weights": {"price": "1", "quality": "0"},
+                # A call-off from a framework: no minimum tendering period (Procurement Act
+                # 2023, s.54), so the bench's bidding window can be seconds.
+                "procedure": "framework_call_off",
+                "framework": "ESPO 191 Energy",
             },
         )
         opened.raise_for_status()

@@ -191,6 +191,11 @@ def run_demo(system: RunningSystem, bidding_seconds: float = 2.0) -> dict[str, A
                         "trust_id": TRUST_ID,
                         "category": category,
                         "closes_at": closes_at.isoformat(),
+                        # Most schools buy energy as a call-off from an approved framework: no
+                        # statutory minimum tendering period (Procurement Act 2023, s.54), so
+                        # the demo's bidding window can be seconds.
+                        "procedure": "framework_call_off",
+                        "framework": "ESPO 191 Energy",
                     },
                 )
             )

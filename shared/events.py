@@ -199,6 +199,10 @@ class TenderOpened(EventData):
     route: str
     estimated_value: Amount
     demand_ids: list[UUID]
+    # The procedure (docs/domain-rules.md, "Procedures and tender periods"); absent from
+    # events written before procedures were recorded, which were open procedures.
+    procedure: str | None = None
+    framework: str | None = None
 
 
 class BidReceived(EventData):

@@ -24,12 +24,19 @@ from services.tendering.schemas import (
     TenderOut,
     TenderSummaryOut,
 )
+from services.tendering.settings import PolicySettings
 from shared.auth import Role
 from shared.http import Caller, require_role, require_trust
 from shared.openapi import problems
 from shared.service import runtime_of
 
 router = APIRouter(prefix="/v1", tags=["tendering"], responses=problems())
+
+
+def policy_of(request: Request) -> PolicySettings:
+    """The service's policy settings (main.py keeps them on the app)."""
+    policy: PolicySettings = request.app.state.tender_policy
+    return policy
 
 
 @router.get("/trusts/{trust_id}/pools", response_model=list[PoolOut], responses=problems(404))
@@ -71,11 +78,17 @@ async def open_tender(body: OpenTenderIn, request: Request, caller: Caller) -> T
         term_months=body.term_months,
         weights=Weights(body.weights.price, body.weights.quality) if body.weights else Weights(),
         lots_by=body.lots_by,
+        procedure=body.procedure_choice(),
     )
     now = datetime.now(UTC)
+    below_threshold_days = policy_of(request).below_threshold_min_days
     async with store.TenderingUnitOfWork.begin(runtime.pool) as work:
         tender_id = await handlers.open_tender(
-            work, opening, runtime.settings.pooling_window_months, now
+            work,
+            opening,
+            runtime.settings.pooling_window_months,
+            now,
+            below_threshold_days=below_threshold_days,
         )
         return await views.tender(work.conn, tender_id, now)
 

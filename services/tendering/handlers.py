@@ -31,6 +31,12 @@ from services.tendering.domain.opening import (
 )
 from services.tendering.domain.pooling import Pool, default_term, form_pools, split_conflicts
 from services.tendering.domain.pricing import PriceTier, price_at
+from services.tendering.domain.procedure import (
+    ProcedureChoice,
+    check_choice,
+    check_tender_period,
+    earliest_close,
+)
 from services.tendering.domain.route import RouteDecision
 from services.tendering.domain.scoring import QualityScore, check_all_scored, check_scores
 from services.tendering.holidays import working_calendar
@@ -81,6 +87,10 @@ class OpenRequest:
     term_months: int | None = None
     weights: Weights = field(default_factory=Weights)
     lots_by: LotsBy | None = None
+    procedure: ProcedureChoice = field(default_factory=ProcedureChoice)
+    # The opening policy's: close no earlier than the route's minimum tendering period allows,
+    # however short `closes_at` is.
+    at_least_minimum: bool = False
 
 
 async def open_tender(
@@ -89,10 +99,14 @@ async def open_tender(
     window_months: int,
     now: datetime,
     opened_by: str = "manager",
+    below_threshold_days: int | None = None,
 ) -> UUID:
-    """Open a tender for a whole pool; its lines leave the open pool until it is cancelled."""
+    """Open a tender for a whole pool; its lines leave the open pool until it is cancelled. Its
+    bidding period must be at least its route's and procedure's minimum (domain/procedure.py;
+    `below_threshold_days`: the trust's own minimum off the regulated route, if any)."""
     tenders, trust_id, category = work.tenders, request.trust_id, request.category
     check_request(category, request.closes_at, request.weights, now)
+    check_choice(request.procedure)
     # Serialise tender openings per trust so two requests cannot take the same lines.
     await tenders.lock_openings(trust_id)
     lines = (await tenders.open_lines(trust_id, category)).get(category, [])
@@ -102,6 +116,16 @@ async def open_tender(
     check_not_split(pool, tendered, window_months)
     term = request.term_months or default_term(pool.lines)
     route = route_of(pool, term, now)
+    light_touch = categories()[category].light_touch
+    closes_at = request.closes_at
+    if request.at_least_minimum:
+        earliest = earliest_close(
+            route.route, light_touch, request.procedure, now, below_threshold_days
+        )
+        closes_at = max(closes_at, earliest)
+    check_tender_period(
+        route.route, light_touch, request.procedure, now, closes_at, below_threshold_days
+    )
     labels = None
     if request.lots_by is not None:
         labels = await tenders.school_labels(pool.schools, request.lots_by)
@@ -114,10 +138,11 @@ async def open_tender(
         unit=categories()[category].unit,
         opened_at=now,
         opened_by=opened_by,
-        closes_at=request.closes_at,
+        closes_at=closes_at,
         term_months=term,
         weights=request.weights,
         route=route,
+        procedure=request.procedure,
     )
     await tenders.add(tender)
     opened = TenderOpened(
@@ -126,8 +151,10 @@ async def open_tender(
         category=category,
         unit=tender.unit,
         term_months=term,
-        closes_at=request.closes_at,
+        closes_at=closes_at,
         route=str(route.route),
+        procedure=str(request.procedure.procedure),
+        framework=request.procedure.framework,
         estimated_value=route.value_inc_vat,
         demand_ids=[UUID(line.demand_id) for line in pool.lines],
     )

@@ -7,7 +7,7 @@ The service stores them in PostgreSQL (store.py); the handler tests keep them in
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 from uuid import UUID
@@ -15,6 +15,7 @@ from uuid import UUID
 from services.tendering.domain.evaluation import Bid, ScoredBid, Weights
 from services.tendering.domain.lots import Lot, LotsBy, Status
 from services.tendering.domain.pooling import Pool, PoolLine, TenderedSpan
+from services.tendering.domain.procedure import ProcedureChoice
 from services.tendering.domain.route import RouteDecision
 from services.tendering.domain.scoring import QualityScore
 from shared.events import Outgoing
@@ -39,6 +40,7 @@ class NewTender:
     term_months: int
     weights: Weights
     route: RouteDecision
+    procedure: ProcedureChoice = field(default_factory=ProcedureChoice)
 
 
 @dataclass(frozen=True)

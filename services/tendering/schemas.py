@@ -10,6 +10,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
 from services.tendering.domain.lots import LotsBy
+from services.tendering.domain.procedure import Procedure, ProcedureChoice
 from services.tendering.domain.route import RouteDecision
 from shared.bounds import BID_PRICE, QUALITY, TIER_QUANTITY, WEIGHT
 from shared.domain.ranges import MAX_CLOSING_DAYS_AHEAD, TERM_MONTHS_MAX, TERM_MONTHS_MIN
@@ -71,6 +72,9 @@ class WeightsIn(BaseModel):
     ]
 
 
+_TEXT = r"^[^\x00-\x1f\x7f]*$"
+
+
 def _not_too_far(closes_at: datetime) -> datetime:
     if closes_at > datetime.now(UTC) + timedelta(days=MAX_CLOSING_DAYS_AHEAD):
         reason = f"must be at most {MAX_CLOSING_DAYS_AHEAD} days ahead"
@@ -93,6 +97,27 @@ class OpenTenderIn(BaseModel):
         default=None, description="split into lots by the schools' local authority or phase"
     )
     weights: WeightsIn | None = None
+    procedure: Procedure = Field(
+        default=Procedure.OPEN,
+        description="on the regulated route: open, competitive_flexible or framework_call_off;"
+        " the minimum tendering period depends on it (Procurement Act 2023, s.54)",
+    )
+    framework: Annotated[str | None, Field(min_length=1, max_length=200, pattern=_TEXT)] = Field(
+        default=None, description="the framework a framework_call_off calls off"
+    )
+    planned_procurement_notice: bool = Field(
+        default=False,
+        description="a qualifying planned procurement notice was published: the minimum"
+        " period is 10 days, not 25",
+    )
+    urgency_reason: Annotated[str | None, Field(min_length=1, max_length=500, pattern=_TEXT)] = (
+        Field(default=None, description="why the matter is urgent: the minimum is 10 days")
+    )
+
+    def procedure_choice(self) -> ProcedureChoice:
+        return ProcedureChoice(
+            self.procedure, self.framework, self.planned_procurement_notice, self.urgency_reason
+        )
 
 
 class TierIn(BaseModel):
@@ -223,6 +248,10 @@ class TenderOut(BaseModel):
     award: AwardOut | None = Field(default=None, description="without lots: lots[0]'s award")
     cancelled_at: datetime | None = None
     cancel_reason: str | None = None
+    procedure: str
+    framework: str | None
+    planned_procurement_notice: bool
+    urgency_reason: str | None
     awaiting: str | None = Field(
         default=None,
         description="what an open tender past its deadline waits for before its award:"
@@ -240,6 +269,7 @@ class TenderSummaryOut(BaseModel):
     closes_at: datetime
     route: str
     lots_by: str | None
+    procedure: str
 
 
 class LotNoticeOut(BaseModel):
@@ -259,5 +289,7 @@ class NoticeOut(BaseModel):
     closes_at: datetime
     term_months: int
     route: str
+    procedure: str
+    framework: str | None
     weights: dict[str, Amount]
     lots: list[LotNoticeOut]

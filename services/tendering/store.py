@@ -170,9 +170,10 @@ class PostgresTenderRepository:
         await self._conn.execute(
             "INSERT INTO tenders (tender_id, trust_id, category, unit, pool_id, opened_at,"
             " closes_at, term_months, weight_price, weight_quality, route, value_ex_vat, vat,"
-            " value_inc_vat, threshold, threshold_name, route_reason, lots_by, opened_by) VALUES"
+            " value_inc_vat, threshold, threshold_name, route_reason, lots_by, opened_by,"
+            " procedure, framework, planned_procurement_notice, urgency_reason) VALUES"
             " ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,"
-            " $19)",
+            " $19, $20, $21, $22, $23)",
             t.tender_id,
             t.pool.trust_id,
             t.pool.category,
@@ -192,6 +193,10 @@ class PostgresTenderRepository:
             t.route.reason,
             None if t.lots_by is None else str(t.lots_by),
             t.opened_by,
+            str(t.procedure.procedure),
+            t.procedure.framework,
+            t.procedure.planned_procurement_notice,
+            t.procedure.urgency_reason,
         )
         await self._conn.executemany(
             "INSERT INTO tender_lots (tender_id, lot_no, name, pooled_quantity)"

@@ -93,7 +93,12 @@ def test_demand_to_per_school_savings(system: RunningSystem) -> None:
         assert pool["route"]["value_inc_vat"] == "289920.00"
 
         closes_at = datetime.now(UTC) + timedelta(seconds=2)
-        tender_id = open_tender(http, tendering, manager, TRUST, "electricity", closes_at)
+        # Regulated: a call-off from a framework may close this soon (no minimum tendering
+        # period under s.54 of the Procurement Act 2023).
+        call_off = {"procedure": "framework_call_off", "framework": "ESPO 191 Energy"}
+        tender_id = open_tender(
+            http, tendering, manager, TRUST, "electricity", closes_at, **call_off
+        )
         for supplier, bid in (("alpha-energy", ALPHA), ("beta-power", BETA)):
             placed = http.post(
                 f"{tendering}/v1/tenders/{tender_id}/bids",

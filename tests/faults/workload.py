@@ -294,6 +294,10 @@ async def tender_and_award(
                     "trust_id": trust,
                     "category": "electricity",
                     "closes_at": closes_at(),
+                    # Regulated: a call-off from a framework may close within seconds (no
+                    # minimum tendering period under s.54 of the Procurement Act 2023).
+                    "procedure": "framework_call_off",
+                    "framework": "ESPO 191 Energy",
                 },
             ),
             f"tender for {trust}",

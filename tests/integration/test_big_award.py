@@ -127,6 +127,10 @@ async def test_an_award_to_ten_thousand_schools_reaches_the_ledger_in_full(
                     "trust_id": TRUST,
                     "category": "electricity",
                     "closes_at": closes.isoformat(),
+                    # Regulated: a call-off from a framework may close this soon (no minimum
+                    # tendering period under s.54 of the Procurement Act 2023).
+                    "procedure": "framework_call_off",
+                    "framework": "YPO Energy",
                     # One bidder: price alone decides, no quality scores to wait for.
                     "weights": {"price": "1", "quality": "0"},
                 },

@@ -216,6 +216,10 @@ async def test_the_extremes_reach_the_ledger_exactly(system: RunningSystem) -> N
                 "pool_id": pool["pool_id"],
                 "closes_at": (datetime.now(UTC) + timedelta(seconds=4)).isoformat(),
                 "weights": {"price": "1", "quality": "0"},
+                # Regulated: a call-off from a framework may close this soon (no minimum
+                # tendering period under s.54 of the Procurement Act 2023).
+                "procedure": "framework_call_off",
+                "framework": "YPO Energy",
             } | changes
             return await tendering.post("/v1/tenders", json=body, headers=manager)
 

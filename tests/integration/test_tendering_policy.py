@@ -197,7 +197,8 @@ async def test_lots_are_evaluated_at_the_deadline_each_on_its_own(
     await school(tendering_db, "2104", "210302", "York")
     leeds = await demand(tendering_db, "2104", "210301", "600000", date(2027, 3, 31))
     york = await demand(tendering_db, "2104", "210302", "100000", date(2027, 3, 31))
-    opened_at = at(date(2026, 12, 1))
+    # Regulated and open: at least 25 days of bidding (Procurement Act 2023, s.54).
+    opened_at = at(date(2026, 11, 28))
     closes_at = at(date(2026, 12, 23), hour=12)
     request = handlers.OpenRequest("2104", "electricity", closes_at, lots_by=LotsBy.LOCAL_AUTHORITY)
     async with store.TenderingUnitOfWork.begin(tendering_db) as work:

@@ -107,6 +107,10 @@ class FakeTenderRepository:
             "lots_by": None if tender.lots_by is None else str(tender.lots_by),
             "cancelled_at": None,
             "cancel_reason": None,
+            "procedure": str(tender.procedure.procedure),
+            "framework": tender.procedure.framework,
+            "planned_procurement_notice": tender.procedure.planned_procurement_notice,
+            "urgency_reason": tender.procedure.urgency_reason,
         }
         self._lots[tender_id] = [
             {

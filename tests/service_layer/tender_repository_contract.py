@@ -21,6 +21,7 @@ from services.tendering.domain.lots import LotsBy, Status, form_lots
 from services.tendering.domain.opening import route_of
 from services.tendering.domain.pooling import Pool, PoolLine, TenderedSpan
 from services.tendering.domain.pricing import PriceTier
+from services.tendering.domain.procedure import Procedure, ProcedureChoice
 from services.tendering.domain.scoring import QualityScore
 from services.tendering.repository import LotAward, NewTender, TenderRepository
 
@@ -106,7 +107,8 @@ class TenderRepositoryContract:
         ]
         for line in lines:
             await given.demand(TRUST, "electricity", line)
-        tender = new_tender(lines)
+        urgent = ProcedureChoice(Procedure.COMPETITIVE_FLEXIBLE, urgency_reason="supplier failed")
+        tender = replace(new_tender(lines), procedure=urgent)
 
         await tenders.add(tender)
 
@@ -132,6 +134,13 @@ class TenderRepositoryContract:
             Decimal("0.3"),
         )
         assert (stored["route"], stored["lots_by"]) == (str(tender.route.route), None)
+        procedure = ("procedure", "framework", "planned_procurement_notice", "urgency_reason")
+        assert [stored[column] for column in procedure] == [
+            "competitive_flexible",
+            None,
+            False,
+            "supplier failed",
+        ]
         [lot] = await tenders.lots(tender.tender_id)
         assert (lot["lot_no"], lot["name"], lot["status"]) == (1, None, "open")
         assert lot["pooled_quantity"] == Decimal(1500)

@@ -24,6 +24,7 @@ from services.tendering.domain.errors import (
     RegistryNotUpToDate,
     TenderNotFound,
     TenderNotOpen,
+    TenderPeriodTooShort,
     TenderWasCancelled,
     UnknownCategory,
     UnknownLot,
@@ -33,6 +34,7 @@ from services.tendering.domain.evaluation import Weights
 from services.tendering.domain.lots import LotsBy
 from services.tendering.domain.pooling import PoolLine
 from services.tendering.domain.pricing import PriceTier
+from services.tendering.domain.procedure import Procedure, ProcedureChoice
 from services.tendering.domain.scoring import QualityScore
 from shared.domain.errors import DomainError
 from shared.events import Topics
@@ -168,6 +170,37 @@ async def test_an_opening_with_a_bad_request_is_refused_and_takes_no_lines(
 
     assert await work.tenders.open_lines(TRUST) == {"electricity": [line]}
     assert await work.tenders.open_tender_spans(TRUST) == {}
+
+
+async def test_a_regulated_tender_takes_at_least_its_procedures_minimum_period(
+    work: FakeUnitOfWork,
+) -> None:
+    await demand(work, "800001", "5000000")  # 1.8 million GBP a year inc. VAT: regulated
+    quick = request(closes_at=NOW + timedelta(days=24, hours=23))
+    await refused(work, TenderPeriodTooShort, handlers.open_tender(work, quick, WINDOW, NOW))
+    assert await work.tenders.open_tender_spans(TRUST) == {}
+
+    call_off = ProcedureChoice(Procedure.FRAMEWORK_CALL_OFF, framework="ESPO 191 Energy")
+    async with work:
+        minutes = request(closes_at=NOW + timedelta(minutes=5), procedure=call_off)
+        tender_id = await handlers.open_tender(work, minutes, WINDOW, NOW)
+
+    tender = await work.tenders.get(tender_id)
+    assert tender is not None
+    assert (tender["procedure"], tender["framework"]) == ("framework_call_off", "ESPO 191 Energy")
+    [(_, opened)] = events(work)
+    assert (opened["procedure"], opened["framework"]) == ("framework_call_off", "ESPO 191 Energy")
+
+
+async def test_the_opening_policy_extends_a_short_period_to_the_minimum(
+    work: FakeUnitOfWork,
+) -> None:
+    await demand(work, "800001", "5000000")  # regulated
+    async with work:
+        policy = request(closes_at=NOW + timedelta(days=14), at_least_minimum=True)
+        tender_id = await handlers.open_tender(work, policy, WINDOW, NOW, opened_by="policy")
+    tender = await work.tenders.get(tender_id)
+    assert tender is not None and tender["closes_at"] == NOW + timedelta(days=25)
 
 
 async def test_an_opening_without_open_demand_is_refused(work: FakeUnitOfWork) -> None:

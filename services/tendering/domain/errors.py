@@ -187,3 +187,26 @@ class QualityScoresMissing(Conflict):
             f" {', '.join(bid_ids)}",
             unscored_bids=list(bid_ids),
         )
+
+
+class InvalidProcedure(Invalid):
+    title = "Invalid procedure"
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__("", errors=[(field, reason)])
+
+
+class TenderPeriodTooShort(Invalid):
+    """docs/domain-rules.md, "Procedures and tender periods" (Procurement Act 2023, s.54)."""
+
+    title = "Tendering period too short"
+
+    def __init__(self, days: int, basis: str, earliest: datetime) -> None:
+        super().__init__(
+            f"the tendering period must be at least {days} days ({basis}): close at"
+            f" {earliest.isoformat()} or later",
+            errors=[("closes_at", f"at least {days} days after opening ({basis})")],
+            minimum_days=days,
+            legal_basis=basis,
+            earliest_closes_at=earliest.isoformat(),
+        )
