@@ -4,9 +4,10 @@ the answer (views.py). Refusals are domain errors, answered as problem details b
 """
 
 from datetime import UTC, datetime
+from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 
 from services.tendering import handlers, store, views
 from services.tendering.domain.errors import TenderNotFound
@@ -14,6 +15,7 @@ from services.tendering.domain.evaluation import Weights
 from services.tendering.domain.pricing import PriceTier
 from services.tendering.domain.scoring import QualityScore
 from services.tendering.schemas import (
+    AssessmentOut,
     BidIn,
     BidOut,
     CancelIn,
@@ -93,6 +95,25 @@ async def open_tender(body: OpenTenderIn, request: Request, caller: Caller) -> T
         return await views.tender(work.conn, tender_id, now)
 
 
+@router.get("/tenders", response_model=list[NoticeOut], responses=problems())
+async def open_notices(
+    request: Request,
+    caller: Caller,
+    status: Annotated[
+        Literal["open"], Query(description="only open tenders are listed: those taking bids")
+    ] = "open",
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[NoticeOut]:
+    """The notices of the tenders taking bids (open, before their deadline), soonest deadline
+    first: every trust's for a supplier, the trust's own for a manager. No schools' prices."""
+    require_role(caller, Role.SUPPLIER, Role.MANAGER)
+    trust_id = caller.scope if caller.role is Role.MANAGER else None
+    async with runtime_of(request).pool.acquire() as conn:
+        tenders = await store.open_notices(conn, datetime.now(UTC), trust_id, limit)
+        lots = await store.notice_lots(conn, [t["tender_id"] for t in tenders])
+    return views.notices(tenders, lots)
+
+
 @router.get("/tenders/{tender_id}/notice", response_model=NoticeOut, responses=problems(404))
 async def tender_notice(tender_id: UUID, request: Request, caller: Caller) -> NoticeOut:
     """The tender as suppliers see it: no schools' prices, no other bids."""
@@ -152,6 +173,26 @@ async def evaluation(
     async with store.TenderingUnitOfWork.begin(runtime_of(request).pool) as work:
         await handlers.record_quality_scores(work, caller.scope, tender_id, scores, now)
         return await views.tender(work.conn, tender_id, now)
+
+
+@router.get(
+    "/tenders/{tender_id}/bids/{bid_id}/assessment",
+    response_model=AssessmentOut,
+    responses=problems(404, 409),
+)
+async def assessment(
+    tender_id: UUID, bid_id: UUID, request: Request, caller: Caller
+) -> AssessmentOut:
+    """A bid's assessment summary once its lot is awarded (Procurement Act 2023, s.50): its own
+    price, quality and total scores, the winner's, and why; for the bid's supplier and the
+    trust's managers."""
+    require_role(caller, Role.SUPPLIER, Role.MANAGER)
+    async with runtime_of(request).pool.acquire() as conn:
+        t = await store.get_tender(conn, tender_id)
+        if t is None or (caller.role is Role.MANAGER and t["trust_id"] != caller.scope):
+            raise TenderNotFound(tender_id, token=True)
+        supplier = caller.scope if caller.role is Role.SUPPLIER else None
+        return await views.assessment(conn, t, bid_id, supplier)
 
 
 @router.post("/tenders/{tender_id}/award", response_model=TenderOut, responses=problems(404, 409))

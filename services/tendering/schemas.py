@@ -293,3 +293,30 @@ class NoticeOut(BaseModel):
     framework: str | None
     weights: dict[str, Amount]
     lots: list[LotNoticeOut]
+
+
+class ScoresOut(BaseModel):
+    supplier_id: str
+    unit_price_at_pooled_volume: Amount
+    price_score: Amount
+    quality_score: Amount
+    score: Amount
+
+
+class AssessmentOut(BaseModel):
+    """A bidder's assessment summary (Procurement Act 2023, s.50): its own scores and the
+    winner's, and why; never another losing bidder's figures."""
+
+    tender_id: UUID
+    lot: int
+    bid_id: UUID
+    awarded: bool = Field(description="whether this bid won the lot")
+    rank: int
+    bidders: int = Field(description="how many bids the lot had")
+    weights: dict[str, Amount]
+    pooled_quantity: Amount
+    unit: str
+    own: ScoresOut
+    winner: ScoresOut
+    quality_comment: str | None = Field(description="the trust's comment on this bid's quality")
+    reasons: str

@@ -82,6 +82,31 @@ async def trust_tenders(conn: Connection, trust_id: str) -> list[asyncpg.Record]
     )
 
 
+async def open_notices(
+    conn: Connection, now: datetime, trust_id: str | None, limit: int
+) -> list[asyncpg.Record]:
+    """Tenders still taking bids (open, before their deadline), soonest deadline first; one
+    trust's, or every trust's (None)."""
+    return await conn.fetch(
+        "SELECT * FROM tenders WHERE status = 'open' AND closes_at > $1"
+        " AND ($2::text IS NULL OR trust_id = $2) ORDER BY closes_at, tender_id LIMIT $3",
+        now,
+        trust_id,
+        limit,
+    )
+
+
+async def notice_lots(conn: Connection, tender_ids: Sequence[UUID]) -> list[asyncpg.Record]:
+    """These tenders' lots, each with how many schools it has."""
+    return await conn.fetch(
+        "SELECT l.tender_id, l.lot_no, l.name, l.pooled_quantity,"
+        " (SELECT count(DISTINCT t.school_urn) FROM tender_lines t WHERE t.tender_id = l.tender_id"
+        " AND t.lot_no = l.lot_no) AS schools FROM tender_lots l"
+        " WHERE l.tender_id = ANY($1::uuid[]) ORDER BY l.tender_id, l.lot_no",
+        list(tender_ids),
+    )
+
+
 async def tender_lots(conn: Connection, tender_id: UUID) -> list[asyncpg.Record]:
     return await conn.fetch(
         "SELECT * FROM tender_lots WHERE tender_id = $1 ORDER BY lot_no", tender_id

@@ -11,7 +11,9 @@ from uuid import UUID
 import asyncpg
 
 from services.tendering import store
+from services.tendering.domain.assessment import Scores, assess
 from services.tendering.domain.bidding import sealed
+from services.tendering.domain.errors import BidNotFound
 from services.tendering.domain.evaluation import (
     Bid,
     ScoredBid,
@@ -26,6 +28,7 @@ from services.tendering.domain.pricing import price_at
 from services.tendering.domain.scoring import awaiting
 from services.tendering.handlers import PoolView
 from services.tendering.schemas import (
+    AssessmentOut,
     AwardOut,
     BidOut,
     LotNoticeOut,
@@ -35,6 +38,7 @@ from services.tendering.schemas import (
     PoolOut,
     RankedBidOut,
     RouteOut,
+    ScoresOut,
     TenderLineOut,
     TenderOut,
     TenderSummaryOut,
@@ -104,6 +108,26 @@ def notice(
     ]
     # The notice's fields named as the tender's columns are taken from its row.
     return NoticeOut.model_validate(dict(t) | {"weights": _weights(t), "lots": lot_notices})
+
+
+def notices(tenders: Sequence[asyncpg.Record], lots: Sequence[asyncpg.Record]) -> list[NoticeOut]:
+    """Open tenders as suppliers see them: the requirement, no schools' prices, no bids."""
+    by_tender: dict[UUID, list[LotNoticeOut]] = defaultdict(list)
+    for lot in lots:
+        by_tender[lot["tender_id"]].append(
+            LotNoticeOut(
+                lot=lot["lot_no"],
+                name=lot["name"],
+                schools=lot["schools"],
+                pooled_quantity=lot["pooled_quantity"],
+            )
+        )
+    return [
+        NoticeOut.model_validate(
+            dict(t) | {"weights": _weights(t), "lots": by_tender[t["tender_id"]]}
+        )
+        for t in tenders
+    ]
 
 
 async def tender(conn: Connection, tender_id: UUID, now: datetime) -> TenderOut:
@@ -214,3 +238,49 @@ def _unranked(bids: Sequence[Bid], pooled_quantity: Decimal) -> list[RankedBidOu
 
 def _weights(t: asyncpg.Record) -> dict[str, Decimal]:
     return {"price": t["weight_price"], "quality": t["weight_quality"]}
+
+
+async def assessment(
+    conn: Connection, t: asyncpg.Record, bid_id: UUID, supplier_id: str | None
+) -> AssessmentOut:
+    """The assessment summary of one bid of the tender: for its supplier (`supplier_id`) or the
+    trust (None)."""
+    rows = await store.bid_rows(conn, t["tender_id"])
+    mine = next((r for r in rows if r["bid_id"] == bid_id), None)
+    if mine is None or (supplier_id is not None and mine["supplier_id"] != supplier_id):
+        raise BidNotFound(t["tender_id"], bid_id)
+    lot = next(
+        lot
+        for lot in await store.tender_lots(conn, t["tender_id"])
+        if lot["lot_no"] == mine["lot_no"]
+    )
+    weights = Weights(t["weight_price"], t["weight_quality"])
+    awarded = None if lot["status"] != Status.AWARDED else str(lot["awarded_bid_id"])
+    bids = [store.bid_of(r) for r in rows if r["lot_no"] == mine["lot_no"]]
+    ranked = evaluate(bids, lot["pooled_quantity"], weights) if awarded else []
+    a = assess(ranked, str(bid_id), awarded, weights, lot["pooled_quantity"], t["unit"])
+
+    def scores(s: Scores) -> ScoresOut:
+        return ScoresOut(
+            supplier_id=s.supplier_id,
+            unit_price_at_pooled_volume=s.unit_price,
+            price_score=s.price_score,
+            quality_score=s.quality_score,
+            score=s.score,
+        )
+
+    return AssessmentOut(
+        tender_id=t["tender_id"],
+        lot=mine["lot_no"],
+        bid_id=bid_id,
+        awarded=a.won,
+        rank=a.rank,
+        bidders=a.bidders,
+        weights=_weights(t),
+        pooled_quantity=lot["pooled_quantity"],
+        unit=t["unit"],
+        own=scores(a.own),
+        winner=scores(a.winner),
+        quality_comment=mine["quality_comment"],
+        reasons=a.reasons,
+    )

@@ -88,7 +88,11 @@ PASSES = [
     Pass("demand", Role.MANAGER, r"^/v1/demands"),
     Pass("demand", Role.OPERATOR, r"^/v1/(registry|tokens/)"),
     Pass("tendering", Role.MANAGER, r"^/v1/"),
-    Pass("tendering", Role.SUPPLIER, r"^/v1/tenders/\{tender_id\}/(notice|bids)$"),
+    Pass(
+        "tendering",
+        Role.SUPPLIER,
+        r"^/v1/tenders(/\{tender_id\}/(notice|bids|bids/\{bid_id\}/assessment))?$",
+    ),
     Pass("savings", Role.MANAGER, r"^/v1/"),
 ]
 # Operations left out until a fix owned elsewhere lands; remove each entry with its fix.

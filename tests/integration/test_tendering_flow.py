@@ -244,7 +244,7 @@ async def test_from_demand_events_to_awards_per_lot_on_the_broker(system: Runnin
         )
         assert_field_error(no_framework, 422, "framework", "required for a framework_call_off")
 
-        closes_at = datetime.now(UTC) + timedelta(seconds=4)
+        closes_at = datetime.now(UTC) + timedelta(seconds=6)
         opened = await http.post(
             "/v1/tenders",
             headers=manager,
@@ -285,6 +285,19 @@ async def test_from_demand_events_to_awards_per_lot_on_the_broker(system: Runnin
             (3, 1, "40000"),
         ]
         assert "lines" not in notice
+
+        # Suppliers find the tenders they may bid on: the open notices, no buyer's prices.
+        listed = await http.get("/v1/tenders", params={"status": "open"}, headers=volt_a)
+        assert listed.status_code == 200, listed.text
+        [listing] = [n for n in listed.json() if n["tender_id"] == tender_id]
+        assert listing == notice
+        assert (listing["procedure"], listing["framework"]) == ("framework_call_off", "YPO Energy")
+        assert not {"lines", "baseline_unit_price", "annual_saving"} & listing.keys()
+        other_trust = bearer(system.token(Role.MANAGER, "9999"))
+        theirs = await http.get("/v1/tenders", headers=other_trust)
+        assert tender_id not in {n["tender_id"] for n in theirs.json()}
+        school = bearer(system.token(Role.SCHOOL, "200001"))
+        assert (await http.get("/v1/tenders", headers=school)).status_code == 403
 
         async def bid(who: dict[str, str], body: dict[str, Any]) -> httpx.Response:
             return await http.post(f"/v1/tenders/{tender_id}/bids", headers=who, json=body)
@@ -372,6 +385,23 @@ async def test_from_demand_events_to_awards_per_lot_on_the_broker(system: Runnin
         # Wakefield's lot had no bids: its line is open to pool again.
         [again] = await pools()
         assert [x["demand_id"] for x in again["lines"]] == [ids[4]]
+
+        # With the award each bidder reads its own assessment summary (s.50): in Leeds (lot 2)
+        # volt-a lost to watt-b; never another supplier's bid.
+        leeds_bid = next(b["bid_id"] for b in mine if b["lot"] == 2)
+        summary_url = f"/v1/tenders/{tender_id}/bids/{leeds_bid}/assessment"
+        summary = await http.get(summary_url, headers=volt_a)
+        assert summary.status_code == 200, summary.text
+        read = summary.json()
+        assert (read["lot"], read["awarded"], read["rank"], read["bidders"]) == (2, False, 2, 2)
+        assert (read["own"]["score"], read["winner"]["supplier_id"], read["winner"]["score"]) == (
+            "85.40",
+            "watt-b",
+            "97.00",
+        )
+        assert "watt-b won" in read["reasons"]
+        assert (await http.get(summary_url, headers=watt_b)).status_code == 404
+        assert (await http.get(summary_url, headers=manager)).status_code == 200
 
     assert tender["status"] == "awarded"
     bradford, leeds, wakefield = tender["lots"]

@@ -210,3 +210,19 @@ class TenderPeriodTooShort(Invalid):
             legal_basis=basis,
             earliest_closes_at=earliest.isoformat(),
         )
+
+
+class BidNotFound(NotFound):
+    """No such bid on the tender, or not one the caller may see (the two are not told apart)."""
+
+    def __init__(self, tender_id: UUID, bid_id: UUID) -> None:
+        super().__init__(f"no bid {bid_id} on tender {tender_id} for this token")
+
+
+class NotYetAwarded(Conflict):
+    """Assessment summaries are given with the award (Procurement Act 2023, s.50)."""
+
+    title = "Not yet awarded"
+
+    def __init__(self) -> None:
+        super().__init__("the bid's lot has not been awarded: its assessment comes with the award")
