@@ -4,6 +4,7 @@ ranked once they are no longer sealed, the award and why), a tender's notice, a 
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
@@ -11,7 +12,7 @@ from uuid import UUID
 import asyncpg
 
 from services.tendering import store
-from services.tendering.domain.assessment import Scores, assess
+from services.tendering.domain.assessment import assess
 from services.tendering.domain.bidding import sealed
 from services.tendering.domain.errors import BidNotFound
 from services.tendering.domain.evaluation import (
@@ -260,15 +261,6 @@ async def assessment(
     ranked = evaluate(bids, lot["pooled_quantity"], weights) if awarded else []
     a = assess(ranked, str(bid_id), awarded, weights, lot["pooled_quantity"], t["unit"])
 
-    def scores(s: Scores) -> ScoresOut:
-        return ScoresOut(
-            supplier_id=s.supplier_id,
-            unit_price_at_pooled_volume=s.unit_price,
-            price_score=s.price_score,
-            quality_score=s.quality_score,
-            score=s.score,
-        )
-
     return AssessmentOut(
         tender_id=t["tender_id"],
         lot=mine["lot_no"],
@@ -279,8 +271,8 @@ async def assessment(
         weights=_weights(t),
         pooled_quantity=lot["pooled_quantity"],
         unit=t["unit"],
-        own=scores(a.own),
-        winner=scores(a.winner),
+        own=ScoresOut.model_validate(asdict(a.own)),
+        winner=ScoresOut.model_validate(asdict(a.winner)),
         quality_comment=mine["quality_comment"],
         reasons=a.reasons,
     )

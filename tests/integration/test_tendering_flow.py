@@ -224,10 +224,12 @@ async def test_from_demand_events_to_awards_per_lot_on_the_broker(system: Runnin
 
         # An open procedure on the regulated route bids for at least 25 days (s.54).
         ninety_seconds = (datetime.now(UTC) + timedelta(seconds=90)).isoformat()
+
+        def opening(**more: Any) -> dict[str, Any]:
+            return {"trust_id": TRUST, "category": "electricity"} | more
+
         too_short = await http.post(
-            "/v1/tenders",
-            headers=manager,
-            json={"trust_id": TRUST, "category": "electricity", "closes_at": ninety_seconds},
+            "/v1/tenders", headers=manager, json=opening(closes_at=ninety_seconds)
         )
         reason = "at least 25 days after opening (Procurement Act 2023, s.54)"
         assert_field_error(too_short, 422, "closes_at", reason)
@@ -235,31 +237,21 @@ async def test_from_demand_events_to_awards_per_lot_on_the_broker(system: Runnin
         no_framework = await http.post(
             "/v1/tenders",
             headers=manager,
-            json={
-                "trust_id": TRUST,
-                "category": "electricity",
-                "closes_at": ninety_seconds,
-                "procedure": "framework_call_off",
-            },
+            json=opening(closes_at=ninety_seconds, procedure="framework_call_off"),
         )
         assert_field_error(no_framework, 422, "framework", "required for a framework_call_off")
 
         closes_at = datetime.now(UTC) + timedelta(seconds=6)
-        opened = await http.post(
-            "/v1/tenders",
-            headers=manager,
-            json={
-                "trust_id": TRUST,
-                "category": "electricity",
-                "pool_id": pool["pool_id"],
-                "closes_at": closes_at.isoformat(),
-                # Regulated: a call-off from a framework may close this soon (no minimum
-                # tendering period under s.54 of the Procurement Act 2023).
-                "procedure": "framework_call_off",
-                "framework": "YPO Energy",
-                "lots_by": "local_authority",
-            },
+        # Regulated: a call-off from a framework may close this soon (no minimum tendering
+        # period under s.54 of the Procurement Act 2023).
+        call_off = opening(
+            pool_id=pool["pool_id"],
+            closes_at=closes_at.isoformat(),
+            procedure="framework_call_off",
+            framework="YPO Energy",
+            lots_by="local_authority",
         )
+        opened = await http.post("/v1/tenders", headers=manager, json=call_off)
         assert opened.status_code == 201, opened.text
         tender = opened.json()
         tender_id = tender["tender_id"]

@@ -13,7 +13,7 @@ from services.tendering.domain.evaluation import ScoredBid, Weights, display, qu
 @dataclass(frozen=True)
 class Scores:
     supplier_id: str
-    unit_price: Decimal
+    unit_price_at_pooled_volume: Decimal
     price_score: Decimal
     quality_score: Decimal
     score: Decimal
@@ -58,7 +58,8 @@ def assess(
 
     def breakdown(s: Scores) -> str:
         return (
-            f"{s.unit_price:f} GBP per {unit} at the pooled volume of {pooled_quantity:,f} {unit}:"
+            f"{s.unit_price_at_pooled_volume:f} GBP per {unit} at the pooled volume of"
+            f" {pooled_quantity:,f} {unit}:"
             f" a price score of {s.price_score:f} (x {weights.price:f}), and a quality score of"
             f" {s.quality_score:f} (x {weights.quality:f}), {s.score:f} out of 100"
         )
@@ -71,7 +72,8 @@ def assess(
     else:
         why = []
         if winner.unit_price < own.unit_price:
-            why.append(f"its price was lower ({theirs.unit_price:f} against {mine.unit_price:f})")
+            lower, higher = theirs.unit_price_at_pooled_volume, mine.unit_price_at_pooled_volume
+            why.append(f"its price was lower ({lower:f} against {higher:f})")
         if quality_of(winner.bid) > quality_of(own.bid):
             why.append(
                 f"its quality score was higher ({theirs.quality_score:f} against"
