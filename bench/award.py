@@ -69,6 +69,12 @@ async def run(bench: Bench) -> Report:
                 "category": "electricity",
                 "closes_at": closes_at.isoformat(),
                 "term_months": TERM_MONTHS,
+                # One bidder: price alone decides, no quality scores to wait for.
+                "weights": {"price": "1", "quality": "0"},
+                # A call-off from a framework: no minimum tendering period (Procurement Act
+                # 2023, s.54), so the bench's bidding window can be seconds.
+                "procedure": "framework_call_off",
+                "framework": "ESPO 191 Energy",
             },
         )
         opened.raise_for_status()
@@ -77,7 +83,6 @@ async def run(bench: Bench) -> Report:
             f"/v1/tenders/{tender_id}/bids",
             headers=supplier,
             json={
-                "quality_score": "80",
                 "price_tiers": [
                     {"min_quantity": str(t.min_quantity), "unit_price": str(t.unit_price)}
                     for t in TIERS

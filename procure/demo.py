@@ -180,6 +180,7 @@ def run_demo(system: RunningSystem, bidding_seconds: float = 2.0) -> dict[str, A
             "tendering to pool the demand",
         )
         tenders = []
+        scores: list[list[dict[str, str]]] = []
         closes_at = datetime.now(UTC) + timedelta(seconds=bidding_seconds)
         for category, spec in CATEGORIES.items():
             tender = _ok(
@@ -190,23 +191,33 @@ def run_demo(system: RunningSystem, bidding_seconds: float = 2.0) -> dict[str, A
                         "trust_id": TRUST_ID,
                         "category": category,
                         "closes_at": closes_at.isoformat(),
+                        # Most schools buy energy as a call-off from an approved framework: no
+                        # statutory minimum tendering period (Procurement Act 2023, s.54), so
+                        # the demo's bidding window can be seconds.
+                        "procedure": "framework_call_off",
+                        "framework": "ESPO 191 Energy",
                     },
                 )
             )
             tenders.append(tender["tender_id"])
+            qualities = {}
             for supplier, (quality, tiers) in spec["bids"].items():
-                _ok(
+                bid = _ok(
                     http.post(
                         f"{tendering}/v1/tenders/{tender['tender_id']}/bids",
                         headers=_bearer(system.token(Role.SUPPLIER, supplier)),
                         json={
-                            "quality_score": quality,
                             "price_tiers": [{"min_quantity": q, "unit_price": p} for q, p in tiers],
                         },
                     )
                 )
+                qualities[bid["bid_id"]] = quality
+            scores.append([{"bid_id": b, "quality_score": q} for b, q in qualities.items()])
         time.sleep(max(0.0, (closes_at - datetime.now(UTC)).total_seconds()) + 0.1)
-        for tender_id in tenders:
+        for tender_id, tender_scores in zip(tenders, scores, strict=True):
+            # Quality is the trust's score, recorded once bidding has closed.
+            evaluation = f"{tendering}/v1/tenders/{tender_id}/evaluation"
+            _ok(http.post(evaluation, headers=manager, json={"scores": tender_scores}))
             _ok(http.post(f"{tendering}/v1/tenders/{tender_id}/award", headers=manager))
         report_url = f"{savings}/v1/trusts/{TRUST_ID}/savings"
         _wait(

@@ -199,6 +199,10 @@ class TenderOpened(EventData):
     route: str
     estimated_value: Amount
     demand_ids: list[UUID]
+    # The procedure (docs/domain-rules.md, "Procedures and tender periods"); absent from
+    # events written before procedures were recorded, which were open procedures.
+    procedure: str | None = None
+    framework: str | None = None
 
 
 class BidReceived(EventData):
@@ -207,6 +211,18 @@ class BidReceived(EventData):
     bid_id: UUID
     supplier_id: str
     received_at: AwareDatetime
+
+
+class BidScored(EventData):
+    """The buyer's quality score of a bid (0 to 100), recorded after the deadline and revisable
+    until the bid's lot is decided: the last one for a bid counts."""
+
+    event_type: ClassVar[str] = "tender.bid_scored"
+    tender_id: UUID
+    bid_id: UUID
+    quality_score: Amount
+    comment: str | None = None
+    scored_at: AwareDatetime
 
 
 class Allocation(BaseModel):

@@ -106,12 +106,41 @@ async def publish_events(
         await producer.stop()
 
 
-def bid_body(quality: str, *tiers: tuple[str, str]) -> dict[str, Any]:
-    """A bid as a supplier sends it: its quality score and (min_quantity, unit_price) tiers."""
+def bid_body(*tiers: tuple[str, str]) -> dict[str, Any]:
+    """A bid as a supplier sends it: its (min_quantity, unit_price) tiers (quality is the
+    buyer's score)."""
+    return {"price_tiers": [{"min_quantity": m, "unit_price": p} for m, p in tiers]}
+
+
+def scores_body(tender: dict[str, Any], by_supplier: Mapping[str, str]) -> dict[str, Any]:
+    """The trust's quality scores of every bid of a closed tender (as its manager reads it),
+    each supplier's bids scored `by_supplier[supplier]`."""
     return {
-        "quality_score": quality,
-        "price_tiers": [{"min_quantity": m, "unit_price": p} for m, p in tiers],
+        "scores": [
+            {"bid_id": b["bid_id"], "quality_score": by_supplier[b["supplier_id"]]}
+            for lot in tender["lots"]
+            for b in lot["bids"] or []
+        ]
     }
+
+
+def score_bids(
+    http: httpx.Client,
+    tendering: str,
+    manager: dict[str, str],
+    tender_id: str,
+    by_supplier: Mapping[str, str],
+) -> dict[str, Any]:
+    """The manager records the quality scores of every bid of a closed tender; the tender."""
+    tender = http.get(f"{tendering}/v1/tenders/{tender_id}", headers=manager).json()
+    scored = http.post(
+        f"{tendering}/v1/tenders/{tender_id}/evaluation",
+        headers=manager,
+        json=scores_body(tender, by_supplier),
+    )
+    assert scored.status_code == 200, scored.text
+    result: dict[str, Any] = scored.json()
+    return result
 
 
 def demand_line(contract_end: str, /, **changes: Any) -> dict[str, Any]:
@@ -174,13 +203,12 @@ def open_tender(
     trust_id: str,
     category: str,
     closes_at: datetime,
+    **more: Any,
 ) -> str:
-    """Open a tender of the trust's pooled demand in a category, as its manager does; its id."""
-    opened = http.post(
-        f"{tendering}/v1/tenders",
-        headers=manager,
-        json={"trust_id": trust_id, "category": category, "closes_at": closes_at.isoformat()},
-    )
+    """Open a tender of the trust's pooled demand in a category, as its manager does (`more`:
+    other fields of the request); its id."""
+    body = {"trust_id": trust_id, "category": category, "closes_at": closes_at.isoformat()}
+    opened = http.post(f"{tendering}/v1/tenders", headers=manager, json=body | more)
     assert opened.status_code == 201, opened.text
     tender_id: str = opened.json()["tender_id"]
     return tender_id

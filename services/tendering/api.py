@@ -4,30 +4,41 @@ the answer (views.py). Refusals are domain errors, answered as problem details b
 """
 
 from datetime import UTC, datetime
+from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 
 from services.tendering import handlers, store, views
 from services.tendering.domain.errors import TenderNotFound
 from services.tendering.domain.evaluation import Weights
 from services.tendering.domain.pricing import PriceTier
+from services.tendering.domain.scoring import QualityScore
 from services.tendering.schemas import (
+    AssessmentOut,
     BidIn,
     BidOut,
     CancelIn,
+    EvaluationIn,
     NoticeOut,
     OpenTenderIn,
     PoolOut,
     TenderOut,
     TenderSummaryOut,
 )
+from services.tendering.settings import PolicySettings
 from shared.auth import Role
 from shared.http import Caller, require_role, require_trust
 from shared.openapi import problems
 from shared.service import runtime_of
 
 router = APIRouter(prefix="/v1", tags=["tendering"], responses=problems())
+
+
+def policy_of(request: Request) -> PolicySettings:
+    """The service's policy settings (main.py keeps them on the app)."""
+    policy: PolicySettings = request.app.state.tender_policy
+    return policy
 
 
 @router.get("/trusts/{trust_id}/pools", response_model=list[PoolOut], responses=problems(404))
@@ -69,13 +80,38 @@ async def open_tender(body: OpenTenderIn, request: Request, caller: Caller) -> T
         term_months=body.term_months,
         weights=Weights(body.weights.price, body.weights.quality) if body.weights else Weights(),
         lots_by=body.lots_by,
+        procedure=body.procedure_choice(),
     )
     now = datetime.now(UTC)
+    below_threshold_days = policy_of(request).below_threshold_min_days
     async with store.TenderingUnitOfWork.begin(runtime.pool) as work:
         tender_id = await handlers.open_tender(
-            work, opening, runtime.settings.pooling_window_months, now
+            work,
+            opening,
+            runtime.settings.pooling_window_months,
+            now,
+            below_threshold_days=below_threshold_days,
         )
         return await views.tender(work.conn, tender_id, now)
+
+
+@router.get("/tenders", response_model=list[NoticeOut], responses=problems())
+async def open_notices(
+    request: Request,
+    caller: Caller,
+    status: Annotated[
+        Literal["open"], Query(description="only open tenders are listed: those taking bids")
+    ] = "open",
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[NoticeOut]:
+    """The notices of the tenders taking bids (open, before their deadline), soonest deadline
+    first: every trust's for a supplier, the trust's own for a manager. No schools' prices."""
+    require_role(caller, Role.SUPPLIER, Role.MANAGER)
+    trust_id = caller.scope if caller.role is Role.MANAGER else None
+    async with runtime_of(request).pool.acquire() as conn:
+        tenders = await store.open_notices(conn, datetime.now(UTC), trust_id, limit)
+        lots = await store.notice_lots(conn, [t["tender_id"] for t in tenders])
+    return views.notices(tenders, lots)
 
 
 @router.get("/tenders/{tender_id}/notice", response_model=NoticeOut, responses=problems(404))
@@ -105,7 +141,7 @@ async def submit_bid(tender_id: UUID, body: BidIn, request: Request, caller: Cal
     tiers = [PriceTier(t.min_quantity, t.unit_price) for t in body.price_tiers]
     async with store.TenderingUnitOfWork.begin(runtime_of(request).pool) as work:
         lot, bid = await handlers.submit_bid(
-            work, caller.scope, tender_id, body.lot, body.quality_score, tiers, datetime.now(UTC)
+            work, caller.scope, tender_id, body.lot, tiers, datetime.now(UTC)
         )
     return views.bid(tender_id, lot, bid)
 
@@ -120,10 +156,50 @@ async def my_bids(tender_id: UUID, request: Request, caller: Caller) -> list[Bid
     return [views.bid(tender_id, r["lot_no"], store.bid_of(r)) for r in rows]
 
 
+@router.post(
+    "/tenders/{tender_id}/evaluation",
+    response_model=TenderOut,
+    responses=problems(404, 409, 413),
+)
+async def evaluation(
+    tender_id: UUID, body: EvaluationIn, request: Request, caller: Caller
+) -> TenderOut:
+    """The trust's moderated quality scores (0 to 100, with an optional comment) of bids, once
+    bidding has closed; revisable until the bid's lot is awarded."""
+    require_role(caller, Role.MANAGER)
+    assert caller.scope is not None
+    scores = [QualityScore(str(s.bid_id), s.quality_score, s.comment) for s in body.scores]
+    now = datetime.now(UTC)
+    async with store.TenderingUnitOfWork.begin(runtime_of(request).pool) as work:
+        await handlers.record_quality_scores(work, caller.scope, tender_id, scores, now)
+        return await views.tender(work.conn, tender_id, now)
+
+
+@router.get(
+    "/tenders/{tender_id}/bids/{bid_id}/assessment",
+    response_model=AssessmentOut,
+    responses=problems(404, 409),
+)
+async def assessment(
+    tender_id: UUID, bid_id: UUID, request: Request, caller: Caller
+) -> AssessmentOut:
+    """A bid's assessment summary once its lot is awarded (Procurement Act 2023, s.50): its own
+    price, quality and total scores, the winner's, and why; for the bid's supplier and the
+    trust's managers."""
+    require_role(caller, Role.SUPPLIER, Role.MANAGER)
+    async with runtime_of(request).pool.acquire() as conn:
+        t = await store.get_tender(conn, tender_id)
+        if t is None or (caller.role is Role.MANAGER and t["trust_id"] != caller.scope):
+            raise TenderNotFound(tender_id, token=True)
+        supplier = caller.scope if caller.role is Role.SUPPLIER else None
+        return await views.assessment(conn, t, bid_id, supplier)
+
+
 @router.post("/tenders/{tender_id}/award", response_model=TenderOut, responses=problems(404, 409))
 async def award(tender_id: UUID, request: Request, caller: Caller) -> TenderOut:
-    """Evaluate the bids of each lot and award it to the best (once bidding has closed); a lot
-    without bids closes and its lines are released. A decided tender is returned as it is."""
+    """Evaluate the bids of each lot and award it to the best (once bidding has closed and every
+    bid has the trust's quality score, unless quality weighs 0); a lot without bids closes and
+    its lines are released. A decided tender is returned as it is."""
     require_role(caller, Role.MANAGER)
     assert caller.scope is not None
     now = datetime.now(UTC)

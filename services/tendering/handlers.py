@@ -10,7 +10,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
 from uuid import UUID, uuid4
 
 from services.tendering.domain.award import (
@@ -32,13 +31,21 @@ from services.tendering.domain.opening import (
 )
 from services.tendering.domain.pooling import Pool, default_term, form_pools, split_conflicts
 from services.tendering.domain.pricing import PriceTier, price_at
+from services.tendering.domain.procedure import (
+    ProcedureChoice,
+    check_choice,
+    check_tender_period,
+    earliest_close,
+)
 from services.tendering.domain.route import RouteDecision
+from services.tendering.domain.scoring import QualityScore, check_all_scored, check_scores
 from services.tendering.holidays import working_calendar
 from services.tendering.repository import LotAward, NewTender, Row, TenderingWork, TenderRepository
 from shared.domain.categories import categories
 from shared.events import (
     Allocation,
     BidReceived,
+    BidScored,
     EventData,
     TenderAwarded,
     TenderCancelled,
@@ -80,6 +87,10 @@ class OpenRequest:
     term_months: int | None = None
     weights: Weights = field(default_factory=Weights)
     lots_by: LotsBy | None = None
+    procedure: ProcedureChoice = field(default_factory=ProcedureChoice)
+    # The opening policy's: close no earlier than the route's minimum tendering period allows,
+    # however short `closes_at` is.
+    at_least_minimum: bool = False
 
 
 async def open_tender(
@@ -88,10 +99,14 @@ async def open_tender(
     window_months: int,
     now: datetime,
     opened_by: str = "manager",
+    below_threshold_days: int | None = None,
 ) -> UUID:
-    """Open a tender for a whole pool; its lines leave the open pool until it is cancelled."""
+    """Open a tender for a whole pool; its lines leave the open pool until it is cancelled. Its
+    bidding period must be at least its route's and procedure's minimum (domain/procedure.py;
+    `below_threshold_days`: the trust's own minimum off the regulated route, if any)."""
     tenders, trust_id, category = work.tenders, request.trust_id, request.category
     check_request(category, request.closes_at, request.weights, now)
+    check_choice(request.procedure)
     # Serialise tender openings per trust so two requests cannot take the same lines.
     await tenders.lock_openings(trust_id)
     lines = (await tenders.open_lines(trust_id, category)).get(category, [])
@@ -101,6 +116,16 @@ async def open_tender(
     check_not_split(pool, tendered, window_months)
     term = request.term_months or default_term(pool.lines)
     route = route_of(pool, term, now)
+    light_touch = categories()[category].light_touch
+    closes_at = request.closes_at
+    if request.at_least_minimum:
+        earliest = earliest_close(
+            route.route, light_touch, request.procedure, now, below_threshold_days
+        )
+        closes_at = max(closes_at, earliest)
+    check_tender_period(
+        route.route, light_touch, request.procedure, now, closes_at, below_threshold_days
+    )
     labels = None
     if request.lots_by is not None:
         labels = await tenders.school_labels(pool.schools, request.lots_by)
@@ -113,10 +138,11 @@ async def open_tender(
         unit=categories()[category].unit,
         opened_at=now,
         opened_by=opened_by,
-        closes_at=request.closes_at,
+        closes_at=closes_at,
         term_months=term,
         weights=request.weights,
         route=route,
+        procedure=request.procedure,
     )
     await tenders.add(tender)
     opened = TenderOpened(
@@ -125,8 +151,10 @@ async def open_tender(
         category=category,
         unit=tender.unit,
         term_months=term,
-        closes_at=request.closes_at,
+        closes_at=closes_at,
         route=str(route.route),
+        procedure=str(request.procedure.procedure),
+        framework=request.procedure.framework,
         estimated_value=route.value_inc_vat,
         demand_ids=[UUID(line.demand_id) for line in pool.lines],
     )
@@ -139,19 +167,19 @@ async def submit_bid(
     supplier_id: str,
     tender_id: UUID,
     lot: int | None,
-    quality_score: Decimal,
     tiers: list[PriceTier],
     now: datetime,
 ) -> tuple[int, Bid]:
     """A supplier's bid for a lot, before the deadline; it replaces the supplier's earlier bid
-    for that lot. Returns the lot and the bid."""
+    for that lot. Returns the lot and the bid. Its quality score is the buyer's, recorded after
+    the deadline (record_quality_scores)."""
     tenders = work.tenders
     tender = await tenders.get(tender_id)
     if tender is None:
         raise TenderNotFound(tender_id)
     check_takes_bids(tender_id, tender["status"], tender["closes_at"], now)
     lot_no = lot_bid_for(lot, len(await tenders.lots(tender_id)))
-    bid = Bid(str(uuid4()), supplier_id, quality_score, valid_tiers(tiers), submitted_at=now)
+    bid = Bid(str(uuid4()), supplier_id, None, valid_tiers(tiers), submitted_at=now)
     await tenders.save_bid(tender_id, lot_no, bid)
     received = BidReceived(
         tender_id=tender_id, bid_id=UUID(bid.bid_id), supplier_id=supplier_id, received_at=now
@@ -160,21 +188,58 @@ async def submit_bid(
     return lot_no, bid
 
 
+async def record_quality_scores(
+    work: TenderingWork,
+    trust_id: str,
+    tender_id: UUID,
+    scores: Sequence[QualityScore],
+    now: datetime,
+) -> None:
+    """The buyer's moderated quality scores of bids, once bidding has closed; a bid's score may
+    be revised until its lot is decided."""
+    tenders = work.tenders
+    tender = await _trusts_tender(tenders, trust_id, tender_id)
+    bid_lots = {
+        b.bid_id: lot for lot, bids in (await tenders.bids(tender_id)).items() for b in bids
+    }
+    lot_statuses = {lot["lot_no"]: lot["status"] for lot in await tenders.lots(tender_id)}
+    check_scores(
+        tender_id, tender["status"], tender["closes_at"], now, scores, bid_lots, lot_statuses
+    )
+    await tenders.record_scores(tender_id, scores)
+    scored = [
+        BidScored(
+            tender_id=tender_id,
+            bid_id=UUID(s.bid_id),
+            quality_score=s.score,
+            comment=s.comment,
+            scored_at=now,
+        )
+        for s in scores
+    ]
+    _emit(work, trust_id, tender_id, scored)
+
+
 async def award_tender(
     work: TenderingWork, trust_id: str, tender_id: UUID, now: datetime, awarded_by: str = "manager"
 ) -> None:
     """Evaluate each open lot at the deadline: award it to its best bid, or, without bids, close
-    it and release its lines. Awarding a tender that is already decided changes nothing."""
+    it and release its lines. Awarding a tender that is already decided changes nothing; one
+    with a bid still waiting for its quality score is refused (QualityScoresMissing)."""
     tenders = work.tenders
     tender = await _trusts_tender(tenders, trust_id, tender_id)
     if not to_be_evaluated(tender_id, tender["status"], tender["closes_at"], now):
         return
     lots = await tenders.lots(tender_id)
+    bids = await tenders.bids(tender_id)
+    weights = Weights(tender["weight_price"], tender["weight_quality"])
+    undecided = [
+        b for lot in lots if lot["status"] == Status.OPEN for b in bids.get(lot["lot_no"], [])
+    ]
+    check_all_scored(tender_id, undecided, weights)
     lines = defaultdict(list)
     for line in await tenders.lines(tender_id):
         lines[line["lot_no"]].append(line)
-    bids = await tenders.bids(tender_id)
-    weights = Weights(tender["weight_price"], tender["weight_quality"])
     standstill = standstill_for(tender["route"], now.date(), working_calendar())
     events: list[EventData] = []
     statuses = {lot["lot_no"]: Status(lot["status"]) for lot in lots}

@@ -19,10 +19,9 @@ NAME = "tendering"
 def build(settings: ServiceSettings, policy: PolicySettings | None = None) -> FastAPI:
     runtime = Runtime(NAME, settings, create_broker(settings, NAME))
     subscribe(runtime, Subscription([Topics.REGISTRY, Topics.DEMAND], HANDLERS))
-    scheduler = Scheduler(
-        lambda: runtime.pool, policy or PolicySettings(), settings.pooling_window_months
-    )
-    return create_app(
+    policy = policy or PolicySettings()
+    scheduler = Scheduler(lambda: runtime.pool, policy, settings.pooling_window_months)
+    app = create_app(
         runtime,
         migrations=Path(__file__).with_name("migrations"),
         # A router's lifespan runs inside the app's, once the database pool is open.
@@ -31,3 +30,5 @@ def build(settings: ServiceSettings, policy: PolicySettings | None = None) -> Fa
         description="Demand pools, joint tenders, suppliers' bids and awards.",
         writes=[Channel(Topics.TENDERS)],
     )
+    app.state.tender_policy = policy
+    return app

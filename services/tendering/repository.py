@@ -7,7 +7,7 @@ The service stores them in PostgreSQL (store.py); the handler tests keep them in
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 from uuid import UUID
@@ -15,7 +15,9 @@ from uuid import UUID
 from services.tendering.domain.evaluation import Bid, ScoredBid, Weights
 from services.tendering.domain.lots import Lot, LotsBy, Status
 from services.tendering.domain.pooling import Pool, PoolLine, TenderedSpan
+from services.tendering.domain.procedure import ProcedureChoice
 from services.tendering.domain.route import RouteDecision
+from services.tendering.domain.scoring import QualityScore
 from shared.events import Outgoing
 
 
@@ -38,6 +40,7 @@ class NewTender:
     term_months: int
     weights: Weights
     route: RouteDecision
+    procedure: ProcedureChoice = field(default_factory=ProcedureChoice)
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,9 @@ class TenderRepository(Protocol):
 
     async def save_bid(self, tender_id: UUID, lot_no: int, bid: Bid) -> None:
         """The bid, in place of the supplier's earlier bid for the lot if there is one."""
+
+    async def record_scores(self, tender_id: UUID, scores: Sequence[QualityScore]) -> None:
+        """The buyer's quality score (and comment) of each named bid, in place of any earlier."""
 
     async def record_lot_award(self, tender_id: UUID, award: LotAward) -> None:
         """The lot is awarded to the winning bid, and its lines with it."""

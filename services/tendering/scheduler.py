@@ -84,11 +84,18 @@ class Scheduler:
                     category=category,
                     pool_id=pool.pool_id,
                     closes_at=now + timedelta(days=self._policy.auto_bidding_days),
+                    # The procedure's minimum period (Procurement Act 2023, s.54) when longer.
+                    at_least_minimum=True,
                 )
                 try:
                     async with store.TenderingUnitOfWork.begin(self._pool()) as work:
                         tender_id = await handlers.open_tender(
-                            work, request, self._window_months, now, opened_by="policy"
+                            work,
+                            request,
+                            self._window_months,
+                            now,
+                            opened_by="policy",
+                            below_threshold_days=self._policy.below_threshold_min_days,
                         )
                     log.info(
                         "tender opened by policy", pool_id=pool.pool_id, tender_id=str(tender_id)

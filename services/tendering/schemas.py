@@ -3,13 +3,14 @@ checked here, field by field, before any handler runs; what it reads back is des
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
 from services.tendering.domain.lots import LotsBy
+from services.tendering.domain.procedure import Procedure, ProcedureChoice
 from services.tendering.domain.route import RouteDecision
 from shared.bounds import BID_PRICE, QUALITY, TIER_QUANTITY, WEIGHT
 from shared.domain.ranges import MAX_CLOSING_DAYS_AHEAD, TERM_MONTHS_MAX, TERM_MONTHS_MIN
@@ -71,6 +72,9 @@ class WeightsIn(BaseModel):
     ]
 
 
+_TEXT = r"^[^\x00-\x1f\x7f]*$"
+
+
 def _not_too_far(closes_at: datetime) -> datetime:
     if closes_at > datetime.now(UTC) + timedelta(days=MAX_CLOSING_DAYS_AHEAD):
         reason = f"must be at most {MAX_CLOSING_DAYS_AHEAD} days ahead"
@@ -93,6 +97,27 @@ class OpenTenderIn(BaseModel):
         default=None, description="split into lots by the schools' local authority or phase"
     )
     weights: WeightsIn | None = None
+    procedure: Procedure = Field(
+        default=Procedure.OPEN,
+        description="on the regulated route: open, competitive_flexible or framework_call_off;"
+        " the minimum tendering period depends on it (Procurement Act 2023, s.54)",
+    )
+    framework: Annotated[str | None, Field(min_length=1, max_length=200, pattern=_TEXT)] = Field(
+        default=None, description="the framework a framework_call_off calls off"
+    )
+    planned_procurement_notice: bool = Field(
+        default=False,
+        description="a qualifying planned procurement notice was published: the minimum"
+        " period is 10 days, not 25",
+    )
+    urgency_reason: Annotated[str | None, Field(min_length=1, max_length=500, pattern=_TEXT)] = (
+        Field(default=None, description="why the matter is urgent: the minimum is 10 days")
+    )
+
+    def procedure_choice(self) -> ProcedureChoice:
+        return ProcedureChoice(
+            self.procedure, self.framework, self.planned_procurement_notice, self.urgency_reason
+        )
 
 
 class TierIn(BaseModel):
@@ -116,10 +141,29 @@ class BidIn(BaseModel):
     lot: Annotated[int | None, Field(ge=1)] = Field(
         default=None, description="the lot bid for; required when the tender has several lots"
     )
-    quality_score: Annotated[
-        Decimal, QUALITY, NOT_FLOAT, Field(description=f"quality score: {QUALITY.text}")
-    ]
+    quality_score: Any = Field(
+        default=None,
+        deprecated=True,
+        description="ignored: quality is the buyer's score, recorded after the deadline"
+        " (POST /v1/tenders/{tender_id}/evaluation); accepted from older clients and dropped",
+    )
     price_tiers: Annotated[list[TierIn], Field(min_length=1, max_length=50)]
+
+
+class ScoreIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    bid_id: UUID
+    quality_score: Annotated[
+        Decimal, QUALITY, NOT_FLOAT, Field(description=f"the buyer's quality score: {QUALITY.text}")
+    ]
+    comment: Annotated[
+        str | None, Field(max_length=2000, description="the moderation's reasons, optional")
+    ] = None
+
+
+class EvaluationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    scores: Annotated[list[ScoreIn], Field(min_length=1, max_length=1000)]
 
 
 class CancelIn(BaseModel):
@@ -134,19 +178,19 @@ class BidOut(BaseModel):
     tender_id: UUID
     lot: int
     supplier_id: str
-    quality_score: Amount
     price_tiers: list[dict[str, str]]
     submitted_at: datetime
 
 
 class RankedBidOut(BaseModel):
-    rank: int
+    rank: int | None = Field(description="None while a bid of the lot waits for its quality score")
     bid_id: UUID
     supplier_id: str
     unit_price_at_pooled_volume: Amount
-    price_score: Amount
-    quality_score: Amount
-    score: Amount
+    price_score: Amount | None
+    quality_score: Amount | None = Field(description="the buyer's; None until recorded")
+    quality_comment: str | None = None
+    score: Amount | None
     submitted_at: datetime
 
 
@@ -204,6 +248,15 @@ class TenderOut(BaseModel):
     award: AwardOut | None = Field(default=None, description="without lots: lots[0]'s award")
     cancelled_at: datetime | None = None
     cancel_reason: str | None = None
+    procedure: str
+    framework: str | None
+    planned_procurement_notice: bool
+    urgency_reason: str | None
+    awaiting: str | None = Field(
+        default=None,
+        description="what an open tender past its deadline waits for before its award:"
+        ' "quality scores" while a bid has none (and quality counts)',
+    )
 
 
 class TenderSummaryOut(BaseModel):
@@ -216,6 +269,7 @@ class TenderSummaryOut(BaseModel):
     closes_at: datetime
     route: str
     lots_by: str | None
+    procedure: str
 
 
 class LotNoticeOut(BaseModel):
@@ -235,5 +289,34 @@ class NoticeOut(BaseModel):
     closes_at: datetime
     term_months: int
     route: str
+    procedure: str
+    framework: str | None
     weights: dict[str, Amount]
     lots: list[LotNoticeOut]
+
+
+class ScoresOut(BaseModel):
+    supplier_id: str
+    unit_price_at_pooled_volume: Amount
+    price_score: Amount
+    quality_score: Amount
+    score: Amount
+
+
+class AssessmentOut(BaseModel):
+    """A bidder's assessment summary (Procurement Act 2023, s.50): its own scores and the
+    winner's, and why; never another losing bidder's figures."""
+
+    tender_id: UUID
+    lot: int
+    bid_id: UUID
+    awarded: bool = Field(description="whether this bid won the lot")
+    rank: int
+    bidders: int = Field(description="how many bids the lot had")
+    weights: dict[str, Amount]
+    pooled_quantity: Amount
+    unit: str
+    own: ScoresOut
+    winner: ScoresOut
+    quality_comment: str | None = Field(description="the trust's comment on this bid's quality")
+    reasons: str

@@ -14,4 +14,7 @@ class PolicySettings(BaseSettings):
     auto_bidding_days: int = Field(default=14, ge=1, le=365)
     # Evaluate and award each tender when its deadline passes, without waiting for a manager.
     auto_award: bool = True
+    # The trust's own minimum tendering period off the regulated route, in days (quotes and
+    # below-threshold competition have no statutory one); unset: none.
+    below_threshold_min_days: int | None = Field(default=None, ge=0, le=365)
     scheduler_interval_seconds: float = Field(default=1.0, gt=0, le=3600)

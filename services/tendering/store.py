@@ -17,6 +17,7 @@ from services.tendering.domain.evaluation import Bid
 from services.tendering.domain.lots import LotsBy, Status
 from services.tendering.domain.pooling import PoolLine, TenderedSpan
 from services.tendering.domain.pricing import PriceTier
+from services.tendering.domain.scoring import QualityScore
 from services.tendering.repository import LotAward, NewTender, TenderRepository
 from shared.db import Connection
 from shared.unit_of_work import UnitOfWork
@@ -81,6 +82,31 @@ async def trust_tenders(conn: Connection, trust_id: str) -> list[asyncpg.Record]
     )
 
 
+async def open_notices(
+    conn: Connection, now: datetime, trust_id: str | None, limit: int
+) -> list[asyncpg.Record]:
+    """Tenders still taking bids (open, before their deadline), soonest deadline first; one
+    trust's, or every trust's (None)."""
+    return await conn.fetch(
+        "SELECT * FROM tenders WHERE status = 'open' AND closes_at > $1"
+        " AND ($2::text IS NULL OR trust_id = $2) ORDER BY closes_at, tender_id LIMIT $3",
+        now,
+        trust_id,
+        limit,
+    )
+
+
+async def notice_lots(conn: Connection, tender_ids: Sequence[UUID]) -> list[asyncpg.Record]:
+    """These tenders' lots, each with how many schools it has."""
+    return await conn.fetch(
+        "SELECT l.tender_id, l.lot_no, l.name, l.pooled_quantity,"
+        " (SELECT count(DISTINCT t.school_urn) FROM tender_lines t WHERE t.tender_id = l.tender_id"
+        " AND t.lot_no = l.lot_no) AS schools FROM tender_lots l"
+        " WHERE l.tender_id = ANY($1::uuid[]) ORDER BY l.tender_id, l.lot_no",
+        list(tender_ids),
+    )
+
+
 async def tender_lots(conn: Connection, tender_id: UUID) -> list[asyncpg.Record]:
     return await conn.fetch(
         "SELECT * FROM tender_lots WHERE tender_id = $1 ORDER BY lot_no", tender_id
@@ -102,6 +128,7 @@ def bid_of(row: asyncpg.Record) -> Bid:
         quality_score=row["quality_score"],
         tiers=tuple(PriceTier(Decimal(t["min_quantity"]), Decimal(t["unit_price"])) for t in tiers),
         submitted_at=row["submitted_at"],
+        quality_comment=row["quality_comment"],
     )
 
 
@@ -118,10 +145,13 @@ async def bid_rows(
 
 
 async def due_tenders(conn: Connection, now: datetime) -> list[asyncpg.Record]:
-    """Open tenders whose deadline has passed, oldest deadline first."""
+    """Open tenders whose deadline has passed, oldest deadline first, except those waiting for
+    the buyer's quality scores (an undecided lot with an unscored bid, where quality counts)."""
     return await conn.fetch(
-        "SELECT tender_id, trust_id FROM tenders WHERE status = 'open' AND closes_at <= $1"
-        " ORDER BY closes_at, tender_id LIMIT 100",
+        "SELECT tender_id, trust_id FROM tenders t WHERE status = 'open' AND closes_at <= $1"
+        " AND NOT (weight_quality > 0 AND EXISTS (SELECT 1 FROM bids b JOIN tender_lots l"
+        " USING (tender_id, lot_no) WHERE b.tender_id = t.tender_id AND l.status = 'open'"
+        " AND b.quality_score IS NULL)) ORDER BY closes_at, tender_id LIMIT 100",
         now,
     )
 
@@ -165,9 +195,10 @@ class PostgresTenderRepository:
         await self._conn.execute(
             "INSERT INTO tenders (tender_id, trust_id, category, unit, pool_id, opened_at,"
             " closes_at, term_months, weight_price, weight_quality, route, value_ex_vat, vat,"
-            " value_inc_vat, threshold, threshold_name, route_reason, lots_by, opened_by) VALUES"
+            " value_inc_vat, threshold, threshold_name, route_reason, lots_by, opened_by,"
+            " procedure, framework, planned_procurement_notice, urgency_reason) VALUES"
             " ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,"
-            " $19)",
+            " $19, $20, $21, $22, $23)",
             t.tender_id,
             t.pool.trust_id,
             t.pool.category,
@@ -187,6 +218,10 @@ class PostgresTenderRepository:
             t.route.reason,
             None if t.lots_by is None else str(t.lots_by),
             t.opened_by,
+            str(t.procedure.procedure),
+            t.procedure.framework,
+            t.procedure.planned_procurement_notice,
+            t.procedure.urgency_reason,
         )
         await self._conn.executemany(
             "INSERT INTO tender_lots (tender_id, lot_no, name, pooled_quantity)"
@@ -245,10 +280,11 @@ class PostgresTenderRepository:
         )
         await self._conn.execute(
             "INSERT INTO bids (bid_id, tender_id, lot_no, supplier_id, quality_score,"
-            " price_tiers, submitted_at) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)"
-            " ON CONFLICT (tender_id, lot_no, supplier_id) DO UPDATE SET bid_id = EXCLUDED.bid_id,"
-            " quality_score = EXCLUDED.quality_score, price_tiers = EXCLUDED.price_tiers,"
-            " submitted_at = EXCLUDED.submitted_at",
+            " price_tiers, submitted_at, quality_comment) VALUES ($1, $2, $3, $4, $5, $6::jsonb,"
+            " $7, $8) ON CONFLICT (tender_id, lot_no, supplier_id) DO UPDATE SET"
+            " bid_id = EXCLUDED.bid_id, quality_score = EXCLUDED.quality_score,"
+            " price_tiers = EXCLUDED.price_tiers, submitted_at = EXCLUDED.submitted_at,"
+            " quality_comment = EXCLUDED.quality_comment",
             UUID(bid.bid_id),
             tender_id,
             lot_no,
@@ -256,6 +292,14 @@ class PostgresTenderRepository:
             bid.quality_score,
             tiers_json,
             bid.submitted_at,
+            bid.quality_comment,
+        )
+
+    async def record_scores(self, tender_id: UUID, scores: Sequence[QualityScore]) -> None:
+        await self._conn.executemany(
+            "UPDATE bids SET quality_score = $3, quality_comment = $4"
+            " WHERE tender_id = $1 AND bid_id = $2",
+            [(tender_id, UUID(s.bid_id), s.score, s.comment) for s in scores],
         )
 
     async def record_lot_award(self, tender_id: UUID, award: LotAward) -> None:

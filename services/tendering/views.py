@@ -4,6 +4,7 @@ ranked once they are no longer sealed, the award and why), a tender's notice, a 
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
@@ -11,11 +12,24 @@ from uuid import UUID
 import asyncpg
 
 from services.tendering import store
+from services.tendering.domain.assessment import assess
 from services.tendering.domain.bidding import sealed
-from services.tendering.domain.evaluation import Bid, Weights, display, evaluate, explain_award
+from services.tendering.domain.errors import BidNotFound
+from services.tendering.domain.evaluation import (
+    Bid,
+    ScoredBid,
+    Weights,
+    display,
+    evaluate,
+    explain_award,
+    unscored,
+)
 from services.tendering.domain.lots import Status
+from services.tendering.domain.pricing import price_at
+from services.tendering.domain.scoring import awaiting
 from services.tendering.handlers import PoolView
 from services.tendering.schemas import (
+    AssessmentOut,
     AwardOut,
     BidOut,
     LotNoticeOut,
@@ -25,6 +39,7 @@ from services.tendering.schemas import (
     PoolOut,
     RankedBidOut,
     RouteOut,
+    ScoresOut,
     TenderLineOut,
     TenderOut,
     TenderSummaryOut,
@@ -71,7 +86,6 @@ def bid(tender_id: UUID, lot: int, bid: Bid) -> BidOut:
         tender_id=tender_id,
         lot=lot,
         supplier_id=bid.supplier_id,
-        quality_score=bid.quality_score,
         submitted_at=bid.submitted_at,
         price_tiers=[
             {"min_quantity": str(t.min_quantity), "unit_price": str(t.unit_price)}
@@ -97,6 +111,26 @@ def notice(
     return NoticeOut.model_validate(dict(t) | {"weights": _weights(t), "lots": lot_notices})
 
 
+def notices(tenders: Sequence[asyncpg.Record], lots: Sequence[asyncpg.Record]) -> list[NoticeOut]:
+    """Open tenders as suppliers see them: the requirement, no schools' prices, no bids."""
+    by_tender: dict[UUID, list[LotNoticeOut]] = defaultdict(list)
+    for lot in lots:
+        by_tender[lot["tender_id"]].append(
+            LotNoticeOut(
+                lot=lot["lot_no"],
+                name=lot["name"],
+                schools=lot["schools"],
+                pooled_quantity=lot["pooled_quantity"],
+            )
+        )
+    return [
+        NoticeOut.model_validate(
+            dict(t) | {"weights": _weights(t), "lots": by_tender[t["tender_id"]]}
+        )
+        for t in tenders
+    ]
+
+
 async def tender(conn: Connection, tender_id: UUID, now: datetime) -> TenderOut:
     """The tender as its trust sees it; the bids ranked only once they are no longer sealed."""
     t = await store.get_tender(conn, tender_id)
@@ -108,9 +142,17 @@ async def tender(conn: Connection, tender_id: UUID, now: datetime) -> TenderOut:
     closed = not sealed(t["status"], t["closes_at"], now)
     weights = Weights(t["weight_price"], t["weight_quality"])
     lots = []
+    waiting: list[Bid] = []
     for lot in await store.tender_lots(conn, tender_id):
         number = lot["lot_no"]
-        ranked = evaluate(bids[number], lot["pooled_quantity"], weights) if closed else []
+        if lot["status"] == Status.OPEN:
+            waiting += bids[number]
+        unranked = closed and bool(unscored(bids[number], weights))
+        ranked = (
+            evaluate(bids[number], lot["pooled_quantity"], weights)
+            if closed and not unranked
+            else []
+        )
         award = None
         if lot["status"] == Status.AWARDED:
             winner = next(s for s in ranked if s.bid.bid_id == str(lot["awarded_bid_id"]))
@@ -132,19 +174,9 @@ async def tender(conn: Connection, tender_id: UUID, now: datetime) -> TenderOut:
                 schools=sorted({line["school_urn"] for line in lines if line["lot_no"] == number}),
                 pooled_quantity=lot["pooled_quantity"],
                 bids_received=len(bids[number]),
-                bids=[
-                    RankedBidOut(
-                        rank=s.rank,
-                        bid_id=UUID(s.bid.bid_id),
-                        supplier_id=s.bid.supplier_id,
-                        unit_price_at_pooled_volume=s.unit_price,
-                        price_score=display(s.price_score),
-                        quality_score=s.bid.quality_score,
-                        score=display(s.score),
-                        submitted_at=s.bid.submitted_at,
-                    )
-                    for s in ranked
-                ]
+                bids=(
+                    _unranked(bids[number], lot["pooled_quantity"]) if unranked else _ranked(ranked)
+                )
                 if closed
                 else None,
                 award=award,
@@ -164,9 +196,83 @@ async def tender(conn: Connection, tender_id: UUID, now: datetime) -> TenderOut:
             "lots": lots,
             "bids": single.bids if single else None,
             "award": single.award if single else None,
+            "awaiting": awaiting(t["status"], t["closes_at"], now, waiting, weights),
         }
     )
 
 
+def _ranked(ranked: Sequence[ScoredBid]) -> list[RankedBidOut]:
+    return [
+        RankedBidOut(
+            rank=s.rank,
+            bid_id=UUID(s.bid.bid_id),
+            supplier_id=s.bid.supplier_id,
+            unit_price_at_pooled_volume=s.unit_price,
+            price_score=display(s.price_score),
+            quality_score=s.bid.quality_score,
+            quality_comment=s.bid.quality_comment,
+            score=display(s.score),
+            submitted_at=s.bid.submitted_at,
+        )
+        for s in ranked
+    ]
+
+
+def _unranked(bids: Sequence[Bid], pooled_quantity: Decimal) -> list[RankedBidOut]:
+    """A lot's bids while some wait for their quality score: prices, and scores recorded so far,
+    in the order they were submitted; no rank yet."""
+    return [
+        RankedBidOut(
+            rank=None,
+            bid_id=UUID(b.bid_id),
+            supplier_id=b.supplier_id,
+            unit_price_at_pooled_volume=price_at(b.tiers, pooled_quantity),
+            price_score=None,
+            quality_score=b.quality_score,
+            quality_comment=b.quality_comment,
+            score=None,
+            submitted_at=b.submitted_at,
+        )
+        for b in bids
+    ]
+
+
 def _weights(t: asyncpg.Record) -> dict[str, Decimal]:
     return {"price": t["weight_price"], "quality": t["weight_quality"]}
+
+
+async def assessment(
+    conn: Connection, t: asyncpg.Record, bid_id: UUID, supplier_id: str | None
+) -> AssessmentOut:
+    """The assessment summary of one bid of the tender: for its supplier (`supplier_id`) or the
+    trust (None)."""
+    rows = await store.bid_rows(conn, t["tender_id"])
+    mine = next((r for r in rows if r["bid_id"] == bid_id), None)
+    if mine is None or (supplier_id is not None and mine["supplier_id"] != supplier_id):
+        raise BidNotFound(t["tender_id"], bid_id)
+    lot = next(
+        lot
+        for lot in await store.tender_lots(conn, t["tender_id"])
+        if lot["lot_no"] == mine["lot_no"]
+    )
+    weights = Weights(t["weight_price"], t["weight_quality"])
+    awarded = None if lot["status"] != Status.AWARDED else str(lot["awarded_bid_id"])
+    bids = [store.bid_of(r) for r in rows if r["lot_no"] == mine["lot_no"]]
+    ranked = evaluate(bids, lot["pooled_quantity"], weights) if awarded else []
+    a = assess(ranked, str(bid_id), awarded, weights, lot["pooled_quantity"], t["unit"])
+
+    return AssessmentOut(
+        tender_id=t["tender_id"],
+        lot=mine["lot_no"],
+        bid_id=bid_id,
+        awarded=a.won,
+        rank=a.rank,
+        bidders=a.bidders,
+        weights=_weights(t),
+        pooled_quantity=lot["pooled_quantity"],
+        unit=t["unit"],
+        own=ScoresOut.model_validate(asdict(a.own)),
+        winner=ScoresOut.model_validate(asdict(a.winner)),
+        quality_comment=mine["quality_comment"],
+        reasons=a.reasons,
+    )

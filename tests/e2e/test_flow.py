@@ -13,7 +13,7 @@ import pytest
 
 from procure.launcher import RunningSystem
 from shared.auth import Role
-from tests.helpers import bearer, bid_body, eventually, open_tender, registry_csv
+from tests.helpers import bearer, bid_body, eventually, open_tender, registry_csv, score_bids
 
 pytestmark = pytest.mark.e2e
 
@@ -29,8 +29,8 @@ LINES = [
 # Tender term: most common among the lines = 24 months.
 # Estimated value ex VAT = (30,000 + 70,000 + 16,000 + 4,800) x 24/12 = 241,600.00;
 # VAT 20% = 48,320.00; inc VAT 289,920.00 >= 207,720 (opened after 1 Jan 2026): regulated.
-ALPHA = bid_body("80", ("0", "0.3100"), ("150000", "0.2800"), ("300000", "0.2500"))
-BETA = bid_body("60", ("0", "0.3000"), ("300000", "0.2450"))
+ALPHA = bid_body(("0", "0.3100"), ("150000", "0.2800"), ("300000", "0.2500"))
+BETA = bid_body(("0", "0.3000"), ("300000", "0.2450"))
 # At Q: alpha 0.2500, beta 0.2450 (lowest).
 # alpha: price score 0.2450 / 0.2500 x 100 = 98; score 0.7 x 98 + 0.3 x 80 = 92.60
 # beta:  price score 100;                     score 0.7 x 100 + 0.3 x 60 = 88.00  -> alpha wins.
@@ -93,7 +93,12 @@ def test_demand_to_per_school_savings(system: RunningSystem) -> None:
         assert pool["route"]["value_inc_vat"] == "289920.00"
 
         closes_at = datetime.now(UTC) + timedelta(seconds=2)
-        tender_id = open_tender(http, tendering, manager, TRUST, "electricity", closes_at)
+        # Regulated: a call-off from a framework may close this soon (no minimum tendering
+        # period under s.54 of the Procurement Act 2023).
+        call_off = {"procedure": "framework_call_off", "framework": "ESPO 191 Energy"}
+        tender_id = open_tender(
+            http, tendering, manager, TRUST, "electricity", closes_at, **call_off
+        )
         for supplier, bid in (("alpha-energy", ALPHA), ("beta-power", BETA)):
             placed = http.post(
                 f"{tendering}/v1/tenders/{tender_id}/bids",
@@ -103,6 +108,8 @@ def test_demand_to_per_school_savings(system: RunningSystem) -> None:
             assert placed.status_code == 201, placed.text
 
         time.sleep(max(0.0, (closes_at - datetime.now(UTC)).total_seconds()) + 0.2)
+        # The trust's moderated quality scores; the award waits for them.
+        score_bids(http, tendering, manager, tender_id, {"alpha-energy": "80", "beta-power": "60"})
         awarded = http.post(f"{tendering}/v1/tenders/{tender_id}/award", headers=manager)
         assert awarded.status_code == 200, awarded.text
         tender = awarded.json()

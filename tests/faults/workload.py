@@ -35,16 +35,16 @@ PENNY = Decimal("0.01")
 # Pooled volume per trust is at least 250 x 10,000 = 2,500,000 kWh, so both bids' top tiers apply:
 # A 0.2400 (lowest) scores 0.7 x 100 + 0.3 x 70 = 91.00;
 # B 0.2450 scores 0.7 x (0.2400 / 0.2450 x 100) + 0.3 x 90 = 95.57, so B wins at p = 0.2450.
+# The quality scores are the trust's, recorded after the deadline.
+QUALITY = {"supplier-a": "70", "supplier-b": "90"}
 BIDS = {
     "supplier-a": {
-        "quality_score": "70",
         "price_tiers": [
             {"min_quantity": "0", "unit_price": "0.3000"},
             {"min_quantity": "1000000", "unit_price": "0.2400"},
         ],
     },
     "supplier-b": {
-        "quality_score": "90",
         "price_tiers": [
             {"min_quantity": "0", "unit_price": "0.2950"},
             {"min_quantity": "2000000", "unit_price": "0.2450"},
@@ -294,6 +294,10 @@ async def tender_and_award(
                     "trust_id": trust,
                     "category": "electricity",
                     "closes_at": closes_at(),
+                    # Regulated: a call-off from a framework may close within seconds (no
+                    # minimum tendering period under s.54 of the Procurement Act 2023).
+                    "procedure": "framework_call_off",
+                    "framework": "ESPO 191 Energy",
                 },
             ),
             f"tender for {trust}",
@@ -325,6 +329,26 @@ async def tender_and_award(
         return manager["Authorization"], tender_id
 
     async def award(http: httpx.AsyncClient, authorization: str, tender_id: str) -> None:
+        manager = {"Authorization": authorization}
+        read = await until_ok(
+            lambda: http.get(f"{tendering}/v1/tenders/{tender_id}", headers=manager), "tender"
+        )
+        scores = [
+            {"bid_id": b["bid_id"], "quality_score": QUALITY[b["supplier_id"]]}
+            for lot in read.json()["lots"]
+            for b in lot["bids"] or []
+        ]
+        scored = await until_ok(
+            lambda: http.post(
+                f"{tendering}/v1/tenders/{tender_id}/evaluation",
+                headers=manager,
+                json={"scores": scores},
+            ),
+            "quality scores",
+        )
+        # 409: decided at its deadline by tendering once an earlier attempt (whose answer was
+        # lost) had recorded the scores.
+        assert scored.status_code in (200, 409), scored.text
         awarded = await until_ok(
             lambda: http.post(
                 f"{tendering}/v1/tenders/{tender_id}/award",

@@ -113,10 +113,14 @@ def _fill(system: System, http: httpx.Client) -> None:
         lambda p: len(p) == 1 and len(p[0]["lines"]) == len(SCHOOLS),
     )
     closes_at = datetime.now(UTC) + timedelta(seconds=2)
-    tender_id = open_tender(http, tendering, manager, TRUST, "electricity", closes_at)
+    # One bidder: price alone decides, no quality scores to wait for.
+    price_only = {"price": "1", "quality": "0"}
+    tender_id = open_tender(
+        http, tendering, manager, TRUST, "electricity", closes_at, weights=price_only
+    )
     placed = http.post(
         f"{tendering}/v1/tenders/{tender_id}/bids",
-        json=bid_body("80", ("0", "0.2")),
+        json=bid_body(("0", "0.2")),
         headers=system.token(Role.SUPPLIER, "backup-energy"),
     )
     assert placed.status_code == 201, placed.text

@@ -127,6 +127,12 @@ async def test_an_award_to_ten_thousand_schools_reaches_the_ledger_in_full(
                     "trust_id": TRUST,
                     "category": "electricity",
                     "closes_at": closes.isoformat(),
+                    # Regulated: a call-off from a framework may close this soon (no minimum
+                    # tendering period under s.54 of the Procurement Act 2023).
+                    "procedure": "framework_call_off",
+                    "framework": "YPO Energy",
+                    # One bidder: price alone decides, no quality scores to wait for.
+                    "weights": {"price": "1", "quality": "0"},
                 },
             )
             assert opened.status_code == 201, opened.text
@@ -134,7 +140,7 @@ async def test_an_award_to_ten_thousand_schools_reaches_the_ledger_in_full(
             bid = await http.post(
                 f"{url}/v1/tenders/{tender_id}/bids",
                 headers=supplier,
-                json=bid_body("80", ("0", str(SOLO)), ("1000000", str(POOLED))),
+                json=bid_body(("0", str(SOLO)), ("1000000", str(POOLED))),
             )
             assert bid.status_code == 201, bid.text
             await asyncio.sleep(max(0.0, (closes - datetime.now(UTC)).total_seconds()) + 0.1)

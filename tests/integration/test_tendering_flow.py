@@ -29,7 +29,14 @@ from shared.events import (
     SchoolJoined,
     Topics,
 )
-from tests.helpers import assert_field_error, bearer, bid_body, publish_events, until
+from tests.helpers import (
+    assert_field_error,
+    bearer,
+    bid_body,
+    publish_events,
+    scores_body,
+    until,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -124,8 +131,8 @@ SCHOOLS = [
 # Lot 2 (Leeds, 100,000 + 300,000 = 400,000 kWh): volt-a 0.2500, watt-b 0.2300; lowest 0.2300.
 #   volt-a: 0.7 x (0.23 / 0.25 x 100 = 92) + 21 = 85.40; watt-b: 0.7 x 100 + 27 = 97.00.
 # Lot 3 (Wakefield, 40,000 kWh): no bids.
-VOLT_A = bid_body("70", ("0", "0.3000"), ("100000", "0.2700"), ("300000", "0.2500"))
-WATT_B = bid_body("90", ("0", "0.2900"), ("350000", "0.2300"))
+VOLT_A = bid_body(("0", "0.3000"), ("100000", "0.2700"), ("300000", "0.2500"))
+WATT_B = bid_body(("0", "0.2900"), ("350000", "0.2300"))
 
 
 async def test_from_demand_events_to_awards_per_lot_on_the_broker(system: RunningSystem) -> None:
@@ -215,18 +222,36 @@ async def test_from_demand_events_to_awards_per_lot_on_the_broker(system: Runnin
         )
         assert pool["conflicting_tenders"] == []
 
-        closes_at = datetime.now(UTC) + timedelta(seconds=4)
-        opened = await http.post(
+        # An open procedure on the regulated route bids for at least 25 days (s.54).
+        ninety_seconds = (datetime.now(UTC) + timedelta(seconds=90)).isoformat()
+
+        def opening(**more: Any) -> dict[str, Any]:
+            return {"trust_id": TRUST, "category": "electricity"} | more
+
+        too_short = await http.post(
+            "/v1/tenders", headers=manager, json=opening(closes_at=ninety_seconds)
+        )
+        reason = "at least 25 days after opening (Procurement Act 2023, s.54)"
+        assert_field_error(too_short, 422, "closes_at", reason)
+        assert too_short.json()["legal_basis"] == "Procurement Act 2023, s.54"
+        no_framework = await http.post(
             "/v1/tenders",
             headers=manager,
-            json={
-                "trust_id": TRUST,
-                "category": "electricity",
-                "pool_id": pool["pool_id"],
-                "closes_at": closes_at.isoformat(),
-                "lots_by": "local_authority",
-            },
+            json=opening(closes_at=ninety_seconds, procedure="framework_call_off"),
         )
+        assert_field_error(no_framework, 422, "framework", "required for a framework_call_off")
+
+        closes_at = datetime.now(UTC) + timedelta(seconds=6)
+        # Regulated: a call-off from a framework may close this soon (no minimum tendering
+        # period under s.54 of the Procurement Act 2023).
+        call_off = opening(
+            pool_id=pool["pool_id"],
+            closes_at=closes_at.isoformat(),
+            procedure="framework_call_off",
+            framework="YPO Energy",
+            lots_by="local_authority",
+        )
+        opened = await http.post("/v1/tenders", headers=manager, json=call_off)
         assert opened.status_code == 201, opened.text
         tender = opened.json()
         tender_id = tender["tender_id"]
@@ -253,6 +278,19 @@ async def test_from_demand_events_to_awards_per_lot_on_the_broker(system: Runnin
         ]
         assert "lines" not in notice
 
+        # Suppliers find the tenders they may bid on: the open notices, no buyer's prices.
+        listed = await http.get("/v1/tenders", params={"status": "open"}, headers=volt_a)
+        assert listed.status_code == 200, listed.text
+        [listing] = [n for n in listed.json() if n["tender_id"] == tender_id]
+        assert listing == notice
+        assert (listing["procedure"], listing["framework"]) == ("framework_call_off", "YPO Energy")
+        assert not {"lines", "baseline_unit_price", "annual_saving"} & listing.keys()
+        other_trust = bearer(system.token(Role.MANAGER, "9999"))
+        theirs = await http.get("/v1/tenders", headers=other_trust)
+        assert tender_id not in {n["tender_id"] for n in theirs.json()}
+        school = bearer(system.token(Role.SCHOOL, "200001"))
+        assert (await http.get("/v1/tenders", headers=school)).status_code == 403
+
         async def bid(who: dict[str, str], body: dict[str, Any]) -> httpx.Response:
             return await http.post(f"/v1/tenders/{tender_id}/bids", headers=who, json=body)
 
@@ -273,7 +311,7 @@ async def test_from_demand_events_to_awards_per_lot_on_the_broker(system: Runnin
         # volt-a first bids 0.35 flat for lot 1, then replaces it.
         first = await bid(
             volt_a,
-            {"lot": 1} | bid_body("50", ("0", "0.3500")),
+            {"lot": 1} | bid_body(("0", "0.3500")),
         )
         assert first.status_code == 201, first.text
         for who, body, lot in (
@@ -287,9 +325,9 @@ async def test_from_demand_events_to_awards_per_lot_on_the_broker(system: Runnin
 
         # Suppliers see only their own bids; the resubmission replaced the first.
         mine = (await http.get(f"/v1/tenders/{tender_id}/bids", headers=volt_a)).json()
-        assert [(b["supplier_id"], b["lot"], b["quality_score"]) for b in mine] == [
-            ("volt-a", 1, "70"),
-            ("volt-a", 2, "70"),
+        assert [(b["supplier_id"], b["lot"], "quality_score" in b) for b in mine] == [
+            ("volt-a", 1, False),
+            ("volt-a", 2, False),
         ]
         assert first.json()["bid_id"] not in {b["bid_id"] for b in mine}
         theirs = (await http.get(f"/v1/tenders/{tender_id}/bids", headers=watt_b)).json()
@@ -305,7 +343,29 @@ async def test_from_demand_events_to_awards_per_lot_on_the_broker(system: Runnin
         early = await http.post(f"/v1/tenders/{tender_id}/award", headers=manager)
         assert (early.status_code, early.json()["title"]) == (409, "Still open for bids")
 
-        # No manager action: the tendering process awards at the deadline.
+        # Past the deadline the award waits for the trust's quality scores: the bids are
+        # listed unranked and the award names the unscored bids.
+        waiting = await until(
+            lambda: http.get(f"/v1/tenders/{tender_id}", headers=manager),
+            lambda r: r.json()["awaiting"] == "quality scores",
+            seconds=20,
+        )
+        unranked = waiting.json()["lots"][0]["bids"]
+        assert [(b["rank"], b["quality_score"], b["score"]) for b in unranked] == [
+            (None, None, None),
+            (None, None, None),
+        ]
+        refused_award = await http.post(f"/v1/tenders/{tender_id}/award", headers=manager)
+        assert refused_award.status_code == 409, refused_award.text
+        assert len(refused_award.json()["unscored_bids"]) == 4
+        body = scores_body(waiting.json(), {"volt-a": "70", "watt-b": "90"})
+        evaluation = f"/v1/tenders/{tender_id}/evaluation"
+        not_theirs = await http.post(evaluation, headers=volt_a, json=body)
+        assert not_theirs.status_code == 403
+        scored = await http.post(evaluation, headers=manager, json=body)
+        assert scored.status_code == 200, scored.text
+
+        # Scored: the tendering process awards without a manager's action.
         awarded = await until(
             lambda: http.get(f"/v1/tenders/{tender_id}", headers=manager),
             lambda r: r.json()["status"] != "open",
@@ -317,6 +377,23 @@ async def test_from_demand_events_to_awards_per_lot_on_the_broker(system: Runnin
         # Wakefield's lot had no bids: its line is open to pool again.
         [again] = await pools()
         assert [x["demand_id"] for x in again["lines"]] == [ids[4]]
+
+        # With the award each bidder reads its own assessment summary (s.50): in Leeds (lot 2)
+        # volt-a lost to watt-b; never another supplier's bid.
+        leeds_bid = next(b["bid_id"] for b in mine if b["lot"] == 2)
+        summary_url = f"/v1/tenders/{tender_id}/bids/{leeds_bid}/assessment"
+        summary = await http.get(summary_url, headers=volt_a)
+        assert summary.status_code == 200, summary.text
+        read = summary.json()
+        assert (read["lot"], read["awarded"], read["rank"], read["bidders"]) == (2, False, 2, 2)
+        assert (read["own"]["score"], read["winner"]["supplier_id"], read["winner"]["score"]) == (
+            "85.40",
+            "watt-b",
+            "97.00",
+        )
+        assert "watt-b won" in read["reasons"]
+        assert (await http.get(summary_url, headers=watt_b)).status_code == 404
+        assert (await http.get(summary_url, headers=manager)).status_code == 200
 
     assert tender["status"] == "awarded"
     bradford, leeds, wakefield = tender["lots"]

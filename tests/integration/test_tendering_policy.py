@@ -23,8 +23,10 @@ from services.tendering.domain.errors import (
     TenderNotOpen,
     WouldSplitRequirement,
 )
+from services.tendering.domain.evaluation import Weights
 from services.tendering.domain.lots import LotsBy
 from services.tendering.domain.pricing import PriceTier
+from services.tendering.domain.scoring import QualityScore
 from services.tendering.scheduler import Scheduler
 from services.tendering.settings import PolicySettings
 from shared.events import DemandRegistered, DemandWithdrawn, Envelope, SchoolJoined
@@ -36,6 +38,7 @@ from tests.helpers import new_event
 pytestmark = pytest.mark.integration
 
 WINDOW = 6
+PRICE_ONLY = Weights(Decimal(1), Decimal(0))
 
 
 def at(day: date, hour: int = 9) -> datetime:
@@ -194,16 +197,26 @@ async def test_lots_are_evaluated_at_the_deadline_each_on_its_own(
     await school(tendering_db, "2104", "210302", "York")
     leeds = await demand(tendering_db, "2104", "210301", "600000", date(2027, 3, 31))
     york = await demand(tendering_db, "2104", "210302", "100000", date(2027, 3, 31))
-    opened_at = at(date(2026, 12, 1))
+    # Regulated and open: at least 25 days of bidding (Procurement Act 2023, s.54).
+    opened_at = at(date(2026, 11, 28))
     closes_at = at(date(2026, 12, 23), hour=12)
     request = handlers.OpenRequest("2104", "electricity", closes_at, lots_by=LotsBy.LOCAL_AUTHORITY)
     async with store.TenderingUnitOfWork.begin(tendering_db) as work:
         tender_id = await handlers.open_tender(work, request, WINDOW, opened_at)
     tiers = [PriceTier(Decimal(0), Decimal("0.28")), PriceTier(Decimal(500000), Decimal("0.25"))]
     async with store.TenderingUnitOfWork.begin(tendering_db) as work:
-        await handlers.submit_bid(work, "s1", tender_id, 1, Decimal(80), tiers, opened_at)
+        _, bid = await handlers.submit_bid(work, "s1", tender_id, 1, tiers, opened_at)
 
-    # Due at the deadline itself.
+    # Due at the deadline itself, once the trust has scored the bid's quality: until then the
+    # policy leaves it open.
+    await scheduler(tendering_db, closes_at, auto_award=True).tick()
+    status = await tendering_db.fetchval(
+        "SELECT status FROM tenders WHERE tender_id = $1", tender_id
+    )
+    assert status == "open"
+    async with store.TenderingUnitOfWork.begin(tendering_db) as work:
+        scores = [QualityScore(bid.bid_id, Decimal(80))]
+        await handlers.record_quality_scores(work, "2104", tender_id, scores, closes_at)
     await scheduler(tendering_db, closes_at, auto_award=True).tick()
 
     tender = await tendering_db.fetchrow("SELECT * FROM tenders WHERE tender_id = $1", tender_id)
@@ -234,10 +247,11 @@ async def test_lots_are_evaluated_at_the_deadline_each_on_its_own(
     assert [e[0] for e in events] == [
         "tender.opened",
         "tender.bid_received",
+        "tender.bid_scored",
         "tender.awarded",
         "tender.cancelled",
     ]
-    awarded, released = events[2][1], events[3][1]
+    awarded, released = events[3][1], events[4][1]
     assert (awarded["lot"], awarded["lot_name"], awarded["standstill_ends"]) == (
         1,
         "Leeds",
@@ -258,7 +272,7 @@ async def test_lots_are_evaluated_at_the_deadline_each_on_its_own(
     # A decided tender stays as it is: awarding again changes nothing; cancelling is refused.
     async with store.TenderingUnitOfWork.begin(tendering_db) as work:
         await handlers.award_tender(work, "2104", tender_id, closes_at + timedelta(hours=1))
-    assert len(await events_of(tendering_db, tender_id)) == 4
+    assert len(await events_of(tendering_db, tender_id)) == 5
     with pytest.raises(TenderNotOpen, match="nothing to cancel"):
         async with store.TenderingUnitOfWork.begin(tendering_db) as work:
             await handlers.cancel_tender(work, "2104", tender_id, "too late", closes_at)
@@ -270,10 +284,13 @@ async def test_the_scheduler_runs_in_the_background_of_the_service(
     line = await demand(tendering_db, "2105", "210401", "1000", date(2027, 3, 31))
     now = datetime.now(UTC)
     async with store.TenderingUnitOfWork.begin(tendering_db) as work:
-        request = handlers.OpenRequest("2105", "electricity", now + timedelta(seconds=0.5))
+        # Price alone decides: nothing for the award to wait for.
+        request = handlers.OpenRequest(
+            "2105", "electricity", now + timedelta(seconds=0.5), weights=PRICE_ONLY
+        )
         tender_id = await handlers.open_tender(work, request, WINDOW, now)
         tiers = [PriceTier(Decimal(0), Decimal("0.29"))]
-        await handlers.submit_bid(work, "s1", tender_id, None, Decimal(50), tiers, now)
+        await handlers.submit_bid(work, "s1", tender_id, None, tiers, now)
     background = Scheduler(
         lambda: tendering_db, PolicySettings(scheduler_interval_seconds=0.05), WINDOW
     )
@@ -365,7 +382,7 @@ async def test_racing_openings_and_awards_of_one_pool_give_one_tender_and_one_aw
 
     async def open_it() -> UUID:
         async with store.TenderingUnitOfWork.begin(tendering_db) as work:
-            request = handlers.OpenRequest("2107", "electricity", closes_at)
+            request = handlers.OpenRequest("2107", "electricity", closes_at, weights=PRICE_ONLY)
             return await handlers.open_tender(work, request, WINDOW, now)
 
     first, second = await asyncio.gather(open_it(), open_it(), return_exceptions=True)
@@ -376,7 +393,7 @@ async def test_racing_openings_and_awards_of_one_pool_give_one_tender_and_one_aw
 
     async with store.TenderingUnitOfWork.begin(tendering_db) as work:
         tiers = [PriceTier(Decimal(0), Decimal("0.29"))]
-        await handlers.submit_bid(work, "s1", tender_id, None, Decimal(50), tiers, now)
+        await handlers.submit_bid(work, "s1", tender_id, None, tiers, now)
 
     async def award_it() -> None:
         async with store.TenderingUnitOfWork.begin(tendering_db) as work:

@@ -6,7 +6,7 @@ handlers read (services/tendering/migrations/).
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
@@ -16,6 +16,7 @@ from services.tendering.domain.errors import PoolChanged
 from services.tendering.domain.evaluation import Bid
 from services.tendering.domain.lots import LotsBy, Status
 from services.tendering.domain.pooling import PoolLine, TenderedSpan
+from services.tendering.domain.scoring import QualityScore
 from services.tendering.repository import LotAward, NewTender
 from shared.events import Envelope, Outgoing
 
@@ -106,6 +107,10 @@ class FakeTenderRepository:
             "lots_by": None if tender.lots_by is None else str(tender.lots_by),
             "cancelled_at": None,
             "cancel_reason": None,
+            "procedure": str(tender.procedure.procedure),
+            "framework": tender.procedure.framework,
+            "planned_procurement_notice": tender.procedure.planned_procurement_notice,
+            "urgency_reason": tender.procedure.urgency_reason,
         }
         self._lots[tender_id] = [
             {
@@ -160,6 +165,15 @@ class FakeTenderRepository:
 
     async def save_bid(self, tender_id: UUID, lot_no: int, bid: Bid) -> None:
         self._bids[tender_id, lot_no, bid.supplier_id] = bid
+
+    async def record_scores(self, tender_id: UUID, scores: Sequence[QualityScore]) -> None:
+        by_id = {s.bid_id: s for s in scores}
+        for key, bid in self._bids.items():
+            if key[0] == tender_id and bid.bid_id in by_id:
+                given = by_id[bid.bid_id]
+                self._bids[key] = replace(
+                    bid, quality_score=given.score, quality_comment=given.comment
+                )
 
     async def record_lot_award(self, tender_id: UUID, award: LotAward) -> None:
         self._lot(tender_id, award.lot_no).update(

@@ -21,6 +21,8 @@ from services.tendering.domain.lots import LotsBy, Status, form_lots
 from services.tendering.domain.opening import route_of
 from services.tendering.domain.pooling import Pool, PoolLine, TenderedSpan
 from services.tendering.domain.pricing import PriceTier
+from services.tendering.domain.procedure import Procedure, ProcedureChoice
+from services.tendering.domain.scoring import QualityScore
 from services.tendering.repository import LotAward, NewTender, TenderRepository
 
 TRUST = "7001"
@@ -105,7 +107,8 @@ class TenderRepositoryContract:
         ]
         for line in lines:
             await given.demand(TRUST, "electricity", line)
-        tender = new_tender(lines)
+        urgent = ProcedureChoice(Procedure.COMPETITIVE_FLEXIBLE, urgency_reason="supplier failed")
+        tender = replace(new_tender(lines), procedure=urgent)
 
         await tenders.add(tender)
 
@@ -131,6 +134,13 @@ class TenderRepositoryContract:
             Decimal("0.3"),
         )
         assert (stored["route"], stored["lots_by"]) == (str(tender.route.route), None)
+        procedure = ("procedure", "framework", "planned_procurement_notice", "urgency_reason")
+        assert [stored[column] for column in procedure] == [
+            "competitive_flexible",
+            None,
+            False,
+            "supplier failed",
+        ]
         [lot] = await tenders.lots(tender.tender_id)
         assert (lot["lot_no"], lot["name"], lot["status"]) == (1, None, "open")
         assert lot["pooled_quantity"] == Decimal(1500)
@@ -197,6 +207,22 @@ class TenderRepositoryContract:
         await tenders.save_bid(tender.tender_id, 1, again)
 
         assert await tenders.bids(tender.tender_id) == {1: [other, again], 2: [york_bid]}
+
+    async def test_the_buyers_quality_scores_are_kept_with_their_bids(
+        self, tenders: TenderRepository, given: Given
+    ) -> None:
+        tender, _, _ = await added_in_two_lots(tenders, given)
+        unscored = replace(bid("s1", "0.28", 10), quality_score=None)
+        york = replace(bid("s2", "0.27", 11), quality_score=None)
+        await tenders.save_bid(tender.tender_id, 1, unscored)
+        await tenders.save_bid(tender.tender_id, 2, york)
+
+        await tenders.record_scores(tender.tender_id, [QualityScore(unscored.bid_id, Decimal(60))])
+        revised = QualityScore(unscored.bid_id, Decimal("72.5"), "moderated: strong references")
+        await tenders.record_scores(tender.tender_id, [revised])
+
+        scored = replace(unscored, quality_score=Decimal("72.5"), quality_comment=revised.comment)
+        assert await tenders.bids(tender.tender_id) == {1: [scored], 2: [york]}
 
     async def test_an_awarded_lot_records_its_winner_and_keeps_its_lines(
         self, tenders: TenderRepository, given: Given

@@ -15,12 +15,16 @@ from services.tendering.domain.errors import (
     BidsSealed,
     InvalidClosingTime,
     InvalidPriceTiers,
+    InvalidQualityScores,
     InvalidWeights,
+    LotDecided,
     LotRequired,
     NoOpenDemand,
+    QualityScoresMissing,
     RegistryNotUpToDate,
     TenderNotFound,
     TenderNotOpen,
+    TenderPeriodTooShort,
     TenderWasCancelled,
     UnknownCategory,
     UnknownLot,
@@ -30,6 +34,8 @@ from services.tendering.domain.evaluation import Weights
 from services.tendering.domain.lots import LotsBy
 from services.tendering.domain.pooling import PoolLine
 from services.tendering.domain.pricing import PriceTier
+from services.tendering.domain.procedure import Procedure, ProcedureChoice
+from services.tendering.domain.scoring import QualityScore
 from shared.domain.errors import DomainError
 from shared.events import Topics
 from tests.service_layer.fakes import FakeUnitOfWork
@@ -77,13 +83,34 @@ async def submit_bid(
     at: datetime = NOW,
 ) -> UUID:
     async with work:
-        _, bid = await handlers.submit_bid(
-            work, supplier_id, tender_id, lot, Decimal(50), price_tiers, at
-        )
+        _, bid = await handlers.submit_bid(work, supplier_id, tender_id, lot, price_tiers, at)
     return UUID(bid.bid_id)
 
 
-async def award(work: FakeUnitOfWork, tender_id: UUID, at: datetime = CLOSES) -> None:
+async def score(
+    work: FakeUnitOfWork, tender_id: UUID, *scores: tuple[UUID, str], at: datetime = CLOSES
+) -> None:
+    """The trust's quality scores of these bids."""
+    given = [QualityScore(str(bid_id), Decimal(s)) for bid_id, s in scores]
+    async with work:
+        await handlers.record_quality_scores(work, TRUST, tender_id, given, at)
+
+
+async def award(
+    work: FakeUnitOfWork, tender_id: UUID, at: datetime = CLOSES, quality: str | None = "50"
+) -> None:
+    """Award the tender; first, unless `quality` is None, the trust scores every unscored bid
+    of an undecided lot `quality`."""
+    if quality is not None:
+        lots = {
+            lot["lot_no"] for lot in await work.tenders.lots(tender_id) if lot["status"] == "open"
+        }
+        bids = await work.tenders.bids(tender_id)
+        unscored = [
+            UUID(b.bid_id) for n in lots for b in bids.get(n, []) if b.quality_score is None
+        ]
+        if unscored and at >= CLOSES:
+            await score(work, tender_id, *((b, quality) for b in unscored), at=at)
     async with work:
         await handlers.award_tender(work, TRUST, tender_id, at)
 
@@ -143,6 +170,37 @@ async def test_an_opening_with_a_bad_request_is_refused_and_takes_no_lines(
 
     assert await work.tenders.open_lines(TRUST) == {"electricity": [line]}
     assert await work.tenders.open_tender_spans(TRUST) == {}
+
+
+async def test_a_regulated_tender_takes_at_least_its_procedures_minimum_period(
+    work: FakeUnitOfWork,
+) -> None:
+    await demand(work, "800001", "5000000")  # 1.8 million GBP a year inc. VAT: regulated
+    quick = request(closes_at=NOW + timedelta(days=24, hours=23))
+    await refused(work, TenderPeriodTooShort, handlers.open_tender(work, quick, WINDOW, NOW))
+    assert await work.tenders.open_tender_spans(TRUST) == {}
+
+    call_off = ProcedureChoice(Procedure.FRAMEWORK_CALL_OFF, framework="ESPO 191 Energy")
+    async with work:
+        minutes = request(closes_at=NOW + timedelta(minutes=5), procedure=call_off)
+        tender_id = await handlers.open_tender(work, minutes, WINDOW, NOW)
+
+    tender = await work.tenders.get(tender_id)
+    assert tender is not None
+    assert (tender["procedure"], tender["framework"]) == ("framework_call_off", "ESPO 191 Energy")
+    [(_, opened)] = events(work)
+    assert (opened["procedure"], opened["framework"]) == ("framework_call_off", "ESPO 191 Energy")
+
+
+async def test_the_opening_policy_extends_a_short_period_to_the_minimum(
+    work: FakeUnitOfWork,
+) -> None:
+    await demand(work, "800001", "5000000")  # regulated
+    async with work:
+        policy = request(closes_at=NOW + timedelta(days=14), at_least_minimum=True)
+        tender_id = await handlers.open_tender(work, policy, WINDOW, NOW, opened_by="policy")
+    tender = await work.tenders.get(tender_id)
+    assert tender is not None and tender["closes_at"] == NOW + timedelta(days=25)
 
 
 async def test_an_opening_without_open_demand_is_refused(work: FakeUnitOfWork) -> None:
@@ -217,7 +275,7 @@ async def test_a_bid_at_the_deadline_is_refused(work: FakeUnitOfWork) -> None:
     await demand(work, "800001", "1000")
     tender_id = await open_tender(work)
 
-    late = handlers.submit_bid(work, "s1", tender_id, None, Decimal(50), tiers(("0", "1")), CLOSES)
+    late = handlers.submit_bid(work, "s1", tender_id, None, tiers(("0", "1")), CLOSES)
     await refused(work, BiddingClosed, late)
 
     assert await work.tenders.bids(tender_id) == {}
@@ -231,7 +289,7 @@ async def test_a_bid_for_a_tender_in_lots_names_one_of_its_lots(work: FakeUnitOf
     price = tiers(("0", "0.28"))
 
     for lot, error in ((None, LotRequired), (3, UnknownLot)):
-        bid = handlers.submit_bid(work, "s1", tender_id, lot, Decimal(50), price, NOW)
+        bid = handlers.submit_bid(work, "s1", tender_id, lot, price, NOW)
         await refused(work, error, bid)
     await submit_bid(work, tender_id, "s1", price, lot=2)
 
@@ -243,9 +301,9 @@ async def test_a_bid_with_invalid_tiers_or_for_no_tender_is_refused(work: FakeUn
     tender_id = await open_tender(work)
 
     from_ten = tiers(("10", "0.28"))
-    bid = handlers.submit_bid(work, "s1", tender_id, None, Decimal(50), from_ten, NOW)
+    bid = handlers.submit_bid(work, "s1", tender_id, None, from_ten, NOW)
     await refused(work, InvalidPriceTiers, bid)
-    nowhere = handlers.submit_bid(work, "s1", uuid4(), None, Decimal(50), tiers(("0", "1")), NOW)
+    nowhere = handlers.submit_bid(work, "s1", uuid4(), None, tiers(("0", "1")), NOW)
     await refused(work, TenderNotFound, nowhere)
 
 
@@ -297,6 +355,79 @@ async def test_the_best_bid_at_the_pooled_volume_wins_and_each_school_gets_its_p
     )
     tender = await work.tenders.get(tender_id)
     assert tender is not None and tender["status"] == "awarded"
+
+
+# Quality: the buyer's score
+
+
+async def test_the_award_waits_for_the_buyers_quality_score_of_every_bid(
+    work: FakeUnitOfWork,
+) -> None:
+    await demand(work, "800001", "1000")
+    tender_id = await open_tender(work)
+    cheap = await submit_bid(work, tender_id, "cheap", tiers(("0", "0.25")))
+    good = await submit_bid(work, tender_id, "good", tiers(("0", "0.29")))
+    stored = (await work.tenders.bids(tender_id))[1]
+    assert [b.quality_score for b in stored] == [None, None]
+
+    await score(work, tender_id, (cheap, "40"))
+    with pytest.raises(QualityScoresMissing) as refusal:
+        await award(work, tender_id, quality=None)
+    assert refusal.value.extra == {"unscored_bids": [str(good)]}
+
+    # cheap: 100 x 0.7 + 40 x 0.3 = 82.00; good: 0.25 / 0.29 x 100 x 0.7 = 60.34 + 95 x 0.3 =
+    # 28.50, 88.84: the buyer's quality decides.
+    await score(work, tender_id, (good, "95"), (cheap, "40"))
+    await award(work, tender_id, quality=None)
+    scored = [data for kind, data in events(work) if kind == "tender.bid_scored"]
+    assert [(d["bid_id"], d["quality_score"]) for d in scored] == [
+        (str(cheap), "40"),
+        (str(good), "95"),
+        (str(cheap), "40"),
+    ]
+    [(_, awarded)] = events(work)[-1:]
+    assert awarded["supplier_id"] == "good"
+
+
+async def test_without_weight_on_quality_the_award_needs_no_scores(work: FakeUnitOfWork) -> None:
+    await demand(work, "800001", "1000")
+    tender_id = await open_tender(work, weights=Weights(Decimal(1), Decimal(0)))
+    await submit_bid(work, tender_id, "cheap", tiers(("0", "0.25")))
+
+    await award(work, tender_id, quality=None)
+
+    tender = await work.tenders.get(tender_id)
+    assert tender is not None and tender["status"] == "awarded"
+
+
+async def test_quality_scores_are_recorded_after_the_deadline_until_the_award(
+    work: FakeUnitOfWork,
+) -> None:
+    await demand(work, "800001", "1000")
+    tender_id = await open_tender(work)
+    bid = await submit_bid(work, tender_id, "s1", tiers(("0", "0.25")))
+
+    def scoring(at: datetime, *scores: tuple[str, str]) -> Any:
+        given = [QualityScore(b, Decimal(q)) for b, q in scores]
+        return handlers.record_quality_scores(work, TRUST, tender_id, given, at)
+
+    await refused(work, BidsSealed, scoring(CLOSES - timedelta(seconds=1), (str(bid), "50")))
+    await refused(work, InvalidQualityScores, scoring(CLOSES, (str(uuid4()), "50")))
+    await refused(work, InvalidQualityScores, scoring(CLOSES, (str(bid), "50"), (str(bid), "60")))
+    await refused(work, InvalidQualityScores, scoring(CLOSES, (str(bid), "100.01")))
+    async with work:
+        await scoring(CLOSES, (str(bid), "50"))
+    async with work:
+        await handlers.record_quality_scores(
+            work, TRUST, tender_id, [QualityScore(str(bid), Decimal(70), "moderated")], CLOSES
+        )
+    [stored] = (await work.tenders.bids(tender_id))[1]
+    assert (stored.quality_score, stored.quality_comment) == (Decimal(70), "moderated")
+
+    await award(work, tender_id, quality=None)
+    await refused(work, LotDecided, scoring(CLOSES, (str(bid), "90")))
+    other = handlers.record_quality_scores(work, "9999", tender_id, [], CLOSES)
+    await refused(work, TenderNotFound, other)
 
 
 async def test_a_regulated_award_has_a_standstill_of_eight_working_days(
@@ -396,5 +527,5 @@ async def test_a_cancelled_tender_releases_its_lines_and_takes_nothing_more(
     again = handlers.cancel_tender(work, TRUST, tender_id, "twice", NOW)
     await refused(work, TenderNotOpen, again)
     await refused(work, TenderWasCancelled, handlers.award_tender(work, TRUST, tender_id, CLOSES))
-    bid = handlers.submit_bid(work, "s1", tender_id, None, Decimal(50), tiers(("0", "1")), NOW)
+    bid = handlers.submit_bid(work, "s1", tender_id, None, tiers(("0", "1")), NOW)
     await refused(work, BiddingClosed, bid)

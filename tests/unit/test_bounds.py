@@ -7,6 +7,7 @@ from dataclasses import astuple
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any
+from uuid import uuid4
 
 import pytest
 from hypothesis import given, settings
@@ -20,7 +21,7 @@ from services.demand.rules import DemandAmendment, DemandSubmission, KafkaSubmis
 from services.savings.domain.ledger import Allocation, ledger_figures
 from services.tendering.domain.pricing import PriceTier, TierError, check_tiers
 from services.tendering.domain.route import estimated_value
-from services.tendering.schemas import BidIn, OpenTenderIn, WeightsIn
+from services.tendering.schemas import BidIn, EvaluationIn, OpenTenderIn, WeightsIn
 from shared.domain.money import percentage, to_pence
 from tests.helpers import demand_line
 
@@ -254,10 +255,21 @@ def test_bid_tiers_at_their_limits() -> None:
     }
     assert list(refusals(BidIn, bid(("0", "NaN")))) == ["price_tiers.0.unit_price"]
     assert list(refusals(BidIn, bid(("-1", "1")))) == ["price_tiers.0.min_quantity"]
-    assert refusals(BidIn, bid(("0", "1"), quality="100.5")) == {
-        "quality_score": "must be at most 100"
+    # Quality is the buyer's score: one an older client still sends is accepted and ignored.
+    assert refusals(BidIn, bid(("0", "1"), quality="100.5")) == {}
+
+
+def test_quality_scores_at_their_limits() -> None:
+    def score(quality: object) -> dict[str, Any]:
+        return {"scores": [{"bid_id": str(uuid4()), "quality_score": quality}]}
+
+    assert refusals(EvaluationIn, score("100")) == {}
+    assert refusals(EvaluationIn, score("0")) == {}
+    assert refusals(EvaluationIn, score("100.5")) == {
+        "scores.0.quality_score": "must be at most 100"
     }
-    assert list(refusals(BidIn, bid(("0", "1"), quality="1E-999999"))) == ["quality_score"]
+    assert list(refusals(EvaluationIn, score("1E-999999"))) == ["scores.0.quality_score"]
+    assert list(refusals(EvaluationIn, {"scores": []})) == ["scores"]
 
 
 def test_tier_rules_in_the_domain_have_the_same_limits() -> None:

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from shared.events import (
     Allocation,
     BidReceived,
+    BidScored,
     DemandAmended,
     DemandRegistered,
     DemandWithdrawn,
@@ -61,6 +62,7 @@ SAMPLES: list[EventData] = [
         demand_ids=[uuid4()],
     ),
     BidReceived(tender_id=uuid4(), bid_id=uuid4(), supplier_id="s", received_at=NOW),
+    BidScored(tender_id=uuid4(), bid_id=uuid4(), quality_score=Decimal(70), scored_at=NOW),
     TenderAwarded(
         tender_id=uuid4(),
         category="gas",

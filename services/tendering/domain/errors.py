@@ -152,3 +152,77 @@ class TenderNotOpen(Conflict):
 
     def __init__(self, tender_id: UUID, status: str) -> None:
         super().__init__(f"tender {tender_id} is {status}: there is nothing to cancel")
+
+
+class InvalidQualityScores(Invalid):
+    title = "Invalid quality scores"
+
+    def __init__(self, errors: Sequence[tuple[str, str]]) -> None:
+        super().__init__("", errors=errors)
+
+
+class LotDecided(Conflict):
+    """Quality scores may be revised until the award, not after."""
+
+    title = "Already decided"
+
+    def __init__(self, tender_id: UUID, bid_ids: Sequence[str]) -> None:
+        super().__init__(
+            f"the lot of bid(s) {', '.join(bid_ids)} of tender {tender_id} is already decided:"
+            " its quality scores can no longer change",
+            bids=list(bid_ids),
+        )
+
+
+class QualityScoresMissing(Conflict):
+    """Quality is the buyer's score: the award waits for every bid's (docs/domain-rules.md,
+    "Bids, evaluation and award")."""
+
+    title = "Quality scores missing"
+
+    def __init__(self, tender_id: UUID, bid_ids: Sequence[str]) -> None:
+        super().__init__(
+            f"tender {tender_id} cannot be awarded before every bid has its quality score;"
+            f" record them (POST /v1/tenders/{tender_id}/evaluation) for bid(s)"
+            f" {', '.join(bid_ids)}",
+            unscored_bids=list(bid_ids),
+        )
+
+
+class InvalidProcedure(Invalid):
+    title = "Invalid procedure"
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__("", errors=[(field, reason)])
+
+
+class TenderPeriodTooShort(Invalid):
+    """docs/domain-rules.md, "Procedures and tender periods" (Procurement Act 2023, s.54)."""
+
+    title = "Tendering period too short"
+
+    def __init__(self, days: int, basis: str, earliest: datetime) -> None:
+        super().__init__(
+            f"the tendering period must be at least {days} days ({basis}): close at"
+            f" {earliest.isoformat()} or later",
+            errors=[("closes_at", f"at least {days} days after opening ({basis})")],
+            minimum_days=days,
+            legal_basis=basis,
+            earliest_closes_at=earliest.isoformat(),
+        )
+
+
+class BidNotFound(NotFound):
+    """No such bid on the tender, or not one the caller may see (the two are not told apart)."""
+
+    def __init__(self, tender_id: UUID, bid_id: UUID) -> None:
+        super().__init__(f"no bid {bid_id} on tender {tender_id} for this token")
+
+
+class NotYetAwarded(Conflict):
+    """Assessment summaries are given with the award (Procurement Act 2023, s.50)."""
+
+    title = "Not yet awarded"
+
+    def __init__(self) -> None:
+        super().__init__("the bid's lot has not been awarded: its assessment comes with the award")

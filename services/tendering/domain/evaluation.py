@@ -1,4 +1,5 @@
-"""Bid evaluation: the most economically advantageous tender, on price at the pooled volume."""
+"""Bid evaluation: the most economically advantageous tender, on price at the pooled volume and
+the buyer's quality score (docs/domain-rules.md, "Bids, evaluation and award")."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -10,11 +11,15 @@ from services.tendering.domain.pricing import PriceTier, price_at
 
 @dataclass(frozen=True)
 class Bid:
+    """A supplier's bid. Its quality score is the buyer's, recorded after the deadline (None
+    until then), with the buyer's optional comment."""
+
     bid_id: str
     supplier_id: str
-    quality_score: Decimal
+    quality_score: Decimal | None
     tiers: tuple[PriceTier, ...]
     submitted_at: datetime
+    quality_comment: str | None = None
 
 
 @dataclass(frozen=True)
@@ -44,16 +49,31 @@ def check_weights(weights: Weights) -> Weights:
     return weights
 
 
+def unscored(bids: Sequence[Bid], weights: Weights) -> list[str]:
+    """The bids still waiting for the buyer's quality score: none when quality weighs nothing."""
+    if weights.quality == 0:
+        return []
+    return [bid.bid_id for bid in bids if bid.quality_score is None]
+
+
+def quality_of(bid: Bid) -> Decimal:
+    """The bid's quality score; an unscored bid counts 0 (only where quality weighs 0)."""
+    return Decimal(0) if bid.quality_score is None else bid.quality_score
+
+
 def evaluate(bids: Sequence[Bid], pooled_quantity: Decimal, weights: Weights) -> list[ScoredBid]:
-    """Rank the bids best first; ties go to the lower price, then the earlier bid."""
+    """Rank the bids best first; ties go to the lower price, then the earlier bid. Every bid must
+    have its quality score unless quality weighs 0 (ValueError otherwise)."""
     if not bids:
         return []
+    if unscored(bids, weights):
+        raise ValueError(f"bids without a quality score: {', '.join(unscored(bids, weights))}")
     prices = [price_at(bid.tiers, pooled_quantity) for bid in bids]
     lowest = min(prices)
     unranked: list[tuple[Bid, Decimal, Decimal, Decimal]] = []
     for bid, price in zip(bids, prices, strict=True):
         price_score = lowest / price * 100
-        score = weights.price * price_score + weights.quality * bid.quality_score
+        score = weights.price * price_score + weights.quality * quality_of(bid)
         unranked.append((bid, price, price_score, score))
 
     def best_first(
@@ -89,8 +109,8 @@ def explain_award(
         f" pooled volume of {pooled_quantity:,f} {unit} it offered {winner.unit_price:f} GBP per"
         f" {unit}, a price score of {display(winner.price_score)} (x {weights.price:f} ="
         f" {display(weights.price * winner.price_score)}), and a quality score of"
-        f" {bid.quality_score:f} (x {weights.quality:f} ="
-        f" {display(weights.quality * bid.quality_score)})"
+        f" {quality_of(bid):f} (x {weights.quality:f} ="
+        f" {display(weights.quality * quality_of(bid))})"
     )
     if runner is None:
         return f"{sentence}; it was the only bid."
@@ -107,13 +127,13 @@ def explain_award(
         )
     if winner.unit_price > runner.unit_price:
         why = f"its higher quality outweighed {other}'s lower price"
-    elif bid.quality_score < runner.bid.quality_score:
+    elif quality_of(bid) < quality_of(runner.bid):
         why = f"its lower price outweighed {other}'s higher quality"
     else:
         why = f"neither {other}'s price nor its quality was better"
     return (
         f"{sentence}; {why} ({other} scored {display(runner.score, places)} with"
-        f" {runner.unit_price:f} GBP per {unit} and quality {runner.bid.quality_score:f})."
+        f" {runner.unit_price:f} GBP per {unit} and quality {quality_of(runner.bid):f})."
     )
 
 
