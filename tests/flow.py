@@ -111,14 +111,7 @@ def run_flow(
         assert pool["route"]["value_ex_vat"] == "241600.00"
         assert pool["route"]["value_inc_vat"] == "289920.00"
 
-        closes_at = datetime.now(UTC) + timedelta(seconds=2)
-        opened = http.post(
-            f"{tendering}/v1/tenders",
-            headers=manager,
-            json={"trust_id": trust, "category": "electricity", "closes_at": closes_at.isoformat()},
-        )
-        assert opened.status_code == 201, opened.text
-        tender_id = opened.json()["tender_id"]
+        tender_id, closes_at = open_tender(http, tendering, manager, trust)
         for supplier, bid in (("alpha-energy", ALPHA), ("beta-power", BETA)):
             placed = http.post(
                 f"{tendering}/v1/tenders/{tender_id}/bids",
@@ -127,10 +120,7 @@ def run_flow(
             )
             assert placed.status_code == 201, placed.text
 
-        time.sleep(max(0.0, (closes_at - datetime.now(UTC)).total_seconds()) + 0.2)
-        awarded = http.post(f"{tendering}/v1/tenders/{tender_id}/award", headers=manager)
-        assert awarded.status_code == 200, awarded.text
-        tender = awarded.json()
+        tender = award_after_close(http, tendering, manager, tender_id, closes_at)
         assert tender["award"]["supplier_id"] == "alpha-energy"
         assert tender["award"]["pooled_unit_price"] == "0.2500"
         assert [(b["supplier_id"], b["score"]) for b in tender["bids"]] == [
@@ -144,6 +134,34 @@ def run_flow(
         )
     check_report(report, trust)
     return report
+
+
+def open_tender(
+    http: httpx.Client, tendering: str, manager: dict[str, str], trust: str
+) -> tuple[str, datetime]:
+    """The trust's electricity tender, its bidding closing in 2 s: its id and closing time."""
+    closes_at = datetime.now(UTC) + timedelta(seconds=2)
+    opened = http.post(
+        f"{tendering}/v1/tenders",
+        headers=manager,
+        json={"trust_id": trust, "category": "electricity", "closes_at": closes_at.isoformat()},
+    )
+    assert opened.status_code == 201, opened.text
+    return opened.json()["tender_id"], closes_at
+
+
+def award_after_close(
+    http: httpx.Client, tendering: str, manager: dict[str, str], tender_id: str, closes_at: datetime
+) -> dict[str, Any]:
+    """Once bidding has closed, the manager awards the tender (unless tendering's automatic
+    award came first: 409); the tender as it is then."""
+    time.sleep(max(0.0, (closes_at - datetime.now(UTC)).total_seconds()) + 0.2)
+    awarded = http.post(f"{tendering}/v1/tenders/{tender_id}/award", headers=manager)
+    assert awarded.status_code in (200, 409), awarded.text
+    tender = http.get(f"{tendering}/v1/tenders/{tender_id}", headers=manager)
+    assert tender.status_code == 200, tender.text
+    result: dict[str, Any] = tender.json()
+    return result
 
 
 def check_report(report: dict[str, Any], trust: str = TRUST) -> None:

@@ -12,7 +12,7 @@ import tarfile
 import tempfile
 import time
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from shared.auth import Role, issue_token
+from tests.flow import award_after_close, open_tender
 from tests.helpers import bearer, bid_body, demand_line, eventually, free_base_port, registry_csv
 
 pytestmark = pytest.mark.e2e
@@ -114,24 +115,14 @@ def _fill(system: System, http: httpx.Client) -> None:
         lambda: http.get(f"{tendering}/v1/trusts/{TRUST}/pools", headers=manager).json(),
         lambda p: len(p) == 1 and len(p[0]["lines"]) == len(SCHOOLS),
     )
-    closes_at = datetime.now(UTC) + timedelta(seconds=2)
-    opened = http.post(
-        f"{tendering}/v1/tenders",
-        headers=manager,
-        json={"trust_id": TRUST, "category": "electricity", "closes_at": closes_at.isoformat()},
-    )
-    assert opened.status_code == 201, opened.text
-    tender_id = opened.json()["tender_id"]
+    tender_id, closes_at = open_tender(http, tendering, manager, TRUST)
     placed = http.post(
         f"{tendering}/v1/tenders/{tender_id}/bids",
         json=bid_body("80", ("0", "0.2")),
         headers=system.token(Role.SUPPLIER, "backup-energy"),
     )
     assert placed.status_code == 201, placed.text
-    time.sleep(max(0.0, (closes_at - datetime.now(UTC)).total_seconds()) + 0.2)
-    awarded = http.post(f"{tendering}/v1/tenders/{tender_id}/award", headers=manager)
-    # The automatic award may have come first.
-    assert awarded.status_code in (200, 409), awarded.text
+    award_after_close(http, tendering, manager, tender_id, closes_at)
 
 
 def _state(system: System, http: httpx.Client) -> dict[str, Any]:
