@@ -126,7 +126,9 @@ def test_app_service(services: dict[str, Any], name: str) -> None:
         assert depends[dependency]["condition"] == "service_healthy"
 
     env = _env(service)
-    assert env["KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
+    assert env["KAFKA_BOOTSTRAP_SERVERS"] == "${KAFKA_BOOTSTRAP_SERVERS:-kafka:9092}"
+    assert env["KAFKA_REPLICATION_FACTOR"] == "${KAFKA_REPLICATION_FACTOR:-1}"
+    assert env["KAFKA_MIN_INSYNC_REPLICAS"] == "${KAFKA_MIN_INSYNC_REPLICAS:-1}"
     assert env["HTTP_PORT"] == str(port)
     url = env["DATABASE_URL"]
     assert url.startswith("postgresql://")
