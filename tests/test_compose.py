@@ -140,8 +140,8 @@ def test_app_service(services: dict[str, Any], name: str) -> None:
     assert SUBSTITUTION.match(password), password
     assert SUBSTITUTION.match(env["PROCURE_TOKEN_SECRET"]), env["PROCURE_TOKEN_SECRET"]
 
-    # Loopback only; the host port is a variable (a range lets the service scale).
-    host_port = "${" + f"{name.upper()}_HOST_PORT:-{port}" + "}"
+    # Loopback only; the host port is a variable (set empty: a free port for each instance).
+    host_port = "${" + f"{name.upper()}_HOST_PORT-{port}" + "}"
     assert service["ports"] == [f"127.0.0.1:{host_port}:{port}"]
     assert "container_name" not in service
 

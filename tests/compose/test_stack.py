@@ -37,8 +37,9 @@ STACK = ROOT / "deploy/local/stack.sh"
 PROCURE = [sys.executable, "-m", "procure.cli"]
 PROJECT = "procure-test"
 PORTS = {"demand": 8001, "tendering": 8002, "savings": 8003}
-# Host ports of the test's stack: a range of two for the services that scale out.
-HOST_PORTS = {"demand": "18001", "tendering": "18102-18103", "savings": "18104-18105"}
+# Host ports of the test's stack: none fixed for the services that scale out (a free one for
+# each instance, found with `docker-compose port`).
+HOST_PORTS = {"demand": "18001", "tendering": "", "savings": ""}
 SCALED_TRUST = "7002"
 
 
