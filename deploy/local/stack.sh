@@ -24,6 +24,8 @@ SOCKET=$STATE/podman.sock
 HEALTH_TIMEOUT=${PROCURE_HEALTH_TIMEOUT:-300}
 export CONTAINERS_CONF=$PWD/deploy/local/containers.conf
 export DOCKER_HOST=unix://$SOCKET
+# Builds through the API (there is no docker command here), without BuildKit.
+export COMPOSE_DOCKER_CLI_BUILD=0 DOCKER_BUILDKIT=0
 
 compose() {
     docker-compose --project-name "$PROJECT" --project-directory . --env-file "$ENV_FILE" \
