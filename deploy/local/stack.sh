@@ -3,7 +3,7 @@
 # project's build machines): podman, with Debian's docker-compose over podman's Docker API, and
 # every image built here (compose.local.yml). Run as root from anywhere:
 #
-#   stack.sh tools     install podman, runc, docker-compose and debootstrap (Debian packages)
+#   stack.sh tools     install podman, runc, docker-compose, debootstrap, iptables (Debian packages)
 #   stack.sh base      make the local Debian bookworm base image, once (debootstrap)
 #   stack.sh up        tools, base, .env, build, start, and wait until every container is healthy
 #   stack.sh down      stop and remove the containers; the volumes (the data) stay
@@ -34,13 +34,13 @@ compose() {
 
 tools() {
     local missing=()
-    for tool in podman runc docker-compose debootstrap netavark aardvark-dns curl; do
+    for tool in podman runc docker-compose debootstrap netavark aardvark-dns iptables curl; do
         command -v "$tool" > /dev/null || [ -x "/usr/lib/podman/$tool" ] || missing+=("$tool")
     done
     if [ ${#missing[@]} -gt 0 ]; then
         apt-get update
         DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-            podman runc docker-compose debootstrap netavark aardvark-dns curl ca-certificates
+            podman runc docker-compose debootstrap netavark aardvark-dns iptables curl ca-certificates
     fi
 }
 
