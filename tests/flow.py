@@ -111,12 +111,15 @@ def run_flow(
         assert pool["route"]["value_ex_vat"] == "241600.00"
         assert pool["route"]["value_inc_vat"] == "289920.00"
 
+        # The suppliers' tokens first: bidding closes 2 s after the tender opens.
+        bids = [
+            (bearer(token(Role.SUPPLIER, s)), bid)
+            for s, bid in (("alpha-energy", ALPHA), ("beta-power", BETA))
+        ]
         tender_id, closes_at = open_tender(http, tendering, manager, trust)
-        for supplier, bid in (("alpha-energy", ALPHA), ("beta-power", BETA)):
+        for supplier, bid in bids:
             placed = http.post(
-                f"{tendering}/v1/tenders/{tender_id}/bids",
-                json=bid,
-                headers=bearer(token(Role.SUPPLIER, supplier)),
+                f"{tendering}/v1/tenders/{tender_id}/bids", json=bid, headers=supplier
             )
             assert placed.status_code == 201, placed.text
 
