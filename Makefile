@@ -39,8 +39,9 @@ compose-up:
 compose-down:
 	deploy/local/stack.sh down
 
-# The real stack, from nothing (about N minutes; not part of `make test`): up, the whole flow over
-# HTTP, the stack and one container restarted, two instances of tendering and savings, down.
+# The real stack (about 11 minutes on a fresh machine, 8 with the images built; not part of
+# `make test` nor CI, see README): up, the whole flow over HTTP, the stack and one container
+# restarted, two instances of tendering and savings, logs, the image, down.
 test-compose: install
 	PROCURE_COMPOSE_TEST=1 $(BIN)/pytest -s -m compose tests/compose
 

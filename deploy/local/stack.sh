@@ -49,8 +49,15 @@ tools() {
 base() {
     if podman image exists "$BASE_IMAGE"; then return; fi
     local mirror root
+    # The mirror this machine's apt uses (deb822 sources, else the one-line list).
     mirror=$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources 2> /dev/null || true)
-    mirror=${mirror:-http://deb.debian.org/debian}
+    if [ -z "$mirror" ]; then
+        mirror=$(awk '$1 == "deb" { print $2; exit }' /etc/apt/sources.list 2> /dev/null || true)
+    fi
+    if [ -z "$mirror" ]; then
+        echo "no Debian mirror found in this machine's apt sources" >&2
+        return 1
+    fi
     root=$(mktemp -d)
     debootstrap --variant=minbase --include=python3,python3-venv,python-is-python3,ca-certificates \
         bookworm "$root" "$mirror"
