@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test test-faults lint browser bench
+.PHONY: install run test test-faults lint browser bench compose-up compose-down test-compose
 
 install: $(VENV)/.installed
 
@@ -29,6 +29,21 @@ test-faults: install
 bench: install
 	@if [ ! -x /usr/bin/wrk ]; then apt-get update && apt-get install -y wrk; fi
 	$(BIN)/python -m bench
+
+# The docker-compose stack on this kind of machine (no Docker engine, no registry): podman and
+# Debian's docker-compose, every image built here (deploy/local/). Creates .env with new secrets
+# when it is missing; waits until every container is healthy. compose-down keeps the volumes.
+compose-up:
+	deploy/local/stack.sh up
+
+compose-down:
+	deploy/local/stack.sh down
+
+# The real stack (about 11 minutes on a fresh machine, 8 with the images built; not part of
+# `make test` nor CI, see README): up, the whole flow over HTTP, the stack and one container
+# restarted, two instances of tendering and savings, logs, the image, down.
+test-compose: install
+	PROCURE_COMPOSE_TEST=1 $(BIN)/pytest -s -m compose tests/compose
 
 # The real-browser test drives Debian's Chromium through its driver (CI runs as root on bookworm).
 browser:

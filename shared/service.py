@@ -40,7 +40,7 @@ from shared.limits import RequestLimits
 from shared.logging import ObserveRequests, configure_logging, install_exception_hooks
 from shared.metrics import DEAD_LETTERS, EVENTS_PUBLISHED, scrape
 from shared.settings import ServiceSettings
-from shared.topics import ensure_topics
+from shared.topics import ensure_configured_topics
 
 log = structlog.get_logger()
 
@@ -93,8 +93,7 @@ class Runtime:
             raise RuntimeError("the broker log check is not started yet")
         lost = await self.broker_logs.shortened(written)
         if lost:
-            kafka = self.settings.kafka
-            await ensure_topics(kafka.bootstrap_servers, kafka.partitions)
+            await ensure_configured_topics(self.settings.kafka)
         return lost
 
     async def dead_letter(
@@ -256,7 +255,7 @@ def create_app(
         configure_logging(runtime.name, settings.log_level)
         runtime._pool = await create_pool(settings.database_url)
         await migrate(runtime.pool, migrations)
-        await ensure_topics(settings.kafka.bootstrap_servers, settings.kafka.partitions)
+        await ensure_configured_topics(settings.kafka)
         await runtime.broker.start()
         runtime.producer = create_outbox_producer(settings, runtime.name)
         await runtime.producer.start()

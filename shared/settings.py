@@ -1,6 +1,8 @@
 """Configuration of one service process, read from the environment (never from the repo)."""
 
-from pydantic import Field, SecretStr
+from typing import Self
+
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -14,6 +16,15 @@ class KafkaSettings(BaseSettings):
     # Tansu joins a group in about session_timeout/2, so local runs lower these.
     session_timeout_ms: int = 10_000
     heartbeat_interval_ms: int = 3_000
+    # What topics are created with (shared/topics.py); three brokers: 3 and 2.
+    replication_factor: int = Field(default=1, ge=1)
+    min_insync_replicas: int = Field(default=1, ge=1)
+
+    @model_validator(mode="after")
+    def _insync_within_replicas(self) -> Self:
+        if self.min_insync_replicas > self.replication_factor:
+            raise ValueError("KAFKA_MIN_INSYNC_REPLICAS exceeds KAFKA_REPLICATION_FACTOR")
+        return self
 
 
 class ServiceSettings(BaseSettings):

@@ -126,7 +126,9 @@ def test_app_service(services: dict[str, Any], name: str) -> None:
         assert depends[dependency]["condition"] == "service_healthy"
 
     env = _env(service)
-    assert env["KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
+    assert env["KAFKA_BOOTSTRAP_SERVERS"] == "${KAFKA_BOOTSTRAP_SERVERS:-kafka:9092}"
+    assert env["KAFKA_REPLICATION_FACTOR"] == "${KAFKA_REPLICATION_FACTOR:-1}"
+    assert env["KAFKA_MIN_INSYNC_REPLICAS"] == "${KAFKA_MIN_INSYNC_REPLICAS:-1}"
     assert env["HTTP_PORT"] == str(port)
     url = env["DATABASE_URL"]
     assert url.startswith("postgresql://")
@@ -138,7 +140,10 @@ def test_app_service(services: dict[str, Any], name: str) -> None:
     assert SUBSTITUTION.match(password), password
     assert SUBSTITUTION.match(env["PROCURE_TOKEN_SECRET"]), env["PROCURE_TOKEN_SECRET"]
 
-    assert service["ports"] == [f"127.0.0.1:{port}:{port}"]
+    # Loopback only; the host port is a variable (set empty: a free port for each instance).
+    host_port = "${" + f"{name.upper()}_HOST_PORT-{port}" + "}"
+    assert service["ports"] == [f"127.0.0.1:{host_port}:{port}"]
+    assert "container_name" not in service
 
     build = service["build"]
     context = ROOT / build["context"]

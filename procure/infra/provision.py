@@ -19,7 +19,8 @@ import asyncpg
 
 from procure.infra.embedded import EmbeddedBroker, embedded_broker, embedded_postgres
 from procure.supervisor import Watched
-from shared.topics import ensure_topics
+from shared.settings import KafkaSettings
+from shared.topics import ensure_configured_topics, ensure_topics
 
 SERVICES = ("demand", "tendering", "savings")
 
@@ -146,7 +147,10 @@ def prepare(
 ) -> Infrastructure:
     """Databases and topics on a broker and server that are up: ready for the services."""
     asyncio.run(create_databases(server_url, SERVICES))
-    asyncio.run(ensure_topics(bootstrap, partitions))
+    # Replication as the services will ask for it (KAFKA_REPLICATION_FACTOR ...): topics made
+    # here first keep what they are created with.
+    kafka = KafkaSettings(bootstrap_servers=bootstrap, partitions=partitions)
+    asyncio.run(ensure_configured_topics(kafka))
     return Infrastructure(
         kafka_bootstrap_servers=bootstrap,
         kafka_enable_idempotence=idempotence,
