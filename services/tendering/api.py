@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
+import asyncpg
 from fastapi import APIRouter, Query, Request
 
 from services.tendering import handlers, store, views
@@ -27,7 +28,8 @@ from services.tendering.schemas import (
     TenderSummaryOut,
 )
 from services.tendering.settings import PolicySettings
-from shared.auth import Role
+from shared.auth import Principal, Role
+from shared.db import Connection
 from shared.http import Caller, require_role, require_trust
 from shared.openapi import problems
 from shared.service import runtime_of
@@ -39,6 +41,21 @@ def policy_of(request: Request) -> PolicySettings:
     """The service's policy settings (main.py keeps them on the app)."""
     policy: PolicySettings = request.app.state.tender_policy
     return policy
+
+
+def scope_of(caller: Principal, role: Role) -> str:
+    """The caller's scope (a supplier's id, a manager's trust), once its role is checked."""
+    require_role(caller, role)
+    assert caller.scope is not None
+    return caller.scope
+
+
+async def visible_tender(conn: Connection, tender_id: UUID, caller: Principal) -> asyncpg.Record:
+    """The tender, if the caller may see it: a supplier any, a manager only its trust's."""
+    t = await store.get_tender(conn, tender_id)
+    if t is None or (caller.role is Role.MANAGER and t["trust_id"] != caller.scope):
+        raise TenderNotFound(tender_id, token=True)
+    return t
 
 
 @router.get("/trusts/{trust_id}/pools", response_model=list[PoolOut], responses=problems(404))
@@ -119,9 +136,7 @@ async def tender_notice(tender_id: UUID, request: Request, caller: Caller) -> No
     """The tender as suppliers see it: no schools' prices, no other bids."""
     require_role(caller, Role.SUPPLIER, Role.MANAGER)
     async with runtime_of(request).pool.acquire() as conn:
-        t = await store.get_tender(conn, tender_id)
-        if t is None or (caller.role is Role.MANAGER and t["trust_id"] != caller.scope):
-            raise TenderNotFound(tender_id, token=True)
+        t = await visible_tender(conn, tender_id, caller)
         lots = await store.tender_lots(conn, tender_id)
         lines = await store.tender_lines(conn, tender_id)
     return views.notice(t, lots, lines)
@@ -136,12 +151,11 @@ async def tender_notice(tender_id: UUID, request: Request, caller: Caller) -> No
 async def submit_bid(tender_id: UUID, body: BidIn, request: Request, caller: Caller) -> BidOut:
     """A supplier's bid for a lot, before the deadline; a resubmission replaces the supplier's
     earlier bid for that lot."""
-    require_role(caller, Role.SUPPLIER)
-    assert caller.scope is not None
+    scope = scope_of(caller, Role.SUPPLIER)
     tiers = [PriceTier(t.min_quantity, t.unit_price) for t in body.price_tiers]
     async with store.TenderingUnitOfWork.begin(runtime_of(request).pool) as work:
         lot, bid = await handlers.submit_bid(
-            work, caller.scope, tender_id, body.lot, tiers, datetime.now(UTC)
+            work, scope, tender_id, body.lot, tiers, datetime.now(UTC)
         )
     return views.bid(tender_id, lot, bid)
 
@@ -149,10 +163,9 @@ async def submit_bid(tender_id: UUID, body: BidIn, request: Request, caller: Cal
 @router.get("/tenders/{tender_id}/bids", response_model=list[BidOut], responses=problems(404))
 async def my_bids(tender_id: UUID, request: Request, caller: Caller) -> list[BidOut]:
     """A supplier sees only its own bids."""
-    require_role(caller, Role.SUPPLIER)
-    assert caller.scope is not None
+    scope = scope_of(caller, Role.SUPPLIER)
     async with runtime_of(request).pool.acquire() as conn:
-        rows = await store.bid_rows(conn, tender_id, caller.scope)
+        rows = await store.bid_rows(conn, tender_id, scope)
     return [views.bid(tender_id, r["lot_no"], store.bid_of(r)) for r in rows]
 
 
@@ -166,12 +179,11 @@ async def evaluation(
 ) -> TenderOut:
     """The trust's moderated quality scores (0 to 100, with an optional comment) of bids, once
     bidding has closed; revisable until the bid's lot is awarded."""
-    require_role(caller, Role.MANAGER)
-    assert caller.scope is not None
+    scope = scope_of(caller, Role.MANAGER)
     scores = [QualityScore(str(s.bid_id), s.quality_score, s.comment) for s in body.scores]
     now = datetime.now(UTC)
     async with store.TenderingUnitOfWork.begin(runtime_of(request).pool) as work:
-        await handlers.record_quality_scores(work, caller.scope, tender_id, scores, now)
+        await handlers.record_quality_scores(work, scope, tender_id, scores, now)
         return await views.tender(work.conn, tender_id, now)
 
 
@@ -188,9 +200,7 @@ async def assessment(
     trust's managers."""
     require_role(caller, Role.SUPPLIER, Role.MANAGER)
     async with runtime_of(request).pool.acquire() as conn:
-        t = await store.get_tender(conn, tender_id)
-        if t is None or (caller.role is Role.MANAGER and t["trust_id"] != caller.scope):
-            raise TenderNotFound(tender_id, token=True)
+        t = await visible_tender(conn, tender_id, caller)
         supplier = caller.scope if caller.role is Role.SUPPLIER else None
         return await views.assessment(conn, t, bid_id, supplier)
 
@@ -200,11 +210,10 @@ async def award(tender_id: UUID, request: Request, caller: Caller) -> TenderOut:
     """Evaluate the bids of each lot and award it to the best (once bidding has closed and every
     bid has the trust's quality score, unless quality weighs 0); a lot without bids closes and
     its lines are released. A decided tender is returned as it is."""
-    require_role(caller, Role.MANAGER)
-    assert caller.scope is not None
+    scope = scope_of(caller, Role.MANAGER)
     now = datetime.now(UTC)
     async with store.TenderingUnitOfWork.begin(runtime_of(request).pool) as work:
-        await handlers.award_tender(work, caller.scope, tender_id, now)
+        await handlers.award_tender(work, scope, tender_id, now)
         return await views.tender(work.conn, tender_id, now)
 
 
@@ -215,12 +224,11 @@ async def cancel(
     tender_id: UUID, request: Request, caller: Caller, body: CancelIn | None = None
 ) -> TenderOut:
     """Cancel an open tender: its lines are released to pool again."""
-    require_role(caller, Role.MANAGER)
-    assert caller.scope is not None
+    scope = scope_of(caller, Role.MANAGER)
     reason = (body or CancelIn()).reason
     now = datetime.now(UTC)
     async with store.TenderingUnitOfWork.begin(runtime_of(request).pool) as work:
-        await handlers.cancel_tender(work, caller.scope, tender_id, reason, now)
+        await handlers.cancel_tender(work, scope, tender_id, reason, now)
         return await views.tender(work.conn, tender_id, now)
 
 
@@ -229,7 +237,5 @@ async def read_tender(tender_id: UUID, request: Request, caller: Caller) -> Tend
     """The tender, its pool and route, bids ranked with scores once closed, the award and why."""
     require_role(caller, Role.MANAGER)
     async with runtime_of(request).pool.acquire() as conn:
-        tender = await store.get_tender(conn, tender_id)
-        if tender is None or tender["trust_id"] != caller.scope:
-            raise TenderNotFound(tender_id, token=True)
+        await visible_tender(conn, tender_id, caller)
         return await views.tender(conn, tender_id, datetime.now(UTC))

@@ -32,6 +32,7 @@ from services.tendering.domain.opening import (
 from services.tendering.domain.pooling import Pool, default_term, form_pools, split_conflicts
 from services.tendering.domain.pricing import PriceTier, price_at
 from services.tendering.domain.procedure import (
+    PeriodTerms,
     ProcedureChoice,
     check_choice,
     check_tender_period,
@@ -117,15 +118,11 @@ async def open_tender(
     term = request.term_months or default_term(pool.lines)
     route = route_of(pool, term, now)
     light_touch = categories()[category].light_touch
+    period = PeriodTerms(route.route, light_touch, request.procedure, below_threshold_days)
     closes_at = request.closes_at
     if request.at_least_minimum:
-        earliest = earliest_close(
-            route.route, light_touch, request.procedure, now, below_threshold_days
-        )
-        closes_at = max(closes_at, earliest)
-    check_tender_period(
-        route.route, light_touch, request.procedure, now, closes_at, below_threshold_days
-    )
+        closes_at = max(closes_at, earliest_close(period, now))
+    check_tender_period(period, now, closes_at)
     labels = None
     if request.lots_by is not None:
         labels = await tenders.school_labels(pool.schools, request.lots_by)

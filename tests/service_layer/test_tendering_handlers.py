@@ -70,6 +70,12 @@ async def open_tender(work: FakeUnitOfWork, **changes: Any) -> UUID:
         return await handlers.open_tender(work, request(closes_at=CLOSES, **changes), WINDOW, NOW)
 
 
+async def one_line_tender(work: FakeUnitOfWork, **changes: Any) -> UUID:
+    """A tender of one school's line: 1000 units of electricity to the end of March."""
+    await demand(work, "800001", "1000")
+    return await open_tender(work, **changes)
+
+
 def tiers(*prices: tuple[str, str]) -> list[PriceTier]:
     return [PriceTier(Decimal(quantity), Decimal(price)) for quantity, price in prices]
 
@@ -113,6 +119,13 @@ async def award(
             await score(work, tender_id, *((b, quality) for b in unscored), at=at)
     async with work:
         await handlers.award_tender(work, TRUST, tender_id, at)
+
+
+async def status_of(work: FakeUnitOfWork, tender_id: UUID) -> str:
+    """The stored tender's status."""
+    tender = await work.tenders.get(tender_id)
+    assert tender is not None
+    return str(tender["status"])
 
 
 def events(work: FakeUnitOfWork) -> list[tuple[str, dict[str, Any]]]:
@@ -246,8 +259,7 @@ async def test_lots_wait_for_every_pooled_schools_registry_entry(work: FakeUnitO
 
 
 async def test_a_bid_before_the_deadline_is_stored_and_announced(work: FakeUnitOfWork) -> None:
-    await demand(work, "800001", "1000")
-    tender_id = await open_tender(work)
+    tender_id = await one_line_tender(work)
 
     bid_id = await submit_bid(work, tender_id, "s1", tiers(("0", "0.28")))
 
@@ -259,8 +271,7 @@ async def test_a_bid_before_the_deadline_is_stored_and_announced(work: FakeUnitO
 
 
 async def test_a_resubmitted_bid_replaces_the_suppliers_earlier_one(work: FakeUnitOfWork) -> None:
-    await demand(work, "800001", "1000")
-    tender_id = await open_tender(work)
+    tender_id = await one_line_tender(work)
 
     await submit_bid(work, tender_id, "s1", tiers(("0", "0.28")))
     other = await submit_bid(work, tender_id, "s2", tiers(("0", "0.29")))
@@ -272,8 +283,7 @@ async def test_a_resubmitted_bid_replaces_the_suppliers_earlier_one(work: FakeUn
 
 
 async def test_a_bid_at_the_deadline_is_refused(work: FakeUnitOfWork) -> None:
-    await demand(work, "800001", "1000")
-    tender_id = await open_tender(work)
+    tender_id = await one_line_tender(work)
 
     late = handlers.submit_bid(work, "s1", tender_id, None, tiers(("0", "1")), CLOSES)
     await refused(work, BiddingClosed, late)
@@ -297,8 +307,7 @@ async def test_a_bid_for_a_tender_in_lots_names_one_of_its_lots(work: FakeUnitOf
 
 
 async def test_a_bid_with_invalid_tiers_or_for_no_tender_is_refused(work: FakeUnitOfWork) -> None:
-    await demand(work, "800001", "1000")
-    tender_id = await open_tender(work)
+    tender_id = await one_line_tender(work)
 
     from_ten = tiers(("10", "0.28"))
     bid = handlers.submit_bid(work, "s1", tender_id, None, from_ten, NOW)
@@ -311,15 +320,13 @@ async def test_a_bid_with_invalid_tiers_or_for_no_tender_is_refused(work: FakeUn
 
 
 async def test_bids_are_sealed_until_the_deadline(work: FakeUnitOfWork) -> None:
-    await demand(work, "800001", "1000")
-    tender_id = await open_tender(work)
+    tender_id = await one_line_tender(work)
     await submit_bid(work, tender_id, "s1", tiers(("0", "0.28")))
 
     early = handlers.award_tender(work, TRUST, tender_id, CLOSES - timedelta(seconds=1))
     await refused(work, BidsSealed, early)
 
-    tender = await work.tenders.get(tender_id)
-    assert tender is not None and tender["status"] == "open"
+    assert await status_of(work, tender_id) == "open"
 
 
 async def test_the_best_bid_at_the_pooled_volume_wins_and_each_school_gets_its_prices(
@@ -353,8 +360,7 @@ async def test_the_best_bid_at_the_pooled_volume_wins_and_each_school_gets_its_p
         tiered,
         "manager",
     )
-    tender = await work.tenders.get(tender_id)
-    assert tender is not None and tender["status"] == "awarded"
+    assert await status_of(work, tender_id) == "awarded"
 
 
 # Quality: the buyer's score
@@ -363,8 +369,7 @@ async def test_the_best_bid_at_the_pooled_volume_wins_and_each_school_gets_its_p
 async def test_the_award_waits_for_the_buyers_quality_score_of_every_bid(
     work: FakeUnitOfWork,
 ) -> None:
-    await demand(work, "800001", "1000")
-    tender_id = await open_tender(work)
+    tender_id = await one_line_tender(work)
     cheap = await submit_bid(work, tender_id, "cheap", tiers(("0", "0.25")))
     good = await submit_bid(work, tender_id, "good", tiers(("0", "0.29")))
     stored = (await work.tenders.bids(tender_id))[1]
@@ -390,21 +395,18 @@ async def test_the_award_waits_for_the_buyers_quality_score_of_every_bid(
 
 
 async def test_without_weight_on_quality_the_award_needs_no_scores(work: FakeUnitOfWork) -> None:
-    await demand(work, "800001", "1000")
-    tender_id = await open_tender(work, weights=Weights(Decimal(1), Decimal(0)))
+    tender_id = await one_line_tender(work, weights=Weights(Decimal(1), Decimal(0)))
     await submit_bid(work, tender_id, "cheap", tiers(("0", "0.25")))
 
     await award(work, tender_id, quality=None)
 
-    tender = await work.tenders.get(tender_id)
-    assert tender is not None and tender["status"] == "awarded"
+    assert await status_of(work, tender_id) == "awarded"
 
 
 async def test_quality_scores_are_recorded_after_the_deadline_until_the_award(
     work: FakeUnitOfWork,
 ) -> None:
-    await demand(work, "800001", "1000")
-    tender_id = await open_tender(work)
+    tender_id = await one_line_tender(work)
     bid = await submit_bid(work, tender_id, "s1", tiers(("0", "0.25")))
 
     def scoring(at: datetime, *scores: tuple[str, str]) -> Any:
@@ -475,13 +477,11 @@ async def test_a_tender_without_any_bid_closes_with_no_bids(work: FakeUnitOfWork
 
     [(event_type, cancelled)] = events(work)[-1:]
     assert (event_type, cancelled["demand_ids"]) == ("tender.cancelled", [line.demand_id])
-    tender = await work.tenders.get(tender_id)
-    assert tender is not None and tender["status"] == "no_bids"
+    assert await status_of(work, tender_id) == "no_bids"
 
 
 async def test_awarding_a_decided_tender_again_changes_nothing(work: FakeUnitOfWork) -> None:
-    await demand(work, "800001", "1000")
-    tender_id = await open_tender(work)
+    tender_id = await one_line_tender(work)
     await submit_bid(work, tender_id, "s1", tiers(("0", "0.28")))
     await award(work, tender_id)
     published = len(work.published)
@@ -494,8 +494,7 @@ async def test_awarding_a_decided_tender_again_changes_nothing(work: FakeUnitOfW
 
 
 async def test_another_trusts_tender_is_not_found(work: FakeUnitOfWork) -> None:
-    await demand(work, "800001", "1000")
-    tender_id = await open_tender(work)
+    tender_id = await one_line_tender(work)
 
     await refused(work, TenderNotFound, handlers.award_tender(work, "9999", tender_id, CLOSES))
     cancelling = handlers.cancel_tender(work, "9999", tender_id, "not ours", NOW)

@@ -7,6 +7,7 @@ import pytest
 
 from services.tendering.domain.errors import InvalidProcedure, TenderPeriodTooShort
 from services.tendering.domain.procedure import (
+    PeriodTerms,
     Procedure,
     ProcedureChoice,
     check_choice,
@@ -25,10 +26,12 @@ CALL_OFF = ProcedureChoice(Procedure.FRAMEWORK_CALL_OFF, framework="ESPO 191 Ene
 
 @pytest.mark.parametrize("choice", [OPEN, FLEXIBLE])
 def test_open_and_competitive_flexible_take_25_days(choice: ProcedureChoice) -> None:
-    check_tender_period(Route.REGULATED, False, choice, OPENED, OPENED + timedelta(days=25))
+    check_tender_period(
+        PeriodTerms(Route.REGULATED, False, choice), OPENED, OPENED + timedelta(days=25)
+    )
     short = OPENED + timedelta(days=24, hours=23)
     with pytest.raises(TenderPeriodTooShort) as refused:
-        check_tender_period(Route.REGULATED, False, choice, OPENED, short)
+        check_tender_period(PeriodTerms(Route.REGULATED, False, choice), OPENED, short)
     assert refused.value.errors == [
         ("closes_at", "at least 25 days after opening (Procurement Act 2023, s.54)")
     ]
@@ -41,34 +44,40 @@ def test_open_and_competitive_flexible_take_25_days(choice: ProcedureChoice) -> 
 
 @pytest.mark.parametrize("choice", [NOTICE, URGENT])
 def test_a_planned_procurement_notice_or_urgency_takes_10_days(choice: ProcedureChoice) -> None:
-    check_tender_period(Route.REGULATED, False, choice, OPENED, OPENED + timedelta(days=10))
+    check_tender_period(
+        PeriodTerms(Route.REGULATED, False, choice), OPENED, OPENED + timedelta(days=10)
+    )
     with pytest.raises(TenderPeriodTooShort, match="at least 10 days"):
         short = OPENED + timedelta(days=10) - timedelta(seconds=1)
-        check_tender_period(Route.REGULATED, False, choice, OPENED, short)
+        check_tender_period(PeriodTerms(Route.REGULATED, False, choice), OPENED, short)
 
 
 def test_call_offs_light_touch_and_below_threshold_have_no_statutory_minimum() -> None:
     minute = OPENED + timedelta(minutes=1)
-    check_tender_period(Route.REGULATED, False, CALL_OFF, OPENED, minute)
-    check_tender_period(Route.REGULATED, True, OPEN, OPENED, minute)  # light touch
-    check_tender_period(Route.BELOW_THRESHOLD, False, OPEN, OPENED, minute)
-    check_tender_period(Route.QUOTES, False, OPEN, OPENED, minute)
+    check_tender_period(PeriodTerms(Route.REGULATED, False, CALL_OFF), OPENED, minute)
+    check_tender_period(PeriodTerms(Route.REGULATED, True, OPEN), OPENED, minute)  # light touch
+    check_tender_period(PeriodTerms(Route.BELOW_THRESHOLD, False, OPEN), OPENED, minute)
+    check_tender_period(PeriodTerms(Route.QUOTES, False, OPEN), OPENED, minute)
 
 
 def test_below_threshold_the_trusts_own_rule_applies() -> None:
-    check_tender_period(Route.BELOW_THRESHOLD, False, OPEN, OPENED, OPENED + timedelta(days=7), 7)
+    check_tender_period(
+        PeriodTerms(Route.BELOW_THRESHOLD, False, OPEN, 7), OPENED, OPENED + timedelta(days=7)
+    )
     with pytest.raises(TenderPeriodTooShort, match="the trust's own rule"):
-        check_tender_period(Route.QUOTES, False, OPEN, OPENED, OPENED + timedelta(days=6), 7)
+        check_tender_period(
+            PeriodTerms(Route.QUOTES, False, OPEN, 7), OPENED, OPENED + timedelta(days=6)
+        )
 
 
 def test_the_earliest_close_is_the_opening_plus_the_minimum() -> None:
-    assert earliest_close(Route.REGULATED, False, OPEN, OPENED) == datetime(
+    assert earliest_close(PeriodTerms(Route.REGULATED, False, OPEN), OPENED) == datetime(
         2027, 1, 29, 9, tzinfo=UTC
     )
-    assert earliest_close(Route.REGULATED, False, NOTICE, OPENED) == datetime(
+    assert earliest_close(PeriodTerms(Route.REGULATED, False, NOTICE), OPENED) == datetime(
         2027, 1, 14, 9, tzinfo=UTC
     )
-    assert earliest_close(Route.REGULATED, False, CALL_OFF, OPENED) == OPENED
+    assert earliest_close(PeriodTerms(Route.REGULATED, False, CALL_OFF), OPENED) == OPENED
 
 
 def test_a_call_off_names_its_framework_and_nothing_else_does() -> None:

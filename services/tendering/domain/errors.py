@@ -22,6 +22,13 @@ class TenderNotFound(NotFound):
         super().__init__(detail)
 
 
+class _FieldInvalid(Invalid):
+    """One field sent breaks a rule: which, and why."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__("", errors=[(field, reason)])
+
+
 class PoolNotFound(NotFound):
     title = "Unknown pool"
 
@@ -124,11 +131,10 @@ class UnknownLot(Invalid):
         super().__init__("", errors=[("lot", f"this tender has lots 1 to {lots}")])
 
 
-class InvalidPriceTiers(Invalid):
-    title = "Invalid price tiers"
+class InvalidPriceTiers(_FieldInvalid):
+    """The bid's price tiers break a rule of domain/pricing.py."""
 
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__("", errors=[(field, reason)])
+    title = "Invalid price tiers"
 
 
 class BidsSealed(Conflict):
@@ -189,11 +195,8 @@ class QualityScoresMissing(Conflict):
         )
 
 
-class InvalidProcedure(Invalid):
+class InvalidProcedure(_FieldInvalid):
     title = "Invalid procedure"
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__("", errors=[(field, reason)])
 
 
 class TenderPeriodTooShort(Invalid):

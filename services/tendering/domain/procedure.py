@@ -59,45 +59,37 @@ def check_choice(choice: ProcedureChoice) -> None:
         raise InvalidProcedure("framework", "only for a framework_call_off")
 
 
-def minimum_period(
-    route: Route, light_touch: bool, choice: ProcedureChoice, below_threshold_days: int | None
-) -> MinimumPeriod | None:
-    """The shortest tendering period allowed, and its basis; None: no minimum."""
-    if route is not Route.REGULATED:
-        return (
-            None
-            if below_threshold_days is None
-            else MinimumPeriod(below_threshold_days, TRUST_RULE)
-        )
-    if light_touch or choice.procedure is Procedure.FRAMEWORK_CALL_OFF:
-        return None
-    if choice.planned_procurement_notice or choice.urgency_reason:
-        return MinimumPeriod(SHORTENED_DAYS, ACT)
-    return MinimumPeriod(STANDARD_DAYS, ACT)
+@dataclass(frozen=True)
+class PeriodTerms:
+    """What sets a tender's minimum period: its route, whether its category is light touch, the
+    procedure chosen, and the trust's own minimum off the regulated route (None: none)."""
+
+    route: Route
+    light_touch: bool
+    choice: ProcedureChoice
+    below_threshold_days: int | None = None
+
+    def minimum(self) -> MinimumPeriod | None:
+        """The shortest tendering period allowed, and its basis; None: no minimum."""
+        if self.route is not Route.REGULATED:
+            days = self.below_threshold_days
+            return None if days is None else MinimumPeriod(days, TRUST_RULE)
+        if self.light_touch or self.choice.procedure is Procedure.FRAMEWORK_CALL_OFF:
+            return None
+        if self.choice.planned_procurement_notice or self.choice.urgency_reason:
+            return MinimumPeriod(SHORTENED_DAYS, ACT)
+        return MinimumPeriod(STANDARD_DAYS, ACT)
 
 
-def earliest_close(
-    route: Route,
-    light_touch: bool,
-    choice: ProcedureChoice,
-    opened_at: datetime,
-    below_threshold_days: int | None = None,
-) -> datetime:
+def earliest_close(terms: PeriodTerms, opened_at: datetime) -> datetime:
     """The earliest `closes_at` the minimum period allows (`opened_at` itself where none)."""
-    minimum = minimum_period(route, light_touch, choice, below_threshold_days)
+    minimum = terms.minimum()
     return opened_at if minimum is None else opened_at + timedelta(days=minimum.days)
 
 
-def check_tender_period(
-    route: Route,
-    light_touch: bool,
-    choice: ProcedureChoice,
-    opened_at: datetime,
-    closes_at: datetime,
-    below_threshold_days: int | None = None,
-) -> None:
+def check_tender_period(terms: PeriodTerms, opened_at: datetime, closes_at: datetime) -> None:
     """Refuse a tender whose bidding period is shorter than its minimum."""
-    minimum = minimum_period(route, light_touch, choice, below_threshold_days)
-    if minimum is not None and closes_at < opened_at + timedelta(days=minimum.days):
-        earliest = opened_at + timedelta(days=minimum.days)
+    minimum = terms.minimum()
+    earliest = earliest_close(terms, opened_at)
+    if minimum is not None and closes_at < earliest:
         raise TenderPeriodTooShort(minimum.days, minimum.basis, earliest)
