@@ -1,6 +1,7 @@
 """The docker-compose stack for real (issue 15): built here from nothing, brought up, driven over
 HTTP through the whole flow, restarted whole and one container at a time, scaled out, and brought
-down. `make test-compose` runs it (about 5 minutes on a fresh machine; not part of `make test`).
+down. `make test-compose` runs it (about 11 minutes on a fresh machine, 8 once the images exist;
+not part of `make test`, which deselects it).
 
 It runs a stack of its own (project procure-test, its own env file and host ports), beside an
 operator's `make compose-up` one. The tests of this module run in order, on one stack; the times
