@@ -1,6 +1,6 @@
 """What tendering learns from other services' events: schools and demand lines."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import structlog
 
@@ -19,14 +19,14 @@ from shared.unit_of_work import UnitOfWork
 log = structlog.get_logger()
 
 
-async def _join_schools(work: UnitOfWork, events: Sequence[Envelope]) -> None:
-    await work.conn.executemany(
-        "INSERT INTO schools (urn, trust_id, name, phase, local_authority, status)"
-        " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (urn) DO UPDATE SET"
-        " trust_id = EXCLUDED.trust_id, name = EXCLUDED.name, phase = EXCLUDED.phase,"
-        " local_authority = EXCLUDED.local_authority, status = EXCLUDED.status",
-        [_school_row(event) for event in events],
-    )
+def _each_a_row(sql: str, row: Callable[[Envelope], tuple[object, ...]]) -> Together:
+    """Registry loads and new demand come in bulk: a run of events is one pipelined statement,
+    a row per event."""
+
+    async def write(work: UnitOfWork, events: Sequence[Envelope]) -> None:
+        await work.conn.executemany(sql, [row(event) for event in events])
+
+    return Together(write)
 
 
 def _school_row(event: Envelope) -> tuple[object, ...]:
@@ -41,8 +41,13 @@ def _school_row(event: Envelope) -> tuple[object, ...]:
     )
 
 
-# Registry loads and new demand come in bulk: a run of them is one pipelined statement.
-school_joined = Together(_join_schools)
+school_joined = _each_a_row(
+    "INSERT INTO schools (urn, trust_id, name, phase, local_authority, status)"
+    " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (urn) DO UPDATE SET"
+    " trust_id = EXCLUDED.trust_id, name = EXCLUDED.name, phase = EXCLUDED.phase,"
+    " local_authority = EXCLUDED.local_authority, status = EXCLUDED.status",
+    _school_row,
+)
 
 
 async def school_left(work: UnitOfWork, event: Envelope) -> None:
@@ -52,16 +57,6 @@ async def school_left(work: UnitOfWork, event: Envelope) -> None:
         "UPDATE schools SET trust_id = '' WHERE urn = $1 AND trust_id = $2",
         left.urn,
         event.trust_id,
-    )
-
-
-async def _register_lines(work: UnitOfWork, events: Sequence[Envelope]) -> None:
-    await work.conn.executemany(
-        "INSERT INTO demand_lines (demand_id, trust_id, school_urn, category, unit, quantity,"
-        " baseline_unit_price, contract_end, term_months)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-        " ON CONFLICT (demand_id) DO NOTHING",
-        [_line_row(event) for event in events],
     )
 
 
@@ -80,7 +75,13 @@ def _line_row(event: Envelope) -> tuple[object, ...]:
     )
 
 
-demand_registered = Together(_register_lines)
+demand_registered = _each_a_row(
+    "INSERT INTO demand_lines (demand_id, trust_id, school_urn, category, unit, quantity,"
+    " baseline_unit_price, contract_end, term_months)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+    " ON CONFLICT (demand_id) DO NOTHING",
+    _line_row,
+)
 
 
 async def demand_amended(work: UnitOfWork, event: Envelope) -> None:
