@@ -28,6 +28,7 @@ from services.savings.domain.ledger import (
     entry_id,
     ledger_figures,
 )
+from services.savings.domain.supply import supply as supply_window
 from services.savings.store import LedgerRow
 from shared.auth import Role
 from shared.domain.categories import categories
@@ -73,6 +74,7 @@ def _ledger() -> tuple[list[LedgerRow], dict[str, dict[str, Decimal]]]:
             tender_id, bid_id, event_id = uuid4(), uuid4(), uuid4()
             category = codes[award % len(codes)]
             start = date(2026, 4, 1) + timedelta(days=30 * award)
+            supply = supply_window(start, None, recorded_at.date(), 24)
             for s in range(SCHOOLS_PER_TRUST):
                 allocation, f = allocations[n % len(allocations)]
                 n += 1
@@ -106,6 +108,8 @@ def _ledger() -> tuple[list[LedgerRow], dict[str, dict[str, Decimal]]]:
                         lot=None,
                         lot_name=None,
                         standstill_ends=None,
+                        supply_start=supply.start,
+                        supply_end=supply.end,
                     )
                 )
                 for name in TOTALS:

@@ -233,6 +233,9 @@ class Allocation(BaseModel):
     baseline_unit_price: Amount
     pooled_unit_price: Amount
     solo_unit_price: Amount
+    # The school's own current contract end; None in events sent before it was added (savings
+    # then takes the award's contract_start, the lot's earliest contract end).
+    contract_end: date | None = None
 
 
 class TenderAwarded(EventData):

@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 from dataclasses import asdict
+from datetime import UTC
 
 import structlog
 
@@ -14,6 +15,8 @@ from services.savings.domain.ledger import (
     recorded_event_id,
     totals,
 )
+from services.savings.domain.supply import Supply, supply
+from shared.events import Allocation as AwardAllocation
 from shared.events import (
     Envelope,
     SavingsRecorded,
@@ -60,6 +63,13 @@ async def tender_awarded(work: UnitOfWork, event: Envelope) -> None:
             part=award.part,
         )
         return
+    awarded_on = award.awarded_at.astimezone(UTC).date()
+
+    def supply_of(a: AwardAllocation) -> Supply:
+        # Events sent before allocations carried their own contract end: the lot's earliest.
+        contract_end = a.contract_end if a.contract_end is not None else award.contract_start
+        return supply(contract_end, award.standstill_ends, awarded_on, award.term_months)
+
     figures = [
         (
             a,
@@ -73,6 +83,7 @@ async def tender_awarded(work: UnitOfWork, event: Envelope) -> None:
                 ),
                 award.term_months,
             ),
+            supply_of(a),
         )
         for a in award.allocations
     ]
@@ -101,11 +112,13 @@ async def tender_awarded(work: UnitOfWork, event: Envelope) -> None:
             lot=award.lot,
             lot_name=award.lot_name,
             standstill_ends=award.standstill_ends,
+            supply_start=window.start,
+            supply_end=window.end,
         )
-        for a, f in figures
+        for a, f, window in figures
     ]
     await store.insert_entries(work.conn, rows)
-    total = totals(f for _, f in figures)
+    total = totals(f for _, f, _ in figures)
     recorded = SavingsRecorded(
         tender_id=award.tender_id,
         category=award.category,

@@ -678,6 +678,12 @@ def _award(a: ContractAward, unit: str) -> str:
         + "</tr>"
         for e in a.entries
     )
+    supply = "".join(
+        f'<tr><th scope="row">{escape(school_name(e.school_urn, e.school_name))}</th>'
+        f"<td>{escape(long_date(e.supply_start))}</td><td>{escape(long_date(e.supply_end))}</td>"
+        "</tr>"
+        for e in a.entries
+    )
     return _card(
         anchor,
         heading + a.supplier_id,
@@ -710,6 +716,12 @@ def _award(a: ContractAward, unit: str) -> str:
             ),
             rows,
             total,
+        )
+        + _table(
+            "When each school is supplied: from the day after its current contract or the"
+            f" standstill ends, whichever is later, for {count(a.term_months, 'month')}",
+            ("School", "Supply starts", "Supply ends"),
+            supply,
         )
         + "<details><summary>The prices behind these figures</summary>"
         + _table(

@@ -68,6 +68,10 @@ class _Line(BaseModel):
     solo_unit_price: Amount
     term_months: int
     contract_start: date
+    # The school's own supply window, both days included (docs/domain-rules.md, "Supply start,
+    # per school").
+    supply_start: date
+    supply_end: date
 
 
 def figures(row: Sums) -> dict[str, Any]:

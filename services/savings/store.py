@@ -46,6 +46,9 @@ class LedgerRow(NamedTuple):
     lot: int | None
     lot_name: str | None
     standstill_ends: date | None
+    # The school's own supply window (docs/domain-rules.md, "Supply start, per school").
+    supply_start: date
+    supply_end: date
 
 
 async def upsert_schools(conn: Connection, schools: Sequence[tuple[str, str, str, str]]) -> None:
@@ -75,9 +78,10 @@ async def insert_entries(conn: Connection, rows: Sequence[LedgerRow]) -> None:
         " school_urn, category, unit, quantity, baseline_unit_price, pooled_unit_price,"
         " solo_unit_price, term_months, contract_start, annual_baseline_cost,"
         " annual_contract_cost, annual_saving, term_saving, saving_pct, economy_of_scale,"
-        " rule_version, source_event_id, recorded_at, lot, lot_name, standstill_ends) VALUES"
+        " rule_version, source_event_id, recorded_at, lot, lot_name, standstill_ends,"
+        " supply_start, supply_end) VALUES"
         " ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,"
-        " $20, $21, $22, $23, $24, $25, $26, $27)"
+        " $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)"
         " ON CONFLICT (tender_id, demand_id) DO NOTHING",
         rows,
     )
@@ -158,7 +162,7 @@ _ENTRIES = (
     " l.pooled_unit_price, l.solo_unit_price, l.term_months, l.contract_start,"
     " l.annual_baseline_cost, l.annual_contract_cost, l.annual_saving, l.term_saving,"
     " l.saving_pct, l.economy_of_scale, l.rule_version, l.source_event_id, l.recorded_at,"
-    " l.lot, l.lot_name, l.standstill_ends"
+    " l.lot, l.lot_name, l.standstill_ends, l.supply_start, l.supply_end"
     " FROM ledger_entries l LEFT JOIN schools s ON s.urn = l.school_urn"
 )
 

@@ -293,6 +293,7 @@ def _awarded(
                 baseline_unit_price=line["baseline_unit_price"],
                 pooled_unit_price=winner.unit_price,
                 solo_unit_price=price_at(winner.bid.tiers, line["quantity"]),
+                contract_end=line["contract_end"],
             )
             for line in lines
         ],

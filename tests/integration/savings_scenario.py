@@ -107,6 +107,22 @@ CATEGORIES = {
     "gas": (2, "323517", "19196.09", "16580.25", "2615.84", "7847.52", "13.63", "1830.48"),
 }
 
+# Each school's own contract end on its allocation (docs/domain-rules.md, "Supply start, per
+# school"), awarded 15 January 2027 with no standstill. Electricity, 24 months: school 0 ends
+# 1 April 2027 (the earliest): supply 2 April 2027 to 1 April 2029; school 1 ends 31 August 2027:
+# 1 September 2027 to 31 August 2029; school 2's allocation carries none, as in events sent before
+# the field, so the award's contract_start (1 April 2027) stands in: 2 April 2027 to 1 April 2029.
+# Gas, 36 months, no allocation carries one: 2 September 2027 to 1 September 2030.
+CONTRACT_ENDS = {("electricity", 0): date(2027, 4, 1), ("electricity", 1): date(2027, 8, 31)}
+SUPPLY = {
+    # (category, school index): (supply_start, supply_end)
+    ("electricity", 0): ("2027-04-02", "2029-04-01"),
+    ("electricity", 1): ("2027-09-01", "2029-08-31"),
+    ("electricity", 2): ("2027-04-02", "2029-04-01"),
+    ("gas", 0): ("2027-09-02", "2030-09-01"),
+    ("gas", 1): ("2027-09-02", "2030-09-01"),
+}
+
 AWARDS = {
     # name: (category, term months, contract start, supplier, pooled Q, p, lines)
     "electricity": (
@@ -140,6 +156,7 @@ def events(scenario: Scenario) -> list[tuple[str, EventData]]:
                 baseline_unit_price=Decimal(b),
                 pooled_unit_price=Decimal(price),
                 solo_unit_price=Decimal(s),
+                contract_end=CONTRACT_ENDS.get((name, i)),
             )
             for i, q, b, s in lines
         ]

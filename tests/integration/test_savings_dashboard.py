@@ -226,11 +226,16 @@ def test_a_contract_page_shows_its_headline_figures_and_terms(
         bid = uuid5(SCENARIO.tender_id(name), "bid")
         assert f'<dt>Winning bid</dt><dd><span class="id">{bid}</span></dd>' in page
         assert "<script" not in page.lower() and "@media print" in page
-        # One chart (wide, and narrow for phones), its figures in a table, and the prices
-        # behind them in another.
+        # One chart (wide, and narrow for phones), its figures in a table, each school's
+        # supply in another, and the prices behind the figures in a third.
         assert page.count('<svg class="chart chart-wide"') == 1
         assert page.count('<svg class="chart chart-narrow"') == 1
-        assert page.count("<caption>") == 2
+        assert page.count("<caption>") == 3
+    # Birch's electricity contract ends 31 August 2027: its supply starts the day after.
+    assert (
+        f'<tr><th scope="row">{SCHOOL_NAMES[1]}</th><td>1 September 2027</td>'
+        "<td>31 August 2029</td></tr>"
+    ) in contract_pages["electricity"]
 
 
 def test_a_contract_page_shows_every_schools_line(contract_pages: dict[str, str]) -> None:

@@ -23,6 +23,7 @@ from tests.integration.savings_scenario import (
     LINES,
     SCHOOL_NAMES,
     SCHOOLS,
+    SUPPLY,
     TRUST,
     TRUST_NAME,
     Scenario,
@@ -180,6 +181,16 @@ def test_ledger_csv_export(system: RunningSystem, ledger: Scenario) -> None:
     assert {r["school_name"] for r in rows} == set(SCHOOL_NAMES)
     # Money as plain decimal strings: the trust's saving adds up from the CSV to the penny.
     assert sum(Decimal(r["annual_saving"]) for r in rows) == Decimal("9615.84")
+    # Each school's own supply window, in the CSV as in the JSON ledger.
+    csv_supply = {
+        (r["category"], r["school_urn"]): (r["supply_start"], r["supply_end"]) for r in rows
+    }
+    entries = get(system, ledger, "/ledger").json()
+    json_supply = {
+        (e["category"], e["school_urn"]): (e["supply_start"], e["supply_end"]) for e in entries
+    }
+    expected = {(c, ledger.urns[i]): window for (c, i), window in SUPPLY.items()}
+    assert csv_supply == json_supply == expected
 
 
 async def test_savings_recorded_is_published_once_per_award(

@@ -67,6 +67,8 @@ def entry(trust_id: str, urn: str, category: str, quantity: str) -> store.Ledger
         lot=None,
         lot_name=None,
         standstill_ends=None,
+        supply_start=date(2027, 4, 2),
+        supply_end=date(2028, 4, 1),
     )
 
 

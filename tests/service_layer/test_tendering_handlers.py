@@ -333,7 +333,8 @@ async def test_the_best_bid_at_the_pooled_volume_wins_and_each_school_gets_its_p
     work: FakeUnitOfWork,
 ) -> None:
     big = await demand(work, "800001", "1000")
-    small = await demand(work, "800002", "500")
+    # Its current contract ends a month later: its own end goes with its allocation.
+    small = await demand(work, "800002", "500", MARCH + timedelta(days=30))
     tender_id = await open_tender(work)
     await submit_bid(work, tender_id, "flat", tiers(("0", "0.27")))
     # Dearer for either school alone, cheaper for the pooled 1,500 kWh.
@@ -353,6 +354,11 @@ async def test_the_best_bid_at_the_pooled_volume_wins_and_each_school_gets_its_p
     ] == [
         (big.demand_id, Decimal("0.25"), Decimal("0.29")),
         (small.demand_id, Decimal("0.25"), Decimal("0.29")),
+    ]
+    assert awarded["contract_start"] == MARCH.isoformat()
+    assert [a["contract_end"] for a in awarded["allocations"]] == [
+        MARCH.isoformat(),
+        (MARCH + timedelta(days=30)).isoformat(),
     ]
     [lot] = await work.tenders.lots(tender_id)
     assert (lot["status"], lot["awarded_bid_id"], lot["awarded_by"]) == (

@@ -52,6 +52,8 @@ def entry(urn: str, name: str, q: str, b: str, figures: tuple[str, ...], pct: st
         solo_unit_price=Decimal("0.3000"),
         term_months=12,
         contract_start=date(2027, 4, 1),
+        supply_start=date(2027, 4, 2),
+        supply_end=date(2028, 4, 1),
         saving_pct=Decimal(pct),
         economy_of_scale=Decimal(figures[4]),
         rule_version="savings-2026.1",
@@ -78,6 +80,9 @@ CEDAR = entry(
     "0.2000",
     ("800.00", "1000.00", "-200.00", "-200.00", "200.00"),
     "-25.00",
+).model_copy(
+    # Its current contract ends on 31 August 2027: supplied for 12 months from 1 September.
+    update={"supply_start": date(2027, 9, 1), "supply_end": date(2028, 8, 31)}
 )
 
 
@@ -216,6 +221,11 @@ def test_the_csv_has_one_row_per_entry_and_defuses_formulas() -> None:
     assert rows[1]["annual_saving"] == "-200.00"
     assert rows[1]["recorded_at"] == "2027-01-15T12:00:00Z"
     assert list(rows[0]) == list(LedgerEntry.model_fields)
+    # Each school's own supply window, as ISO dates.
+    assert [(r["supply_start"], r["supply_end"]) for r in rows] == [
+        ("2027-04-02", "2028-04-01"),
+        ("2027-09-01", "2028-08-31"),
+    ]
 
 
 def test_every_form_carries_the_csrf_token_escaped() -> None:
@@ -353,7 +363,14 @@ def test_a_contract_page_shows_its_terms_and_every_schools_figures() -> None:
     # captioned with scoped headers.
     assert page.count('<svg class="chart chart-wide"') == 1
     assert page.count('<svg class="chart chart-narrow"') == 1
-    assert page.count("<caption>") == 2
+    assert page.count("<caption>") == 3
+    # Each school's own supply window.
+    assert "<caption>When each school is supplied: from the day after its current contract" in page
+    for supplied in (
+        '<tr><th scope="row">Alder &lt;Primary&gt;</th><td>2 April 2027</td><td>1 April 2028</td>',
+        '<tr><th scope="row">Cedar Primary</th><td>1 September 2027</td><td>31 August 2028</td>',
+    ):
+        assert supplied in page, supplied
     assert f'id="chart-award-{UUID(int=2)}-desc"' in page
     assert "<caption>Savings per school under this award" in page
     assert '<th scope="col" class="num">Pooling alone</th>' in page
