@@ -215,7 +215,9 @@ def test_a_manager_clicks_through_to_a_contracts_page(
     # Each school's saving as the browser shows it in the table, against the API's entries.
     (award,) = api["awards"]
     savings = {}
-    for row in browser.find_elements(By.CSS_SELECTOR, "section.award > .table-wrap tbody tr"):
+    # The award's first table is its schools' figures (the supply dates follow).
+    figures = browser.find_elements(By.CSS_SELECTOR, "section.award > .table-wrap")[0]
+    for row in figures.find_elements(By.CSS_SELECTOR, "tbody tr"):
         urn = row.find_element(By.CSS_SELECTOR, "th .small").text.removeprefix("URN ")
         # Volume, today, joint contract, then the saving.
         savings[urn] = row.find_elements(By.TAG_NAME, "td")[3].text
