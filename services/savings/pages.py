@@ -689,7 +689,8 @@ def _award(a: ContractAward, unit: str) -> str:
         heading + a.supplier_id,
         _facts(
             ("Supplier", escape(a.supplier_id)),
-            ("Contract starts", escape(long_date(a.contract_start))),
+            # Each school's supply starts on its own day (the table below): the first of them.
+            ("First supply starts", escape(long_date(min(e.supply_start for e in a.entries)))),
             ("Term", count(a.term_months, "month")),
             ("Schools", str(a.schools)),
             ("Pooled volume a year", escape(quantity(a.pooled_quantity, unit))),

@@ -177,9 +177,10 @@ LABELS = (
     "Pooling alone contributed, per year",
 )
 CONTRACT_TERMS = {
-    # supplier, start, term, schools, pooled volume, joint price
-    "electricity": ("volt-co", "1 April 2027", "24 months", "3", "220,000 kWh", "£0.2350/kWh"),
-    "gas": ("moor-gas", "1 September 2027", "36 months", "2", "323,517 kWh", "£0.05125/kWh"),
+    # supplier, first supply start (the day after the earliest contract end), term, schools,
+    # pooled volume, joint price
+    "electricity": ("volt-co", "2 April 2027", "24 months", "3", "220,000 kWh", "£0.2350/kWh"),
+    "gas": ("moor-gas", "2 September 2027", "36 months", "2", "323,517 kWh", "£0.05125/kWh"),
 }
 SCHOOL_NAMES = ("Alder Primary School", "Birch Academy", "Cedar Primary School")
 
@@ -214,7 +215,7 @@ def test_a_contract_page_shows_its_headline_figures_and_terms(
         supplier, start, term, schools, volume, price = CONTRACT_TERMS[name]
         for label, value in (
             ("Supplier", supplier),
-            ("Contract starts", start),
+            ("First supply starts", start),
             ("Term", term),
             ("Schools", schools),
             ("Pooled volume a year", volume),

@@ -326,7 +326,7 @@ def test_a_contract_page_shows_its_terms_and_every_schools_figures() -> None:
     assert '<dd class="value" id="saving-pct">7.89%</dd>' in page
     assert '<dd class="value" id="pooling-saving">£700.00</dd>' in page
     for fact in (
-        "<dt>Contract starts</dt><dd>1 April 2027</dd>",
+        "<dt>First supply starts</dt><dd>2 April 2027</dd>",
         "<dt>Term</dt><dd>12 months</dd>",
         "<dt>Pooled volume a year</dt><dd>14,000 kWh</dd>",
         "<dt>Joint price</dt><dd>£0.2500/kWh</dd>",
