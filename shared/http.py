@@ -162,15 +162,15 @@ def require_role(principal: Principal, *roles: Role) -> None:
 
 def require_trust(principal: Principal, trust_id: str) -> None:
     """A manager acts only for their own trust."""
-    require_role(principal, Role.MANAGER)
-    if principal.scope != trust_id:
-        raise Problem(
-            403, "Forbidden", f"this token is for trust {principal.scope}, not {trust_id}"
-        )
+    _require_own(principal, Role.MANAGER, "trust", trust_id)
 
 
 def require_school(principal: Principal, urn: str) -> None:
     """A school acts only for itself: its token's scope is its URN."""
-    require_role(principal, Role.SCHOOL)
-    if principal.scope != urn:
-        raise Problem(403, "Forbidden", f"this token is for school {principal.scope}, not {urn}")
+    _require_own(principal, Role.SCHOOL, "school", urn)
+
+
+def _require_own(principal: Principal, role: Role, kind: str, scope: str) -> None:
+    require_role(principal, role)
+    if principal.scope != scope:
+        raise Problem(403, "Forbidden", f"this token is for {kind} {principal.scope}, not {scope}")

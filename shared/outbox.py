@@ -86,14 +86,21 @@ async def publish_pending(
     """Publish one batch: history of topics the broker lost first, then unpublished events;
     returns how many were published."""
     async with pool.acquire() as conn, conn.transaction():
-        if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", RELAY_LOCK):
+        # One round trip per batch: the relay's lock, whether lost topics wait to go out again,
+        # and this commit not waiting for the disk: if a crash loses it, its rows are still in
+        # the outbox and go out again, which the consumers' inboxes absorb. The wait would hold
+        # up the commits that do need it (a submission's, an inbox's) behind one more flush.
+        state = await conn.fetchrow(
+            "SELECT pg_try_advisory_xact_lock($1) AS locked,"
+            " EXISTS (SELECT FROM republishing) AS republishing,"
+            " set_config('synchronous_commit', 'off', true)",
+            RELAY_LOCK,
+        )
+        assert state is not None
+        if not state["locked"]:
             return 0
-        # This commit need not wait for the disk: if a crash loses it, its rows are still in the
-        # outbox and go out again, which the consumers' inboxes absorb. The wait would hold up
-        # the commits that do need it (a submission's, an inbox's) behind one more flush.
-        await conn.execute("SET LOCAL synchronous_commit TO off")
         rows = []
-        if await conn.fetchval("SELECT EXISTS (SELECT FROM republishing)"):
+        if state["republishing"]:
             rows = await conn.fetch(_TO_REPUBLISH, batch_size, batch_bytes)
             if rows:
                 # The batch is a prefix, in id order, of every such topic's history.

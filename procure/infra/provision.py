@@ -5,7 +5,6 @@ testcontainers (Apache Kafka in KRaft mode and PostgreSQL) when `PROCURE_INFRA=c
 """
 
 import asyncio
-import dataclasses
 import os
 import re
 import tempfile
@@ -20,7 +19,7 @@ import asyncpg
 from procure.infra.embedded import EmbeddedBroker, embedded_broker, embedded_postgres
 from procure.supervisor import Watched
 from shared.settings import KafkaSettings
-from shared.topics import ensure_configured_topics, ensure_topics
+from shared.topics import ensure_configured_topics
 
 SERVICES = ("demand", "tendering", "savings")
 
@@ -114,26 +113,33 @@ def provision(
             else:
                 postgres = embedded_postgres(data_dir, durable=True, log=workdir / "postgres.log")
                 server_url = stack.enter_context(postgres).url
-        infra = prepare(
+        yield prepare(
             bootstrap,
             server_url,
             workdir,
             partitions,
             idempotence=idempotence,
             local_broker=local_broker,
+            restartable=tuple(restartable),
         )
-        yield dataclasses.replace(infra, restartable=tuple(restartable))
 
 
 def restart(broker: EmbeddedBroker, partitions: int) -> Callable[[], None]:
-    """Starting the embedded broker again: it comes back empty, so the topics are created again
-    (the services then publish their history again, shared/outbox.py)."""
+    """Starting the embedded broker again: it comes back empty, so the topics are created again,
+    as at the first start (the services then publish their history again, shared/outbox.py)."""
 
     def start_with_topics() -> None:
         broker.start()
-        asyncio.run(ensure_topics(broker.bootstrap, partitions))
+        _create_topics(broker.bootstrap, partitions)
 
     return start_with_topics
+
+
+def _create_topics(bootstrap: str, partitions: int) -> None:
+    # Replication as the services will ask for it (KAFKA_REPLICATION_FACTOR ...): topics made
+    # here first keep what they are created with.
+    kafka = KafkaSettings(bootstrap_servers=bootstrap, partitions=partitions)
+    asyncio.run(ensure_configured_topics(kafka))
 
 
 def prepare(
@@ -144,13 +150,11 @@ def prepare(
     *,
     idempotence: bool,
     local_broker: bool,
+    restartable: Sequence[Watched] = (),
 ) -> Infrastructure:
     """Databases and topics on a broker and server that are up: ready for the services."""
     asyncio.run(create_databases(server_url, SERVICES))
-    # Replication as the services will ask for it (KAFKA_REPLICATION_FACTOR ...): topics made
-    # here first keep what they are created with.
-    kafka = KafkaSettings(bootstrap_servers=bootstrap, partitions=partitions)
-    asyncio.run(ensure_configured_topics(kafka))
+    _create_topics(bootstrap, partitions)
     return Infrastructure(
         kafka_bootstrap_servers=bootstrap,
         kafka_enable_idempotence=idempotence,
@@ -158,4 +162,5 @@ def prepare(
         database_urls={s: database_url(server_url, s) for s in SERVICES},
         workdir=workdir,
         local_broker=local_broker,
+        restartable=restartable,
     )

@@ -44,11 +44,11 @@ from procure.infra.provision import (
     create_databases,
     database_url,
     prepare,
+    restart,
 )
 from procure.launcher import RunningSystem
 from services.savings.rebuild import rebuild
 from shared.outbox import BATCH_EVENTS
-from shared.topics import ensure_topics
 from tests.faults import workload
 from tests.faults.proxy import BrokerProxy
 from tests.faults.workload import Progress
@@ -234,8 +234,7 @@ async def restart_broker_empty(rig: Rig) -> None:
     """kill -9 of the broker, started again as `procure up` does: with no topics or offsets."""
     rig.broker.stop(signal.SIGKILL)
     await asyncio.sleep(2)
-    await asyncio.to_thread(rig.broker.start)
-    await ensure_topics(rig.broker.bootstrap, rig.infra.kafka_partitions)
+    await asyncio.to_thread(restart(rig.broker, rig.infra.kafka_partitions))
 
 
 async def stop_and_start_everything(rig: Rig) -> None:
@@ -247,8 +246,7 @@ async def stop_and_start_everything(rig: Rig) -> None:
         rig.broker.stop()
         await asyncio.to_thread(rig.postgres.stop)
         await asyncio.to_thread(rig.postgres.start)
-        await asyncio.to_thread(rig.broker.start)
-        await ensure_topics(rig.broker.bootstrap, rig.infra.kafka_partitions)
+        await asyncio.to_thread(restart(rig.broker, rig.infra.kafka_partitions))
         await asyncio.to_thread(start_services, rig.system, {})
     finally:
         rig.stopped = False

@@ -8,13 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.tendering.domain.pooling import (
-    Pool,
-    PoolLine,
-    add_months,
-    default_term,
-    form_pools,
-)
+from services.tendering.domain.pooling import Pool, PoolLine, default_term, form_pools
+from shared.domain.dates import add_months
 
 
 def line(
@@ -32,27 +27,6 @@ def line(
 
 def ids(pools: list[Pool]) -> list[list[str]]:
     return [[pooled.demand_id for pooled in pool.lines] for pool in pools]
-
-
-@pytest.mark.parametrize(
-    ("day", "months", "expected"),
-    [
-        (date(2025, 3, 15), 6, date(2025, 9, 15)),
-        (date(2025, 5, 10), 0, date(2025, 5, 10)),
-        (date(2025, 5, 10), 24, date(2027, 5, 10)),
-        (date(2025, 12, 31), 1, date(2026, 1, 31)),
-        (date(2025, 7, 31), 6, date(2026, 1, 31)),
-        # Clamped to the end of a shorter month.
-        (date(2025, 8, 31), 6, date(2026, 2, 28)),
-        (date(2027, 8, 31), 6, date(2028, 2, 29)),
-        (date(2025, 1, 31), 1, date(2025, 2, 28)),
-        (date(2024, 1, 31), 1, date(2024, 2, 29)),
-        (date(2025, 11, 30), 3, date(2026, 2, 28)),
-        (date(2026, 3, 31), 6, date(2026, 9, 30)),
-    ],
-)
-def test_add_months(day: date, months: int, expected: date) -> None:
-    assert add_months(day, months) == expected
 
 
 def test_a_line_exactly_six_months_after_the_earliest_joins_the_pool() -> None:

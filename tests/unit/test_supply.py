@@ -5,7 +5,7 @@ from datetime import date
 
 import pytest
 
-from services.savings.domain.supply import Supply, add_months, supply
+from services.savings.domain.supply import Supply, supply
 
 AWARDED = date(2027, 1, 15)
 STANDSTILL = date(2027, 1, 27)  # a regulated award's standstill, ending after the award
@@ -40,26 +40,3 @@ def test_supply_window(
     contract_end: date, standstill_ends: date | None, term: int, expected: Supply
 ) -> None:
     assert supply(contract_end, standstill_ends, AWARDED, term) == expected
-
-
-@pytest.mark.parametrize(
-    ("day", "months", "expected"),
-    [
-        (date(2027, 1, 31), 1, date(2027, 2, 28)),
-        (date(2028, 1, 31), 1, date(2028, 2, 29)),
-        (date(2027, 3, 31), 1, date(2027, 4, 30)),
-        (date(2027, 11, 30), 3, date(2028, 2, 29)),
-        (date(2027, 12, 15), 1, date(2028, 1, 15)),
-        (date(2027, 4, 1), 120, date(2037, 4, 1)),
-    ],
-)
-def test_adding_months_clamps_to_the_end_of_a_shorter_month(
-    day: date, months: int, expected: date
-) -> None:
-    assert add_months(day, months) == expected
-
-
-@pytest.mark.parametrize("term", [0, -1])
-def test_a_term_is_at_least_a_month(term: int) -> None:
-    with pytest.raises(ValueError, match="term_months"):
-        supply(date(2027, 3, 31), None, AWARDED, term)

@@ -1,9 +1,10 @@
 """When each school's supply under a joint contract runs (docs/domain-rules.md, "Supply start,
 per school"): pure date arithmetic, the standard library only."""
 
-import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
+
+from shared.domain.dates import add_months
 
 DAY = timedelta(days=1)
 
@@ -14,14 +15,6 @@ class Supply:
 
     start: date
     end: date
-
-
-def add_months(day: date, months: int) -> date:
-    """The same day `months` calendar months later, clamped to the last day of a shorter month
-    (31 January + 1 month = 28 February, or 29 in a leap year)."""
-    year, month_index = divmod(day.year * 12 + day.month - 1 + months, 12)
-    month = month_index + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def supply(

@@ -1,11 +1,12 @@
 """Pooling: one trust's open demand in one category, grouped by when current contracts end."""
 
-import calendar
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+
+from shared.domain.dates import add_months
 
 
 @dataclass(frozen=True)
@@ -40,13 +41,6 @@ class Pool:
     @property
     def schools(self) -> tuple[str, ...]:
         return tuple(sorted({line.school_urn for line in self.lines}))
-
-
-def add_months(day: date, months: int) -> date:
-    """The same day `months` calendar months later, clamped to the end of a shorter month."""
-    year, month_index = divmod(day.year * 12 + day.month - 1 + months, 12)
-    month = month_index + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def within_window(earliest: date, latest: date, window_months: int) -> bool:
