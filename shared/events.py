@@ -21,6 +21,9 @@ class Topics:
     DEMAND = "procurement.demand"
     TENDERS = "procurement.tenders"
     SAVINGS = "procurement.savings"
+    # What schools were actually invoiced: finance systems' records in, demand's events out.
+    SPEND_SUBMISSIONS = "spend.submissions"
+    SPEND = "procurement.spend"
     # Revoked bearer tokens: every service reads it (shared/revocations.py).
     ACCESS = "procurement.access"
 
@@ -30,7 +33,16 @@ class Topics:
 
     @classmethod
     def all(cls) -> list[str]:
-        main = [cls.SUBMISSIONS, cls.REGISTRY, cls.DEMAND, cls.TENDERS, cls.SAVINGS, cls.ACCESS]
+        main = [
+            cls.SUBMISSIONS,
+            cls.SPEND_SUBMISSIONS,
+            cls.REGISTRY,
+            cls.DEMAND,
+            cls.SPEND,
+            cls.TENDERS,
+            cls.SAVINGS,
+            cls.ACCESS,
+        ]
         return main + [cls.dead_letters(t) for t in main]
 
 
@@ -211,6 +223,8 @@ class BidReceived(EventData):
     bid_id: UUID
     supplier_id: str
     received_at: AwareDatetime
+    # The bidder's name as it gave it with the bid; None in events written before names.
+    supplier_name: str | None = None
 
 
 class BidScored(EventData):
@@ -261,6 +275,10 @@ class TenderAwarded(EventData):
     lot_name: str | None = None
     # Regulated awards: the last day of the mandatory standstill period.
     standstill_ends: date | None = None
+    # The winning bidder's name, and the minimum quantity of the price tier that set the pooled
+    # price (realised savings flag the contract "tier at risk" below it); None in older events.
+    supplier_name: str | None = None
+    tier_minimum: Amount | None = None
     # This event's place among the award's events (1-based) and how many there are.
     part: int = Field(default=1, ge=1)
     parts: int = Field(default=1, ge=1)
@@ -292,6 +310,26 @@ class TenderCancelled(EventData):
     tender_id: UUID
     demand_ids: list[UUID]
     reason: str
+
+
+# --- spend -----------------------------------------------------------------------------------
+
+
+class SpendRecorded(EventData):
+    """One invoice line a school was billed (docs/domain-rules.md, "Savings achieved"): the
+    quantity in the category's canonical unit, the amount in pounds ex VAT to the penny."""
+
+    event_type: ClassVar[str] = "spend.recorded"
+    spend_id: UUID
+    school_urn: str
+    category: str
+    unit: str
+    supplier: str
+    invoice_ref: str
+    period_start: date
+    period_end: date
+    quantity: Amount
+    amount: Amount
 
 
 # --- savings ----------------------------------------------------------------------------------

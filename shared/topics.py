@@ -2,12 +2,13 @@
 replication and retention.
 
 Retention (set when a topic is created; an existing topic keeps what it has):
-- the topics that are the system's history (registry, demand, tenders, savings, access) are kept
-  forever: Apache Kafka's default of 7 days would make `procure savings rebuild` and a new consumer
-  group silently miss older events. The services also keep this history in their own databases
-  and publish it again when the broker has lost it (shared/outbox.py);
+- the topics that are the system's history (registry, demand, spend, tenders, savings, access)
+  are kept forever: Apache Kafka's default of 7 days would make `procure savings rebuild` and a
+  new consumer group silently miss older events. The services also keep this history in their
+  own databases and publish it again when the broker has lost it (shared/outbox.py);
 - dead-letter topics keep a letter for 30 days: time to look at it and replay it (`procure dlq`);
-- `demand.submissions` (ingress, already kept by demand once consumed): the broker's default.
+- `demand.submissions`, `spend.submissions` (ingress, kept by demand once consumed): the
+  broker's default.
 """
 
 import asyncio
@@ -23,7 +24,9 @@ from shared.settings import KafkaSettings
 
 log = structlog.get_logger()
 
-HISTORY = frozenset({Topics.REGISTRY, Topics.DEMAND, Topics.TENDERS, Topics.SAVINGS, Topics.ACCESS})
+HISTORY = frozenset(
+    {Topics.REGISTRY, Topics.DEMAND, Topics.SPEND, Topics.TENDERS, Topics.SAVINGS, Topics.ACCESS}
+)
 DEAD_LETTER_RETENTION_MS = 30 * 24 * 60 * 60 * 1000
 
 

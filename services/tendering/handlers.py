@@ -30,7 +30,7 @@ from services.tendering.domain.opening import (
     route_of,
 )
 from services.tendering.domain.pooling import Pool, default_term, form_pools, split_conflicts
-from services.tendering.domain.pricing import PriceTier, price_at
+from services.tendering.domain.pricing import PriceTier, price_at, tier_at
 from services.tendering.domain.procedure import (
     PeriodTerms,
     ProcedureChoice,
@@ -300,6 +300,7 @@ def _awarded(
         lot=lot["lot_no"] if tender["lots_by"] else None,
         lot_name=lot["name"],
         standstill_ends=standstill,
+        tier_minimum=tier_at(winner.bid.tiers, lot["pooled_quantity"]).min_quantity,
     )
     return award_parts(award)
 

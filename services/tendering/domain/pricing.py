@@ -59,9 +59,14 @@ def _has_more_places(value: Decimal, places: int) -> bool:
     return scaled != scaled.to_integral_value()
 
 
-def price_at(tiers: Sequence[PriceTier], quantity: Decimal) -> Decimal:
-    """The unit price of the tier with the largest minimum not above quantity."""
+def tier_at(tiers: Sequence[PriceTier], quantity: Decimal) -> PriceTier:
+    """The tier with the largest minimum not above quantity: the one that prices it."""
     reached = [tier for tier in tiers if tier.min_quantity <= quantity]
     if not reached:
         raise ValueError(f"no price tier covers quantity {quantity}")
-    return max(reached, key=lambda tier: tier.min_quantity).unit_price
+    return max(reached, key=lambda tier: tier.min_quantity)
+
+
+def price_at(tiers: Sequence[PriceTier], quantity: Decimal) -> Decimal:
+    """The unit price of the tier that prices quantity."""
+    return tier_at(tiers, quantity).unit_price
