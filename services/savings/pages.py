@@ -8,7 +8,7 @@ given (see dashboard.py).
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from html import escape
 from pathlib import Path
@@ -171,7 +171,8 @@ def error_page(title: str, detail: str, csrf: str, back: str | None = None) -> s
 
 
 def month_name(month: str) -> str:
-    return datetime.strptime(month, "%Y-%m").strftime("%b %Y")
+    """Apr 2027, kept on one line (a no-break space) in a phone's narrow table."""
+    return datetime.strptime(month, "%Y-%m").strftime("%b\u00a0%Y")
 
 
 def _num(text: str, saving: Decimal | None = None) -> str:
@@ -197,6 +198,17 @@ def _figure_cells(f: Figures) -> str:
         + _num(money(f.term_saving), f.term_saving)
         + _num(money(f.economy_of_scale))
     )
+
+
+# The headings of _figure_cells' columns, for one contract's lines.
+_ONE_CONTRACTS_FIGURES = (
+    ">Today",
+    ">Joint contract",
+    ">Saving",
+    ">Saving %",
+    ">Over the term",
+    ">Pooling alone",
+)
 
 
 def _figures_row(name: str, f: Figures, before: str, extra: str = "") -> str:
@@ -593,8 +605,14 @@ def _contracts(trust_id: str, contracts: Sequence[ContractSavings]) -> str:
 def _supply_starts(c: ContractSavings) -> str:
     """The day the award's first school is supplied; "from … to …" where schools differ."""
     first, last = c.first_supply_start, c.last_supply_start
-    shown = first.strftime("%d %b %Y")
-    return shown if first == last else f"from {shown}<br>to {last.strftime('%d %b %Y')}"
+    if first == last:
+        return _short_date(first)
+    return f"from {_short_date(first)}<br>to {_short_date(last)}"
+
+
+def _short_date(day: date) -> str:
+    """2 Apr 2027, as GOV.UK writes a date in a table."""
+    return f"{day.day} {day:%b %Y}"
 
 
 def _method(entries: Sequence[LedgerEntry]) -> str:
@@ -728,12 +746,7 @@ def _award(a: ContractAward, unit: str) -> str:
             (
                 "School",
                 f">Volume a year ({unit})",
-                ">Today",
-                ">Joint contract",
-                ">Saving",
-                ">Saving %",
-                ">Over the term",
-                ">Pooling alone",
+                *_ONE_CONTRACTS_FIGURES,
             ),
             rows,
             total,
@@ -814,14 +827,14 @@ def _own_lines(d: SchoolDetail) -> str:
         _figures_row(
             category_name(e.category),
             e,
-            f"<td>{escape(supplier_label(e.supplier_id, e.supplier_name))}</td>"
             f'<td class="nowrap">{escape(long_date(e.supply_start))}<br>'
-            f'<span class="small">to {escape(long_date(e.supply_end))}</span></td>'
-            + _num(quantity(e.quantity, e.unit)),
+            f'<span class="small">to {escape(long_date(e.supply_end))}</span></td>',
+            f'<br><span class="small">{escape(supplier_label(e.supplier_id, e.supplier_name))}'
+            f"<br>{escape(quantity(e.quantity, e.unit))} a year</span>",
         )
         for e in d.entries
     )
-    total = "<tfoot>" + _figures_row("All contracts", d, "<td></td><td></td><td></td>") + "</tfoot>"
+    total = "<tfoot>" + _figures_row("All contracts", d, "<td></td>") + "</tfoot>"
     return _card(
         "lines",
         "Your joint contracts",
@@ -833,16 +846,9 @@ def _own_lines(d: SchoolDetail) -> str:
         + _table(
             "Your school's savings per joint contract, per year unless stated",
             (
-                "Category",
-                "Supplier",
+                "Contract, supplier, volume",
                 "Supplied",
-                ">Volume a year",
-                ">Today",
-                ">Joint contract",
-                ">Saving",
-                ">Saving %",
-                ">Over the term",
-                ">Pooling alone",
+                *_ONE_CONTRACTS_FIGURES,
             ),
             rows,
             total,

@@ -260,7 +260,12 @@ def test_a_school_signs_in_to_its_own_page_and_sees_nothing_else(trusts: Running
             ),
             (
                 '<tr><th scope="row">Natural gas',
-                ("<td>moor-gas</td>", "2 September 2027", "1 September 2030", "£1,265.43"),
+                (
+                    '<span class="small">moor-gas<br>',
+                    "2 September 2027",
+                    "1 September 2030",
+                    "£1,265.43",
+                ),
             ),
         ):
             row = text[text.index(row_start) :]

@@ -496,11 +496,11 @@ def test_the_contract_list_gives_the_schools_supply_starts() -> None:
     listing = dashboard([ALDER, CEDAR])
     contracts = listing[listing.index('id="contracts"') :]
     assert '<th scope="col">Supply starts, term</th>' in contracts
-    assert '<td class="nowrap">from 02 Apr 2027<br>to 01 Sep 2027<br>' in contracts
+    assert '<td class="nowrap">from 2 Apr 2027<br>to 1 Sep 2027<br>' in contracts
     # One day for every school: that day alone.
     alone = VOLT.model_copy(update={"last_supply_start": date(2027, 4, 2)})
     single = dashboard([ALDER], [alone])
-    assert '<td class="nowrap">02 Apr 2027<br><span class="small">12 months' in single
+    assert '<td class="nowrap">2 Apr 2027<br><span class="small">12 months' in single
     assert "Savings by the month supply starts" in listing
     assert '<th scope="col">Supply starts</th>' in listing
 
@@ -526,9 +526,9 @@ def test_a_schools_own_page_shows_its_lines_and_nothing_of_other_schools() -> No
     assert '<dd class="value" id="annual-saving">£500.00</dd>' in page
     row = page[page.index('<tr><th scope="row">Electricity') :]
     row = row[: row.index("</tr>")]
-    assert "<td>Volt Energy Ltd (volt-co)</td>" in row
-    assert '2 April 2027<br><span class="small">to 1 April 2028</span>' in row
-    for cell in ("10,000 kWh", "£3,000.00", "£2,500.00", "£500.00", "16.67%"):
+    assert '<span class="small">Volt Energy Ltd (volt-co)<br>10,000 kWh a year</span></th>' in row
+    assert '<td class="nowrap">2 April 2027<br><span class="small">to 1 April 2028</span>' in row
+    for cell in ("£3,000.00", "£2,500.00", "£500.00", "16.67%"):
         assert f'<td class="num">{cell}</td>' in row
     # Its own CSV, through its own session; no link to any trust's pages.
     assert '<a href="/schools/100001/ledger.csv" download>' in page
