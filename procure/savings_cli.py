@@ -25,6 +25,7 @@ from services.savings.presentation import (
 from services.savings.rebuild import RebuildError, rebuild
 from services.savings.reports import ContractSavings, TrustSavings
 from shared.auth import Role, issue_token
+from shared.domain.suppliers import supplier_label
 from shared.settings import ServiceSettings
 
 
@@ -111,14 +112,16 @@ def savings_table(report: dict[str, Any]) -> str:
 
 
 def contracts_table(contracts: list[dict[str, Any]]) -> str:
-    rows = [("Contract", "Supplier", "Starts", "Term", "Schools", "Volume/yr", "Saving/yr", "")]
+    rows = [
+        ("Contract", "Supplier", "Supply starts", "Term", "Schools", "Volume/yr", "Saving/yr", "")
+    ]
     for raw in contracts:
         c = ContractSavings.model_validate(raw)
         rows.append(
             (
                 f"{category_name(c.category)} {c.tender_id}",
-                c.supplier_id,
-                c.contract_start.isoformat(),
+                supplier_label(c.supplier_id, c.supplier_name),
+                _supply_starts(c),
                 f"{c.term_months} months",
                 str(c.schools),
                 quantity(c.pooled_quantity, c.unit),
@@ -127,6 +130,12 @@ def contracts_table(contracts: list[dict[str, Any]]) -> str:
             )
         )
     return text_table(rows, left=3)
+
+
+def _supply_starts(c: ContractSavings) -> str:
+    """The first school's supply start; "first to last" where the schools' differ."""
+    first, last = c.first_supply_start.isoformat(), c.last_supply_start.isoformat()
+    return first if first == last else f"{first} to {last}"
 
 
 def cmd_savings_report(args: argparse.Namespace) -> None:

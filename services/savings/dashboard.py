@@ -1,14 +1,17 @@
 """The business manager's dashboard: server-rendered HTML at /trusts/{trust_id}, and a page per
-joint contract at /trusts/{trust_id}/contracts/{tender_id}.
+joint contract at /trusts/{trust_id}/contracts/{tender_id}; and each school's own page at
+/schools/{urn}, with its own entries only.
 
-A manager signs in once with their token: the form POST checks it and opens a server-side
-session (services/savings/sessions.py), whose random id goes in an HttpOnly, SameSite=Strict
-cookie (`__Host-` prefixed and Secure over https). The token itself is not kept in the browser,
-and the session id is no API token. Every page then resumes the session and shows that manager's
-own trust only (403 for any other); the same checks as the JSON API apply
-(shared.http.require_trust). A session ends at sign-out (deleted server-side), after
-DASHBOARD_SESSION_IDLE_MINUTES without a request, DASHBOARD_SESSION_MAX_HOURS after sign-in, and
-when its token expires; each sign-in gets a new session id.
+A manager (or a school) signs in once with their token: the form POST checks it and opens a
+server-side session (services/savings/sessions.py) that records the token's role and scope, and
+whose random id goes in an HttpOnly, SameSite=Strict cookie (`__Host-` prefixed and Secure over
+https). The token itself is not kept in the browser, and the session id is no API token. Every
+page then resumes the session and shows a manager their own trust only (403 for any other), and
+a school its own page only (403 on any trust's page or another school's); the same checks as the
+JSON API apply (shared.http.require_trust, require_school). A session ends at sign-out (deleted
+server-side), after DASHBOARD_SESSION_IDLE_MINUTES without a request,
+DASHBOARD_SESSION_MAX_HOURS after sign-in, and when its token expires; each sign-in gets a new
+session id.
 
 Forms (sign in, sign out) carry a random CSRF token in a hidden field that must match the one in
 the browser's CSRF cookie, and are refused when the browser says (Origin, else Referer) that they
@@ -31,10 +34,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from services.savings import pages, reports, sessions, store
 from services.savings.api import csv_response, pool, snapshot, tendering_url
-from services.savings.domain.errors import ContractNotFound
+from services.savings.domain.errors import ContractNotFound, UnknownSchool
 from services.savings.settings import SavingsSettings
 from shared.auth import Principal, Role, TokenError, read_token
-from shared.http import Problem, require_trust
+from shared.http import Problem, require_school, require_trust
 from shared.service import runtime_of
 from shared.unit_of_work import unit_of_work
 
@@ -135,7 +138,7 @@ async def _signed_in(request: Request) -> Principal | None:
         session = await sessions.resume(work.conn, session_id, datetime.now(UTC), _limits(request))
     if session is None or session.token_id in runtime_of(request).revoked:
         return None  # a revoked token's sessions end with it (shared/revocations.py)
-    return Principal(Role.MANAGER, session.trust_id, session.subject, session.token_id or "")
+    return Principal(Role(session.role), session.scope, session.subject, session.token_id or "")
 
 
 def _claims(token: str) -> dict[str, Any]:
@@ -144,16 +147,31 @@ def _claims(token: str) -> dict[str, Any]:
     return claims
 
 
+def _home(principal: Principal) -> str:
+    """Where a signed-in user's own pages start: the manager's trust, or the school's page."""
+    if principal.role is Role.SCHOOL:
+        return f"/schools/{quote(principal.scope or '')}"
+    return f"/trusts/{quote(principal.scope or '')}"
+
+
 async def _refusal(request: Request, trust_id: str) -> Response | None:
     """None when the signed-in manager may see this trust; else where to send them instead."""
+    return await _refused(request, lambda p: require_trust(p, trust_id), "Not your trust")
+
+
+async def _refused(
+    request: Request, check: Callable[[Principal], None], title: str
+) -> Response | None:
+    """None when the signed-in user passes `check`; else the sign-in form (nobody signed in) or
+    a refusal named `title` (403)."""
     principal = await _signed_in(request)
     if principal is None:
         return RedirectResponse("/sign-in", status_code=303)
     try:
-        require_trust(principal, trust_id)
+        check(principal)
     except Problem as problem:
         detail = problem.detail or problem.title
-        return _html(request, lambda csrf: pages.error_page("Not your trust", detail, csrf), 403)
+        return _html(request, lambda csrf: pages.error_page(title, detail, csrf), 403)
     return None
 
 
@@ -182,8 +200,11 @@ async def sign_in(
     except TokenError:
         error = "That token is not valid or has expired."
         return _html(request, _sign_in_page(request, error), 401)
-    if principal.role is not Role.MANAGER or not principal.scope:
-        error = "This dashboard is for trust business managers: sign in with a manager token."
+    if principal.role not in (Role.MANAGER, Role.SCHOOL) or not principal.scope:
+        error = (
+            "This dashboard is for trust business managers and schools: sign in with a manager"
+            " or a school token."
+        )
         return _html(request, _sign_in_page(request, error), 403)
     claims = _claims(token)
     jti = claims.get("jti")
@@ -192,7 +213,8 @@ async def sign_in(
         # Always a new session id: one planted in the browser before sign-in is never used.
         session_id = await sessions.open_session(
             work.conn,
-            trust_id=principal.scope,
+            role=str(principal.role),
+            scope=principal.scope,
             subject=principal.subject,
             token_id=None if jti is None else str(jti),
             token_expires_at=datetime.fromtimestamp(float(claims["exp"]), UTC),
@@ -200,7 +222,7 @@ async def sign_in(
             limits=_limits(request),
             replaces=request.cookies.get(cookie),
         )
-    response = RedirectResponse(f"/trusts/{quote(principal.scope)}", status_code=303)
+    response = RedirectResponse(_home(principal), status_code=303)
     _set_cookie(request, response, cookie, session_id)
     return response
 
@@ -285,3 +307,37 @@ async def ledger_csv(trust_id: str, request: Request) -> Response:
     async with snapshot(request) as work:
         entries = await reports.ledger(work.conn, trust_id)
     return csv_response(f"trust-{trust_id}", entries)
+
+
+def _own_school(urn: str) -> Callable[[Principal], None]:
+    return lambda principal: require_school(principal, urn)
+
+
+async def _own_savings(request: Request, urn: str) -> reports.SchoolDetail:
+    """The school's own figures and entries, in one snapshot; none yet when nothing is
+    registered or recorded for its URN (it signed in with its own token all the same)."""
+    async with snapshot(request) as work:
+        try:
+            return await reports.own_savings(work.conn, urn)
+        except UnknownSchool:
+            empty = {"urn": urn, "name": None, "entries": []} | reports.summed([])
+            return reports.SchoolDetail.model_validate(empty)
+
+
+@router.get("/schools/{urn}")
+async def school_page(urn: str, request: Request) -> Response:
+    """A school's own savings: its entries in every joint contract it is in, nothing of any
+    other school's."""
+    refusal = await _refused(request, _own_school(urn), "Not your school")
+    if refusal is not None:
+        return refusal
+    page = pages.SchoolPage(await _own_savings(request, urn), datetime.now(UTC))
+    return _html(request, lambda csrf: pages.school_page(page, csrf))
+
+
+@router.get("/schools/{urn}/ledger.csv")
+async def school_ledger_csv(urn: str, request: Request) -> Response:
+    refusal = await _refused(request, _own_school(urn), "Not your school")
+    if refusal is not None:
+        return refusal
+    return csv_response(f"school-{urn}", (await _own_savings(request, urn)).entries)

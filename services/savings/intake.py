@@ -114,6 +114,7 @@ async def tender_awarded(work: UnitOfWork, event: Envelope) -> None:
             standstill_ends=award.standstill_ends,
             supply_start=window.start,
             supply_end=window.end,
+            supplier_name=award.supplier_name,
         )
         for a, f, window in figures
     ]

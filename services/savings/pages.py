@@ -8,7 +8,7 @@ given (see dashboard.py).
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from html import escape
 from pathlib import Path
@@ -41,8 +41,10 @@ from services.savings.reports import (
     Figures,
     LedgerEntry,
     MonthSavings,
+    SchoolDetail,
     TrustSavings,
 )
+from shared.domain.suppliers import supplier_label
 
 CSS = Path(__file__).with_name("dashboard.css").read_text(encoding="utf-8")
 # The hidden field of every form: it must match the browser's CSRF cookie (dashboard.py).
@@ -64,6 +66,14 @@ class ContractPage:
     trust_id: str
     trust_name: str | None
     contract: ContractDetail
+    generated_at: datetime
+
+
+@dataclass(frozen=True)
+class SchoolPage:
+    """A school's own page: its figures and entries, nothing of any other school's."""
+
+    school: SchoolDetail
     generated_at: datetime
 
 
@@ -134,11 +144,12 @@ def sign_in_page(
     return layout(
         ("Error: " if error else "") + "Sign in: savings dashboard",
         f'{summary}<p class="eyebrow">Collective procurement</p><h1>Savings dashboard</h1>'
-        "<p>For trust business managers. Sign in with the manager token for your trust; you"
-        " will see that trust's savings only.</p>"
+        "<p>For trust business managers and schools. Sign in with the token for your trust"
+        " (a manager token) or for your school; you will see that trust's savings, or your"
+        " school's own, only.</p>"
         f'<form method="post" action="/sign-in">{_csrf_field(csrf)}'
         f'<div class="field{" field-error" if error else ""}">'
-        '<label for="token">Manager token</label>'
+        '<label for="token">Manager or school token</label>'
         '<p class="hint" id="token-help">Paste it once: this browser keeps you signed in until'
         f" you sign out or close it, for at most {_duration(max_hours, 'hour')}; after"
         f" {_duration(idle_minutes, 'minute')} without use you sign in again.</p>{message}"
@@ -160,7 +171,8 @@ def error_page(title: str, detail: str, csrf: str, back: str | None = None) -> s
 
 
 def month_name(month: str) -> str:
-    return datetime.strptime(month, "%Y-%m").strftime("%b %Y")
+    """Apr 2027, kept on one line (a no-break space) in a phone's narrow table."""
+    return datetime.strptime(month, "%Y-%m").strftime("%b\u00a0%Y")
 
 
 def _num(text: str, saving: Decimal | None = None) -> str:
@@ -186,6 +198,17 @@ def _figure_cells(f: Figures) -> str:
         + _num(money(f.term_saving), f.term_saving)
         + _num(money(f.economy_of_scale))
     )
+
+
+# The headings of _figure_cells' columns, for one contract's lines.
+_ONE_CONTRACTS_FIGURES = (
+    ">Today",
+    ">Joint contract",
+    ">Saving",
+    ">Saving %",
+    ">Over the term",
+    ">Pooling alone",
+)
 
 
 def _figures_row(name: str, f: Figures, before: str, extra: str = "") -> str:
@@ -498,9 +521,9 @@ def _pooling(entries: Sequence[LedgerEntry], categories: Sequence[CategoryBreakd
 def _months(months: Sequence[MonthSavings]) -> str:
     chart = _saving_chart(
         "chart-months",
-        "Saving per year of the contracts starting each month",
-        "Horizontal bars, one per month in which joint contracts start. The table below gives"
-        " the same figures and the running total.",
+        "Saving per year of the supplies starting each month",
+        "Horizontal bars, one per month in which a school's supply under a joint contract"
+        " starts. The table below gives the same figures and the running total.",
         ((month_name(m.month), m.annual_saving) for m in months),
     )
     rows = "".join(
@@ -516,13 +539,14 @@ def _months(months: Sequence[MonthSavings]) -> str:
     return _card(
         "months",
         "Savings over time",
-        '<p class="lede">By the month the joint contracts start: the yearly saving each month'
-        " adds, and the yearly saving in place from then on.</p>"
+        '<p class="lede">By the month each school\'s supply under a joint contract starts (the'
+        " day after its own current contract ends, or after the standstill): the yearly saving"
+        " each month adds, and the yearly saving in place from then on.</p>"
         f"<figure>{chart}</figure>"
         + _table(
-            "Savings by contract start month",
+            "Savings by the month supply starts",
             (
-                "Contracts start",
+                "Supply starts",
                 ">Contracts",
                 ">Saving a year",
                 ">Over the terms",
@@ -546,8 +570,8 @@ def _contracts(trust_id: str, contracts: Sequence[ContractSavings]) -> str:
         f"{escape(category_name(c.category))} contract</a>"
         + ('<span class="tag">cost increase</span>' if is_increase(c.annual_saving) else "")
         + f'<br><span class="id" title="{c.tender_id}">{str(c.tender_id)[:8]}</span></th>'
-        f'<td class="nowrap">{escape(c.supplier_id)}</td>'
-        f'<td class="nowrap">{c.contract_start.strftime("%d %b %Y")}'
+        f"<td>{escape(supplier_label(c.supplier_id, c.supplier_name))}</td>"
+        f'<td class="nowrap">{_supply_starts(c)}'
         f'<br><span class="small">{count(c.term_months, "month")}</span></td>'
         + _num(str(c.schools))
         + _num(quantity(c.pooled_quantity, c.unit))
@@ -566,7 +590,7 @@ def _contracts(trust_id: str, contracts: Sequence[ContractSavings]) -> str:
             (
                 "Contract",
                 "Supplier",
-                "Starts, term",
+                "Supply starts, term",
                 ">Schools",
                 ">Volume a year",
                 ">Joint price",
@@ -576,6 +600,19 @@ def _contracts(trust_id: str, contracts: Sequence[ContractSavings]) -> str:
             rows,
         ),
     )
+
+
+def _supply_starts(c: ContractSavings) -> str:
+    """The day the award's first school is supplied; "from … to …" where schools differ."""
+    first, last = c.first_supply_start, c.last_supply_start
+    if first == last:
+        return _short_date(first)
+    return f"from {_short_date(first)}<br>to {_short_date(last)}"
+
+
+def _short_date(day: date) -> str:
+    """2 Apr 2027, as GOV.UK writes a date in a table."""
+    return f"{day.day} {day:%b %Y}"
 
 
 def _method(entries: Sequence[LedgerEntry]) -> str:
@@ -652,9 +689,10 @@ def _contract_terms(c: ContractDetail) -> str:
 def _award(a: ContractAward, unit: str) -> str:
     anchor = f"award-{a.bid_id}"
     heading = "Award: " if a.lot is None else f"Lot {a.lot}, {a.lot_name or 'unnamed'}: "
+    supplier = supplier_label(a.supplier_id, a.supplier_name)
     chart = _saving_chart(
         f"chart-{anchor}",
-        f"Saving per year, by school, under the award to {a.supplier_id}",
+        f"Saving per year, by school, under the award to {supplier}",
         _BARS_BY_SCHOOL,
         ((school_name(e.school_urn, e.school_name), e.annual_saving) for e in a.entries),
     )
@@ -686,9 +724,9 @@ def _award(a: ContractAward, unit: str) -> str:
     )
     return _card(
         anchor,
-        heading + a.supplier_id,
+        heading + supplier,
         _facts(
-            ("Supplier", escape(a.supplier_id)),
+            ("Supplier", escape(supplier)),
             # Each school's supply starts on its own day (the table below): the first of them.
             ("First supply starts", escape(long_date(min(e.supply_start for e in a.entries)))),
             ("Term", count(a.term_months, "month")),
@@ -708,12 +746,7 @@ def _award(a: ContractAward, unit: str) -> str:
             (
                 "School",
                 f">Volume a year ({unit})",
-                ">Today",
-                ">Joint contract",
-                ">Saving",
-                ">Saving %",
-                ">Over the term",
-                ">Pooling alone",
+                *_ONE_CONTRACTS_FIGURES,
             ),
             rows,
             total,
@@ -745,4 +778,79 @@ def _award(a: ContractAward, unit: str) -> str:
             ("Awarded", escape(_at(a.recorded_at))),
         ),
         kind="card award",
+    )
+
+
+def school_page(p: SchoolPage, csrf: str) -> str:
+    """A school's own page: its headline figures, each of its lines in the joint contracts
+    (category, supplier, supply window, figures) and its own CSV; nothing of any other school."""
+    d = p.school
+    title = school_name(d.urn, d.name)
+    contracts = len({e.tender_id for e in d.entries})
+    body = [
+        _masthead(
+            "Your school's savings from buying together",
+            title,
+            f"URN {escape(d.urn)} &middot; {count(contracts, 'joint contract')} &middot;"
+            f" figures at {escape(_at(p.generated_at))}",
+        ),
+        '<div class="wrap">',
+        _headline(headlines(d)),
+    ]
+    if not d.entries:
+        body.append(
+            '<section class="card"><h2>No savings yet</h2><p>No joint contract your school is in'
+            " has been awarded yet. Its savings appear here as soon as one is.</p></section>"
+        )
+    else:
+        body += [_cost_increases(d.entries), _own_lines(d)]
+    body += [_method(d.entries), "</div>"]
+    csv_url = f"/schools/{quote(d.urn)}/ledger.csv"
+    nav = _nav(f'<a href="{escape(csv_url)}" download>Download your ledger (CSV)</a>', csrf)
+    return layout(f"Savings: {title}", "".join(body), nav=nav)
+
+
+def _line_name(e: LedgerEntry) -> str:
+    """A school's line in a joint contract: its category and the month its supply starts."""
+    return f"{category_name(e.category)}, from {e.supply_start.strftime('%b %Y')}"
+
+
+def _own_lines(d: SchoolDetail) -> str:
+    chart = _saving_chart(
+        "chart-lines",
+        "Saving per year, by joint contract",
+        "Horizontal bars, one per joint contract the school is in; a bar left of zero is a cost"
+        " increase. The table below gives the same figures.",
+        ((_line_name(e), e.annual_saving) for e in d.entries),
+    )
+    rows = "".join(
+        _figures_row(
+            category_name(e.category),
+            e,
+            f'<td class="nowrap">{escape(long_date(e.supply_start))}<br>'
+            f'<span class="small">to {escape(long_date(e.supply_end))}</span></td>',
+            f'<br><span class="small">{escape(supplier_label(e.supplier_id, e.supplier_name))}'
+            f"<br>{escape(quantity(e.quantity, e.unit))} a year</span>",
+        )
+        for e in d.entries
+    )
+    total = "<tfoot>" + _figures_row("All contracts", d, "<td></td>") + "</tfoot>"
+    return _card(
+        "lines",
+        "Your joint contracts",
+        '<p class="lede">What your school saves a year under each joint contract it is in,'
+        " against what it pays today on its own. Each contract supplies your school from the day"
+        " after its own current contract ends (or after the standstill), for the contract's"
+        " term.</p>"
+        f"{_key([e.annual_saving for e in d.entries])}<figure>{chart}</figure>"
+        + _table(
+            "Your school's savings per joint contract, per year unless stated",
+            (
+                "Contract, supplier, volume",
+                "Supplied",
+                *_ONE_CONTRACTS_FIGURES,
+            ),
+            rows,
+            total,
+        ),
     )

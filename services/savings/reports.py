@@ -57,6 +57,8 @@ class _Line(BaseModel):
     tender_id: UUID
     bid_id: UUID
     supplier_id: str
+    # The winning bidder's trading name as given with its bid; None in awards from before names.
+    supplier_name: str | None = None
     demand_id: UUID
     school_urn: str
     school_name: str | None
@@ -117,6 +119,7 @@ class AwardTerms(Figures):
 
     bid_id: UUID
     supplier_id: str
+    supplier_name: str | None = None
     contract_start: date
     term_months: int
     schools: int
@@ -132,10 +135,15 @@ class ContractSavings(AwardTerms):
     tender_url: str
     category: str
     unit: str
+    # Each school's supply starts on its own day (docs/domain-rules.md, "Supply start, per
+    # school"): the first and the last of them in this award.
+    first_supply_start: date
+    last_supply_start: date
 
 
 class MonthSavings(Figures):
-    """Contracts starting in one month; cumulative: every contract started by the month's end."""
+    """The entries whose school's supply starts in one month (`contracts`: how many contracts
+    they are of); cumulative: every entry supplied by the month's end."""
 
     month: str
     contracts: int
@@ -316,7 +324,7 @@ def _quantity(rows: list[asyncpg.Record]) -> Decimal:
 CSV_COLUMNS = list(LedgerEntry.model_fields)
 # Cells a spreadsheet would run as a formula; numbers are ours and plain, text comes from outside.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_TEXT_COLUMNS = {"school_name", "supplier_id", "category", "unit", "school_urn"}
+_TEXT_COLUMNS = {"school_name", "supplier_id", "supplier_name", "category", "unit", "school_urn"}
 
 
 def ledger_csv(entries: list[LedgerEntry]) -> str:

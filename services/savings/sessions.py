@@ -1,11 +1,13 @@
-"""Dashboard sessions, kept in the savings database (migration 0004_dashboard_sessions.sql).
+"""Dashboard sessions, kept in the savings database (migrations 0004_dashboard_sessions.sql and
+0007_supplier_names.sql).
 
-A manager's browser holds a random session id (256 bits from the OS's CSPRNG) in its cookie;
-the database holds only the id's SHA-256, so reading the table does not give anyone a live
-session. The id is not a bearer token: the API never accepts it, and the manager's token never
-leaves the sign-in request.
+A session is a trust's business manager's (scope: the trust) or a school's (scope: its URN),
+as the token it was opened with said. The browser holds a random session id (256 bits from the
+OS's CSPRNG) in its cookie; the database holds only the id's SHA-256, so reading the table does
+not give anyone a live session. The id is not a bearer token: the API never accepts it, and the
+token itself never leaves the sign-in request.
 
-A session ends when the manager signs out (its row is deleted), after `idle` without a request,
+A session ends when its user signs out (its row is deleted), after `idle` without a request,
 `lifetime` after sign-in however busy it is, and when the token it was opened with expires.
 The token's id (its `jti`, when it has one) is kept so that revoking a token can end its
 sessions. Rows past any limit are deleted when the next session opens, or when they are shown.
@@ -32,11 +34,18 @@ class Limits:
     lifetime: timedelta
 
 
+# The roles that may open a dashboard session, as shared.auth.Role names them.
+MANAGER = "manager"
+SCHOOL = "school"
+
+
 @dataclass(frozen=True)
 class Session:
-    """Who a live session is for: the manager of one trust."""
+    """Who a live session is for: the manager of one trust, or one school (`role`), and that
+    role's scope (the trust's id, or the school's URN)."""
 
-    trust_id: str
+    role: str
+    scope: str
     subject: str
     # The id (`jti`) of the token the session was opened with, if it had one.
     token_id: str | None
@@ -62,7 +71,8 @@ async def purge(conn: Connection, now: datetime, limits: Limits) -> int:
 async def open_session(
     conn: Connection,
     *,
-    trust_id: str,
+    role: str,
+    scope: str,
     subject: str,
     token_id: str | None,
     token_expires_at: datetime,
@@ -71,16 +81,22 @@ async def open_session(
     replaces: str | None = None,
 ) -> str:
     """A new session (a new id at every sign-in); returns its id for the cookie. The session
-    the browser had before (`replaces`), if any, ends; so do all sessions past their limits."""
+    the browser had before (`replaces`), if any, ends; so do all sessions past their limits.
+    `role` is MANAGER (`scope`: the trust) or SCHOOL (`scope`: the URN)."""
+    if role not in (MANAGER, SCHOOL):
+        raise ValueError(f"role: no dashboard session for {role!r}")
     session_id = secrets.token_urlsafe(32)
     await purge(conn, now, limits)
     if replaces is not None and SESSION_ID.fullmatch(replaces):
         await end(conn, replaces)
     await conn.execute(
-        "INSERT INTO dashboard_sessions (session_hash, trust_id, subject, token_id,"
-        " token_expires_at, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $6, $6)",
+        "INSERT INTO dashboard_sessions (session_hash, role, trust_id, school_urn, subject,"
+        " token_id, token_expires_at, created_at, last_seen_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
         digest(session_id),
-        trust_id,
+        role,
+        scope if role == MANAGER else None,
+        scope if role == SCHOOL else None,
         subject,
         token_id,
         token_expires_at,
@@ -101,7 +117,7 @@ async def resume(
         "UPDATE dashboard_sessions SET last_seen_at = greatest(last_seen_at, $2)"
         " WHERE session_hash = $1 AND last_seen_at > $3 AND created_at > $4"
         " AND token_expires_at > $2"
-        " RETURNING trust_id, subject, token_id",
+        " RETURNING role, coalesce(trust_id, school_urn) AS scope, subject, token_id",
         key,
         now,
         now - limits.idle,
@@ -110,7 +126,7 @@ async def resume(
     if row is None:
         await conn.execute("DELETE FROM dashboard_sessions WHERE session_hash = $1", key)
         return None
-    return Session(row["trust_id"], row["subject"], row["token_id"])
+    return Session(row["role"], row["scope"], row["subject"], row["token_id"])
 
 
 async def end(conn: Connection, session_id: str) -> None:

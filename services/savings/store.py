@@ -49,6 +49,8 @@ class LedgerRow(NamedTuple):
     # The school's own supply window (docs/domain-rules.md, "Supply start, per school").
     supply_start: date
     supply_end: date
+    # The winning bidder's trading name, from the award event (None in older events).
+    supplier_name: str | None = None
 
 
 async def upsert_schools(conn: Connection, schools: Sequence[tuple[str, str, str, str]]) -> None:
@@ -79,9 +81,9 @@ async def insert_entries(conn: Connection, rows: Sequence[LedgerRow]) -> None:
         " solo_unit_price, term_months, contract_start, annual_baseline_cost,"
         " annual_contract_cost, annual_saving, term_saving, saving_pct, economy_of_scale,"
         " rule_version, source_event_id, recorded_at, lot, lot_name, standstill_ends,"
-        " supply_start, supply_end) VALUES"
+        " supply_start, supply_end, supplier_name) VALUES"
         " ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,"
-        " $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)"
+        " $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)"
         " ON CONFLICT (tender_id, demand_id) DO NOTHING",
         rows,
     )
@@ -133,21 +135,27 @@ async def category_totals(conn: Connection, trust_id: str) -> list[asyncpg.Recor
 
 
 async def contract_totals(conn: Connection, trust_id: str) -> list[asyncpg.Record]:
-    """One row per award: every entry of an award shares its bid, price, term and start."""
+    """One row per award: every entry of an award shares its bid, supplier, price, term and
+    start; each school's supply starts on its own day, the first and last of which are given.
+    Awards in order of their first supply start."""
     return await conn.fetch(
-        f"{_SELECT_SUMS} tender_id, category, unit, supplier_id, bid_id, contract_start,"
-        " term_months, pooled_unit_price, rule_version, count(DISTINCT school_urn) AS schools,"
-        " sum(quantity) AS pooled_quantity"
+        f"{_SELECT_SUMS} tender_id, category, unit, supplier_id, supplier_name, bid_id,"
+        " contract_start, term_months, pooled_unit_price, rule_version,"
+        " count(DISTINCT school_urn) AS schools, sum(quantity) AS pooled_quantity,"
+        " min(supply_start) AS first_supply_start, max(supply_start) AS last_supply_start"
         " FROM ledger_entries WHERE trust_id = $1"
-        " GROUP BY tender_id, category, unit, supplier_id, bid_id, contract_start, term_months,"
-        " pooled_unit_price, rule_version ORDER BY contract_start, category, tender_id",
+        " GROUP BY tender_id, category, unit, supplier_id, supplier_name, bid_id, contract_start,"
+        " term_months, pooled_unit_price, rule_version"
+        " ORDER BY first_supply_start, category, tender_id, bid_id",
         trust_id,
     )
 
 
 async def month_totals(conn: Connection, trust_id: str) -> list[asyncpg.Record]:
+    """Each entry's figures in the month its school's supply starts (docs/domain-rules.md,
+    "Supply start, per school"), with how many contracts start supplying a school that month."""
     return await conn.fetch(
-        f"{_SELECT_SUMS} date_trunc('month', contract_start)::date AS month,"
+        f"{_SELECT_SUMS} date_trunc('month', supply_start)::date AS month,"
         " count(DISTINCT tender_id) AS contracts"
         " FROM ledger_entries WHERE trust_id = $1 GROUP BY month ORDER BY month",
         trust_id,
@@ -157,7 +165,8 @@ async def month_totals(conn: Connection, trust_id: str) -> list[asyncpg.Record]:
 # Ledger entries with their school's name, as the read API shows them (a constant: the
 # queries below add only bound parameters to it).
 _ENTRIES = (
-    "SELECT l.entry_id, l.tender_id, l.bid_id, l.supplier_id, l.demand_id, l.school_urn,"
+    "SELECT l.entry_id, l.tender_id, l.bid_id, l.supplier_id, l.supplier_name, l.demand_id,"
+    " l.school_urn,"
     " s.name AS school_name, l.category, l.unit, l.quantity, l.baseline_unit_price,"
     " l.pooled_unit_price, l.solo_unit_price, l.term_months, l.contract_start,"
     " l.annual_baseline_cost, l.annual_contract_cost, l.annual_saving, l.term_saving,"

@@ -155,7 +155,7 @@ async def submit_bid(tender_id: UUID, body: BidIn, request: Request, caller: Cal
     tiers = [PriceTier(t.min_quantity, t.unit_price) for t in body.price_tiers]
     async with store.TenderingUnitOfWork.begin(runtime_of(request).pool) as work:
         lot, bid = await handlers.submit_bid(
-            work, scope, tender_id, body.lot, tiers, datetime.now(UTC)
+            work, scope, tender_id, body.lot, tiers, datetime.now(UTC), body.supplier_name
         )
     return views.bid(tender_id, lot, bid)
 

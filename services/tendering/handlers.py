@@ -166,9 +166,11 @@ async def submit_bid(
     lot: int | None,
     tiers: list[PriceTier],
     now: datetime,
+    supplier_name: str | None = None,
 ) -> tuple[int, Bid]:
     """A supplier's bid for a lot, before the deadline; it replaces the supplier's earlier bid
-    for that lot. Returns the lot and the bid. Its quality score is the buyer's, recorded after
+    for that lot (its `supplier_name`, the bidder's trading name, too). Returns the lot and the bid.
+    Its quality score is the buyer's, recorded after
     the deadline (record_quality_scores)."""
     tenders = work.tenders
     tender = await tenders.get(tender_id)
@@ -176,10 +178,21 @@ async def submit_bid(
         raise TenderNotFound(tender_id)
     check_takes_bids(tender_id, tender["status"], tender["closes_at"], now)
     lot_no = lot_bid_for(lot, len(await tenders.lots(tender_id)))
-    bid = Bid(str(uuid4()), supplier_id, None, valid_tiers(tiers), submitted_at=now)
+    bid = Bid(
+        str(uuid4()),
+        supplier_id,
+        None,
+        valid_tiers(tiers),
+        submitted_at=now,
+        supplier_name=supplier_name,
+    )
     await tenders.save_bid(tender_id, lot_no, bid)
     received = BidReceived(
-        tender_id=tender_id, bid_id=UUID(bid.bid_id), supplier_id=supplier_id, received_at=now
+        tender_id=tender_id,
+        bid_id=UUID(bid.bid_id),
+        supplier_id=supplier_id,
+        received_at=now,
+        supplier_name=supplier_name,
     )
     _emit(work, tender["trust_id"], tender_id, [received])
     return lot_no, bid
@@ -281,6 +294,7 @@ def _awarded(
         term_months=tender["term_months"],
         bid_id=UUID(winner.bid.bid_id),
         supplier_id=winner.bid.supplier_id,
+        supplier_name=winner.bid.supplier_name,
         pooled_quantity=lot["pooled_quantity"],
         pooled_unit_price=winner.unit_price,
         contract_start=min(line["contract_end"] for line in lines),

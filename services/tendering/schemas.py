@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
 from services.tendering.domain.lots import LotsBy
@@ -136,6 +136,16 @@ class TierIn(BaseModel):
     ]
 
 
+SUPPLIER_NAME_MAX = 200
+# Trimmed first, then checked: "  Volt Energy Ltd " is "Volt Energy Ltd"; blank is refused.
+SupplierName = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=SUPPLIER_NAME_MAX, pattern=_TEXT
+    ),
+]
+
+
 class BidIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     lot: Annotated[int | None, Field(ge=1)] = Field(
@@ -148,6 +158,12 @@ class BidIn(BaseModel):
         " (POST /v1/tenders/{tender_id}/evaluation); accepted from older clients and dropped",
     )
     price_tiers: Annotated[list[TierIn], Field(min_length=1, max_length=50)]
+    supplier_name: SupplierName | None = Field(
+        default=None,
+        description="the bidder's trading name, shown with its supplier id to the trust and on"
+        f" the award: {SUPPLIER_NAME_MAX} characters at most once trimmed, no control characters;"
+        " a later bid for the lot replaces it (or, without one, clears it)",
+    )
 
 
 class ScoreIn(BaseModel):
@@ -173,11 +189,15 @@ class CancelIn(BaseModel):
     )
 
 
+_NAME = "the bidder's trading name as given with its bid; null when it gave none"
+
+
 class BidOut(BaseModel):
     bid_id: UUID
     tender_id: UUID
     lot: int
     supplier_id: str
+    supplier_name: str | None = Field(default=None, description=_NAME)
     price_tiers: list[dict[str, str]]
     submitted_at: datetime
 
@@ -186,6 +206,7 @@ class RankedBidOut(BaseModel):
     rank: int | None = Field(description="None while a bid of the lot waits for its quality score")
     bid_id: UUID
     supplier_id: str
+    supplier_name: str | None = Field(default=None, description=_NAME)
     unit_price_at_pooled_volume: Amount
     price_score: Amount | None
     quality_score: Amount | None = Field(description="the buyer's; None until recorded")
@@ -197,6 +218,7 @@ class RankedBidOut(BaseModel):
 class AwardOut(BaseModel):
     bid_id: UUID
     supplier_id: str
+    supplier_name: str | None = Field(default=None, description="the winner's; " + _NAME)
     pooled_quantity: Amount
     pooled_unit_price: Amount
     awarded_at: datetime
@@ -297,6 +319,7 @@ class NoticeOut(BaseModel):
 
 class ScoresOut(BaseModel):
     supplier_id: str
+    supplier_name: str | None = Field(default=None, description=_NAME)
     unit_price_at_pooled_volume: Amount
     price_score: Amount
     quality_score: Amount

@@ -129,6 +129,7 @@ def bid_of(row: asyncpg.Record) -> Bid:
         tiers=tuple(PriceTier(Decimal(t["min_quantity"]), Decimal(t["unit_price"])) for t in tiers),
         submitted_at=row["submitted_at"],
         quality_comment=row["quality_comment"],
+        supplier_name=row["supplier_name"],
     )
 
 
@@ -280,11 +281,11 @@ class PostgresTenderRepository:
         )
         await self._conn.execute(
             "INSERT INTO bids (bid_id, tender_id, lot_no, supplier_id, quality_score,"
-            " price_tiers, submitted_at, quality_comment) VALUES ($1, $2, $3, $4, $5, $6::jsonb,"
-            " $7, $8) ON CONFLICT (tender_id, lot_no, supplier_id) DO UPDATE SET"
-            " bid_id = EXCLUDED.bid_id, quality_score = EXCLUDED.quality_score,"
+            " price_tiers, submitted_at, quality_comment, supplier_name) VALUES ($1, $2, $3, $4,"
+            " $5, $6::jsonb, $7, $8, $9) ON CONFLICT (tender_id, lot_no, supplier_id) DO UPDATE"
+            " SET bid_id = EXCLUDED.bid_id, quality_score = EXCLUDED.quality_score,"
             " price_tiers = EXCLUDED.price_tiers, submitted_at = EXCLUDED.submitted_at,"
-            " quality_comment = EXCLUDED.quality_comment",
+            " quality_comment = EXCLUDED.quality_comment, supplier_name = EXCLUDED.supplier_name",
             UUID(bid.bid_id),
             tender_id,
             lot_no,
@@ -293,6 +294,7 @@ class PostgresTenderRepository:
             tiers_json,
             bid.submitted_at,
             bid.quality_comment,
+            bid.supplier_name,
         )
 
     async def record_scores(self, tender_id: UUID, scores: Sequence[QualityScore]) -> None:

@@ -86,6 +86,7 @@ def bid(tender_id: UUID, lot: int, bid: Bid) -> BidOut:
         tender_id=tender_id,
         lot=lot,
         supplier_id=bid.supplier_id,
+        supplier_name=bid.supplier_name,
         submitted_at=bid.submitted_at,
         price_tiers=[
             {"min_quantity": str(t.min_quantity), "unit_price": str(t.unit_price)}
@@ -159,6 +160,7 @@ async def tender(conn: Connection, tender_id: UUID, now: datetime) -> TenderOut:
             award = AwardOut(
                 bid_id=lot["awarded_bid_id"],
                 supplier_id=winner.bid.supplier_id,
+                supplier_name=winner.bid.supplier_name,
                 pooled_quantity=lot["pooled_quantity"],
                 pooled_unit_price=lot["pooled_unit_price"],
                 awarded_at=lot["awarded_at"],
@@ -207,6 +209,7 @@ def _ranked(ranked: Sequence[ScoredBid]) -> list[RankedBidOut]:
             rank=s.rank,
             bid_id=UUID(s.bid.bid_id),
             supplier_id=s.bid.supplier_id,
+            supplier_name=s.bid.supplier_name,
             unit_price_at_pooled_volume=s.unit_price,
             price_score=display(s.price_score),
             quality_score=s.bid.quality_score,
@@ -226,6 +229,7 @@ def _unranked(bids: Sequence[Bid], pooled_quantity: Decimal) -> list[RankedBidOu
             rank=None,
             bid_id=UUID(b.bid_id),
             supplier_id=b.supplier_id,
+            supplier_name=b.supplier_name,
             unit_price_at_pooled_volume=price_at(b.tiers, pooled_quantity),
             price_score=None,
             quality_score=b.quality_score,

@@ -289,3 +289,51 @@ def test_a_wrong_token_is_summarised_at_the_top_of_the_sign_in_form(
     assert "That token is not valid" in browser.find_element(By.ID, "token-error").text
     keep(browser, "savings-sign-in-error")
     on_a_phone(browser, "savings-sign-in-error")
+
+
+def test_a_school_reads_its_own_page_in_a_browser(
+    system: RunningSystem, browser: webdriver.Chrome, published: None
+) -> None:
+    url = system.urls["savings"]
+    alder = SCENARIO.urns[0]
+    browser.delete_all_cookies()
+    browser.get(f"{url}/sign-in")
+    browser.find_element(By.ID, "token").send_keys(system.token(Role.SCHOOL, alder))
+    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    WebDriverWait(browser, 10).until(expected_conditions.url_to_be(f"{url}/schools/{alder}"))
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Alder Primary School"
+    shown = {
+        key: browser.find_element(By.ID, key).text
+        for key in ("annual-saving", "term-saving", "saving-pct", "pooling-saving")
+    }
+    api = httpx.get(
+        f"{url}/v1/schools/{alder}/savings", headers=bearer(system.token(Role.SCHOOL, alder))
+    ).json()
+    # Alder's own figures (savings_scenario.py, SCHOOLS[0]), as the school's API gives them.
+    assert shown == {
+        "annual-saving": "£4,565.43",
+        "term-saving": "£10,396.30",
+        "saving-pct": "18.27%",
+        "pooling-saving": "£3,180.25",
+    }
+    assert pounds(shown["annual-saving"]) == Decimal(api["annual_saving"])
+    # One row per joint contract, with its supplier and the school's own supply window.
+    rows = browser.find_elements(By.CSS_SELECTOR, "#lines tbody tr")
+    assert [row.find_element(By.TAG_NAME, "th").text.splitlines()[:2] for row in rows] == [
+        ["Electricity", "Volt Energy Ltd (volt-co)"],
+        ["Natural gas", "moor-gas"],
+    ]
+    electricity = rows[0].text
+    assert "Volt Energy Ltd (volt-co)" in electricity and "2 April 2027" in electricity
+    assert "Birch" not in browser.page_source and "Cedar" not in browser.page_source
+    assert len(shown_charts(browser)) == 1
+    keep(browser, "savings-school")
+    on_a_phone(browser, "savings-school")
+    # Its own CSV is a link on the page; a trust's dashboard is not the school's to read.
+    link = browser.find_element(By.PARTIAL_LINK_TEXT, "Download your ledger")
+    assert link.get_attribute("href") == f"{url}/schools/{alder}/ledger.csv"
+    browser.get(f"{url}/trusts/{SCENARIO.trust_id}")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Not your trust"
+    browser.get(f"{url}/schools/{SCENARIO.urns[1]}")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Not your school"
+    assert "Birch" not in browser.page_source

@@ -123,6 +123,10 @@ SUPPLY = {
     ("gas", 1): ("2027-09-02", "2030-09-01"),
 }
 
+# The electricity bidder gave its trading name with its bid; the gas award is as an event sent
+# before names were asked for: none.
+SUPPLIER_NAMES = {"electricity": "Volt Energy Ltd"}
+
 AWARDS = {
     # name: (category, term months, contract start, supplier, pooled Q, p, lines)
     "electricity": (
@@ -167,6 +171,7 @@ def events(scenario: Scenario) -> list[tuple[str, EventData]]:
             term_months=term,
             bid_id=uuid5(scenario.tender_id(name), "bid"),
             supplier_id=supplier,
+            supplier_name=SUPPLIER_NAMES.get(name),
             pooled_quantity=Decimal(pooled),
             pooled_unit_price=Decimal(price),
             contract_start=start,

@@ -218,15 +218,86 @@ def test_the_dashboard_needs_a_signed_in_manager(trusts: RunningSystem) -> None:
         school = trusts.token(Role.SCHOOL, MINE.urns[0])
         assert httpx.get(url + path, cookies={COOKIE: school}).status_code == 303
         assert httpx.get(url + path, cookies={COOKIE: "forged"}).status_code == 303
+    for path in (f"/schools/{MINE.urns[0]}", f"/schools/{MINE.urns[0]}/ledger.csv"):
+        assert httpx.get(url + path).status_code == 303, path
+        school = bearer(trusts.token(Role.SCHOOL, MINE.urns[0]))
+        assert httpx.get(url + path, headers=school).status_code == 303, path
     with httpx.Client(base_url=url) as client:
-        refused = sign_in(client, trusts.token(Role.SCHOOL, MINE.urns[0]))
+        refused = sign_in(client, trusts.token(Role.SUPPLIER, "volt-co"))
         assert refused.status_code == 403
-        assert "for trust business managers" in refused.text
+        assert "for trust business managers and schools" in refused.text
         invalid = sign_in(client, "not-a-token")
         assert invalid.status_code == 401
         for response in (refused, invalid):
             assert "set-cookie" not in response.headers
             assert COOKIE not in client.cookies
+
+
+def test_a_school_signs_in_to_its_own_page_and_sees_nothing_else(trusts: RunningSystem) -> None:
+    alder, birch = MINE.urns[0], MINE.urns[1]
+    with httpx.Client(base_url=trusts.urls["savings"]) as school:
+        signed = sign_in(school, trusts.token(Role.SCHOOL, alder))
+        assert signed.status_code == 303
+        assert signed.headers["location"] == f"/schools/{alder}"
+        page = school.get(f"/schools/{alder}")
+        assert page.status_code == 200
+        text = page.text.replace("&#x27;", "'")
+        assert "<h1>Alder Primary School</h1>" in text
+        # Alder's two lines (savings_scenario.py): electricity from Volt Energy Ltd, supplied
+        # 2 April 2027 to 1 April 2029, saving 3,300.00 (18.97%); gas from moor-gas (no name in
+        # its award), 2 September 2027 to 1 September 2030, 1,265.43 (16.67%). Its total
+        # 4,565.43 a year, 18.27% of 24,992.61.
+        for row_start, cells in (
+            (
+                '<tr><th scope="row">Electricity',
+                (
+                    "Volt Energy Ltd (volt-co)",
+                    "2 April 2027",
+                    "1 April 2029",
+                    "£3,300.00",
+                    "18.97%",
+                ),
+            ),
+            (
+                '<tr><th scope="row">Natural gas',
+                (
+                    '<span class="small">moor-gas<br>',
+                    "2 September 2027",
+                    "1 September 2030",
+                    "£1,265.43",
+                ),
+            ),
+        ):
+            row = text[text.index(row_start) :]
+            row = row[: row.index("</tr>")]
+            for cell in cells:
+                assert cell in row, (row_start, cell)
+        assert '<dd class="value" id="annual-saving">£4,565.43</dd>' in text
+        assert '<dd class="value" id="saving-pct">18.27%</dd>' in text
+        # Nothing of the other schools, of this trust or another.
+        for other in ("Birch", "Cedar", birch, MINE.urns[2], "£3,750.00", "9,615.84"):
+            assert other not in text, other
+        # Its own CSV, the same as the API gives the school's token.
+        download = school.get(f"/schools/{alder}/ledger.csv")
+        api = httpx.get(
+            f"{trusts.urls['savings']}/v1/schools/{alder}/savings/ledger.csv",
+            headers=bearer(trusts.token(Role.SCHOOL, alder)),
+        )
+        assert download.status_code == 200 and download.text == api.text
+        assert f'href="/schools/{alder}/ledger.csv"' in text
+        # Refused on every trust page, its own trust's included, and on another school's.
+        for path in dashboard_paths(MINE) + dashboard_paths(THEIRS):
+            refused = school.get(path)
+            assert refused.status_code == 403, path
+            assert "Not your trust" in refused.text and "Birch" not in refused.text
+        for path in (f"/schools/{birch}", f"/schools/{THEIRS.urns[0]}/ledger.csv"):
+            refused = school.get(path)
+            assert refused.status_code == 403, path
+            assert "Not your school" in refused.text
+            assert "Birch" not in refused.text and "3750.00" not in refused.text
+    # A manager's session reads the school on the trust's dashboard, not on the school's page.
+    with signed_in(trusts, MINE.trust_id) as manager:
+        assert manager.get(f"/schools/{alder}").status_code == 403
 
 
 def test_sign_in_refuses_a_form_without_its_csrf_token(trusts: RunningSystem) -> None:

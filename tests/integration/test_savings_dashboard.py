@@ -179,7 +179,14 @@ LABELS = (
 CONTRACT_TERMS = {
     # supplier, first supply start (the day after the earliest contract end), term, schools,
     # pooled volume, joint price
-    "electricity": ("volt-co", "2 April 2027", "24 months", "3", "220,000 kWh", "£0.2350/kWh"),
+    "electricity": (
+        "Volt Energy Ltd (volt-co)",
+        "2 April 2027",
+        "24 months",
+        "3",
+        "220,000 kWh",
+        "£0.2350/kWh",
+    ),
     "gas": ("moor-gas", "2 September 2027", "36 months", "2", "323,517 kWh", "£0.05125/kWh"),
 }
 SCHOOL_NAMES = ("Alder Primary School", "Birch Academy", "Cedar Primary School")
@@ -465,6 +472,27 @@ async def test_signing_out_ends_the_session_on_the_server(system: RunningSystem)
     assert not await opens(system, session_id)
 
 
+async def test_a_schools_session_records_its_role_and_urn(
+    system: RunningSystem, sessions_db: asyncpg.Connection
+) -> None:
+    # A school with no ledger entries yet: its own page opens and says so.
+    urn = "302399"
+    async with httpx.AsyncClient(base_url=system.urls["savings"]) as client:
+        form = await client.get("/sign-in")
+        (csrf,) = CSRF_FIELD.findall(form.text)
+        token = system.token(Role.SCHOOL, urn)
+        response = await client.post("/sign-in", data={"token": token, "csrf_token": csrf})
+        assert response.headers["location"] == f"/schools/{urn}"
+        page = await client.get(f"/schools/{urn}")
+        assert page.status_code == 200 and "No savings yet" in page.text
+        row = await sessions_db.fetchrow(
+            "SELECT * FROM dashboard_sessions WHERE session_hash = $1",
+            stored(client.cookies[SESSION_COOKIE]),
+        )
+    assert row is not None
+    assert (row["role"], row["school_urn"], row["trust_id"]) == ("school", urn, None)
+
+
 async def test_the_session_cookie_is_not_the_token_nor_an_api_token(
     system: RunningSystem,
 ) -> None:
@@ -503,7 +531,7 @@ async def test_the_database_keeps_a_hash_of_the_session_id_only(
         "SELECT * FROM dashboard_sessions WHERE session_hash = $1", stored(session_id)
     )
     assert row is not None
-    assert row["trust_id"] == SESSION_TRUST
+    assert (row["role"], row["trust_id"], row["school_urn"]) == ("manager", SESSION_TRUST, None)
     # The session ends with its token, and names it for revocation.
     claims = jwt.decode(token, options={"verify_signature": False})
     assert row["token_expires_at"] == datetime.fromtimestamp(claims["exp"], UTC)

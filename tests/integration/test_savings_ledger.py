@@ -114,26 +114,50 @@ def test_per_category(system: RunningSystem, ledger: Scenario) -> None:
 
 def test_per_contract_with_links_to_tenders(system: RunningSystem, ledger: Scenario) -> None:
     rows = get(system, ledger, "/contracts").json()
-    electricity, gas = rows  # ordered by contract start
+    electricity, gas = rows  # ordered by their first supply start
     assert electricity["tender_id"] == str(ledger.tender_id("electricity"))
     assert electricity["tender_url"] == (
         f"{system.urls['tendering']}/v1/tenders/{ledger.tender_id('electricity')}"
     )
     assert (
         electricity["supplier_id"],
+        electricity["supplier_name"],
         electricity["contract_start"],
+        electricity["first_supply_start"],
+        electricity["last_supply_start"],
         electricity["term_months"],
         electricity["schools"],
         electricity["pooled_quantity"],
         electricity["pooled_unit_price"],
         electricity["rule_version"],
-    ) == ("volt-co", "2027-04-01", 24, 3, "220000", "0.2350", "savings-2026.1")
+    ) == (
+        "volt-co",
+        "Volt Energy Ltd",
+        "2027-04-01",
+        # Alder and Cedar are supplied from 2 April 2027, Birch from 1 September (SUPPLY).
+        "2027-04-02",
+        "2027-09-01",
+        24,
+        3,
+        "220000",
+        "0.2350",
+        "savings-2026.1",
+    )
     assert figures(electricity) == CATEGORIES["electricity"][2:]
-    assert (gas["supplier_id"], gas["schools"], gas["pooled_quantity"]) == ("moor-gas", 2, "323517")
+    # The gas award's event carried no name (as events before names): its id alone.
+    assert (gas["supplier_id"], gas["supplier_name"], gas["schools"], gas["pooled_quantity"]) == (
+        "moor-gas",
+        None,
+        2,
+        "323517",
+    )
+    assert (gas["first_supply_start"], gas["last_supply_start"]) == ("2027-09-02", "2027-09-02")
     assert figures(gas) == CATEGORIES["gas"][2:]
 
 
-def test_savings_over_time_by_contract_start_month(system: RunningSystem, ledger: Scenario) -> None:
+def test_savings_over_time_by_the_month_supply_starts(
+    system: RunningSystem, ledger: Scenario
+) -> None:
     months = get(system, ledger, "/months").json()
     assert [
         (
@@ -145,9 +169,14 @@ def test_savings_over_time_by_contract_start_month(system: RunningSystem, ledger
         )
         for m in months
     ] == [
-        # April 2027: electricity; September 2027: gas. Running total 7,000.00 + 2,615.84.
-        ("2027-04", 1, "7000.00", "14000.00", "7000.00"),
-        ("2027-09", 1, "2615.84", "7847.52", "9615.84"),
+        # Each school's line in the month its own supply starts (savings_scenario.py, SUPPLY).
+        # April 2027: electricity for Alder and Cedar (2 April): S = 3,300.00 - 50.00 =
+        #   3,250.00, term 6,600.00 - 100.00 = 6,500.00; one contract.
+        # September 2027: electricity for Birch (1 September), 3,750.00 (term 7,500.00), and gas
+        #   for Alder and Birch (2 September), 2,615.84 (term 7,847.52): 6,365.84, term
+        #   15,347.52; two contracts. Running total 3,250.00 + 6,365.84 = 9,615.84, the trust's.
+        ("2027-04", 1, "3250.00", "6500.00", "3250.00"),
+        ("2027-09", 2, "6365.84", "15347.52", "9615.84"),
     ]
 
 

@@ -132,7 +132,8 @@ SCHOOLS = [
 #   volt-a: 0.7 x (0.23 / 0.25 x 100 = 92) + 21 = 85.40; watt-b: 0.7 x 100 + 27 = 97.00.
 # Lot 3 (Wakefield, 40,000 kWh): no bids.
 VOLT_A = bid_body(("0", "0.3000"), ("100000", "0.2700"), ("300000", "0.2500"))
-WATT_B = bid_body(("0", "0.2900"), ("350000", "0.2300"))
+# watt-b gives its trading name with its bids; volt-a gives none (but did with its first bid).
+WATT_B = bid_body(("0", "0.2900"), ("350000", "0.2300")) | {"supplier_name": " Watt Power Ltd "}
 
 
 async def test_from_demand_events_to_awards_per_lot_on_the_broker(system: RunningSystem) -> None:
@@ -308,12 +309,17 @@ async def test_from_demand_events_to_awards_per_lot_on_the_broker(system: Runnin
         refused = await bid(watt_b, descending)
         reason = "must be greater than the previous tier's minimum"
         assert_field_error(refused, 422, "price_tiers[1].min_quantity", reason)
-        # volt-a first bids 0.35 flat for lot 1, then replaces it.
+        nameless = await bid(watt_b, WATT_B | {"lot": 1, "supplier_name": "  "})
+        assert_field_error(
+            nameless, 422, "body.supplier_name", "String should have at least 1 character"
+        )
+        # volt-a first bids 0.35 flat for lot 1, with a name, then replaces it without one.
         first = await bid(
             volt_a,
-            {"lot": 1} | bid_body(("0", "0.3500")),
+            {"lot": 1, "supplier_name": "Volt A Ltd"} | bid_body(("0", "0.3500")),
         )
         assert first.status_code == 201, first.text
+        assert first.json()["supplier_name"] == "Volt A Ltd"
         for who, body, lot in (
             (volt_a, VOLT_A, 1),
             (volt_a, VOLT_A, 2),
@@ -325,13 +331,17 @@ async def test_from_demand_events_to_awards_per_lot_on_the_broker(system: Runnin
 
         # Suppliers see only their own bids; the resubmission replaced the first.
         mine = (await http.get(f"/v1/tenders/{tender_id}/bids", headers=volt_a)).json()
-        assert [(b["supplier_id"], b["lot"], "quality_score" in b) for b in mine] == [
-            ("volt-a", 1, False),
-            ("volt-a", 2, False),
+        assert [
+            (b["supplier_id"], b["lot"], "quality_score" in b, b["supplier_name"]) for b in mine
+        ] == [
+            ("volt-a", 1, False, None),
+            ("volt-a", 2, False, None),
         ]
         assert first.json()["bid_id"] not in {b["bid_id"] for b in mine}
         theirs = (await http.get(f"/v1/tenders/{tender_id}/bids", headers=watt_b)).json()
-        assert {b["supplier_id"] for b in theirs} == {"watt-b"}
+        assert {(b["supplier_id"], b["supplier_name"]) for b in theirs} == {
+            ("watt-b", "Watt Power Ltd")
+        }
 
         # Before the deadline the trust sees how many bids came in, not the bids.
         sealed = (await http.get(f"/v1/tenders/{tender_id}", headers=manager)).json()
@@ -391,7 +401,11 @@ async def test_from_demand_events_to_awards_per_lot_on_the_broker(system: Runnin
             "watt-b",
             "97.00",
         )
-        assert "watt-b won" in read["reasons"]
+        assert (read["own"]["supplier_name"], read["winner"]["supplier_name"]) == (
+            None,
+            "Watt Power Ltd",
+        )
+        assert "Watt Power Ltd (watt-b) won" in read["reasons"]
         assert (await http.get(summary_url, headers=watt_b)).status_code == 404
         assert (await http.get(summary_url, headers=manager)).status_code == 200
 
@@ -403,10 +417,14 @@ async def test_from_demand_events_to_awards_per_lot_on_the_broker(system: Runnin
         ("volt-a", "0.2500", "91.00"),
         ("watt-b", "0.2900", "87.34"),
     ]
-    assert [(b["supplier_id"], b["score"]) for b in leeds["bids"]] == [
-        ("watt-b", "97.00"),
-        ("volt-a", "85.40"),
+    assert [(b["supplier_id"], b["supplier_name"], b["score"]) for b in leeds["bids"]] == [
+        ("watt-b", "Watt Power Ltd", "97.00"),
+        ("volt-a", None, "85.40"),
     ]
+    assert (leeds["award"]["supplier_name"], bradford["award"]["supplier_name"]) == (
+        "Watt Power Ltd",
+        None,
+    )
     assert (wakefield["status"], wakefield["bids"], wakefield["award"]) == ("no_bids", [], None)
     award = bradford["award"]
     assert (award["supplier_id"], award["pooled_unit_price"], award["awarded_by"]) == (
@@ -417,8 +435,8 @@ async def test_from_demand_events_to_awards_per_lot_on_the_broker(system: Runnin
     assert award["reason"] == (
         "volt-a won with a score of 91.00 out of 100: at the pooled volume of 330,000 kWh it"
         " offered 0.2500 GBP per kWh, a price score of 100.00 (x 0.7 = 70.00), and a quality"
-        " score of 70 (x 0.3 = 21.00); its lower price outweighed watt-b's higher quality"
-        " (watt-b scored 87.34 with 0.2900 GBP per kWh and quality 90)."
+        " score of 70 (x 0.3 = 21.00); its lower price outweighed Watt Power Ltd (watt-b)'s higher"
+        " quality (Watt Power Ltd (watt-b) scored 87.34 with 0.2900 GBP per kWh and quality 90)."
     )
     assert leeds["award"]["reason"].endswith(
         "; neither volt-a's price nor its quality was better (volt-a scored 85.40 with 0.2500 GBP"
@@ -442,6 +460,16 @@ async def test_from_demand_events_to_awards_per_lot_on_the_broker(system: Runnin
     [opened_event] = by_type["tender.opened"]
     assert sorted(opened_event["demand_ids"]) == sorted(ids[:5])
     assert len(by_type["tender.bid_received"]) == 5
+    # Each bid's name as given, volt-a's first and none with its replacements.
+    assert sorted(
+        (d["supplier_id"], d["supplier_name"] or "") for d in by_type["tender.bid_received"]
+    ) == [
+        ("volt-a", ""),
+        ("volt-a", ""),
+        ("volt-a", "Volt A Ltd"),
+        ("watt-b", "Watt Power Ltd"),
+        ("watt-b", "Watt Power Ltd"),
+    ]
     lot1, lot2 = sorted(by_type["tender.awarded"], key=lambda d: d["lot"])
     # Each allocation: quantity, baseline, the lot's pooled price, and the winner's price for
     # the school's volume alone (volt-a: 80,000 < 100,000 -> 0.3000; 250,000 -> 0.2700;
@@ -462,6 +490,7 @@ async def test_from_demand_events_to_awards_per_lot_on_the_broker(system: Runnin
         "watt-b",
         "0.2300",
     )
+    assert (lot1["supplier_name"], lot2["supplier_name"]) == (None, "Watt Power Ltd")
     assert allocations(lot2) == [
         ("200001", "100000", "0.3000", "0.2300", "0.2900"),
         ("200002", "300000", "0.2800", "0.2300", "0.2900"),

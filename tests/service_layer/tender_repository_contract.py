@@ -201,9 +201,11 @@ class TenderRepositoryContract:
         assert await tenders.bids(tender.tender_id) == {}
 
         first, other, york_bid = bid("s1", "0.28", 10), bid("s2", "0.27", 11), bid("s1", "0.25", 12)
+        first = replace(first, supplier_name="S One Ltd")
         for lot_no, each in ((1, first), (1, other), (2, york_bid)):
             await tenders.save_bid(tender.tender_id, lot_no, each)
-        again = bid("s1", "0.26", 13)
+        # The bidder's name is the latest bid's: here it changed.
+        again = replace(bid("s1", "0.26", 13), supplier_name="S One Energy Ltd")
         await tenders.save_bid(tender.tender_id, 1, again)
 
         assert await tenders.bids(tender.tender_id) == {1: [other, again], 2: [york_bid]}

@@ -87,9 +87,10 @@ async def submit_bid(
     price_tiers: list[PriceTier],
     lot: int | None = None,
     at: datetime = NOW,
+    name: str | None = None,
 ) -> UUID:
     async with work:
-        _, bid = await handlers.submit_bid(work, supplier_id, tender_id, lot, price_tiers, at)
+        _, bid = await handlers.submit_bid(work, supplier_id, tender_id, lot, price_tiers, at, name)
     return UUID(bid.bid_id)
 
 
@@ -280,6 +281,34 @@ async def test_a_resubmitted_bid_replaces_the_suppliers_earlier_one(work: FakeUn
     bids = await work.tenders.bids(tender_id)
     assert [bid.bid_id for bid in bids[1]] == [str(other), str(again)]
     assert [event_type for event_type, _ in events(work)].count("tender.bid_received") == 3
+
+
+async def test_the_bidders_name_goes_with_its_bid_and_the_winners_with_the_award(
+    work: FakeUnitOfWork,
+) -> None:
+    tender_id = await one_line_tender(work)
+    await submit_bid(work, tender_id, "s1", tiers(("0", "0.28")), name="Old Name Ltd")
+    unnamed = await submit_bid(work, tender_id, "s2", tiers(("0", "0.29")))
+    # A later bid replaces the earlier one, its name with it.
+    again = await submit_bid(
+        work, tender_id, "s1", tiers(("0", "0.27")), at=NOW.replace(hour=10), name="Volt Ltd"
+    )
+
+    received = [e for event_type, e in events(work) if event_type == "tender.bid_received"]
+    assert [(e["supplier_id"], e["supplier_name"]) for e in received] == [
+        ("s1", "Old Name Ltd"),
+        ("s2", None),
+        ("s1", "Volt Ltd"),
+    ]
+    bids = (await work.tenders.bids(tender_id))[1]
+    assert [(b.bid_id, b.supplier_name) for b in bids] == [
+        (str(unnamed), None),
+        (str(again), "Volt Ltd"),
+    ]
+    await award(work, tender_id)
+    [(event_type, awarded)] = events(work)[-1:]
+    assert event_type == "tender.awarded"
+    assert (awarded["supplier_id"], awarded["supplier_name"]) == ("s1", "Volt Ltd")
 
 
 async def test_a_bid_at_the_deadline_is_refused(work: FakeUnitOfWork) -> None:

@@ -259,6 +259,22 @@ def test_bid_tiers_at_their_limits() -> None:
     assert refusals(BidIn, bid(("0", "1"), quality="100.5")) == {}
 
 
+def test_a_bids_supplier_name_is_trimmed_and_bounded() -> None:
+    named = bid(("0", "1")) | {"supplier_name": "  Volt Energy Ltd  "}
+    assert BidIn.model_validate(named).supplier_name == "Volt Energy Ltd"
+    assert BidIn.model_validate(bid(("0", "1"))).supplier_name is None
+    assert refusals(BidIn, named | {"supplier_name": "x" * 200}) == {}
+    assert refusals(BidIn, named | {"supplier_name": " " + "x" * 200 + " "}) == {}
+    assert refusals(BidIn, named | {"supplier_name": "x" * 201}) == {
+        "supplier_name": "String should have at most 200 characters"
+    }
+    assert refusals(BidIn, named | {"supplier_name": "   "}) == {
+        "supplier_name": "String should have at least 1 character"
+    }
+    assert list(refusals(BidIn, named | {"supplier_name": "Volt\nEnergy"})) == ["supplier_name"]
+    assert list(refusals(BidIn, named | {"supplier_name": 42})) == ["supplier_name"]
+
+
 def test_quality_scores_at_their_limits() -> None:
     def score(quality: object) -> dict[str, Any]:
         return {"scores": [{"bid_id": str(uuid4()), "quality_score": quality}]}

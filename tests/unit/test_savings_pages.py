@@ -12,9 +12,11 @@ from uuid import UUID
 from services.savings.pages import (
     ContractPage,
     Dashboard,
+    SchoolPage,
     contract_page,
     dashboard_page,
     error_page,
+    school_page,
     sign_in_page,
 )
 from services.savings.reports import (
@@ -24,6 +26,7 @@ from services.savings.reports import (
     ContractSavings,
     LedgerEntry,
     MonthSavings,
+    SchoolDetail,
     SchoolSavings,
     TrustSavings,
     ledger_csv,
@@ -115,6 +118,9 @@ VOLT = ContractSavings(
     supplier_id="volt-co",
     bid_id=UUID(int=2),
     contract_start=date(2027, 4, 1),
+    # Alder's supply starts on 2 April 2027, Cedar's on 1 September.
+    first_supply_start=date(2027, 4, 2),
+    last_supply_start=date(2027, 9, 1),
     term_months=12,
     schools=2,
     pooled_quantity=Decimal(14000),
@@ -194,7 +200,7 @@ def test_a_trust_without_awards_is_told_so() -> None:
 
 def test_the_sign_in_form_labels_its_field_and_announces_errors() -> None:
     form = sign_in_page(CSRF, "That <token> is not valid.")
-    assert '<label for="token">Manager token</label>' in form
+    assert '<label for="token">Manager or school token</label>' in form
     assert (
         f'method="post" action="/sign-in"><input type="hidden" name="csrf_token" value="{CSRF}">'
         in form
@@ -469,3 +475,69 @@ def test_the_dashboard_says_why_pooling_alone_can_exceed_the_saving() -> None:
     note = note[: note.index("</div>")]
     assert "more than the saving because it is measured against buying alone" in note
     assert "Pooling alone can be more than the saving." in page
+
+
+def test_suppliers_are_named_where_their_bid_gave_a_name() -> None:
+    named = VOLT.model_copy(update={"supplier_name": "Volt Energy <Ltd>"})
+    listing = dashboard([ALDER, CEDAR], [named, SPARK])
+    contracts = listing[listing.index('id="contracts"') :]
+    # "Name (id)", escaped; an award from before names were asked for shows its id alone.
+    assert "<td>Volt Energy &lt;Ltd&gt; (volt-co)</td>" in contracts
+    assert "<td>spark-ltd</td>" in contracts
+    page = contract(
+        [award(named, [ALDER.model_copy(update={"supplier_name": "Volt Energy <Ltd>"})])]
+    )
+    assert ">Award: Volt Energy &lt;Ltd&gt; (volt-co)</h2>" in page
+    assert "<dt>Supplier</dt><dd>Volt Energy &lt;Ltd&gt; (volt-co)</dd>" in page
+
+
+def test_the_contract_list_gives_the_schools_supply_starts() -> None:
+    # VOLT supplies Alder from 2 April 2027 and Cedar from 1 September (their own contract ends).
+    listing = dashboard([ALDER, CEDAR])
+    contracts = listing[listing.index('id="contracts"') :]
+    assert '<th scope="col">Supply starts, term</th>' in contracts
+    assert '<td class="nowrap">from 2 Apr 2027<br>to 1 Sep 2027<br>' in contracts
+    # One day for every school: that day alone.
+    alone = VOLT.model_copy(update={"last_supply_start": date(2027, 4, 2)})
+    single = dashboard([ALDER], [alone])
+    assert '<td class="nowrap">2 Apr 2027<br><span class="small">12 months' in single
+    assert "Savings by the month supply starts" in listing
+    assert '<th scope="col">Supply starts</th>' in listing
+
+
+def own(entries: list[LedgerEntry]) -> SchoolDetail:
+    """Alder's own page: its figures are its one entry's (or none)."""
+    figures = {name: getattr(ALDER, name) for name in (*MONEY, "saving_pct", "economy_of_scale")}
+    if not entries:
+        figures = dict.fromkeys(MONEY, Decimal("0.00")) | {
+            "saving_pct": None,
+            "economy_of_scale": Decimal("0.00"),
+        }
+    return SchoolDetail(urn="100001", name="Alder <Primary>", entries=entries, **figures)
+
+
+def test_a_schools_own_page_shows_its_lines_and_nothing_of_other_schools() -> None:
+    named = ALDER.model_copy(update={"supplier_name": "Volt Energy Ltd"})
+    page = school_page(SchoolPage(own([named]), AT), CSRF)
+    assert "<script" not in page
+    assert "<h1>Alder &lt;Primary&gt;</h1>" in page
+    assert "URN 100001 &middot; 1 joint contract &middot; figures at 15 January 2027" in page
+    # Alder's line (B 3,000, C 2,500, S 500, 16.67%, E 500), its supplier and supply window.
+    assert '<dd class="value" id="annual-saving">£500.00</dd>' in page
+    row = page[page.index('<tr><th scope="row">Electricity') :]
+    row = row[: row.index("</tr>")]
+    assert '<span class="small">Volt Energy Ltd (volt-co)<br>10,000 kWh a year</span></th>' in row
+    assert '<td class="nowrap">2 April 2027<br><span class="small">to 1 April 2028</span>' in row
+    for cell in ("£3,000.00", "£2,500.00", "£500.00", "16.67%"):
+        assert f'<td class="num">{cell}</td>' in row
+    # Its own CSV, through its own session; no link to any trust's pages.
+    assert '<a href="/schools/100001/ledger.csv" download>' in page
+    assert "/trusts/" not in page
+    assert "Cedar" not in page and "4242" not in page
+    assert f'<input type="hidden" name="csrf_token" value="{CSRF}">' in page
+
+
+def test_a_school_without_awards_is_told_so() -> None:
+    page = school_page(SchoolPage(own([]), AT), CSRF)
+    assert "No savings yet" in page
+    assert "<svg" not in page

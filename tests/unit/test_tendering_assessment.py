@@ -1,6 +1,7 @@
 """Assessment summaries (services/tendering/domain/assessment.py; Procurement Act 2023, s.50),
 worked by hand: a bidder reads its own scores and the winner's, never another loser's."""
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -65,3 +66,16 @@ def test_the_winner_reads_its_own_scores_and_no_one_elses() -> None:
 def test_there_is_no_summary_before_the_award() -> None:
     with pytest.raises(NotYetAwarded):
         assess(RANKED, "gamma", None, Weights(), POOLED, "kWh")
+
+
+def test_the_winner_is_named_as_its_bid_gave_its_name() -> None:
+    named = [
+        replace(b, supplier_name="Beta Power Ltd") if b.supplier_id == "beta" else b
+        for b in (s.bid for s in RANKED)
+    ]
+    summary = assess(evaluate(named, POOLED, Weights()), "gamma", "beta", Weights(), POOLED, "kWh")
+
+    assert (summary.winner.supplier_id, summary.winner.supplier_name) == ("beta", "Beta Power Ltd")
+    assert "Beta Power Ltd (beta) won with" in summary.reasons
+    # A bidder that gave no name is named by its id.
+    assert (summary.own.supplier_id, summary.own.supplier_name) == ("gamma", None)

@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from services.tendering.domain.errors import NotYetAwarded
-from services.tendering.domain.evaluation import ScoredBid, Weights, display, quality_of
+from services.tendering.domain.evaluation import ScoredBid, Weights, bidder, display, quality_of
 
 
 @dataclass(frozen=True)
 class Scores:
     supplier_id: str
+    supplier_name: str | None
     unit_price_at_pooled_volume: Decimal
     price_score: Decimal
     quality_score: Decimal
@@ -33,6 +34,7 @@ class Assessment:
 def _scores(s: ScoredBid) -> Scores:
     return Scores(
         s.bid.supplier_id,
+        s.bid.supplier_name,
         s.unit_price,
         display(s.price_score),
         quality_of(s.bid),
@@ -83,6 +85,6 @@ def assess(
             why.append("it ranked above yours on the tie-break (lower price, then earlier bid)")
         reasons = (
             f"Your bid ranked {own.rank} of {len(ranked)}: it offered {breakdown(mine)}."
-            f" {winner.bid.supplier_id} won with {breakdown(theirs)}; {' and '.join(why)}."
+            f" {bidder(winner.bid)} won with {breakdown(theirs)}; {' and '.join(why)}."
         )
     return Assessment(bid_id, own is winner, own.rank, len(ranked), mine, theirs, reasons)

@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from services.tendering.domain.pricing import PriceTier, price_at
+from shared.domain.suppliers import supplier_label
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,13 @@ class Bid:
     tiers: tuple[PriceTier, ...]
     submitted_at: datetime
     quality_comment: str | None = None
+    # The bidder's trading name as it gave it with the bid; None when it gave none.
+    supplier_name: str | None = None
+
+
+def bidder(bid: Bid) -> str:
+    """The bidder as people read it: "Volt Energy Ltd (volt-co)", or its id alone."""
+    return supplier_label(bid.supplier_id, bid.supplier_name)
 
 
 @dataclass(frozen=True)
@@ -105,7 +113,7 @@ def explain_award(
     places = 2 if runner is None else _places_apart(winner.score, runner.score)
     bid = winner.bid
     sentence = (
-        f"{bid.supplier_id} won with a score of {display(winner.score, places)} out of 100: at the"
+        f"{bidder(bid)} won with a score of {display(winner.score, places)} out of 100: at the"
         f" pooled volume of {pooled_quantity:,f} {unit} it offered {winner.unit_price:f} GBP per"
         f" {unit}, a price score of {display(winner.price_score)} (x {weights.price:f} ="
         f" {display(weights.price * winner.price_score)}), and a quality score of"
@@ -114,7 +122,7 @@ def explain_award(
     )
     if runner is None:
         return f"{sentence}; it was the only bid."
-    other = runner.bid.supplier_id
+    other = bidder(runner.bid)
     if winner.score == runner.score:
         if winner.unit_price < runner.unit_price:
             return (
