@@ -118,6 +118,15 @@ CATEGORIES: dict[str, dict[str, Any]] = {
     },
 }
 
+# The names the demo's bidders trade under (a bid carries its supplier's name).
+SUPPLIER_NAMES = {
+    "brightgrid-energy": "BrightGrid Energy Ltd",
+    "northpower-supply": "Northpower Supply plc",
+    "moorland-gas": "Moorland Gas Ltd",
+    "classware-uk": "Classware UK Ltd",
+    "edusoft-direct": "EduSoft Direct Ltd",
+}
+
 
 def _ok(response: httpx.Response) -> Any:
     if response.status_code >= 400:
@@ -208,6 +217,7 @@ def run_demo(system: RunningSystem, bidding_seconds: float = 2.0) -> dict[str, A
                         headers=_bearer(system.token(Role.SUPPLIER, supplier)),
                         json={
                             "price_tiers": [{"min_quantity": q, "unit_price": p} for q, p in tiers],
+                            "supplier_name": SUPPLIER_NAMES[supplier],
                         },
                     )
                 )
