@@ -10,6 +10,7 @@ import csv
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 from uuid import uuid4
 
@@ -446,22 +447,15 @@ async def test_from_demand_events_to_awards_per_lot_on_the_broker(system: Runnin
     # Each allocation: quantity, baseline, the lot's pooled price, and the winner's price for
     # the school's volume alone (volt-a: 80,000 < 100,000 -> 0.3000; 250,000 -> 0.2700;
     # watt-b: 100,000 and 300,000 < 350,000 -> 0.2900).
-    assert (lot1["lot"], lot1["lot_name"], lot1["supplier_id"], lot1["pooled_quantity"]) == (
-        1,
-        "Bradford",
-        "volt-a",
-        "330000",
-    )
+    awarded = itemgetter("lot", "lot_name", "supplier_id", "pooled_quantity", "pooled_unit_price")
+    assert [awarded(lot1), awarded(lot2)] == [
+        (1, "Bradford", "volt-a", "330000", "0.2500"),
+        (2, "Leeds", "watt-b", "400000", "0.2300"),
+    ]
     assert allocations(lot1) == [
         ("200003", "80000", "0.3100", "0.2500", "0.3000"),
         ("200004", "250000", "0.2700", "0.2500", "0.2700"),
     ]
-    assert (lot2["lot"], lot2["lot_name"], lot2["supplier_id"], lot2["pooled_unit_price"]) == (
-        2,
-        "Leeds",
-        "watt-b",
-        "0.2300",
-    )
     assert allocations(lot2) == [
         ("200001", "100000", "0.3000", "0.2300", "0.2900"),
         ("200002", "300000", "0.2800", "0.2300", "0.2900"),
