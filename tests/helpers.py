@@ -36,6 +36,15 @@ FIGURES = (
 )
 
 
+def figures(*values: str | None) -> dict[str, Any]:
+    """The six savings figures by name, from their values in the order of FIGURES (None: a
+    percentage of a zero baseline)."""
+    return {
+        name: None if value is None else Decimal(value)
+        for name, value in zip(FIGURES, values, strict=True)
+    }
+
+
 def eventually(probe: Callable[[], T], check: Callable[[T], bool], timeout: float = 30) -> T:
     """Poll `probe` until `check` accepts its value; fail with the last value seen."""
     deadline = time.monotonic() + timeout
