@@ -238,6 +238,12 @@ def free_base_port() -> int:
     raise RuntimeError("no three free ports in a row")
 
 
+def tender_body(trust_id: str, category: str, closes_at: datetime, **more: Any) -> dict[str, Any]:
+    """The request that opens a tender of the trust's pooled demand in a category (`more`: its
+    other fields)."""
+    return {"trust_id": trust_id, "category": category, "closes_at": closes_at.isoformat()} | more
+
+
 def open_tender(
     http: httpx.Client,
     tendering: str,
@@ -249,8 +255,8 @@ def open_tender(
 ) -> str:
     """Open a tender of the trust's pooled demand in a category, as its manager does (`more`:
     other fields of the request); its id."""
-    body = {"trust_id": trust_id, "category": category, "closes_at": closes_at.isoformat()}
-    opened = http.post(f"{tendering}/v1/tenders", headers=manager, json=body | more)
+    body = tender_body(trust_id, category, closes_at, **more)
+    opened = http.post(f"{tendering}/v1/tenders", headers=manager, json=body)
     assert opened.status_code == 201, opened.text
     tender_id: str = opened.json()["tender_id"]
     return tender_id

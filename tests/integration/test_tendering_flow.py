@@ -36,6 +36,7 @@ from tests.helpers import (
     bid_body,
     publish_events,
     scores_body,
+    tender_body,
     until,
 )
 
@@ -483,16 +484,8 @@ async def test_one_requirement_is_not_split_and_cancelling_releases_its_lines(
         await until(pools, lambda p: len(p) == 1 and len(p[0]["lines"]) == 2)
 
         async def open_tender() -> httpx.Response:
-            closes_at = datetime.now(UTC) + timedelta(hours=1)
-            return await http.post(
-                "/v1/tenders",
-                headers=manager,
-                json={
-                    "trust_id": trust,
-                    "category": "electricity",
-                    "closes_at": closes_at.isoformat(),
-                },
-            )
+            body = tender_body(trust, "electricity", datetime.now(UTC) + timedelta(hours=1))
+            return await http.post("/v1/tenders", headers=manager, json=body)
 
         opened = await open_tender()
         assert opened.status_code == 201, opened.text
@@ -590,12 +583,8 @@ async def test_lots_wait_for_every_pooled_schools_registry_entry(system: Running
     ]
     await publish_events(system, Topics.REGISTRY, trust, joined[:1])
     await publish_events(system, Topics.DEMAND, trust, lines)
-    body = {
-        "trust_id": trust,
-        "category": "electricity",
-        "closes_at": (datetime.now(UTC) + timedelta(days=7)).isoformat(),
-        "lots_by": "local_authority",
-    }
+    in_a_week = datetime.now(UTC) + timedelta(days=7)
+    body = tender_body(trust, "electricity", in_a_week, lots_by="local_authority")
     async with httpx.AsyncClient(base_url=system.urls["tendering"], timeout=30) as http:
 
         async def open_tender() -> httpx.Response:
