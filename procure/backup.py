@@ -4,8 +4,10 @@ A backup is a tar archive holding `manifest.json` and one `pg_dump` custom-forma
 database (`demand.dump`, `tendering.dump`, `savings.dump`), taken from the running system of a
 data folder. A restore needs the folder free of any `procure up`: it starts the folder's
 embedded PostgreSQL (making the cluster if the folder is empty), drops and recreates each
-database, restores its dump into it and stops PostgreSQL. The broker's topics are not in a
-backup: the services start on an empty broker and serve from their databases.
+database, restores its dump into it, marks it restored and stops PostgreSQL. The broker's
+topics are not in a backup: the services start on an empty broker and serve from their
+databases; on a broker that kept its topics, the mark makes each service read them again from
+the start (shared/restored.py).
 """
 
 import asyncio
@@ -25,6 +27,7 @@ import asyncpg
 from procure.cli_support import hold_data_dir, prepare_data_dir, recorded
 from procure.infra.embedded import EmbeddedPostgres, pgserver_install
 from procure.infra.provision import SERVICES, create_databases, database_url
+from shared import restored
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -61,6 +64,18 @@ def _member(name: str) -> tarfile.TarInfo:
     return info
 
 
+def dump_database(url: str, dump: Path) -> None:
+    """A `pg_dump` of the database at `url`, in custom format, into the file `dump`."""
+    dumped = subprocess.run(
+        [_bin("pg_dump"), "-Fc", "-f", str(dump), "-d", url],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if dumped.returncode != 0:
+        raise BackupError(f"pg_dump of {url.rsplit('/', 1)[-1]} failed: {dumped.stderr.strip()}")
+
+
 def backup(folder: Path, target: Path) -> Written:
     """Dump the databases of the system running on `folder` into the archive `target`,
     written whole or not at all (a temporary file renamed), mode 0600."""
@@ -81,17 +96,10 @@ def backup(folder: Path, target: Path) -> Written:
         dumps = {}
         for name in SERVICES:
             dump = Path(work) / f"{name}.dump"
-            dumped = subprocess.run(
-                [_bin("pg_dump"), "-Fc", "-f", str(dump), "-d", database_url(server_url, name)],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            if dumped.returncode != 0:
-                raise BackupError(
-                    f"pg_dump of {name} failed (is the `procure up` of {folder} running?):"
-                    f" {dumped.stderr.strip()}"
-                )
+            try:
+                dump_database(database_url(server_url, name), dump)
+            except BackupError as exc:
+                raise BackupError(f"{exc} (is the `procure up` of {folder} running?)") from exc
             dumps[name] = dump
         fd, partial = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
         try:
@@ -156,6 +164,31 @@ async def _recreate(server_url: str, names: tuple[str, ...]) -> None:
     await create_databases(server_url, names)
 
 
+async def _mark_restored(url: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await restored.mark(conn)
+    finally:
+        await conn.close()
+
+
+def restore_database(server_url: str, name: str, dump: Path) -> None:
+    """Drop and recreate the database `name` of the server, restore `dump` into it and mark it
+    restored: its service's consumer groups read their topics again from the start when it
+    next starts (shared/restored.py)."""
+    asyncio.run(_recreate(server_url, (name,)))
+    target = database_url(server_url, name)
+    done = subprocess.run(
+        [_bin("pg_restore"), "--no-owner", "--exit-on-error", "-d", target, str(dump)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise BackupError(f"pg_restore of {name} failed: {done.stderr.strip()}")
+    asyncio.run(_mark_restored(target))
+
+
 def restore(folder: Path, source: Path) -> tuple[str, ...]:
     """Replace the databases in the data folder `folder` (no `procure up` may run on it) with
     those of the backup `source`."""
@@ -169,18 +202,8 @@ def restore(folder: Path, source: Path) -> tuple[str, ...]:
             server = EmbeddedPostgres(folder, durable=True, log=logs / "postgres.log")
             server.start()
             try:
-                asyncio.run(_recreate(server.url, SERVICES))
                 for name in SERVICES:
-                    dump = str(Path(work) / f"{name}.dump")
-                    target = database_url(server.url, name)
-                    restored = subprocess.run(
-                        [_bin("pg_restore"), "--no-owner", "--exit-on-error", "-d", target, dump],
-                        capture_output=True,
-                        text=True,
-                        check=False,
-                    )
-                    if restored.returncode != 0:
-                        raise BackupError(f"pg_restore of {name} failed: {restored.stderr.strip()}")
+                    restore_database(server.url, name, Path(work) / f"{name}.dump")
             finally:
                 server.stop()
     return SERVICES

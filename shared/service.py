@@ -26,7 +26,7 @@ from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.message import StreamMessage
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from shared import outbox, revocations
+from shared import outbox, restored, revocations
 from shared.asyncapi import Channel
 from shared.asyncapi import document as asyncapi_document
 from shared.auth import WeakSecretError, check_secret
@@ -69,6 +69,8 @@ class Runtime:
     # subscribers: for the AsyncAPI document and the consumer lag metric.
     handled: set[str] = field(default_factory=set)
     groups: dict[str, Any] = field(default_factory=dict)
+    # The topics each consumer group reads: rewound after a restore (shared/restored.py).
+    consumed: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -204,6 +206,7 @@ def subscribe_batches(
     )
     subscriber(on_batch)
     runtime.groups[group] = subscriber
+    runtime.consumed[group] = tuple(topics)
     for topic in topics:  # a series per dead-letter topic from the start, at zero
         DEAD_LETTERS.labels(Topics.dead_letters(topic))
 
@@ -237,6 +240,13 @@ def subscribe(runtime: Runtime, subscription: Subscription) -> None:
     )
 
 
+async def start_consuming(runtime: Runtime) -> None:
+    """Start the consumer groups; on a database just restored from a backup, from the first
+    offsets of their topics (shared/restored.py)."""
+    await restored.recover(runtime.pool, runtime.settings.kafka.bootstrap_servers, runtime.consumed)
+    await runtime.broker.start()
+
+
 def create_app(
     runtime: Runtime,
     migrations: Path,
@@ -256,7 +266,7 @@ def create_app(
         runtime._pool = await create_pool(settings.database_url)
         await migrate(runtime.pool, migrations)
         await ensure_configured_topics(settings.kafka)
-        await runtime.broker.start()
+        await start_consuming(runtime)
         runtime.producer = create_outbox_producer(settings, runtime.name)
         await runtime.producer.start()
         runtime.broker_logs = BrokerLogs(settings.kafka.bootstrap_servers, runtime.name)

@@ -6,14 +6,16 @@ import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
+from uuid import uuid4
 
 import httpx
 from aiokafka import AIOKafkaProducer
 
-from shared.events import Envelope, EventData, outgoing
+from shared.events import Allocation, Envelope, EventData, TenderAwarded, outgoing
 
 if TYPE_CHECKING:
     from procure.launcher import RunningSystem
@@ -32,6 +34,15 @@ FIGURES = (
     "saving_pct",
     "economy_of_scale",
 )
+
+
+def figures(*values: str | None) -> dict[str, Any]:
+    """The six savings figures by name, from their values in the order of FIGURES (None: a
+    percentage of a zero baseline)."""
+    return {
+        name: None if value is None else Decimal(value)
+        for name, value in zip(FIGURES, values, strict=True)
+    }
 
 
 def eventually(probe: Callable[[], T], check: Callable[[T], bool], timeout: float = 30) -> T:
@@ -74,6 +85,37 @@ def registry_csv(trust_id: str, schools: list[tuple[str, str]], **columns: Any) 
     header = "URN,EstablishmentName,Trusts (code),Trusts (name),EstablishmentStatus (name)"
     rows = [f"{urn},{name},{trust_id},Trust {trust_id},Open" for urn, name in schools]
     return "\n".join([header, *rows]) + "\n"
+
+
+def award_to(schools: int) -> TenderAwarded:
+    """A lot's award to this many schools, with long values everywhere: the largest an
+    allocation gets in practice."""
+    return TenderAwarded(
+        tender_id=uuid4(),
+        category="electricity",
+        unit="kWh",
+        term_months=24,
+        bid_id=uuid4(),
+        supplier_id="a-supplier-with-a-rather-long-identifier",
+        pooled_quantity=Decimal("123456789012.123456"),
+        pooled_unit_price=Decimal("0.123456"),
+        contract_start=date(2027, 4, 1),
+        awarded_at=datetime(2027, 1, 15, 12, 0, tzinfo=UTC),
+        allocations=[
+            Allocation(
+                demand_id=uuid4(),
+                school_urn=str(100000 + i),
+                quantity=Decimal("9876543.123456"),
+                baseline_unit_price=Decimal("0.287654"),
+                pooled_unit_price=Decimal("0.123456"),
+                solo_unit_price=Decimal("0.234567"),
+            )
+            for i in range(schools)
+        ],
+        lot=3,
+        lot_name="Cambridgeshire",
+        standstill_ends=date(2027, 1, 27),
+    )
 
 
 def new_event(
@@ -196,6 +238,12 @@ def free_base_port() -> int:
     raise RuntimeError("no three free ports in a row")
 
 
+def tender_body(trust_id: str, category: str, closes_at: datetime, **more: Any) -> dict[str, Any]:
+    """The request that opens a tender of the trust's pooled demand in a category (`more`: its
+    other fields)."""
+    return {"trust_id": trust_id, "category": category, "closes_at": closes_at.isoformat()} | more
+
+
 def open_tender(
     http: httpx.Client,
     tendering: str,
@@ -207,8 +255,8 @@ def open_tender(
 ) -> str:
     """Open a tender of the trust's pooled demand in a category, as its manager does (`more`:
     other fields of the request); its id."""
-    body = {"trust_id": trust_id, "category": category, "closes_at": closes_at.isoformat()}
-    opened = http.post(f"{tendering}/v1/tenders", headers=manager, json=body | more)
+    body = tender_body(trust_id, category, closes_at, **more)
+    opened = http.post(f"{tendering}/v1/tenders", headers=manager, json=body)
     assert opened.status_code == 201, opened.text
     tender_id: str = opened.json()["tender_id"]
     return tender_id

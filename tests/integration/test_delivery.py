@@ -44,6 +44,7 @@ async def pool(infra: Infrastructure, tmp_path: Path) -> AsyncIterator[asyncpg.P
         "shared/0002_outbox_queue.sql",
         "shared/0003_revoked_tokens.sql",
         "shared/0004_published_history.sql",
+        "shared/0005_restored.sql",
         "testsvc/0001_applied.sql",
     ]
     assert await migrate(db, service_migrations) == []  # applied once, recorded

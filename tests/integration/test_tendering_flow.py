@@ -10,6 +10,7 @@ import csv
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 from uuid import uuid4
 
@@ -35,6 +36,7 @@ from tests.helpers import (
     bid_body,
     publish_events,
     scores_body,
+    tender_body,
     until,
 )
 
@@ -207,16 +209,14 @@ async def test_from_demand_events_to_awards_per_lot_on_the_broker(system: Runnin
         # A year: 30,000 + 84,000 + 24,800 + 67,500 + 12,800 = 219,100; x 24/12 = 438,200.00;
         # VAT 87,640.00; 525,840.00 >= 207,720 (in force from 1 Jan 2026): regulated.
         route = pool["route"]
-        assert (route["value_ex_vat"], route["vat"], route["value_inc_vat"]) == (
-            "438200.00",
-            "87640.00",
-            "525840.00",
-        )
-        assert (route["route"], route["threshold"], route["threshold_name"]) == (
-            "regulated",
-            "207720",
-            "sub-central",
-        )
+        assert {name: value for name, value in route.items() if name != "reason"} == {
+            "route": "regulated",
+            "value_ex_vat": "438200.00",
+            "vat": "87640.00",
+            "value_inc_vat": "525840.00",
+            "threshold": "207720",
+            "threshold_name": "sub-central",
+        }
         assert route["reason"].startswith(
             "Estimated value 525,840.00 GBP inc. VAT is at or above the sub-central threshold of"
             " 207,720.00 GBP in force on "
@@ -474,23 +474,17 @@ async def test_from_demand_events_to_awards_per_lot_on_the_broker(system: Runnin
     # Each allocation: quantity, baseline, the lot's pooled price, and the winner's price for
     # the school's volume alone (volt-a: 80,000 < 100,000 -> 0.3000; 250,000 -> 0.2700;
     # watt-b: 100,000 and 300,000 < 350,000 -> 0.2900).
-    assert (lot1["lot"], lot1["lot_name"], lot1["supplier_id"], lot1["pooled_quantity"]) == (
-        1,
-        "Bradford",
-        "volt-a",
-        "330000",
+    awarded = itemgetter(
+        "lot", "lot_name", "supplier_id", "supplier_name", "pooled_quantity", "pooled_unit_price"
     )
+    assert [awarded(lot1), awarded(lot2)] == [
+        (1, "Bradford", "volt-a", None, "330000", "0.2500"),
+        (2, "Leeds", "watt-b", "Watt Power Ltd", "400000", "0.2300"),
+    ]
     assert allocations(lot1) == [
         ("200003", "80000", "0.3100", "0.2500", "0.3000"),
         ("200004", "250000", "0.2700", "0.2500", "0.2700"),
     ]
-    assert (lot2["lot"], lot2["lot_name"], lot2["supplier_id"], lot2["pooled_unit_price"]) == (
-        2,
-        "Leeds",
-        "watt-b",
-        "0.2300",
-    )
-    assert (lot1["supplier_name"], lot2["supplier_name"]) == (None, "Watt Power Ltd")
     assert allocations(lot2) == [
         ("200001", "100000", "0.3000", "0.2300", "0.2900"),
         ("200002", "300000", "0.2800", "0.2300", "0.2900"),
@@ -518,16 +512,8 @@ async def test_one_requirement_is_not_split_and_cancelling_releases_its_lines(
         await until(pools, lambda p: len(p) == 1 and len(p[0]["lines"]) == 2)
 
         async def open_tender() -> httpx.Response:
-            closes_at = datetime.now(UTC) + timedelta(hours=1)
-            return await http.post(
-                "/v1/tenders",
-                headers=manager,
-                json={
-                    "trust_id": trust,
-                    "category": "electricity",
-                    "closes_at": closes_at.isoformat(),
-                },
-            )
+            body = tender_body(trust, "electricity", datetime.now(UTC) + timedelta(hours=1))
+            return await http.post("/v1/tenders", headers=manager, json=body)
 
         opened = await open_tender()
         assert opened.status_code == 201, opened.text
@@ -625,12 +611,8 @@ async def test_lots_wait_for_every_pooled_schools_registry_entry(system: Running
     ]
     await publish_events(system, Topics.REGISTRY, trust, joined[:1])
     await publish_events(system, Topics.DEMAND, trust, lines)
-    body = {
-        "trust_id": trust,
-        "category": "electricity",
-        "closes_at": (datetime.now(UTC) + timedelta(days=7)).isoformat(),
-        "lots_by": "local_authority",
-    }
+    in_a_week = datetime.now(UTC) + timedelta(days=7)
+    body = tender_body(trust, "electricity", in_a_week, lots_by="local_authority")
     async with httpx.AsyncClient(base_url=system.urls["tendering"], timeout=30) as http:
 
         async def open_tender() -> httpx.Response:

@@ -1,13 +1,11 @@
 """A big award is sent in parts that each stay far below Kafka's 1 MB message limit, and events
 written before awards had parts are read as one whole part (the upcast of version 1)."""
 
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import UTC, datetime
 from uuid import uuid4
 
 from shared.events import (
     ALLOCATIONS_PER_EVENT,
-    Allocation,
     Envelope,
     SavingsRecorded,
     TenderAwarded,
@@ -15,50 +13,20 @@ from shared.events import (
     read_data,
     upcast,
 )
-from tests.helpers import new_event
+from tests.helpers import award_to, new_event
 
 KAFKA_DEFAULT_MAX_MESSAGE_BYTES = 1_048_576
 NOW = datetime(2027, 1, 15, 12, 0, tzinfo=UTC)
 
 
-def award(schools: int) -> TenderAwarded:
-    # Long values everywhere: the largest an allocation gets in practice.
-    return TenderAwarded(
-        tender_id=uuid4(),
-        category="electricity",
-        unit="kWh",
-        term_months=24,
-        bid_id=uuid4(),
-        supplier_id="a-supplier-with-a-rather-long-identifier",
-        pooled_quantity=Decimal("123456789012.123456"),
-        pooled_unit_price=Decimal("0.123456"),
-        contract_start=date(2027, 4, 1),
-        awarded_at=NOW,
-        allocations=[
-            Allocation(
-                demand_id=uuid4(),
-                school_urn=str(100000 + i),
-                quantity=Decimal("9876543.123456"),
-                baseline_unit_price=Decimal("0.287654"),
-                pooled_unit_price=Decimal("0.123456"),
-                solo_unit_price=Decimal("0.234567"),
-            )
-            for i in range(schools)
-        ],
-        lot=3,
-        lot_name="Cambridgeshire",
-        standstill_ends=date(2027, 1, 27),
-    )
-
-
 def test_a_small_award_is_one_event() -> None:
-    whole = award(3)
+    whole = award_to(3)
     assert award_parts(whole) == [whole]
     assert (whole.part, whole.parts) == (1, 1)
 
 
 def test_a_big_award_is_split_in_order_with_the_same_award_fields() -> None:
-    whole = award(2 * ALLOCATIONS_PER_EVENT + 1)
+    whole = award_to(2 * ALLOCATIONS_PER_EVENT + 1)
     parts = award_parts(whole)
     assert [(p.part, p.parts) for p in parts] == [(1, 3), (2, 3), (3, 3)]
     assert [len(p.allocations) for p in parts] == [ALLOCATIONS_PER_EVENT, ALLOCATIONS_PER_EVENT, 1]
@@ -69,7 +37,7 @@ def test_a_big_award_is_split_in_order_with_the_same_award_fields() -> None:
 
 
 def test_every_part_of_a_ten_thousand_school_award_fits_a_default_kafka_message() -> None:
-    whole = award(10_000)
+    whole = award_to(10_000)
     wire = new_event(whole, trust_id="9001", correlation_id="c").model_dump_json().encode()
     assert len(wire) > KAFKA_DEFAULT_MAX_MESSAGE_BYTES  # why awards are split at all
     parts = award_parts(whole)
@@ -95,7 +63,7 @@ def version_1(data: dict[str, object], event_type: str) -> Envelope:
 
 
 def test_a_version_1_award_reads_as_the_whole_award() -> None:
-    whole = award(2)
+    whole = award_to(2)
     data = whole.model_dump(mode="json")
     del data["part"], data["parts"]
     old = version_1(data, "tender.awarded")
@@ -118,7 +86,7 @@ def test_a_version_1_savings_recorded_reads_as_one_whole_part() -> None:
 
 
 def test_current_versions_are_not_rewritten() -> None:
-    part = award_parts(award(ALLOCATIONS_PER_EVENT + 1))[1]
+    part = award_parts(award_to(ALLOCATIONS_PER_EVENT + 1))[1]
     event = new_event(part, trust_id="9001", correlation_id="c")
     assert event.event_version == 2
     assert upcast(event) == event

@@ -11,7 +11,6 @@ import pytest
 from pydantic import ValidationError
 
 from shared.events import (
-    Allocation,
     BidReceived,
     BidScored,
     DemandAmended,
@@ -23,14 +22,13 @@ from shared.events import (
     SchoolJoined,
     SchoolLeft,
     SpendRecorded,
-    TenderAwarded,
     TenderCancelled,
     TenderOpened,
     TokenRevoked,
     outgoing,
     read_data,
 )
-from tests.helpers import event_types
+from tests.helpers import award_to, event_types
 
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 LINE: dict[str, Any] = {
@@ -64,28 +62,7 @@ SAMPLES: list[EventData] = [
     ),
     BidReceived(tender_id=uuid4(), bid_id=uuid4(), supplier_id="s", received_at=NOW),
     BidScored(tender_id=uuid4(), bid_id=uuid4(), quality_score=Decimal(70), scored_at=NOW),
-    TenderAwarded(
-        tender_id=uuid4(),
-        category="gas",
-        unit="kWh",
-        term_months=24,
-        bid_id=uuid4(),
-        supplier_id="s",
-        pooled_quantity=Decimal("5"),
-        pooled_unit_price=Decimal("0.05"),
-        contract_start=date(2027, 4, 1),
-        awarded_at=NOW,
-        allocations=[
-            Allocation(
-                demand_id=uuid4(),
-                school_urn="100001",
-                quantity=Decimal("5"),
-                baseline_unit_price=Decimal("0.06"),
-                pooled_unit_price=Decimal("0.05"),
-                solo_unit_price=Decimal("0.07"),
-            )
-        ],
-    ),
+    award_to(1),
     TenderCancelled(tender_id=uuid4(), demand_ids=[uuid4()], reason="no bids"),
     SpendRecorded(
         spend_id=uuid4(),

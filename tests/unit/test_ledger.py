@@ -16,6 +16,7 @@ from services.savings.domain.ledger import (
     recorded_event_id,
     totals,
 )
+from tests.helpers import figures
 
 
 def allocation(quantity: str, baseline: str, pooled: str, solo: str) -> Allocation:
@@ -117,15 +118,10 @@ def test_economy_of_scale_is_the_part_only_pooling_made_possible() -> None:
 
 
 def test_totals_are_sums_of_the_rounded_entries() -> None:
-    # 3,000 + 800 = 3,800; 2,400 + 920 = 3,320; 600 - 120 = 480; 1,200 - 120 = 1,080;
-    # 300 + 80 = 380; 480 / 3,800 = 12.6315...% -> 12.63%.
+    # B 3,000 + 800 = 3,800; C 2,400 + 920 = 3,320; S 600 - 120 = 480; T 1,200 - 120 = 1,080;
+    # % 480 / 3,800 = 12.6315...% -> 12.63%; E 300 + 80 = 380.
     assert totals([SAVING, COST_INCREASE]) == Totals(
-        annual_baseline_cost=Decimal("3800.00"),
-        annual_contract_cost=Decimal("3320.00"),
-        annual_saving=Decimal("480.00"),
-        term_saving=Decimal("1080.00"),
-        saving_pct=Decimal("12.63"),
-        economy_of_scale=Decimal("380.00"),
+        **figures("3800.00", "3320.00", "480.00", "1080.00", "12.63", "380.00")
     )
 
 
@@ -137,14 +133,7 @@ def test_totals_add_what_each_school_was_shown() -> None:
 
 def test_totals_of_nothing_are_zero_pence() -> None:
     nothing = totals([])
-    assert nothing == Totals(
-        annual_baseline_cost=Decimal("0.00"),
-        annual_contract_cost=Decimal("0.00"),
-        annual_saving=Decimal("0.00"),
-        term_saving=Decimal("0.00"),
-        saving_pct=None,
-        economy_of_scale=Decimal("0.00"),
-    )
+    assert nothing == Totals(**figures("0.00", "0.00", "0.00", "0.00", None, "0.00"))
     assert str(nothing.annual_saving) == "0.00"
 
 

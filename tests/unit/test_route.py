@@ -145,41 +145,45 @@ def test_the_whole_term_counts(term_months: int, expected: Route) -> None:
     assert decision.route == expected
 
 
-def test_regulated_decision_explains_itself() -> None:
-    # Water at 0% VAT: (50,000 + 30,000) m3 x 2.50 = 200,000 a year; x 15 / 12 = 250,000.
-    decision = decide_route(
-        lines(("50000", "2.50"), ("30000", "2.50")), 15, Decimal(0), False, MARCH_2026
-    )
-    assert decision == RouteDecision(
-        route=Route.REGULATED,
-        value_ex_vat=Decimal("250000.00"),
-        vat=Decimal("0.00"),
-        value_inc_vat=Decimal("250000.00"),
-        threshold=Decimal("207720"),
-        threshold_name="sub-central",
-        reason=(
+@pytest.mark.parametrize(
+    ("given", "expected", "reason"),
+    [
+        # Water at 0% VAT: (50,000 + 30,000) m3 x 2.50 = 200,000 a year; x 15 / 12 = 250,000.
+        (
+            ([("50000", "2.50"), ("30000", "2.50")], 15, "0", False),
+            (Route.REGULATED, "250000.00", "0.00", "250000.00", "207720", "sub-central"),
             "Estimated value 250,000.00 GBP inc. VAT is at or above the sub-central threshold of"
             " 207,720.00 GBP in force on 2026-03-01: regulated procurement under the Procurement"
-            " Act 2023."
+            " Act 2023.",
         ),
-    )
-
-
-def test_below_threshold_decision_explains_itself() -> None:
-    # Catering: 150,000 meals x 2.50 = 375,000 a year; VAT 75,000; inc VAT 450,000.
-    decision = decide_route(lines(("150000", "2.50")), 12, Decimal("0.20"), True, MARCH_2026)
-    assert decision == RouteDecision(
-        route=Route.BELOW_THRESHOLD,
-        value_ex_vat=Decimal("375000.00"),
-        vat=Decimal("75000.00"),
-        value_inc_vat=Decimal("450000.00"),
-        threshold=Decimal("663540"),
-        threshold_name="light-touch",
-        reason=(
+        # Catering: 150,000 meals x 2.50 = 375,000 a year; VAT 75,000; inc VAT 450,000.
+        (
+            ([("150000", "2.50")], 12, "0.20", True),
+            (Route.BELOW_THRESHOLD, "375000.00", "75000.00", "450000.00", "663540", "light-touch"),
             "Estimated value 450,000.00 GBP inc. VAT is below the light-touch threshold of"
             " 663,540.00 GBP in force on 2026-03-01: below-threshold competition under the"
-            " trust's own rules."
+            " trust's own rules.",
         ),
+    ],
+    ids=["regulated", "below-threshold"],
+)
+def test_a_threshold_decision_explains_itself(
+    given: tuple[list[tuple[str, str]], int, str, bool],
+    expected: tuple[Route, str, str, str, str, str],
+    reason: str,
+) -> None:
+    """The decision carries the estimate, the threshold in force and a sentence saying why."""
+    pairs, term_months, vat_rate, light_touch = given
+    decision = decide_route(lines(*pairs), term_months, Decimal(vat_rate), light_touch, MARCH_2026)
+    route, ex_vat, vat, inc_vat, threshold, threshold_name = expected
+    assert decision == RouteDecision(
+        route=route,
+        value_ex_vat=Decimal(ex_vat),
+        vat=Decimal(vat),
+        value_inc_vat=Decimal(inc_vat),
+        threshold=Decimal(threshold),
+        threshold_name=threshold_name,
+        reason=reason,
     )
 
 

@@ -33,31 +33,42 @@ def explain(bids: list[Bid], quantity: str, unit: str, weights: Weights = DEFAUL
     return explain_award(evaluate(bids, q, weights), weights, q, unit)
 
 
-def test_higher_quality_outweighs_a_lower_price() -> None:
-    # The end-to-end example at 420,000 kWh: alpha 0.2500, beta 0.2450.
-    # alpha: price score 0.2450 / 0.2500 x 100 = 98.00, x 0.7 = 68.60; quality 80 x 0.3 = 24.00;
-    # 92.60. beta: 0.7 x 100 + 0.3 x 60 = 88.00.
-    alpha = bid("alpha-energy", "80", ("0", "0.3100"), ("300000", "0.2500"))
-    beta = bid("beta-power", "60", ("0", "0.3000"), ("300000", "0.2450"))
-    assert explain([beta, alpha], "420000", "kWh") == (
-        "alpha-energy won with a score of 92.60 out of 100: at the pooled volume of 420,000 kWh"
-        " it offered 0.2500 GBP per kWh, a price score of 98.00 (x 0.7 = 68.60), and a quality"
-        " score of 80 (x 0.3 = 24.00); its higher quality outweighed beta-power's lower price"
-        " (beta-power scored 88.00 with 0.2450 GBP per kWh and quality 60)."
-    )
-
-
-def test_a_lower_price_outweighs_higher_quality() -> None:
-    # cheap: 0.7 x 100 + 0.3 x 50 = 85.00. good: 0.20 / 0.24 x 100 = 83.33..., x 0.7 = 58.33...,
-    # + 0.3 x 60 = 18: 76.33.
-    cheap = bid("cheap", "50", ("0", "0.20"))
-    good = bid("good", "60", ("0", "0.24"))
-    assert explain([good, cheap], "1500.5", "hour") == (
-        "cheap won with a score of 85.00 out of 100: at the pooled volume of 1,500.5 hour it"
-        " offered 0.20 GBP per hour, a price score of 100.00 (x 0.7 = 70.00), and a quality score"
-        " of 50 (x 0.3 = 15.00); its lower price outweighed good's higher quality (good scored"
-        " 76.33 with 0.24 GBP per hour and quality 60)."
-    )
+@pytest.mark.parametrize(
+    ("bids", "quantity", "unit", "expected"),
+    [
+        # The end-to-end example at 420,000 kWh: alpha 0.2500, beta 0.2450.
+        # alpha: price score 0.2450 / 0.2500 x 100 = 98.00, x 0.7 = 68.60; quality 80 x 0.3 =
+        # 24.00; 92.60. beta: 0.7 x 100 + 0.3 x 60 = 88.00.
+        (
+            [
+                bid("beta-power", "60", ("0", "0.3000"), ("300000", "0.2450")),
+                bid("alpha-energy", "80", ("0", "0.3100"), ("300000", "0.2500")),
+            ],
+            "420000",
+            "kWh",
+            "alpha-energy won with a score of 92.60 out of 100: at the pooled volume of 420,000"
+            " kWh it offered 0.2500 GBP per kWh, a price score of 98.00 (x 0.7 = 68.60), and a"
+            " quality score of 80 (x 0.3 = 24.00); its higher quality outweighed beta-power's"
+            " lower price (beta-power scored 88.00 with 0.2450 GBP per kWh and quality 60).",
+        ),
+        # cheap: 0.7 x 100 + 0.3 x 50 = 85.00. good: 0.20 / 0.24 x 100 = 83.33..., x 0.7 =
+        # 58.33..., + 0.3 x 60 = 18: 76.33.
+        (
+            [bid("good", "60", ("0", "0.24")), bid("cheap", "50", ("0", "0.20"))],
+            "1500.5",
+            "hour",
+            "cheap won with a score of 85.00 out of 100: at the pooled volume of 1,500.5 hour it"
+            " offered 0.20 GBP per hour, a price score of 100.00 (x 0.7 = 70.00), and a quality"
+            " score of 50 (x 0.3 = 15.00); its lower price outweighed good's higher quality (good"
+            " scored 76.33 with 0.24 GBP per hour and quality 60).",
+        ),
+    ],
+    ids=["higher-quality-outweighs-a-lower-price", "a-lower-price-outweighs-higher-quality"],
+)
+def test_the_explanation_says_what_outweighed_what(
+    bids: list[Bid], quantity: str, unit: str, expected: str
+) -> None:
+    assert explain(bids, quantity, unit) == expected
 
 
 def test_better_on_both_counts() -> None:
