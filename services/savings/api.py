@@ -10,13 +10,13 @@ always agree.
 import re
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
-from typing import TypeVar
+from typing import Annotated, TypeVar
 from uuid import UUID
 
 import asyncpg
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
-from services.savings import reports
+from services.savings import realised, reports
 from services.savings.settings import SavingsSettings
 from shared.db import Connection
 from shared.http import Caller, require_school, require_trust
@@ -171,9 +171,79 @@ async def own_ledger_csv(urn: str, request: Request, caller: Caller) -> Response
 
 def csv_response(whose: str, entries: list[reports.LedgerEntry]) -> Response:
     """The entries as a CSV download named after `whose` ("trust-3101", "school-310101")."""
-    filename = "savings-ledger-" + re.sub(r"[^A-Za-z0-9_-]", "", whose) + ".csv"
+    return download("savings-ledger", whose, reports.ledger_csv(entries))
+
+
+def download(what: str, whose: str, body: str) -> Response:
+    """A CSV download named `what`-`whose`.csv."""
+    filename = f"{what}-" + re.sub(r"[^A-Za-z0-9_-]", "", whose) + ".csv"
     return Response(
-        reports.ledger_csv(entries),
+        body,
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+# --- savings achieved (realised) -------------------------------------------------------------
+
+
+@router.get("/realised", response_model=realised.TrustRealised)
+async def trust_realised(trust_id: str, request: Request, caller: Caller) -> realised.TrustRealised:
+    """What the trust's schools were invoiced against what their joint contracts promised: on
+    and off contract per school, each contract's annualised volume against its price tier, and
+    spend no contract covers, per category."""
+    return await _report(
+        request, caller, trust_id, lambda conn: realised.trust_realised(conn, trust_id)
+    )
+
+
+@router.get("/realised/lines", response_model=realised.SpendLines)
+async def realised_lines(
+    trust_id: str,
+    request: Request,
+    caller: Caller,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[
+        str | None, Query(max_length=200, description="`next_cursor` of the previous page")
+    ] = None,
+) -> realised.SpendLines:
+    """The trust's spend lines, a page at a time (oldest periods first), each with its
+    classification and figures; pages as `GET /v1/demands` does."""
+    return await _report(
+        request,
+        caller,
+        trust_id,
+        lambda conn: realised.trust_lines_page(conn, trust_id, cursor, limit),
+    )
+
+
+@router.get(
+    "/realised.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": "the spend lines as CSV"}},
+)
+async def realised_csv(trust_id: str, request: Request, caller: Caller) -> Response:
+    """Every spend line of the trust as a CSV download, with its classification and figures."""
+    lines = await _report(
+        request, caller, trust_id, lambda conn: realised.trust_lines(conn, trust_id)
+    )
+    return download("savings-realised", f"trust-{trust_id}", realised.lines_csv(lines))
+
+
+@schools_router.get("/realised", response_model=realised.OwnRealised)
+async def own_realised(urn: str, request: Request, caller: Caller) -> realised.OwnRealised:
+    """The school's own realised figures, uncontracted spend and spend lines, for the school."""
+    require_school(caller, urn)
+    return await _read(request, lambda conn: realised.own_realised(conn, urn))
+
+
+@schools_router.get(
+    "/realised.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": "the school's spend as CSV"}},
+)
+async def own_realised_csv(urn: str, request: Request, caller: Caller) -> Response:
+    """The school's own spend lines as a CSV download, with their classification and figures."""
+    require_school(caller, urn)
+    detail = await _read(request, lambda conn: realised.own_realised(conn, urn))
+    return download("savings-realised", f"school-{urn}", realised.lines_csv(detail.lines))
