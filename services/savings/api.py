@@ -10,7 +10,7 @@ always agree.
 import re
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 import asyncpg
@@ -33,6 +33,14 @@ schools_router = APIRouter(
 )
 
 Answer = TypeVar("Answer")
+
+
+def csv_download(description: str) -> dict[str, Any]:
+    """A CSV route's options: its 200 is a text/csv download, described as `description`."""
+    return {
+        "response_class": Response,
+        "responses": {200: {"content": {"text/csv": {}}, "description": description}},
+    }
 
 
 def pool(request: Request) -> asyncpg.Pool:
@@ -58,6 +66,17 @@ async def _report(
 ) -> Answer:
     """`read` for the trust's own manager, in one snapshot."""
     require_trust(caller, trust_id)
+    return await _read(request, read)
+
+
+async def _own(
+    request: Request,
+    caller: Caller,
+    urn: str,
+    read: Callable[[Connection], Awaitable[Answer]],
+) -> Answer:
+    """`read` for the school itself (its token's scope is the URN), in one snapshot."""
+    require_school(caller, urn)
     return await _read(request, read)
 
 
@@ -139,11 +158,7 @@ async def ledger(trust_id: str, request: Request, caller: Caller) -> list[report
     return await _report(request, caller, trust_id, lambda conn: reports.ledger(conn, trust_id))
 
 
-@router.get(
-    "/ledger.csv",
-    response_class=Response,
-    responses={200: {"content": {"text/csv": {}}, "description": "the ledger as CSV"}},
-)
+@router.get("/ledger.csv", **csv_download("the ledger as CSV"))
 async def ledger_csv(trust_id: str, request: Request, caller: Caller) -> Response:
     """The ledger as a CSV download, one row per entry."""
     entries = await _report(request, caller, trust_id, lambda conn: reports.ledger(conn, trust_id))
@@ -153,19 +168,13 @@ async def ledger_csv(trust_id: str, request: Request, caller: Caller) -> Respons
 @schools_router.get("", response_model=reports.SchoolDetail)
 async def own_savings(urn: str, request: Request, caller: Caller) -> reports.SchoolDetail:
     """The school's own figures and ledger entries, for the school itself."""
-    require_school(caller, urn)
-    return await _read(request, lambda conn: reports.own_savings(conn, urn))
+    return await _own(request, caller, urn, lambda conn: reports.own_savings(conn, urn))
 
 
-@schools_router.get(
-    "/ledger.csv",
-    response_class=Response,
-    responses={200: {"content": {"text/csv": {}}, "description": "the school's entries as CSV"}},
-)
+@schools_router.get("/ledger.csv", **csv_download("the school's entries as CSV"))
 async def own_ledger_csv(urn: str, request: Request, caller: Caller) -> Response:
     """The school's own ledger entries as a CSV download, one row per entry."""
-    require_school(caller, urn)
-    detail = await _read(request, lambda conn: reports.own_savings(conn, urn))
+    detail = await _own(request, caller, urn, lambda conn: reports.own_savings(conn, urn))
     return csv_response(f"school-{urn}", detail.entries)
 
 
@@ -217,11 +226,7 @@ async def realised_lines(
     )
 
 
-@router.get(
-    "/realised.csv",
-    response_class=Response,
-    responses={200: {"content": {"text/csv": {}}, "description": "the spend lines as CSV"}},
-)
+@router.get("/realised.csv", **csv_download("the spend lines as CSV"))
 async def realised_csv(trust_id: str, request: Request, caller: Caller) -> Response:
     """Every spend line of the trust as a CSV download, with its classification and figures."""
     lines = await _report(
@@ -233,17 +238,11 @@ async def realised_csv(trust_id: str, request: Request, caller: Caller) -> Respo
 @schools_router.get("/realised", response_model=realised.OwnRealised)
 async def own_realised(urn: str, request: Request, caller: Caller) -> realised.OwnRealised:
     """The school's own realised figures, uncontracted spend and spend lines, for the school."""
-    require_school(caller, urn)
-    return await _read(request, lambda conn: realised.own_realised(conn, urn))
+    return await _own(request, caller, urn, lambda conn: realised.own_realised(conn, urn))
 
 
-@schools_router.get(
-    "/realised.csv",
-    response_class=Response,
-    responses={200: {"content": {"text/csv": {}}, "description": "the school's spend as CSV"}},
-)
+@schools_router.get("/realised.csv", **csv_download("the school's spend as CSV"))
 async def own_realised_csv(urn: str, request: Request, caller: Caller) -> Response:
     """The school's own spend lines as a CSV download, with their classification and figures."""
-    require_school(caller, urn)
-    detail = await _read(request, lambda conn: realised.own_realised(conn, urn))
+    detail = await _own(request, caller, urn, lambda conn: realised.own_realised(conn, urn))
     return download("savings-realised", f"school-{urn}", realised.lines_csv(detail.lines))

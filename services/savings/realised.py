@@ -7,7 +7,8 @@ services/savings/domain/realised.py.
 """
 
 from collections.abc import Iterable
-from datetime import date, datetime
+from dataclasses import fields
+from datetime import datetime
 from uuid import UUID
 
 import asyncpg
@@ -17,6 +18,7 @@ from services.savings import realised_store, reports, store
 from services.savings.domain import realised as rules
 from services.savings.domain.errors import UnknownCursor, UnknownSchool
 from shared.db import Connection
+from shared.events import SpendRecorded
 from shared.money import Amount
 
 
@@ -31,16 +33,22 @@ class RealisedFigures(BaseModel):
     leakage: Amount
 
 
-class SchoolRealised(BaseModel):
-    """One school's realised figures; contract_spend is what it was invoiced on contract."""
+# The bases below only put a model's identifying fields before its figures in the JSON (a
+# model's fields follow its bases from the last to the first): they are never sent alone.
 
+
+class _School(BaseModel):
     urn: str
+    # What the school was invoiced on contract.
     contract_spend: Amount
-    realised_saving: Amount
-    expected_saving: Amount
-    price_variance: Amount
-    off_contract_spend: Amount
-    leakage: Amount
+
+
+class _Trust(BaseModel):
+    trust_id: str
+
+
+class SchoolRealised(RealisedFigures, _School):
+    """One school's realised figures."""
 
 
 class ContractRealised(BaseModel):
@@ -69,27 +77,17 @@ class UncontractedSpend(BaseModel):
     opportunity: Amount
 
 
-class TrustRealised(RealisedFigures):
-    trust_id: str
+class TrustRealised(RealisedFigures, _Trust):
     schools: list[SchoolRealised]
     contracts: list[ContractRealised]
     uncontracted: list[UncontractedSpend]
 
 
-class SpendLine(BaseModel):
-    """One spend line, its classification and its figures (None where its status has none)."""
+class SpendLine(SpendRecorded):
+    """One spend line as recorded (the fields of `spend.recorded`), its classification and its
+    figures (None where its status has none)."""
 
-    spend_id: UUID
-    school_urn: str
     school_name: str | None
-    category: str
-    unit: str
-    supplier: str
-    invoice_ref: str
-    period_start: date
-    period_end: date
-    quantity: Amount
-    amount: Amount
     unit_price: Amount
     status: rules.Status
     tender_id: UUID | None
@@ -130,22 +128,9 @@ class OwnRealised(SchoolRealised):
 
 
 def line_of(row: asyncpg.Record) -> rules.Line:
-    return rules.Line(
-        school_urn=row["school_urn"],
-        category=row["category"],
-        status=rules.Status(row["status"]),
-        tender_id=row["tender_id"],
-        lot=row["lot"],
-        period_start=row["period_start"],
-        period_end=row["period_end"],
-        quantity=row["quantity"],
-        amount=row["amount"],
-        realised_saving=row["realised_saving"],
-        expected_saving=row["expected_saving"],
-        price_variance=row["price_variance"],
-        off_contract_spend=row["off_contract_spend"],
-        leakage=row["leakage"],
-    )
+    """A stored spend line as the rules read it (its columns are the fields)."""
+    named = {f.name: row[f.name] for f in fields(rules.Line)}
+    return rules.Line(**named | {"status": rules.Status(row["status"])})
 
 
 def _school(urn: str, totals: rules.Totals) -> SchoolRealised:
@@ -173,9 +158,11 @@ async def trust_realised(conn: Connection, trust_id: str) -> TrustRealised:
     """Two statements: run it in one snapshot (a repeatable-read unit of work)."""
     lines = [line_of(r) for r in await realised_store.trust_lines(conn, trust_id)]
     contracts = await realised_store.trust_contracts(conn, trust_id)
+    totals = rules.totals(lines)
+    figures = {name: getattr(totals, name) for name in RealisedFigures.model_fields}
     return TrustRealised(
         trust_id=trust_id,
-        **{f: getattr(rules.totals(lines), f) for f in RealisedFigures.model_fields},
+        **figures,
         schools=[_school(urn, t) for urn, t in rules.by_school(lines).items()],
         contracts=_contracts(contracts, lines),
         uncontracted=_uncontracted(lines),

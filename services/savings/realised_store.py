@@ -2,7 +2,6 @@
 (docs/domain-rules.md, "Savings achieved")."""
 
 from collections.abc import Sequence
-from datetime import date, datetime
 from decimal import Decimal
 from typing import NamedTuple
 from uuid import UUID
@@ -32,30 +31,14 @@ class Classification(NamedTuple):
     rule_version: str
 
 
-class SpendRow(NamedTuple):
-    """One spend line as recorded, before its classification."""
-
-    spend_id: UUID
-    trust_id: str
-    school_urn: str
-    category: str
-    unit: str
-    supplier: str
-    invoice_ref: str
-    period_start: date
-    period_end: date
-    quantity: Decimal
-    amount: Decimal
-    source_event_id: UUID
-    recorded_at: datetime
-
-
 async def insert_lines(conn: Connection, rows: Sequence[tuple[object, ...]]) -> None:
-    """(SpendRow + Classification) rows, in the column order of both. A line already recorded
-    (its spend_id, or its school's invoice_ref) stays as it is."""
+    """Rows of: a `spend.recorded` line's fields in their order (spend_id, school_urn, category,
+    unit, supplier, invoice_ref, period_start, period_end, quantity, amount), then trust_id,
+    source_event_id and recorded_at, then its Classification. A line already recorded (its
+    spend_id, or its school's invoice_ref) stays as it is."""
     await conn.executemany(
-        "INSERT INTO spend_lines (spend_id, trust_id, school_urn, category, unit, supplier,"
-        " invoice_ref, period_start, period_end, quantity, amount, source_event_id, recorded_at,"
+        "INSERT INTO spend_lines (spend_id, school_urn, category, unit, supplier, invoice_ref,"
+        " period_start, period_end, quantity, amount, trust_id, source_event_id, recorded_at,"
         " status, entry_id, tender_id, lot, contract_supplier_id, baseline_unit_price,"
         " contract_unit_price, baseline_cost, contract_cost, realised_saving, expected_saving,"
         " price_variance, off_contract_spend, leakage, rule_version) VALUES"
@@ -72,7 +55,7 @@ async def contracts(
     is classified against."""
     return await conn.fetch(
         "SELECT entry_id, school_urn, category, tender_id, lot, supplier_id, supply_start,"
-        " supply_end, baseline_unit_price, pooled_unit_price FROM ledger_entries"
+        " supply_end, baseline_unit_price, pooled_unit_price AS unit_price FROM ledger_entries"
         " WHERE trust_id = $1 AND (school_urn, category) IN"
         " (SELECT * FROM unnest($2::text[], $3::text[]))",
         trust_id,

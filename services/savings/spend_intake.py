@@ -9,6 +9,7 @@ the topics (`procure savings rebuild`) gives the same classification, whatever t
 """
 
 from collections.abc import Iterable, Sequence
+from dataclasses import fields
 from itertools import groupby
 from uuid import UUID
 
@@ -22,27 +23,30 @@ from services.savings.domain.realised import (
     Spend,
     classify,
 )
-from services.savings.realised_store import Classification, SpendRow
+from services.savings.realised_store import Classification
 from shared.db import Connection
 from shared.events import Envelope, SpendRecorded, TenderAwarded, read_data
 from shared.inbox import Together
 from shared.unit_of_work import UnitOfWork
+
+# A line's money figures, in the order of their columns (realised_store.Classification).
+FIGURES = (
+    "baseline_cost",
+    "contract_cost",
+    "realised_saving",
+    "expected_saving",
+    "price_variance",
+    "off_contract_spend",
+    "leakage",
+)
 
 # (school URN, category): a school's contracts for one category.
 Key = tuple[str, str]
 
 
 def contract_of(row: asyncpg.Record) -> Contract:
-    return Contract(
-        entry_id=row["entry_id"],
-        tender_id=row["tender_id"],
-        lot=row["lot"],
-        supplier_id=row["supplier_id"],
-        supply_start=row["supply_start"],
-        supply_end=row["supply_end"],
-        baseline_unit_price=row["baseline_unit_price"],
-        unit_price=row["pooled_unit_price"],
-    )
+    """A contract from a row of `realised_store.contracts` (its columns are its fields)."""
+    return Contract(**{f.name: row[f.name] for f in fields(Contract)})
 
 
 async def contracts_by_school(
@@ -57,24 +61,14 @@ async def contracts_by_school(
 
 def stored(classified: Classified) -> Classification:
     """A classification as its columns."""
-    contract = classified.contract
-    return Classification(
-        status=classified.status.value,
-        entry_id=contract.entry_id if contract else None,
-        tender_id=contract.tender_id if contract else None,
-        lot=contract.lot if contract else None,
-        contract_supplier_id=contract.supplier_id if contract else None,
-        baseline_unit_price=contract.baseline_unit_price if contract else None,
-        contract_unit_price=contract.unit_price if contract else None,
-        baseline_cost=classified.baseline_cost,
-        contract_cost=classified.contract_cost,
-        realised_saving=classified.realised_saving,
-        expected_saving=classified.expected_saving,
-        price_variance=classified.price_variance,
-        off_contract_spend=classified.off_contract_spend,
-        leakage=classified.leakage,
-        rule_version=RULE_VERSION,
+    c = classified.contract
+    terms = (
+        (c.entry_id, c.tender_id, c.lot, c.supplier_id, c.baseline_unit_price, c.unit_price)
+        if c is not None
+        else (None,) * 6
     )
+    figures = tuple(getattr(classified, name) for name in FIGURES)
+    return Classification._make((classified.status.value, *terms, *figures, RULE_VERSION))
 
 
 async def _record_spend(work: UnitOfWork, events: Sequence[Envelope]) -> None:
@@ -86,22 +80,12 @@ async def _record_spend(work: UnitOfWork, events: Sequence[Envelope]) -> None:
         )
         rows = [
             (
-                *SpendRow(
-                    spend_id=s.spend_id,
-                    trust_id=trust_id,
-                    school_urn=s.school_urn,
-                    category=s.category,
-                    unit=s.unit,
-                    supplier=s.supplier,
-                    invoice_ref=s.invoice_ref,
-                    period_start=s.period_start,
-                    period_end=s.period_end,
-                    quantity=s.quantity,
-                    amount=s.amount,
-                    source_event_id=event.event_id,
-                    # When the spend was recorded, not when this row was written.
-                    recorded_at=event.occurred_at,
-                ),
+                # The event's fields in their order, then what the event says about them.
+                *s.model_dump().values(),
+                trust_id,
+                event.event_id,
+                # When the spend was recorded, not when this row was written.
+                event.occurred_at,
                 *stored(
                     classify(
                         Spend(s.supplier, s.period_start, s.period_end, s.quantity, s.amount),
