@@ -1,7 +1,7 @@
 """SQL of savings achieved: spend lines with their classification, and what awards add for it
 (docs/domain-rules.md, "Savings achieved")."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import NamedTuple
 from uuid import UUID
@@ -29,6 +29,22 @@ class Classification(NamedTuple):
     off_contract_spend: Decimal | None
     leakage: Decimal | None
     rule_version: str
+
+
+async def lock(conn: Connection, trust_id: str, categories: Iterable[str]) -> None:
+    """Until the transaction ends, the trust's spend and contracts of these categories are this
+    transaction's to classify: a spend line recorded while an award of its category is (on
+    another instance of the service) would otherwise see neither the award's entries nor be
+    seen by its reclassification. One call takes its locks in one order; a batch that takes
+    more in several calls can deadlock with another instance's batch, which PostgreSQL breaks by
+    failing one, and the inbox then applies that batch's events one by one."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended(key, 17))"
+        " FROM (SELECT DISTINCT $1 || '/' || category AS key"
+        " FROM unnest($2::text[]) AS category ORDER BY key) AS keys",
+        trust_id,
+        list(categories),
+    )
 
 
 async def insert_lines(conn: Connection, rows: Sequence[tuple[object, ...]]) -> None:

@@ -5,7 +5,9 @@ covers classified again (docs/domain-rules.md, "Savings achieved").
 Spend and awards come on different topics, in no guaranteed order: a line recorded before the
 award that covers it is uncontracted until the award arrives, then on or off contract. Either
 way a line ends up classified against every contract of its school and category, so replaying
-the topics (`procure savings rebuild`) gives the same classification, whatever the order.
+the topics (`procure savings rebuild`) gives the same classification, whatever the order. Both
+take the trust's lock of the category first (realised_store.lock), so with several instances of
+the service a line and an award recorded at the same time still see each other.
 """
 
 from collections.abc import Iterable, Sequence
@@ -75,6 +77,7 @@ async def _record_spend(work: UnitOfWork, events: Sequence[Envelope]) -> None:
     """A run of spend lines: per trust, one statement for the contracts, one for the lines."""
     for trust_id, run in groupby(events, key=lambda event: event.trust_id):
         lines = [(event, read_data(event, SpendRecorded)) for event in run]
+        await realised_store.lock(work.conn, trust_id, (s.category for _, s in lines))
         contracts = await contracts_by_school(
             work.conn, trust_id, ((s.school_urn, s.category) for _, s in lines)
         )
@@ -107,6 +110,7 @@ async def award_recorded(
 ) -> None:
     """After an award's ledger entries are written, in the same transaction: keep its tier
     minimum, and classify again the trust's spend of its schools in its category."""
+    await realised_store.lock(conn, trust_id, [award.category])
     await realised_store.record_tier(
         conn, award.tender_id, award.lot, trust_id, award.tier_minimum, event_id
     )
