@@ -8,11 +8,10 @@ whose contracts end 31 March 2027: awarded 15 January 2027 without standstill, s
 supplied from 1 April 2027 to 31 March 2028. School 2 has no contract.
 """
 
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
 import httpx
 
@@ -27,23 +26,18 @@ from shared.events import (
     Topics,
 )
 from tests.helpers import bearer, eventually, new_event, publish_envelopes
+from tests.integration.savings_scenario import Scenario
 
 
-@dataclass(frozen=True)
-class Spending:
-    trust_id: str
-    first_urn: int
-
-    @property
-    def urns(self) -> tuple[str, str, str]:
-        return (str(self.first_urn), str(self.first_urn + 1), str(self.first_urn + 2))
+class Spending(Scenario):
+    """The trust and its three schools (Scenario), with ids of this scenario's own."""
 
     def id(self, name: str) -> UUID:
-        # Derived, not random: the spend ids and the tender are the scenario's own.
-        return uuid5(NAMESPACE_URL, f"test-realised/{self.trust_id}/{self.first_urn}/{name}")
+        # Derived, not random: publishing the scenario twice records each line once.
+        return self.tender_id(f"realised/{name}")
 
     @property
-    def tender_id(self) -> UUID:
+    def award_id(self) -> UUID:
         return self.id("tender")
 
 
@@ -154,7 +148,7 @@ def award(s: Spending) -> TenderAwarded:
     # (school index, q, b, s): pooled Q = 60,000 + 150,000 = 210,000; tier minimum 200,000.
     lines = [(0, "60000", "0.2900", "0.2700"), (1, "150000", "0.2600", "0.2500")]
     return TenderAwarded(
-        tender_id=s.tender_id,
+        tender_id=s.award_id,
         category="electricity",
         unit="kWh",
         term_months=12,

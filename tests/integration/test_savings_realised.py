@@ -71,7 +71,7 @@ def test_the_trusts_realised_savings_to_the_penny(
         (s["urn"], s["contract_spend"], *(s[f] for f in FIGURES)) for s in summary["schools"]
     ] == [(urn, *figures) for urn, figures in zip(spending.urns, SCHOOLS, strict=True)]
     [contract] = summary["contracts"]
-    assert contract["tender_id"] == str(spending.tender_id)
+    assert contract["tender_id"] == str(spending.award_id)
     assert contract["lot"] is None
     assert (
         contract["category"],
@@ -113,7 +113,7 @@ def test_lines_classified_once_whatever_the_order_and_the_repeats(
         april["leakage"],
         april["opportunity"],
     ) == (
-        str(spending.tender_id),
+        str(spending.award_id),
         "volt-co",
         "0.2900",
         "0.2350",
