@@ -30,6 +30,7 @@ from shared.events import (
     SavingsRecorded,
     SchoolJoined,
     SchoolLeft,
+    SpendRecorded,
     TenderAwarded,
     TenderCancelled,
     TenderOpened,
@@ -42,6 +43,7 @@ TOPIC_EVENTS: dict[str, tuple[type[EventData], ...]] = {
     Topics.REGISTRY: (SchoolJoined, SchoolLeft),
     Topics.DEMAND: (DemandRegistered, DemandAmended, DemandWithdrawn),
     Topics.TENDERS: (TenderOpened, BidReceived, TenderAwarded, TenderCancelled),
+    Topics.SPEND: (SpendRecorded,),
     Topics.SAVINGS: (SavingsRecorded,),
     Topics.ACCESS: (TokenRevoked,),
 }
@@ -53,6 +55,8 @@ DESCRIPTIONS: dict[str, str] = {
     " and unit price in the category's canonical unit; withdrawn carries the reason.",
     Topics.TENDERS: "Joint tenders: opened, bids received, awarded (one event per lot, a lot of"
     " more than 1,000 lines in several parts, `part` 1 to `parts`), cancelled.",
+    Topics.SPEND: "What schools were invoiced: one spend.recorded per accepted spend line, quantity"
+    " in the category's canonical unit, amount in pounds ex VAT.",
     Topics.SAVINGS: "One savings.recorded per tender.awarded event (with its part/parts): what"
     " each school saves under the joint contract.",
     Topics.ACCESS: "Revoked bearer tokens: every service refuses a token once it has applied its"

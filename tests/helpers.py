@@ -136,13 +136,18 @@ async def publish_events(
     system: "RunningSystem", topic: str, trust: str, events: list[EventData]
 ) -> None:
     """Publish new events for a trust, as another service would."""
+    envelopes = [new_event(data, trust_id=trust, correlation_id=f"test-{trust}") for data in events]
+    await publish_envelopes(system, topic, envelopes)
+
+
+async def publish_envelopes(system: "RunningSystem", topic: str, events: list[Envelope]) -> None:
+    """Publish these events as they are (a repeat keeps its event_id), keyed by trust."""
     producer = AIOKafkaProducer(bootstrap_servers=system.infra.kafka_bootstrap_servers)
     await producer.start()
     try:
-        for data in events:
-            envelope = new_event(data, trust_id=trust, correlation_id=f"test-{trust}")
+        for envelope in events:
             await producer.send_and_wait(
-                topic, envelope.model_dump_json().encode(), key=trust.encode()
+                topic, envelope.model_dump_json().encode(), key=envelope.trust_id.encode()
             )
     finally:
         await producer.stop()

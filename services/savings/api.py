@@ -10,13 +10,13 @@ always agree.
 import re
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
-from typing import TypeVar
+from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 import asyncpg
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
-from services.savings import reports
+from services.savings import realised, reports
 from services.savings.settings import SavingsSettings
 from shared.db import Connection
 from shared.http import Caller, require_school, require_trust
@@ -33,6 +33,14 @@ schools_router = APIRouter(
 )
 
 Answer = TypeVar("Answer")
+
+
+def csv_download(description: str) -> dict[str, Any]:
+    """A CSV route's options: its 200 is a text/csv download, described as `description`."""
+    return {
+        "response_class": Response,
+        "responses": {200: {"content": {"text/csv": {}}, "description": description}},
+    }
 
 
 def pool(request: Request) -> asyncpg.Pool:
@@ -58,6 +66,17 @@ async def _report(
 ) -> Answer:
     """`read` for the trust's own manager, in one snapshot."""
     require_trust(caller, trust_id)
+    return await _read(request, read)
+
+
+async def _own(
+    request: Request,
+    caller: Caller,
+    urn: str,
+    read: Callable[[Connection], Awaitable[Answer]],
+) -> Answer:
+    """`read` for the school itself (its token's scope is the URN), in one snapshot."""
+    require_school(caller, urn)
     return await _read(request, read)
 
 
@@ -139,11 +158,7 @@ async def ledger(trust_id: str, request: Request, caller: Caller) -> list[report
     return await _report(request, caller, trust_id, lambda conn: reports.ledger(conn, trust_id))
 
 
-@router.get(
-    "/ledger.csv",
-    response_class=Response,
-    responses={200: {"content": {"text/csv": {}}, "description": "the ledger as CSV"}},
-)
+@router.get("/ledger.csv", **csv_download("the ledger as CSV"))
 async def ledger_csv(trust_id: str, request: Request, caller: Caller) -> Response:
     """The ledger as a CSV download, one row per entry."""
     entries = await _report(request, caller, trust_id, lambda conn: reports.ledger(conn, trust_id))
@@ -153,27 +168,81 @@ async def ledger_csv(trust_id: str, request: Request, caller: Caller) -> Respons
 @schools_router.get("", response_model=reports.SchoolDetail)
 async def own_savings(urn: str, request: Request, caller: Caller) -> reports.SchoolDetail:
     """The school's own figures and ledger entries, for the school itself."""
-    require_school(caller, urn)
-    return await _read(request, lambda conn: reports.own_savings(conn, urn))
+    return await _own(request, caller, urn, lambda conn: reports.own_savings(conn, urn))
 
 
-@schools_router.get(
-    "/ledger.csv",
-    response_class=Response,
-    responses={200: {"content": {"text/csv": {}}, "description": "the school's entries as CSV"}},
-)
+@schools_router.get("/ledger.csv", **csv_download("the school's entries as CSV"))
 async def own_ledger_csv(urn: str, request: Request, caller: Caller) -> Response:
     """The school's own ledger entries as a CSV download, one row per entry."""
-    require_school(caller, urn)
-    detail = await _read(request, lambda conn: reports.own_savings(conn, urn))
+    detail = await _own(request, caller, urn, lambda conn: reports.own_savings(conn, urn))
     return csv_response(f"school-{urn}", detail.entries)
 
 
 def csv_response(whose: str, entries: list[reports.LedgerEntry]) -> Response:
     """The entries as a CSV download named after `whose` ("trust-3101", "school-310101")."""
-    filename = "savings-ledger-" + re.sub(r"[^A-Za-z0-9_-]", "", whose) + ".csv"
+    return download("savings-ledger", whose, reports.ledger_csv(entries))
+
+
+def download(what: str, whose: str, body: str) -> Response:
+    """A CSV download named `what`-`whose`.csv."""
+    filename = f"{what}-" + re.sub(r"[^A-Za-z0-9_-]", "", whose) + ".csv"
     return Response(
-        reports.ledger_csv(entries),
+        body,
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+# --- savings achieved (realised) -------------------------------------------------------------
+
+
+@router.get("/realised", response_model=realised.TrustRealised)
+async def trust_realised(trust_id: str, request: Request, caller: Caller) -> realised.TrustRealised:
+    """What the trust's schools were invoiced against what their joint contracts promised: on
+    and off contract per school, each contract's annualised volume against its price tier, and
+    spend no contract covers, per category."""
+    return await _report(
+        request, caller, trust_id, lambda conn: realised.trust_realised(conn, trust_id)
+    )
+
+
+@router.get("/realised/lines", response_model=realised.SpendLines)
+async def realised_lines(
+    trust_id: str,
+    request: Request,
+    caller: Caller,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[
+        str | None, Query(max_length=200, description="`next_cursor` of the previous page")
+    ] = None,
+) -> realised.SpendLines:
+    """The trust's spend lines, a page at a time (oldest periods first), each with its
+    classification and figures; pages as `GET /v1/demands` does."""
+    return await _report(
+        request,
+        caller,
+        trust_id,
+        lambda conn: realised.trust_lines_page(conn, trust_id, cursor, limit),
+    )
+
+
+@router.get("/realised.csv", **csv_download("the spend lines as CSV"))
+async def realised_csv(trust_id: str, request: Request, caller: Caller) -> Response:
+    """Every spend line of the trust as a CSV download, with its classification and figures."""
+    lines = await _report(
+        request, caller, trust_id, lambda conn: realised.trust_lines(conn, trust_id)
+    )
+    return download("savings-realised", f"trust-{trust_id}", realised.lines_csv(lines))
+
+
+@schools_router.get("/realised", response_model=realised.OwnRealised)
+async def own_realised(urn: str, request: Request, caller: Caller) -> realised.OwnRealised:
+    """The school's own realised figures, uncontracted spend and spend lines, for the school."""
+    return await _own(request, caller, urn, lambda conn: realised.own_realised(conn, urn))
+
+
+@schools_router.get("/realised.csv", **csv_download("the school's spend as CSV"))
+async def own_realised_csv(urn: str, request: Request, caller: Caller) -> Response:
+    """The school's own spend lines as a CSV download, with their classification and figures."""
+    detail = await _own(request, caller, urn, lambda conn: realised.own_realised(conn, urn))
+    return download("savings-realised", f"school-{urn}", realised.lines_csv(detail.lines))

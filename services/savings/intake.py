@@ -1,4 +1,5 @@
-"""What savings learns from events: school names, and awards to put in the ledger."""
+"""What savings learns from events: school names, awards to put in the ledger, and spend
+(services/savings/spend_intake.py)."""
 
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -6,7 +7,7 @@ from datetime import UTC
 
 import structlog
 
-from services.savings import store
+from services.savings import spend_intake, store
 from services.savings.domain.ledger import (
     RULE_VERSION,
     Allocation,
@@ -21,6 +22,7 @@ from shared.events import (
     Envelope,
     SavingsRecorded,
     SchoolJoined,
+    SpendRecorded,
     TenderAwarded,
     Topics,
     outgoing,
@@ -119,6 +121,8 @@ async def tender_awarded(work: UnitOfWork, event: Envelope) -> None:
         for a, f, window in figures
     ]
     await store.insert_entries(work.conn, rows)
+    # Spend that arrived before this award is classified again against it.
+    await spend_intake.award_recorded(work.conn, event.trust_id, award, event.event_id)
     total = totals(f for _, f, _ in figures)
     recorded = SavingsRecorded(
         tender_id=award.tender_id,
@@ -144,4 +148,5 @@ async def tender_awarded(work: UnitOfWork, event: Envelope) -> None:
 HANDLERS: dict[str, Handler] = {
     SchoolJoined.event_type: school_joined,
     TenderAwarded.event_type: tender_awarded,
+    SpendRecorded.event_type: spend_intake.spend_recorded,
 }

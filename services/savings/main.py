@@ -15,7 +15,7 @@ from shared.settings import ServiceSettings
 NAME = "savings"
 MIGRATIONS = Path(__file__).with_name("migrations")
 # What the ledger is built from; `procure savings rebuild` replays the same topics.
-SUBSCRIPTION = Subscription([Topics.REGISTRY, Topics.TENDERS], HANDLERS)
+SUBSCRIPTION = Subscription([Topics.REGISTRY, Topics.TENDERS, Topics.SPEND], HANDLERS)
 
 
 def build(settings: ServiceSettings) -> FastAPI:

@@ -1,5 +1,7 @@
 """Rebuild the ledger: replay the savings service's topics from the beginning into an empty
-database, through the same inbox and event handlers as the running service.
+database, through the same inbox and event handlers as the running service. Spend lines are
+rebuilt with it, each classified against every contract of its school and category whatever
+order the topics are read in (services/savings/spend_intake.py).
 
 Ledger entries are derived from the events alone (ids, figures, times), so the rebuilt ledger is
 identical to the one the service built, row by row. The `savings.recorded` events it records again
@@ -43,6 +45,7 @@ async def rebuild(
         await migrate(pool, MIGRATIONS)
         if await pool.fetchval(
             "SELECT EXISTS (SELECT 1 FROM inbox) OR EXISTS (SELECT 1 FROM ledger_entries)"
+            " OR EXISTS (SELECT 1 FROM spend_lines)"
         ):
             raise RebuildError("the database already holds a ledger: rebuild into an empty one")
 

@@ -6,6 +6,8 @@ worked out from those sums. A negative saving is a cost increase and stays negat
 
 import csv
 import io
+from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import asdict
 from datetime import date, datetime
 from decimal import Decimal
@@ -329,19 +331,28 @@ _TEXT_COLUMNS = {"school_name", "supplier_id", "supplier_name", "category", "uni
 
 def ledger_csv(entries: list[LedgerEntry]) -> str:
     """The ledger as CSV, one row per entry, money as plain decimal strings."""
+    return models_csv(CSV_COLUMNS, entries, _TEXT_COLUMNS)
+
+
+def models_csv(
+    columns: Sequence[str], models: Sequence[BaseModel], text_columns: AbstractSet[str]
+) -> str:
+    """Read models as CSV, one row each: `columns` of their JSON form, money as plain decimal
+    strings; a cell of `text_columns` (text from outside) that a spreadsheet would run as a
+    formula is quoted."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for entry in entries:
-        row = entry.model_dump(mode="json")
-        writer.writerow([_cell(column, row[column]) for column in CSV_COLUMNS])
+    writer.writerow(columns)
+    for model in models:
+        row = model.model_dump(mode="json")
+        writer.writerow([_cell(row[column], column in text_columns) for column in columns])
     return out.getvalue()
 
 
-def _cell(column: str, value: Any) -> str:
+def _cell(value: Any, text: bool) -> str:
     if value is None:
         return ""
-    text = str(value)
-    if column in _TEXT_COLUMNS and text.startswith(_FORMULA_START):
-        return "'" + text
-    return text
+    cell = str(value)
+    if text and cell.startswith(_FORMULA_START):
+        return "'" + cell
+    return cell

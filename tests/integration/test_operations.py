@@ -32,7 +32,7 @@ TRUST, URN = "9801", "980101"
 READS = {
     "demand": {Topics.SUBMISSIONS, Topics.TENDERS, Topics.ACCESS},
     "tendering": {Topics.REGISTRY, Topics.DEMAND, Topics.ACCESS},
-    "savings": {Topics.REGISTRY, Topics.TENDERS, Topics.ACCESS},
+    "savings": {Topics.REGISTRY, Topics.TENDERS, Topics.SPEND, Topics.ACCESS},
 }
 WRITES = {
     "demand": {Topics.REGISTRY, Topics.DEMAND, Topics.ACCESS},

@@ -5,23 +5,37 @@ import os
 import secrets
 import subprocess
 import sys
+from decimal import Decimal
 
 import asyncpg
 import pytest
 
 from procure.infra.provision import Infrastructure, create_databases, database_url
 from procure.launcher import RunningSystem
+from services.savings.realised import TrustRealised, trust_realised
+from tests.integration.realised_scenario import Spending, spent
 from tests.integration.savings_scenario import Scenario, recorded
 
 pytestmark = pytest.mark.integration
 
 SCENARIO = Scenario("3002", 300201)
+# Spend before and after its award, with repeats (realised_scenario.py).
+SPENDING = Spending("3006", 300601)
 
 
 async def fetch(url: str, sql: str, *args: object) -> list[dict[str, object]]:
     conn = await asyncpg.connect(url)
     try:
         return [dict(r) for r in await conn.fetch(sql, *args)]
+    finally:
+        await conn.close()
+
+
+async def realised(url: str, trust_id: str) -> TrustRealised:
+    conn = await asyncpg.connect(url)
+    try:
+        async with conn.transaction(isolation="repeatable_read", readonly=True):
+            return await trust_realised(conn, trust_id)
     finally:
         await conn.close()
 
@@ -37,6 +51,7 @@ async def test_rebuild_gives_an_identical_ledger(
     system: RunningSystem, infra: Infrastructure
 ) -> None:
     await recorded(system, infra, SCENARIO, 5)
+    await spent(system, SPENDING)
     live = infra.database_urls["savings"]
     fresh = database_url(live, f"savings_rebuild_{secrets.token_hex(4)}")
     await create_databases(database_url(live, "postgres"), (fresh.rsplit("/", 1)[1],))
@@ -81,6 +96,20 @@ async def test_rebuild_gives_an_identical_ledger(
     assert await fetch(fresh, names, SCENARIO.trust_id) == await fetch(
         live, names, SCENARIO.trust_id
     )
+
+    # Realised savings: every spend line, its classification and figures, column for column, and
+    # the summary the API shows (the scenario's figures), the same from both databases.
+    spend = "SELECT * FROM spend_lines WHERE trust_id = $1 ORDER BY spend_id"
+    rebuilt_spend = await fetch(fresh, spend, SPENDING.trust_id)
+    assert len(rebuilt_spend) == 8
+    assert rebuilt_spend == await fetch(live, spend, SPENDING.trust_id)
+    tiers = "SELECT * FROM award_tiers WHERE trust_id = $1 ORDER BY tender_id"
+    assert await fetch(fresh, tiers, SPENDING.trust_id) == await fetch(
+        live, tiers, SPENDING.trust_id
+    )
+    rebuilt_summary = await realised(fresh, SPENDING.trust_id)
+    assert rebuilt_summary.realised_saving == Decimal("575.00")
+    assert rebuilt_summary.model_dump() == (await realised(live, SPENDING.trust_id)).model_dump()
 
     # Only into an empty database: a second run refuses and changes nothing.
     again = rebuild(infra, fresh)

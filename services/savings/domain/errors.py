@@ -3,7 +3,7 @@ a NotFound is a 404 problem titled "Not found")."""
 
 from uuid import UUID
 
-from shared.domain.errors import NotFound
+from shared.domain.errors import Invalid, NotFound
 
 
 class SchoolNotFound(NotFound):
@@ -26,3 +26,13 @@ class ContractNotFound(NotFound):
 
     def __init__(self, trust_id: str, tender_id: UUID) -> None:
         super().__init__(f"no joint contract {tender_id} in trust {trust_id}")
+
+
+class UnknownCursor(Invalid):
+    """A page cursor that names none of the trust's spend lines (not one this service issued)."""
+
+    def __init__(self, cursor: str) -> None:
+        super().__init__(
+            f"the cursor {cursor[:64]!r} names no spend line of this trust",
+            errors=[("query.cursor", "not a next_cursor from a previous page")],
+        )
