@@ -1,0 +1,152 @@
+"""SQL of spend lines, with bound parameters only; bulk writes are one statement over arrays."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from uuid import UUID
+
+import asyncpg
+
+from services.demand.domain.lines import WITHDRAWN
+from services.demand.domain.spend import SpendFields
+from shared.db import Connection
+
+Key = tuple[str, str]  # (school_urn, invoice_ref)
+
+
+@dataclass(slots=True)
+class NewSpend:
+    spend_id: UUID
+    trust_id: str
+    line: SpendFields
+    request_hash: str
+
+
+async def insert_spend(conn: Connection, lines: Sequence[NewSpend]) -> set[Key]:
+    """Insert the lines in one statement, except those whose (school, invoice_ref) is already
+    used (committed, or being inserted by another transaction: this waits for it to end);
+    returns the keys inserted. Sorted by key, so two batches cannot deadlock."""
+    rows = await conn.fetch(
+        "INSERT INTO spend_lines (spend_id, trust_id, school_urn, category, unit, supplier,"
+        " invoice_ref, period_start, period_end, quantity, amount, request_hash)"
+        " SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],"
+        " $6::text[], $7::text[], $8::date[], $9::date[], $10::numeric[], $11::numeric[],"
+        " $12::text[]) AS s(spend_id, trust_id, school_urn, category, unit, supplier,"
+        " invoice_ref, period_start, period_end, quantity, amount, request_hash)"
+        " ORDER BY school_urn, invoice_ref"
+        " ON CONFLICT (school_urn, invoice_ref) DO NOTHING"
+        " RETURNING school_urn, invoice_ref",
+        [n.spend_id for n in lines],
+        [n.trust_id for n in lines],
+        *([getattr(n.line, f) for n in lines] for f in _LINE_COLUMNS),
+        [n.request_hash for n in lines],
+    )
+    return {(r["school_urn"], r["invoice_ref"]) for r in rows}
+
+
+_LINE_COLUMNS = (
+    "school_urn",
+    "category",
+    "unit",
+    "supplier",
+    "invoice_ref",
+    "period_start",
+    "period_end",
+    "quantity",
+    "amount",
+)
+
+
+async def find_invoices(conn: Connection, keys: Sequence[Key]) -> dict[Key, asyncpg.Record]:
+    """The (school, invoice_ref) pairs already used, with the request hash and the line."""
+    if not keys:
+        return {}
+    rows = await conn.fetch(
+        "SELECT s.school_urn, s.invoice_ref, s.request_hash, s.spend_id FROM spend_lines s"
+        " JOIN unnest($1::text[], $2::text[]) AS k(urn, ref)"
+        " ON s.school_urn = k.urn AND s.invoice_ref = k.ref",
+        [urn for urn, _ in keys],
+        [ref for _, ref in keys],
+    )
+    return {(r["school_urn"], r["invoice_ref"]): r for r in rows}
+
+
+async def spend_by_id(conn: Connection, spend_ids: Sequence[UUID]) -> dict[UUID, asyncpg.Record]:
+    if not spend_ids:
+        return {}
+    rows = await conn.fetch(
+        "SELECT * FROM spend_lines WHERE spend_id = ANY($1::uuid[])", list(set(spend_ids))
+    )
+    return {r["spend_id"]: r for r in rows}
+
+
+async def list_spend(
+    conn: Connection,
+    *,
+    trust_id: str | None,
+    school_urn: str | None,
+    category: str | None,
+    after: tuple[datetime, UUID] | None,
+    limit: int,
+) -> list[asyncpg.Record]:
+    """Lines matching every filter given (None: any), in creation order, after a position."""
+    return await conn.fetch(
+        "SELECT * FROM spend_lines"
+        " WHERE ($1::text IS NULL OR trust_id = $1) AND ($2::text IS NULL OR school_urn = $2)"
+        " AND ($3::text IS NULL OR category = $3)"
+        " AND ($4::timestamptz IS NULL OR (created_at, spend_id) > ($4, $5::uuid))"
+        " ORDER BY created_at, spend_id LIMIT $6",
+        trust_id,
+        school_urn,
+        category,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
+    )
+
+
+async def trust_schools(conn: Connection, trust_id: str) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT urn, trust_id, status FROM schools WHERE trust_id = $1 ORDER BY urn", trust_id
+    )
+
+
+async def spend_since(
+    conn: Connection, trust_id: str, category: str, since: date, until: date
+) -> list[asyncpg.Record]:
+    """The trust's spend lines in a category whose period overlaps [since, until], oldest
+    first (by period, then as recorded)."""
+    return await conn.fetch(
+        "SELECT school_urn, supplier, period_start, period_end, quantity, amount"
+        " FROM spend_lines WHERE trust_id = $1 AND category = $2"
+        " AND period_end >= $3 AND period_start <= $4"
+        " ORDER BY school_urn, period_end, period_start, created_at, spend_id",
+        trust_id,
+        category,
+        since,
+        until,
+    )
+
+
+async def schools_with_live_demand(
+    conn: Connection, trust_id: str, category: str
+) -> dict[str, str]:
+    """The trust's schools with a demand line in `category` that is not withdrawn, each with
+    the status of one such line (open, in_tender or awarded)."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT ON (school_urn) school_urn, status FROM demand_lines"
+        " WHERE trust_id = $1 AND category = $2 AND status <> $3"
+        " ORDER BY school_urn, created_at DESC",
+        trust_id,
+        category,
+        WITHDRAWN,
+    )
+    return {r["school_urn"]: r["status"] for r in rows}
+
+
+async def lock_trust_category(conn: Connection, trust_id: str, category: str) -> None:
+    """Until the transaction ends: one one-step demand run per trust and category."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtext('spend-demand'), hashtext($1))",
+        f"{trust_id}/{category}",
+    )
