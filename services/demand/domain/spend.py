@@ -24,6 +24,7 @@ from shared.domain.ranges import (
     WIDE,
     readable,
 )
+from shared.domain.units import tidy
 
 # --- the ranges (docs/domain-rules.md, "Spend line") ------------------------------------------
 
@@ -204,8 +205,8 @@ def demand_from_spend(lines: Sequence[Invoiced]) -> DemandFromSpend | str:
     )
     latest = max(range(len(lines)), key=lambda i: (lines[i].period_end, lines[i].period_start, i))
     return DemandFromSpend(
-        quantity=annual,
-        current_unit_price=price,
+        quantity=tidy(annual),
+        current_unit_price=tidy(price),
         current_supplier=lines[latest].supplier,
         first_day=first,
         last_day=last,
