@@ -29,8 +29,8 @@ from services.demand.spend_demand import demand_from_trust_spend
 from services.demand.spend_rules import SpendSubmission, SpendToDemand
 from services.demand.submitting import Result
 from shared.domain.errors import DomainError
+from shared.events import SpendRecorded
 from shared.http import Caller, require_trust
-from shared.money import Amount
 from shared.openapi import problems as _problems
 from shared.service import runtime_of
 from shared.unit_of_work import UnitOfWork, unit_of_work
@@ -39,18 +39,10 @@ spend = APIRouter(prefix="/v1/spend", tags=["spend"])
 trusts = APIRouter(prefix="/v1/trusts", tags=["spend"])
 
 
-class SpendLineOut(BaseModel):
-    spend_id: UUID
+class SpendLineOut(SpendRecorded):
+    """A stored spend line: what `spend.recorded` says of it, with its trust and when."""
+
     trust_id: str
-    school_urn: str
-    category: str
-    unit: str
-    supplier: str
-    invoice_ref: str
-    period_start: date
-    period_end: date
-    quantity: Amount
-    amount: Amount
     created_at: datetime
 
     @classmethod

@@ -2,11 +2,12 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from uuid import UUID
 
 import asyncpg
 
+from services.demand import store
 from services.demand.domain.lines import WITHDRAWN
 from services.demand.domain.spend import SpendFields
 from shared.db import Connection
@@ -72,37 +73,7 @@ async def find_invoices(conn: Connection, keys: Sequence[Key]) -> dict[Key, asyn
 
 
 async def spend_by_id(conn: Connection, spend_ids: Sequence[UUID]) -> dict[UUID, asyncpg.Record]:
-    if not spend_ids:
-        return {}
-    rows = await conn.fetch(
-        "SELECT * FROM spend_lines WHERE spend_id = ANY($1::uuid[])", list(set(spend_ids))
-    )
-    return {r["spend_id"]: r for r in rows}
-
-
-async def list_spend(
-    conn: Connection,
-    *,
-    trust_id: str | None,
-    school_urn: str | None,
-    category: str | None,
-    after: tuple[datetime, UUID] | None,
-    limit: int,
-) -> list[asyncpg.Record]:
-    """Lines matching every filter given (None: any), in creation order, after a position."""
-    return await conn.fetch(
-        "SELECT * FROM spend_lines"
-        " WHERE ($1::text IS NULL OR trust_id = $1) AND ($2::text IS NULL OR school_urn = $2)"
-        " AND ($3::text IS NULL OR category = $3)"
-        " AND ($4::timestamptz IS NULL OR (created_at, spend_id) > ($4, $5::uuid))"
-        " ORDER BY created_at, spend_id LIMIT $6",
-        trust_id,
-        school_urn,
-        category,
-        after[0] if after else None,
-        after[1] if after else None,
-        limit,
-    )
+    return await store.rows_by_id(conn, "spend_lines", "spend_id", spend_ids)
 
 
 async def trust_schools(conn: Connection, trust_id: str) -> list[asyncpg.Record]:

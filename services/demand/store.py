@@ -4,6 +4,7 @@ statement over arrays), never one round trip per row."""
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 from uuid import UUID
 
 import asyncpg
@@ -136,35 +137,48 @@ async def get_demand(
 
 
 async def demands_by_id(conn: Connection, demand_ids: Sequence[UUID]) -> dict[UUID, asyncpg.Record]:
-    if not demand_ids:
+    return await rows_by_id(conn, "demand_lines", "demand_id", demand_ids)
+
+
+# The lines' tables and the columns a page filters on: constants, never a caller's text, are
+# all that is written into SQL (values are bound parameters).
+Table = Literal["demand_lines", "spend_lines"]
+IdColumn = Literal["demand_id", "spend_id"]
+FilterColumn = Literal["trust_id", "school_urn", "category", "status"]
+
+
+async def rows_by_id(
+    conn: Connection, table: Table, id_column: IdColumn, ids: Sequence[UUID]
+) -> dict[UUID, asyncpg.Record]:
+    """The rows of `table` with these ids."""
+    if not ids:
         return {}
     rows = await conn.fetch(
-        "SELECT * FROM demand_lines WHERE demand_id = ANY($1::uuid[])", list(set(demand_ids))
+        f"SELECT * FROM {table} WHERE {id_column} = ANY($1::uuid[])",  # noqa: S608 (constants)
+        list(set(ids)),
     )
-    return {r["demand_id"]: r for r in rows}
+    return {r[id_column]: r for r in rows}
 
 
-async def list_demands(
+async def page(
     conn: Connection,
-    *,
-    trust_id: str | None,
-    school_urn: str | None,
-    category: str | None,
-    status: str | None,
+    table: Table,
+    id_column: IdColumn,
+    filters: dict[FilterColumn, str | None],
     after: tuple[datetime, UUID] | None,
     limit: int,
 ) -> list[asyncpg.Record]:
-    """Lines matching every filter given (None: any), in creation order, after a position."""
+    """Rows of `table` whose columns equal every filter given (None: any), in creation order,
+    after a position."""
+    where = [f"(${i}::text IS NULL OR {column} = ${i})" for i, column in enumerate(filters, 1)]
+    n = len(filters)
+    where.append(
+        f"(${n + 1}::timestamptz IS NULL OR (created_at, {id_column}) > (${n + 1}, ${n + 2}::uuid))"
+    )
     return await conn.fetch(
-        "SELECT * FROM demand_lines"
-        " WHERE ($1::text IS NULL OR trust_id = $1) AND ($2::text IS NULL OR school_urn = $2)"
-        " AND ($3::text IS NULL OR category = $3) AND ($4::text IS NULL OR status = $4)"
-        " AND ($5::timestamptz IS NULL OR (created_at, demand_id) > ($5, $6::uuid))"
-        " ORDER BY created_at, demand_id LIMIT $7",
-        trust_id,
-        school_urn,
-        category,
-        status,
+        f"SELECT * FROM {table} WHERE {' AND '.join(where)}"  # noqa: S608 (constants)
+        f" ORDER BY created_at, {id_column} LIMIT ${n + 3}",
+        *filters.values(),
         after[0] if after else None,
         after[1] if after else None,
         limit,

@@ -20,14 +20,8 @@ from services.demand.domain.spend import (
 )
 from services.demand.domain.submissions import request_hash
 from services.demand.spend_rules import KafkaSpend, SpendSubmission
-from shared.domain.categories import Category
+from tests.unit.test_demand_lines import CATEGORIES
 
-CATEGORIES = {
-    "electricity": Category(
-        "electricity", "Electricity", "kWh", "09310000-5", Decimal("0.2"), False
-    ),
-    "water": Category("water", "Water supply", "m3", "65100000-4", Decimal("0"), False),
-}
 TODAY = date(2026, 6, 15)
 
 
