@@ -58,18 +58,11 @@ _LINE_COLUMNS = (
 )
 
 
-async def find_invoices(conn: Connection, keys: Sequence[Key]) -> dict[Key, asyncpg.Record]:
-    """The (school, invoice_ref) pairs already used, with the request hash and the line."""
-    if not keys:
-        return {}
-    rows = await conn.fetch(
-        "SELECT s.school_urn, s.invoice_ref, s.request_hash, s.spend_id FROM spend_lines s"
-        " JOIN unnest($1::text[], $2::text[]) AS k(urn, ref)"
-        " ON s.school_urn = k.urn AND s.invoice_ref = k.ref",
-        [urn for urn, _ in keys],
-        [ref for _, ref in keys],
+async def find_invoices(conn: Connection, keys: Sequence[Key]) -> dict[Key, store.Used]:
+    """The (school, invoice_ref) pairs already recorded, with their line and request hash."""
+    return await store.used_keys(
+        conn, "spend_lines", "spend_id", ("school_urn", "invoice_ref"), keys
     )
-    return {(r["school_urn"], r["invoice_ref"]): r for r in rows}
 
 
 async def spend_by_id(conn: Connection, spend_ids: Sequence[UUID]) -> dict[UUID, asyncpg.Record]:

@@ -7,6 +7,7 @@ work (docs/domain-rules.md, "Spend line"; docs/events.md, `spend.recorded`)."""
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from uuid import UUID
 
 import asyncpg
@@ -86,7 +87,7 @@ async def record_many(
     used = await spend_store.find_invoices(conn, list(retried.values()))
     for i, key in retried.items():
         if (first := used.get(key)) is not None:
-            results[i] = replay(first["spend_id"], first["request_hash"], hashes[i])
+            results[i] = replay(*first, hashes[i])
     outcomes = await _record(work, requests, hashes, valid)
     for (i, _, _), outcome in zip(valid, outcomes, strict=True):
         results[i] = outcome
@@ -110,10 +111,7 @@ async def _record(
         ]
         return await spend_store.insert_spend(conn, new)
 
-    async def find(lost: list[Key]) -> dict[Key, tuple[UUID, str]]:
-        rows = await spend_store.find_invoices(conn, lost)
-        return {k: (r["spend_id"], r["request_hash"]) for k, r in rows.items()}
-
+    find = partial(spend_store.find_invoices, conn)
     outcomes, created = await settle_claims(ids, keys, valid_hashes, insert, find)
     events = []
     for j in created:

@@ -15,6 +15,14 @@ from shared.db import Connection
 
 Key = tuple[str, str]  # (owner, idempotency key)
 
+# The lines' tables and the columns a page filters on: constants, never a caller's text, are
+# all that is written into SQL (values are bound parameters).
+Table = Literal["demand_lines", "spend_lines"]
+IdColumn = Literal["demand_id", "spend_id"]
+FilterColumn = Literal["trust_id", "school_urn", "category", "status"]
+Used = tuple[UUID, str]  # (the line a key created, the request hash it was created with)
+KeyColumn = Literal["key_owner", "idempotency_key", "school_urn", "invoice_ref"]
+
 
 async def schools_by_urn(conn: Connection, urns: Sequence[str]) -> dict[str, asyncpg.Record]:
     rows = await conn.fetch("SELECT * FROM schools WHERE urn = ANY($1::text[])", list(set(urns)))
@@ -112,18 +120,32 @@ async def insert_demands(conn: Connection, lines: Sequence[NewLine]) -> set[Key]
     return {(r["key_owner"], r["idempotency_key"]) for r in rows if r["key_owner"] is not None}
 
 
-async def find_keys(conn: Connection, keys: Sequence[Key]) -> dict[Key, asyncpg.Record]:
-    """The keys already used, with the request hash and the demand line each created."""
+async def find_keys(conn: Connection, keys: Sequence[Key]) -> dict[Key, Used]:
+    """The keys already used, each with the demand line it created and its request hash."""
+    return await used_keys(
+        conn, "demand_lines", "demand_id", ("key_owner", "idempotency_key"), keys
+    )
+
+
+async def used_keys(
+    conn: Connection,
+    table: Table,
+    id_column: IdColumn,
+    key_columns: tuple[KeyColumn, KeyColumn],
+    keys: Sequence[tuple[str, str]],
+) -> dict[tuple[str, str], Used]:
+    """Of these two-part keys, those a line of `table` holds, with that line's id and hash."""
     if not keys:
         return {}
+    first, second = key_columns
     rows = await conn.fetch(
-        "SELECT d.key_owner, d.idempotency_key, d.request_hash, d.demand_id FROM demand_lines d"
-        " JOIN unnest($1::text[], $2::text[]) AS w(owner, key)"
-        " ON d.key_owner = w.owner AND d.idempotency_key = w.key",
-        [owner for owner, _ in keys],
-        [key for _, key in keys],
+        f"SELECT l.{first}, l.{second}, l.request_hash, l.{id_column} FROM {table} l"  # noqa: S608 (constants)
+        " JOIN unnest($1::text[], $2::text[]) AS k(a, b)"
+        f" ON l.{first} = k.a AND l.{second} = k.b",
+        [a for a, _ in keys],
+        [b for _, b in keys],
     )
-    return {(r["key_owner"], r["idempotency_key"]): r for r in rows}
+    return {(r[first], r[second]): (r[id_column], r["request_hash"]) for r in rows}
 
 
 async def get_demand(
@@ -138,13 +160,6 @@ async def get_demand(
 
 async def demands_by_id(conn: Connection, demand_ids: Sequence[UUID]) -> dict[UUID, asyncpg.Record]:
     return await rows_by_id(conn, "demand_lines", "demand_id", demand_ids)
-
-
-# The lines' tables and the columns a page filters on: constants, never a caller's text, are
-# all that is written into SQL (values are bound parameters).
-Table = Literal["demand_lines", "spend_lines"]
-IdColumn = Literal["demand_id", "spend_id"]
-FilterColumn = Literal["trust_id", "school_urn", "category", "status"]
 
 
 async def rows_by_id(

@@ -8,6 +8,7 @@ from collections import Counter as Tally
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import partial
 from typing import TypeVar
 from uuid import UUID
 
@@ -135,7 +136,7 @@ async def submit_many(work: UnitOfWork, requests: Sequence[Request]) -> list[Out
     used = await store.find_keys(conn, list(refused_keys.values()))
     for i, key in refused_keys.items():
         if key in used:
-            results[i] = replay(used[key]["demand_id"], used[key]["request_hash"], hashes[i])
+            results[i] = replay(*used[key], hashes[i])
     for (i, _), outcome in zip(
         pending, await _register(work, [c for _, c in pending]), strict=True
     ):
@@ -198,12 +199,8 @@ async def _register(work: UnitOfWork, candidates: Sequence[_Candidate]) -> list[
             ],
         )
 
-    async def find(lost: list[Key]) -> dict[Key, tuple[UUID, str]]:
-        rows = await store.find_keys(conn, lost)
-        return {k: (r["demand_id"], r["request_hash"]) for k, r in rows.items()}
-
     outcomes, created = await settle_claims(
-        ids, keys, [c.request_hash for c in candidates], insert, find
+        ids, keys, [c.request_hash for c in candidates], insert, partial(store.find_keys, conn)
     )
     events = []
     for i in created:
