@@ -6,7 +6,11 @@ category's unit, and uncontracted spend to demand in one step. Trust codes 1751-
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
@@ -135,7 +139,7 @@ async def test_record_replay_conflict_and_who_may(system: RunningSystem) -> None
     }
 
 
-async def test_import_reports_every_row(system: RunningSystem) -> None:
+async def test_import_reports_every_row(system: RunningSystem, tmp_path: Path) -> None:
     period = f"{START.isoformat()},{(START + timedelta(days=29)).isoformat()}"
     text = (
         "school_urn,category,supplier,invoice_ref,period_start,period_end,quantity,unit,amount\n"
@@ -165,6 +169,20 @@ async def test_import_reports_every_row(system: RunningSystem) -> None:
             f"/v1/spend/{accepted[1]['spend_id']}", headers=as_manager(system, "1753")
         )
         assert (water.json()["unit"], water.json()["quantity"]) == ("m3", "12")
+
+    # `procure spend import`: the first two rows again (replayed) and the unknown category.
+    path = tmp_path / "spend.csv"
+    path.write_text("".join(text.splitlines(keepends=True)[:4]), encoding="utf-8")
+    command = [sys.executable, "-m", "procure.cli", "spend", "import", str(path)]
+    command += ["--url", system.urls["demand"], "--urn", "175301"]
+    env = os.environ | {"PROCURE_TOKEN_SECRET": system.token_secret}
+    done = await asyncio.to_thread(
+        subprocess.run, command, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2, done.stderr  # a row refused
+    summary, refused_row = done.stdout.splitlines()
+    assert summary == "3 rows: 2 accepted (2 already imported before), 1 refused"
+    assert refused_row.startswith("line 4, category: unknown category 'rockets'")
 
 
 async def test_the_kafka_ingress_dead_letters_a_bad_record_between_good_ones(
