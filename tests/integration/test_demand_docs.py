@@ -23,12 +23,15 @@ def test_asyncapi_describes_every_topic_the_service_reads_and_writes(
     # dead-letter topic.
     assert actions == {
         ("demand.submissions", "receive"),
+        ("spend.submissions", "receive"),
         ("procurement.tenders", "receive"),
         ("procurement.access", "receive"),
         ("procurement.registry", "send"),
         ("procurement.demand", "send"),
+        ("procurement.spend", "send"),
         ("procurement.access", "send"),
         ("demand.submissions.dlq", "send"),
+        ("spend.submissions.dlq", "send"),
         ("procurement.tenders.dlq", "send"),
         ("procurement.access.dlq", "send"),
     }
@@ -49,7 +52,22 @@ def test_asyncapi_describes_every_topic_the_service_reads_and_writes(
     # Money is documented as a decimal string (or a whole JSON number), never a float.
     assert {"type": "integer"} in submission["properties"]["quantity"]["anyOf"]
     assert "number" not in str(submission["properties"]["current_unit_price"])
+    spend = schemas["KafkaSpend"]
+    assert spend["additionalProperties"] is False
+    assert set(spend["required"]) == {
+        "trust_id",
+        "school_urn",
+        "category",
+        "supplier",
+        "invoice_ref",
+        "period_start",
+        "period_end",
+        "quantity",
+        "amount",
+    }
+    assert "number" not in str(spend["properties"]["amount"])
     for event in (
+        "SpendRecorded",
         "DemandRegistered",
         "DemandAmended",
         "DemandWithdrawn",
