@@ -15,13 +15,7 @@ import asyncpg
 from services.demand import spend_store, store
 from services.demand.domain.errors import InvoiceRefReused
 from services.demand.domain.lines import ActingFor, Refusal, RegisteredSchool, school_refusal
-from services.demand.domain.spend import (
-    HASHED_SPEND_FIELDS,
-    SpendFields,
-    SpendSubmission,
-    spend_line,
-)
-from services.demand.domain.submissions import request_hash
+from services.demand.domain.spend import SpendFields, SpendSubmission, fingerprint, spend_line
 from services.demand.group_commit import GroupCommit
 from services.demand.metrics import SPEND
 from services.demand.spend_rules import KafkaSpend
@@ -31,7 +25,6 @@ from services.demand.submitting import (
     acting_for,
     count,
     refused,
-    replay,
     settle_claims,
 )
 from shared.auth import Principal
@@ -58,9 +51,10 @@ def _key(submission: SpendSubmission) -> Key:
 async def record_many(
     work: UnitOfWork, requests: Sequence[SpendRequest]
 ) -> list[Outcome | Refusal]:
-    """Record each request's line, or say why not: one result per request, in order."""
+    """Record each request's line, or say why not: one result per request, in order. A line
+    refused now is refused even if its invoice was recorded before (say, under a category since
+    removed): only a valid line can be compared with the one recorded."""
     conn = work.conn
-    hashes = [request_hash(r.submission, HASHED_SPEND_FIELDS) for r in requests]
     schools = await store.schools_by_urn(conn, [r.submission.school_urn for r in requests])
     known = categories()
     today = datetime.now(UTC).date()
@@ -77,19 +71,7 @@ async def record_many(
         else:
             assert row is not None
             valid.append((i, row["trust_id"], line))
-    # An invoice recorded before replays even if it would be refused now (a category since
-    # removed), but never for a caller that may not act for the school.
-    retried = {
-        i: _key(requests[i].submission)
-        for i, r in enumerate(results)
-        if isinstance(r, Refusal) and not r.forbidden
-    }
-    used = await spend_store.find_invoices(conn, list(retried.values()))
-    for i, key in retried.items():
-        if (first := used.get(key)) is not None:
-            results[i] = replay(*first, hashes[i])
-    outcomes = await _record(work, requests, hashes, valid)
-    for (i, _, _), outcome in zip(valid, outcomes, strict=True):
+    for (i, _, _), outcome in zip(valid, await _record(work, requests, valid), strict=True):
         results[i] = outcome
     return [r for r in results if r is not None]
 
@@ -97,13 +79,14 @@ async def record_many(
 async def _record(
     work: UnitOfWork,
     requests: Sequence[SpendRequest],
-    hashes: Sequence[str],
     valid: Sequence[tuple[int, str, SpendFields]],
 ) -> list[Outcome]:
+    """Insert the lines whose invoices are new, emit their events; the rest replay or conflict
+    with the line that first recorded their invoice."""
     conn = work.conn
     ids = [new_id() for _ in valid]
     keys = [(line.school_urn, line.invoice_ref) for _, _, line in valid]
-    valid_hashes = [hashes[i] for i, _, _ in valid]
+    valid_hashes = [fingerprint(line) for _, _, line in valid]
 
     async def insert(firsts: list[int]) -> set[Key]:
         new = [

@@ -85,8 +85,9 @@ async def test_record_replay_conflict_and_who_may(system: RunningSystem) -> None
         again = await post(http, school, spend("175101", " INV-1 "))  # trimmed: the same
         assert again.status_code == 201 and again.json() == stored
         assert again.headers["Idempotent-Replayed"] == "true"
-        # The manager re-sending the school's invoice is the same invoice too.
-        assert (await post(http, manager, spend("175101", "INV-1"))).json() == stored
+        # The manager re-sending the school's invoice, in kWh, is the same invoice too.
+        resent = spend("175101", "INV-1", quantity="1500.0", unit="kWh", amount="420")
+        assert (await post(http, manager, resent)).json() == stored
         other = await post(http, school, spend("175101", "INV-1", amount="420.01"))
         assert_field_error(other, 409, "body.invoice_ref", "already recorded")
 

@@ -15,10 +15,10 @@ from services.demand.domain.spend import (
     Invoiced,
     SpendFields,
     demand_from_spend,
+    fingerprint,
     period_refusal,
     spend_line,
 )
-from services.demand.domain.submissions import request_hash
 from services.demand.spend_rules import KafkaSpend, SpendSubmission
 from tests.unit.test_demand_lines import CATEGORIES
 
@@ -150,13 +150,19 @@ def test_closed_schools_record_spend_but_the_scope_still_holds() -> None:
 
 
 def test_the_fingerprint_tells_a_resend_from_another_line() -> None:
-    from services.demand.domain.spend import HASHED_SPEND_FIELDS
-
-    first = SpendSubmission.model_validate(body())
-    again = KafkaSpend.model_validate(body(trust_id="1001"))
-    other = SpendSubmission.model_validate(body(amount="3444.01"))
-    assert request_hash(first, HASHED_SPEND_FIELDS) == request_hash(again, HASHED_SPEND_FIELDS)
-    assert request_hash(first, HASHED_SPEND_FIELDS) != request_hash(other, HASHED_SPEND_FIELDS)
+    first = line()
+    # The same line: the other unit, the amount written to the penny, the Kafka record's form.
+    assert isinstance(first, SpendFields)
+    for same in (
+        line(quantity="12", unit="MWh"),
+        line(quantity="12000.000", unit="kWh", amount="3444"),
+        spend_line(KafkaSpend.model_validate(body(trust_id="1001")), CATEGORIES, TODAY),
+    ):
+        assert isinstance(same, SpendFields)
+        assert fingerprint(same) == fingerprint(first)
+    for other in (line(amount="3444.01"), line(supplier="Acme"), line(period_end="2026-03-30")):
+        assert isinstance(other, SpendFields)
+        assert fingerprint(other) != fingerprint(first)
 
 
 # --- demand from uncontracted spend, by hand ---------------------------------------------------

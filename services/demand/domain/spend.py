@@ -7,13 +7,13 @@ invoice under one `invoice_ref`, and the annualised demand of a run of invoices.
 (services/demand/spend_rules.py) reads JSON, CSV rows and Kafka records into these shapes."""
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Protocol
 
 from services.demand.domain.lines import Refusal, in_category_unit
-from services.demand.domain.submissions import latest_contract_end
+from services.demand.domain.submissions import latest_contract_end, request_hash
 from shared.domain.categories import Category
 from shared.domain.ranges import (
     EARLIEST_CONTRACT_END,
@@ -83,7 +83,7 @@ class SpendFields:
     amount: Decimal
 
 
-HASHED_SPEND_FIELDS = (
+_FINGERPRINTED = (
     "amount",
     "category",
     "invoice_ref",
@@ -94,7 +94,16 @@ HASHED_SPEND_FIELDS = (
     "supplier",
     "unit",
 )
-"""A spend line's fields as sent, sorted: what its fingerprint covers (not `trust_id`)."""
+"""A spend line's fields, sorted: what its fingerprint covers."""
+_PENNY = Decimal("0.01")
+
+
+def fingerprint(line: SpendFields) -> str:
+    """What an invoice line says, to tell a re-send (the same line) from another line under
+    the same `invoice_ref`: the line as stored, decimals by value, so 1.5 MWh and 1500 kWh, or
+    420 and 420.00, are the same. Stored with each line, so it must never change."""
+    same = replace(line, quantity=tidy(line.quantity), amount=line.amount.quantize(_PENNY))
+    return request_hash(same, _FINGERPRINTED)
 
 
 def period_refusal(start: date, end: date, today: date) -> Refusal | None:
