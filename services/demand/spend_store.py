@@ -1,7 +1,7 @@
 """SQL of spend lines, with bound parameters only; bulk writes are one statement over arrays."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from uuid import UUID
 
@@ -45,17 +45,8 @@ async def insert_spend(conn: Connection, lines: Sequence[NewSpend]) -> set[Key]:
     return {(r["school_urn"], r["invoice_ref"]) for r in rows}
 
 
-_LINE_COLUMNS = (
-    "school_urn",
-    "category",
-    "unit",
-    "supplier",
-    "invoice_ref",
-    "period_start",
-    "period_end",
-    "quantity",
-    "amount",
-)
+# The line's own columns, in the order of SpendFields (and of the INSERT above).
+_LINE_COLUMNS = tuple(f.name for f in fields(SpendFields))
 
 
 async def find_invoices(conn: Connection, keys: Sequence[Key]) -> dict[Key, store.Used]:
