@@ -53,8 +53,8 @@ async def demand_from_trust_spend(
     # One run per trust and category at a time: two at once would both see no live line.
     await spend_store.lock_trust_category(conn, trust_id, category)
     since = add_months(today, -LOOK_BACK_MONTHS)
-    members = [r["urn"] for r in await spend_store.trust_schools(conn, trust_id)]
-    wanted = members if request.school_urns is None else sorted(set(request.school_urns))
+    members = {r["urn"] for r in await spend_store.trust_schools(conn, trust_id)}
+    wanted = sorted(members if request.school_urns is None else set(request.school_urns))
     live = await spend_store.schools_with_live_demand(conn, trust_id, category)
     spent: dict[str, list[Invoiced]] = {}
     for row in await spend_store.spend_since(conn, trust_id, category, since, today):
@@ -72,7 +72,7 @@ async def demand_from_trust_spend(
     batch = f"spend-demand-{uuid4()}"
     actor = ActingFor(trust_id=trust_id)
     for urn in wanted:
-        reason = _skip_reason(urn, set(members), live, spent, category, since, today)
+        reason = _skip_reason(urn, members, live, spent, category, since, today)
         made = demand_from_spend(spent.get(urn, [])) if reason is None else reason
         if isinstance(made, str):
             skipped.append(Skipped(urn, made))
