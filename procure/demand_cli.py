@@ -1,9 +1,11 @@
-"""`procure registry ...` and `procure demand ...`: the demand service's commands."""
+"""`procure registry ...`, `procure demand ...` and `procure spend ...`: the demand service's
+commands."""
 
 import argparse
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -42,14 +44,22 @@ def cmd_demand_import(args: argparse.Namespace) -> None:
     data = Path(args.file).read_bytes()
     # By default the key is the file's hash: running the same file again replays it.
     key = args.idempotency_key or f"file-sha256:{hashlib.sha256(data).hexdigest()}"
+    _import(args, "/v1/demands/import", data, {"Idempotency-Key": key})
+
+
+def cmd_spend_import(args: argparse.Namespace) -> None:
+    """As `procure demand import`; spend lines need no key (each is its school's invoice)."""
+    _import(args, "/v1/spend/import", Path(args.file).read_bytes(), {})
+
+
+def _import(args: argparse.Namespace, path: str, data: bytes, headers: dict[str, str]) -> None:
+    """Send a CSV to an import route and print its report; exit 1 if the file was refused,
+    2 if some rows were."""
     response = httpx.post(
-        f"{service_url('demand', args.url)}/v1/demands/import",
+        f"{service_url('demand', args.url)}{path}",
         content=data,
-        headers={
-            "Authorization": f"Bearer {_import_token(args)}",
-            "Content-Type": "text/csv",
-            "Idempotency-Key": key,
-        },
+        headers={"Authorization": f"Bearer {_import_token(args)}", "Content-Type": "text/csv"}
+        | headers,
         timeout=600,
     )
     if response.status_code >= 400:
@@ -78,13 +88,24 @@ def add_commands(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> 
     load.set_defaults(run=cmd_registry_load)
 
     demand = sub.add_parser("demand", help="schools' demand").add_subparsers(required=True)
-    imp = demand.add_parser("import", help="import demand lines from a CSV file")
+    imp = _import_parser(demand, "import demand lines from a CSV file", cmd_demand_import)
+    imp.add_argument("--idempotency-key", help="default: the file's SHA-256")
+    spend = sub.add_parser("spend", help="what schools were invoiced").add_subparsers(required=True)
+    _import_parser(spend, "import spend lines (invoice lines) from a CSV file", cmd_spend_import)
+
+
+def _import_parser(
+    commands: "argparse._SubParsersAction[argparse.ArgumentParser]",
+    help_text: str,
+    run: Callable[[argparse.Namespace], None],
+) -> argparse.ArgumentParser:
+    imp = commands.add_parser("import", help=help_text)
     imp.add_argument("file")
     imp.add_argument("--url", help="the demand service (default: the running system's)")
     who = imp.add_mutually_exclusive_group()
     who.add_argument("--trust", help="import as the trust's manager (token signed locally)")
     who.add_argument("--urn", help="import as the school (token signed locally)")
     who.add_argument("--token", help="a bearer token (default: PROCURE_TOKEN)")
-    imp.add_argument("--idempotency-key", help="default: the file's SHA-256")
     imp.add_argument("--json", action="store_true", help="print the full JSON report")
-    imp.set_defaults(run=cmd_demand_import)
+    imp.set_defaults(run=run)
+    return imp

@@ -3,7 +3,7 @@ role, open the unit of work and call the service's verbs; a verb's refusal (a Do
 answered as problem details by shared/http.py."""
 
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from datetime import date, datetime
 from typing import IO, Annotated, Any
 from uuid import UUID, uuid4
@@ -14,18 +14,24 @@ from pydantic import BaseModel
 from starlette.datastructures import UploadFile
 
 from services.demand import amending, csv_import, importing, reading, registry_loading, submitting
-from services.demand.demand_csv import CsvFileError
+from services.demand.csv_import import ImportReport
+from services.demand.demand_csv import CsvChunk, CsvFileError, DemandCsv, M
 from services.demand.domain.lines import Status
 from services.demand.domain.paging import Position, decode_cursor, encode_cursor
 from services.demand.registry import read_registry
-from services.demand.rules import DemandAmendment, DemandSubmission, WithdrawalRequest
+from services.demand.rules import (
+    CsvSubmission,
+    DemandAmendment,
+    DemandSubmission,
+    WithdrawalRequest,
+)
 from shared.auth import Principal, Role
 from shared.domain.errors import DomainError
 from shared.http import Caller, Problem, field_error, require_role
 from shared.money import Amount
 from shared.openapi import problems as _problems
 from shared.service import runtime_of
-from shared.unit_of_work import unit_of_work
+from shared.unit_of_work import UnitOfWork, unit_of_work
 
 router = APIRouter(prefix="/v1")
 # Schools' demand lines: every route under /v1/demands.
@@ -40,6 +46,13 @@ IdempotencyKey = Annotated[
         " the original result; the same key with a different body is a 409",
     ),
 ]
+
+Limit = Annotated[int, Query(ge=1, le=500)]
+Cursor = Annotated[
+    str | None, Query(max_length=200, description="`next_cursor` of the previous page")
+]
+SchoolFilter = Annotated[str | None, Query(pattern=r"^\d{6}$")]
+CategoryFilter = Annotated[str | None, Query(max_length=64)]
 
 
 class DemandLineOut(BaseModel):
@@ -94,12 +107,32 @@ class RegistryReportOut(registry_loading.RegistryReport):
     pass  # the report as it is, under the name the API documents it by
 
 
-def _school_or_manager(caller: Principal) -> None:
+def school_or_manager(caller: Principal) -> None:
     """Schools act for themselves, managers for their trust's schools; nobody else has demand."""
     require_role(caller, Role.SCHOOL, Role.MANAGER)
 
 
-def _csv_body() -> dict[str, Any]:
+def position_after(cursor: str | None) -> Position | None:
+    """Where a page starts: after the line its cursor names (None: from the first line)."""
+    if cursor is None:
+        return None
+    try:
+        return decode_cursor(cursor)
+    except ValueError as exc:
+        raise Problem(
+            422, "Invalid cursor", errors=[field_error("query.cursor", str(exc))]
+        ) from exc
+
+
+def next_cursor(rows: Sequence[asyncpg.Record], limit: int, id_column: str) -> str | None:
+    """The cursor of the page after these rows (fetched one beyond `limit`), if there is one."""
+    if len(rows) <= limit:
+        return None
+    last = rows[limit - 1]
+    return encode_cursor(Position(last["created_at"], last[id_column]))
+
+
+def csv_body() -> dict[str, Any]:
     return {"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}}
 
 
@@ -107,7 +140,7 @@ def _csv_body() -> dict[str, Any]:
     "/registry",
     tags=["registry"],
     response_model=RegistryReportOut,
-    openapi_extra=_csv_body(),
+    openapi_extra=csv_body(),
     responses=_problems(413),
 )
 async def load_registry(request: Request, caller: Caller) -> RegistryReportOut:
@@ -137,7 +170,7 @@ async def submit_demand(
     """Submit a school's demand line. Send an `Idempotency-Key`: a retry returns the original
     line (with `Idempotent-Replayed: true`). Quantity and price may be in a unit compatible with
     the category's (MWh for kWh): they are stored converted exactly to the category's unit."""
-    _school_or_manager(caller)
+    school_or_manager(caller)
     submissions: submitting.Submissions = request.app.state.submissions
     answer = await submissions.run(submitting.http_request(caller, submission, idempotency_key))
     if isinstance(answer, DomainError):
@@ -155,33 +188,21 @@ async def submit_demand(
 async def list_demand(
     request: Request,
     caller: Caller,
-    school_urn: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
-    category: Annotated[str | None, Query(max_length=64)] = None,
+    school_urn: SchoolFilter = None,
+    category: CategoryFilter = None,
     status: Status | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    cursor: Annotated[
-        str | None, Query(max_length=200, description="`next_cursor` of the previous page")
-    ] = None,
+    limit: Limit = 100,
+    cursor: Cursor = None,
 ) -> DemandPageOut:
     """Demand lines, oldest first: a school sees its own, a manager its whole trust."""
-    _school_or_manager(caller)
-    after: Position | None = None
-    if cursor is not None:
-        try:
-            after = decode_cursor(cursor)
-        except ValueError as exc:
-            raise Problem(
-                422, "Invalid cursor", errors=[field_error("query.cursor", str(exc))]
-            ) from exc
+    school_or_manager(caller)
+    after = position_after(cursor)
     filters = reading.Filters(school_urn=school_urn, category=category, status=status)
     async with unit_of_work(runtime_of(request).pool, readonly=True) as work:
         rows = await reading.list_demand(work.conn, caller, filters, after, limit + 1)
     page = rows[:limit]
-    next_cursor = None
-    if len(rows) > limit:
-        last = page[-1]
-        next_cursor = encode_cursor(Position(last["created_at"], last["demand_id"]))
-    return DemandPageOut(items=[DemandLineOut.of(r) for r in page], next_cursor=next_cursor)
+    items = [DemandLineOut.of(r) for r in page]
+    return DemandPageOut(items=items, next_cursor=next_cursor(rows, limit, "demand_id"))
 
 
 async def _upload_chunks(upload: UploadFile) -> AsyncIterator[bytes]:
@@ -189,7 +210,7 @@ async def _upload_chunks(upload: UploadFile) -> AsyncIterator[bytes]:
         yield chunk
 
 
-async def _spooled_csv(request: Request) -> IO[bytes]:
+async def spooled_csv(request: Request) -> IO[bytes]:
     """The CSV sent as the body (text/csv) or as the `file` part of a multipart form, spooled
     as it arrives and checked to be UTF-8 text."""
     limit = runtime_of(request).settings.http_max_csv_bytes  # shared/limits.py checks it too
@@ -209,7 +230,7 @@ async def _spooled_csv(request: Request) -> IO[bytes]:
         raise Problem(422, "Invalid CSV", reason, errors=[field_error("body", reason)]) from exc
 
 
-def _invalid_csv(exc: CsvFileError) -> Problem:
+def invalid_csv(exc: CsvFileError) -> Problem:
     errors = [field_error(f, r) for f, r in exc.errors]
     return Problem(422, "Invalid CSV", str(exc), errors=errors)
 
@@ -217,7 +238,7 @@ def _invalid_csv(exc: CsvFileError) -> Problem:
 @demands.post(
     "/import",
     response_model=ImportReportOut,
-    openapi_extra=_csv_body(),
+    openapi_extra=csv_body(),
     responses=_problems(401, 403, 413, 422),
 )
 async def import_demand(
@@ -227,19 +248,31 @@ async def import_demand(
     optional `submission_id` per row (a row re-sent with it is not counted twice). Every row is
     accepted or refused on its own; refused rows are reported by line, column and reason.
     With an `Idempotency-Key`, re-sending the same file replays it instead of adding it again."""
-    _school_or_manager(caller)
-    with await _spooled_csv(request) as file:
-        chunks = csv_import.demand_rows(csv_import.text_lines(file))
+    school_or_manager(caller)
+
+    async def run(work: UnitOfWork, chunks: Iterator[DemandCsv]) -> ImportReport:
+        return await importing.import_demand(work, caller, chunks, idempotency_key)
+
+    return await import_csv(request, CsvSubmission, run)
+
+
+async def import_csv(
+    request: Request,
+    model: type[M],
+    run: Callable[[UnitOfWork, Iterator[CsvChunk[M]]], Awaitable[ImportReport]],
+) -> Response:
+    """Read the CSV sent as rows of `model` and `run` the import of them in one unit of work;
+    answer with its per-row report (a file that cannot be read: 422, nothing stored)."""
+    with await spooled_csv(request) as file:
+        chunks = csv_import.csv_rows(csv_import.text_lines(file), model)
         try:
             # The header is read before a connection is taken: a file refused whole needs none.
             first = next(chunks, None)
             rest = [first] if first is not None else []
             async with unit_of_work(runtime_of(request).pool) as work:
-                report = await importing.import_demand(
-                    work, caller, itertools.chain(rest, chunks), idempotency_key
-                )
+                report = await run(work, itertools.chain(rest, chunks))
         except CsvFileError as exc:
-            raise _invalid_csv(exc) from exc
+            raise invalid_csv(exc) from exc
     # Served as the JSON kept while importing (the same shape as ImportReportOut).
     return Response(report.json(), media_type="application/json")
 
@@ -250,7 +283,7 @@ async def import_demand(
     responses=_problems(404),
 )
 async def read_demand(demand_id: UUID, request: Request, caller: Caller) -> DemandLineOut:
-    _school_or_manager(caller)
+    school_or_manager(caller)
     async with unit_of_work(runtime_of(request).pool, readonly=True) as work:
         return DemandLineOut.of(await reading.visible_demand(work.conn, caller, demand_id))
 
@@ -265,7 +298,7 @@ async def amend_demand(
 ) -> DemandLineOut:
     """Amend an open line (JSON merge patch: send only what changes; `null` clears an optional
     field). Refused with 409 once the line is in a tender, awarded or withdrawn."""
-    _school_or_manager(caller)
+    school_or_manager(caller)
     async with unit_of_work(runtime_of(request).pool) as work:
         row = await amending.amend_demand(work, caller, demand_id, patch)
     return DemandLineOut.of(row)
@@ -284,7 +317,7 @@ async def withdraw_demand(
 ) -> DemandLineOut:
     """Withdraw an open line; withdrawing it again changes nothing. Refused with 409 once the
     line is in a tender or awarded."""
-    _school_or_manager(caller)
+    school_or_manager(caller)
     reason = body.reason if body is not None else None
     async with unit_of_work(runtime_of(request).pool) as work:
         row = await amending.withdraw_demand(work, caller, demand_id, reason)

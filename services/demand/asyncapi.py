@@ -3,10 +3,12 @@
 service's subscribers and these declarations)."""
 
 from services.demand.rules import MAX_SUBMISSION_BYTES, KafkaSubmission
-from shared.asyncapi import Channel
-from shared.events import Topics
+from services.demand.spend_rules import KafkaSpend
+from shared.asyncapi import Channel, envelopes
+from shared.events import SpendRecorded, Topics
 
 DLQ = Topics.dead_letters(Topics.SUBMISSIONS)
+SPEND_DLQ = Topics.dead_letters(Topics.SPEND_SUBMISSIONS)
 
 READS = [
     Channel(
@@ -21,6 +23,18 @@ READS = [
         KafkaSubmission,
     ),
     Channel(
+        Topics.SPEND_SUBMISSIONS,
+        "Spend from school finance systems: one plain JSON spend line per record (not an"
+        " envelope), keyed by `trust_id`. Idempotent by (`school_urn`, `invoice_ref`): a"
+        " re-sent line is recorded once. A record that is not valid JSON, has a field of the"
+        f" wrong type or an unknown field, is over {MAX_SUBMISSION_BYTES} bytes, names an"
+        " unknown category or unit, a school outside `trust_id`, a period out of range, or"
+        " reuses an `invoice_ref` of its school with other content"
+        f" goes to {SPEND_DLQ}. Producing to this topic is the authority to record spend for"
+        " the record's trust: restrict it with Kafka ACLs.",
+        KafkaSpend,
+    ),
+    Channel(
         Topics.TENDERS,
         "From tendering: a line named by tender.opened can no longer be amended or withdrawn;"
         " tender.cancelled opens it again; tender.awarded marks it awarded.",
@@ -30,12 +44,19 @@ READS = [
 WRITES = [
     Channel(Topics.REGISTRY),
     Channel(Topics.DEMAND),
+    Channel(Topics.SPEND, payload=envelopes(SpendRecorded)),
     Channel(Topics.ACCESS),
     Channel(
         DLQ,
         f"Records of {Topics.SUBMISSIONS} that were refused: the original bytes and key, the"
         " original headers, plus headers `reason` (why), `consumer` (demand-ingress),"
         " `source_partition` and `source_offset`.",
+        bytes,
+    ),
+    Channel(
+        SPEND_DLQ,
+        f"Records of {Topics.SPEND_SUBMISSIONS} that were refused, as on {DLQ} (`consumer`:"
+        " spend-ingress).",
         bytes,
     ),
 ]

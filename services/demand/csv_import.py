@@ -12,15 +12,19 @@ import codecs
 import json
 import tempfile
 from collections.abc import AsyncIterable, Iterable, Iterator, Sequence
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 from uuid import UUID
+
+from pydantic import BaseModel
 
 from services.demand.demand_csv import (
     MAX_ROWS,
+    CsvChunk,
     DemandCsv,
     RowError,
     read_rows,
 )
+from services.demand.rules import CsvSubmission
 
 CHUNK_ROWS = 2_000  # rows validated and stored per round (a few statements each)
 READ_BYTES = 64 * 1024
@@ -116,15 +120,25 @@ def text_lines(file: IO[bytes], read_bytes: int = READ_BYTES) -> Iterator[str]:
 def demand_rows(
     lines: Iterable[str], chunk_rows: int = CHUNK_ROWS, max_rows: int = MAX_ROWS
 ) -> Iterator[DemandCsv]:
-    """The rows in chunks of up to `chunk_rows` data rows, each chunk's rows and row errors in
-    line order. The header is read when the first chunk is asked for; a file that cannot be
-    read raises CsvFileError (at the point where it is found)."""
-    chunk = DemandCsv()
-    for row in read_rows(lines, max_rows):
+    """The rows as demand submissions, in chunks (`csv_rows`)."""
+    return csv_rows(lines, CsvSubmission, chunk_rows, max_rows)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def csv_rows(
+    lines: Iterable[str], model: type[M], chunk_rows: int = CHUNK_ROWS, max_rows: int = MAX_ROWS
+) -> Iterator[CsvChunk[M]]:
+    """The rows read as `model`, in chunks of up to `chunk_rows` data rows, each chunk's rows
+    and row errors in line order. The header is read when the first chunk is asked for; a file
+    that cannot be read raises CsvFileError (at the point where it is found)."""
+    chunk = CsvChunk[M]()
+    for row in read_rows(lines, model, max_rows):
         chunk.add(row)
         if chunk.data_rows >= chunk_rows:
             yield chunk
-            chunk = DemandCsv()
+            chunk = CsvChunk[M]()
     if chunk.data_rows:
         yield chunk
 
@@ -132,21 +146,23 @@ def demand_rows(
 class ImportReport:
     """The per-row report, kept as the JSON it is sent as: about 75 bytes an accepted row."""
 
-    def __init__(self) -> None:
+    def __init__(self, id_name: str = "demand_id") -> None:
+        self._id_name = id_name.encode()  # what an accepted row's id is called
         self.rows = 0
         self.accepted = 0
         self.refused = 0  # rows refused (a row may have several errors)
         self._accepted = bytearray()
         self._refused = bytearray()
 
-    def accept(self, line: int, demand_id: UUID, replayed: bool) -> None:
+    def accept(self, line: int, line_id: UUID, replayed: bool) -> None:
         if self.accepted:
             self._accepted += b","
         self.accepted += 1
         flag = b"true" if replayed else b"false"
-        self._accepted += b'{"line":%d,"demand_id":"%s","replayed":%s}' % (
+        self._accepted += b'{"line":%d,"%s":"%s","replayed":%s}' % (
             line,
-            str(demand_id).encode(),
+            self._id_name,
+            str(line_id).encode(),
             flag,
         )
 

@@ -8,14 +8,18 @@ import io
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from services.demand.rules import CsvSubmission, error_reason
 
 COLUMNS = tuple(CsvSubmission.model_fields)
 REQUIRED_COLUMNS = tuple(n for n, f in CsvSubmission.model_fields.items() if f.is_required())
 MAX_ROWS = 50_000
+# What a row is read as: a demand submission, or another model with the same rules for a CSV
+# (a spend line: services/demand/spend_rules.py).
+M = TypeVar("M", bound=BaseModel)
 
 
 class CsvFileError(ValueError):
@@ -34,36 +38,41 @@ class RowError:
 
 
 @dataclass(frozen=True)
-class CsvRow:
+class Row(Generic[M]):
     line: int
-    submission: CsvSubmission
+    submission: M
 
 
 @dataclass
-class DemandCsv:
-    rows: list[CsvRow] = field(default_factory=list)
+class CsvChunk(Generic[M]):
+    rows: list[Row[M]] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     data_rows: int = 0  # rows that were not blank, valid or not
 
-    def add(self, row: CsvRow | list[RowError]) -> None:
+    def add(self, row: Row[M] | list[RowError]) -> None:
         """One data row: its submission, or why it is refused."""
         self.data_rows += 1
-        if isinstance(row, CsvRow):
+        if isinstance(row, Row):
             self.rows.append(row)
         else:
             self.errors.extend(row)
 
 
-def _header(cells: list[str]) -> list[str]:
+CsvRow = Row[CsvSubmission]
+DemandCsv = CsvChunk[CsvSubmission]
+
+
+def _header(cells: list[str], model: type[BaseModel]) -> list[str]:
     header = [c.strip() for c in cells]
     problems: list[tuple[str, str]] = []
-    unknown = [c for c in header if c not in COLUMNS]
+    unknown = [c for c in header if c not in model.model_fields]
     if unknown:
         problems.append(("header", f"unknown columns: {', '.join(unknown)}"))
     repeated = sorted({c for c in header if header.count(c) > 1})
     if repeated:
         problems.append(("header", f"repeated columns: {', '.join(repeated)}"))
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    required = (n for n, f in model.model_fields.items() if f.is_required())
+    missing = [c for c in required if c not in header]
     if missing:
         problems.append(("header", f"missing columns: {', '.join(missing)}"))
     if problems:
@@ -84,27 +93,29 @@ def _values(header: list[str], cells: list[str]) -> dict[str, object]:
     return values
 
 
-def _row(header: list[str], line: int, cells: list[str]) -> CsvRow | list[RowError]:
+def _row(header: list[str], line: int, cells: list[str], model: type[M]) -> Row[M] | list[RowError]:
     if len(cells) != len(header):
         reason = f"the row has {len(cells)} cells; the header has {len(header)}"
         return [RowError(line, None, reason)]
     try:
-        submission = CsvSubmission.model_validate(_values(header, cells))
+        submission = model.model_validate(_values(header, cells))
     except ValidationError as exc:
         return [
             RowError(line, str(e["loc"][0]) if e["loc"] else None, error_reason(e["msg"]))
             for e in exc.errors()
         ]
-    return CsvRow(line, submission)
+    return Row(line, submission)
 
 
-def read_rows(lines: Iterable[str], max_rows: int = MAX_ROWS) -> Iterator[CsvRow | list[RowError]]:
-    """Each data row in turn, blank rows passed over: its submission, or why it is refused. The
+def read_rows(
+    lines: Iterable[str], model: type[M], max_rows: int = MAX_ROWS
+) -> Iterator[Row[M] | list[RowError]]:
+    """Each data row in turn, blank rows passed over: its `model`, or why it is refused. The
     header is read when the first row is asked for; a file that cannot be read raises
     CsvFileError (at the point where it is found)."""
     reader = csv.reader(lines)
     try:
-        header = _header(next(reader, []))
+        header = _header(next(reader, []), model)
         data_rows = 0
         while True:
             line = reader.line_num + 1
@@ -116,7 +127,7 @@ def read_rows(lines: Iterable[str], max_rows: int = MAX_ROWS) -> Iterator[CsvRow
             data_rows += 1
             if data_rows > max_rows:
                 raise CsvFileError([("body", f"more than {max_rows} rows; split the file")])
-            yield _row(header, line, cells)
+            yield _row(header, line, cells, model)
     except csv.Error as exc:
         raise CsvFileError(
             [("body", f"line {reader.line_num}: not readable as CSV: {exc}")]
@@ -125,6 +136,6 @@ def read_rows(lines: Iterable[str], max_rows: int = MAX_ROWS) -> Iterator[CsvRow
 
 def parse_demand_csv(text: str, max_rows: int = MAX_ROWS) -> DemandCsv:
     result = DemandCsv()
-    for row in read_rows(io.StringIO(text.removeprefix("\ufeff")), max_rows):
+    for row in read_rows(io.StringIO(text.removeprefix("\ufeff")), CsvSubmission, max_rows):
         result.add(row)
     return result

@@ -1,5 +1,7 @@
 """Kafka ingress: finance systems that speak Kafka put plain JSON submissions on
-`demand.submissions` (not envelopes: `submission_id` and `trust_id` plus the demand fields).
+`demand.submissions` (not envelopes: `submission_id` and `trust_id` plus the demand fields), and
+spend lines on `spend.submissions` (`trust_id` plus the spend fields; idempotent by school and
+`invoice_ref`). Both run the same machinery below, each as its own consumer group (`Ingress`).
 
 Each record is registered once (idempotent by `submission_id` within its trust) or goes to
 `demand.submissions.dlq` with its original bytes and a `reason` header; a bad record never holds
@@ -14,25 +16,44 @@ records may reach the dead-letter topic twice."""
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import replace
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, Generic, TypeVar
 
 import asyncpg
 import structlog
 from aiokafka.errors import MessageSizeTooLargeError
 from faststream.message import StreamMessage
+from pydantic import BaseModel
 
-from services.demand.ingress_records import read_record
+from services.demand.ingress_records import read_as
 from services.demand.rules import KafkaSubmission
+from services.demand.spend_rules import KafkaSpend
+from services.demand.spending import record_records
 from services.demand.submitting import submit_records
 from shared.events import Topics
 from shared.inbox import TRANSIENT, Unavailable
 from shared.service import KafkaRecord, Runtime, subscribe_batches
-from shared.unit_of_work import each_alone_if_together_fails, unit_of_work
+from shared.unit_of_work import UnitOfWork, each_alone_if_together_fails, unit_of_work
 
 log = structlog.get_logger()
 
+S = TypeVar("S", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Ingress(Generic[S]):
+    """One ingress topic: its consumer group, what a record is read as, and how a batch of
+    them is stored (for each: None if stored or a retry of one, else why not)."""
+
+    topic: str
+    group: str
+    model: type[S]
+    store: Callable[[UnitOfWork, Sequence[S]], Awaitable[list[str | None]]]
+
+
 GROUP = "demand-ingress"
+DEMAND = Ingress(Topics.SUBMISSIONS, GROUP, KafkaSubmission, submit_records)
+SPEND = Ingress(Topics.SPEND_SUBMISSIONS, "spend-ingress", KafkaSpend, record_records)
 # Large batches: the fixed cost of each (offset commit, the last transaction's commit) is paid
 # while the service waits; 8,000 records of a few hundred bytes are a few megabytes.
 MAX_BATCH = 8000
@@ -63,14 +84,14 @@ async def _parse(
     )
 
 
-def subscribe_ingress(runtime: Runtime) -> None:
+def subscribe_ingress(runtime: Runtime, ingress: Ingress[Any] = DEMAND) -> None:
     async def ingest_batch(records: tuple[KafkaRecord, ...]) -> None:
-        await ingest(runtime, records)
+        await ingest(runtime, records, ingress)
 
     subscribe_batches(
         runtime,
-        [Topics.SUBMISSIONS],
-        GROUP,
+        [ingress.topic],
+        ingress.group,
         MAX_BATCH,
         ingest_batch,
         parser=_parse,
@@ -78,7 +99,9 @@ def subscribe_ingress(runtime: Runtime) -> None:
     )
 
 
-async def ingest(runtime: Runtime, records: Sequence[KafkaRecord]) -> None:
+async def ingest(
+    runtime: Runtime, records: Sequence[KafkaRecord], ingress: Ingress[Any] = DEMAND
+) -> None:
     """Register the good records of a batch, dead-letter the rest with their reasons."""
     count = max(1, min(STORE_GROUPS, len(records) // GROUP_RECORDS))
     by_key: dict[int, list[int]] = {}
@@ -87,7 +110,8 @@ async def ingest(runtime: Runtime, records: Sequence[KafkaRecord]) -> None:
     groups = list(by_key.values())
     async with asyncio.TaskGroup() as tasks:
         refused = [
-            tasks.create_task(_read_and_store(runtime, [records[i] for i in g])) for g in groups
+            tasks.create_task(_read_and_store(runtime, ingress, [records[i] for i in g]))
+            for g in groups
         ]
     reasons = {
         i: reason
@@ -95,31 +119,37 @@ async def ingest(runtime: Runtime, records: Sequence[KafkaRecord]) -> None:
         for i, reason in zip(group, task.result(), strict=True)
         if reason
     }
-    await asyncio.gather(*(_dead_letter(runtime, records[i], r) for i, r in reasons.items()))
+    await asyncio.gather(
+        *(_dead_letter(runtime, ingress, records[i], r) for i, r in reasons.items())
+    )
 
 
-async def _read_and_store(runtime: Runtime, records: Sequence[KafkaRecord]) -> list[str | None]:
+async def _read_and_store(
+    runtime: Runtime, ingress: Ingress[S], records: Sequence[KafkaRecord]
+) -> list[str | None]:
     """For each record: None if stored (or a retry of one stored), else why not."""
-    read = [read_record(r.value) for r in records]
+    read = [read_as(ingress.model, r.value) for r in records]
     submissions = [s for s in read if not isinstance(s, str)]
-    stored = iter(await _store(runtime, submissions) if submissions else [])
+    stored = iter(await _store(runtime, ingress, submissions) if submissions else [])
     return [s if isinstance(s, str) else next(stored) for s in read]
 
 
-async def _store(runtime: Runtime, submissions: Sequence[KafkaSubmission]) -> list[str | None]:
+async def _store(
+    runtime: Runtime, ingress: Ingress[S], submissions: Sequence[S]
+) -> list[str | None]:
     """For each submission: None if stored (or a retry of one stored), else why not. If some
     record passed every check yet cannot be stored, each is stored on its own to find which;
     while the database is unavailable, none is (the batch is read again)."""
     attempts = runtime.settings.consumer_max_attempts
 
-    async def together(batch: Sequence[KafkaSubmission]) -> list[str | None]:
-        return await _transaction(runtime, batch, attempts=attempts)
+    async def together(batch: Sequence[S]) -> list[str | None]:
+        return await _transaction(runtime, ingress, batch, attempts=attempts)
 
-    async def alone(submission: KafkaSubmission) -> str | None:
+    async def alone(submission: S) -> str | None:
         # Alone after the batch failed: once. A batch of one was not tried together: in full.
         try:
             [reason] = await _transaction(
-                runtime, [submission], attempts=attempts if len(submissions) == 1 else 1
+                runtime, ingress, [submission], attempts=attempts if len(submissions) == 1 else 1
             )
         except Unavailable:
             raise
@@ -131,13 +161,13 @@ async def _store(runtime: Runtime, submissions: Sequence[KafkaSubmission]) -> li
 
 
 async def _transaction(
-    runtime: Runtime, submissions: Sequence[KafkaSubmission], attempts: int
+    runtime: Runtime, ingress: Ingress[S], submissions: Sequence[S], attempts: int
 ) -> list[str | None]:
     backoff = runtime.settings.consumer_retry_backoff_ms / 1000
     for attempt in range(1, attempts + 1):
         try:
             async with unit_of_work(runtime.pool) as work:
-                return await submit_records(work, submissions)
+                return await ingress.store(work, submissions)
         except TRANSIENT as exc:
             # The database is down, the records are fine: never dead-letter them. A pause, then
             # the subscriber nacks and the batch is read again until the database is back.
@@ -154,14 +184,16 @@ async def _transaction(
     raise AssertionError("unreachable")
 
 
-async def _dead_letter(runtime: Runtime, record: KafkaRecord, reason: str) -> None:
+async def _dead_letter(
+    runtime: Runtime, ingress: Ingress[Any], record: KafkaRecord, reason: str
+) -> None:
     headers = {k: v.decode() for k, v in record.headers} | {
         "reason": reason[:2000],
-        "consumer": GROUP,
+        "consumer": ingress.group,
         "source_partition": str(record.partition),
         "source_offset": str(record.offset),
     }
-    topic = Topics.dead_letters(Topics.SUBMISSIONS)
+    topic = Topics.dead_letters(ingress.topic)
     value: bytes = record.value or b""
     try:
         await runtime.dead_letter(topic, record.key, value, headers)
@@ -170,7 +202,8 @@ async def _dead_letter(runtime: Runtime, record: KafkaRecord, reason: str) -> No
         headers["truncated_from_bytes"] = str(len(value))
         await runtime.dead_letter(topic, record.key, value[:65536], headers)
     log.warning(
-        "submission dead-lettered",
+        "ingress record dead-lettered",
+        topic=ingress.topic,
         reason=reason,
         partition=record.partition,
         offset=record.offset,

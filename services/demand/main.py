@@ -6,8 +6,10 @@ from fastapi import FastAPI
 
 from services.demand.api import demands, router
 from services.demand.asyncapi import READS, WRITES
-from services.demand.ingress import subscribe_ingress
+from services.demand.ingress import SPEND, subscribe_ingress
 from services.demand.intake import HANDLERS
+from services.demand.spend_api import spend, trusts
+from services.demand.spending import SpendSubmissions, record_http
 from services.demand.submitting import Submissions, submit_demands
 from shared import revocations
 from shared.events import Topics
@@ -21,16 +23,18 @@ def build(settings: ServiceSettings) -> FastAPI:
     runtime = Runtime(NAME, settings, create_broker(settings, NAME))
     subscribe(runtime, Subscription([Topics.TENDERS], HANDLERS))
     subscribe_ingress(runtime)
+    subscribe_ingress(runtime, SPEND)
     app = create_app(
         runtime,
         migrations=Path(__file__).with_name("migrations"),
         # The operators' front door for revoking tokens (shared/revocations.py).
-        routers=[router, demands, revocations.router],
+        routers=[router, demands, spend, trusts, revocations.router],
         title="Collective Procurement: demand",
-        description="Schools' demand lines and the trusts' schools registry."
+        description="Schools' demand lines and spend lines, and the trusts' schools registry."
         " AsyncAPI for the topics it reads and writes: /asyncapi.json.",
         reads=READS,
         writes=WRITES,
     )
     app.state.submissions = Submissions(lambda: runtime.pool, submit_demands)
+    app.state.spend = SpendSubmissions(lambda: runtime.pool, record_http)
     return app

@@ -8,3 +8,10 @@ SUBMISSIONS = Counter(
     "Demand submissions processed, by channel (http, csv, kafka) and outcome",
     ["channel", "outcome"],
 )
+
+SPEND = Counter(
+    "procure_demand_spend_total",
+    # Counted as processed, as SUBMISSIONS is.
+    "Spend lines processed, by channel (http, csv, kafka) and outcome",
+    ["channel", "outcome"],
+)

@@ -92,7 +92,7 @@ _ISO_DATE = _refusal(
 )
 
 
-class _IsoDate:
+class IsoDate:
     """Before the date is read: a date, or a string as YYYY-MM-DD."""
 
     @staticmethod
@@ -115,7 +115,7 @@ def _within_5_years(value: date) -> date:
     return value
 
 
-_OneLine = _matching(_ONE_LINE, "must not contain control characters or line breaks")
+OneLine = _matching(_ONE_LINE, "must not contain control characters or line breaks")
 Urn = Annotated[
     str,
     _matching(f"^{URN_PATTERN}$", "a URN is 6 digits"),
@@ -126,10 +126,10 @@ TrustCode = Annotated[
     _matching(f"^{TRUST_CODE_PATTERN}$", "a trust code is digits (GIAS 'Trusts (code)')"),
     Field(description="the GIAS trust code"),
 ]
-CategoryCode = Annotated[str, Field(min_length=1, max_length=64), _OneLine]
+CategoryCode = Annotated[str, Field(min_length=1, max_length=64), OneLine]
 UnitSymbol = Annotated[
     str,
-    _OneLine,
+    OneLine,
     Field(
         min_length=1,
         max_length=32,
@@ -157,13 +157,13 @@ Price = Annotated[
         f" {BASELINE_PRICE.text}, also once converted to a price per the category's unit"
     ),
 ]
-Supplier = Annotated[str, Field(max_length=200), _OneLine]
+Supplier = Annotated[str, Field(max_length=200), OneLine]
 Notes = Annotated[
     str, Field(max_length=2000), _matching(_NO_CONTROL, "must not contain control characters")
 ]
 ContractEnd = Annotated[
     date,
-    _IsoDate,
+    IsoDate,
     _Check(
         core_schema.date_schema(ge=EARLIEST_CONTRACT_END),
         TOO_EARLY,
@@ -186,11 +186,11 @@ TermMonths = Annotated[
 SubmissionId = Annotated[
     str,
     Field(min_length=1, max_length=200, description="the sender's unique id of this submission"),
-    _OneLine,
+    OneLine,
 ]
 
 
-def _canonical_check(
+def canonical_check(
     model: BaseModel, unit: str | None, quantity: Decimal | None, price: Decimal | None
 ) -> None:
     """Quantity and price sent in another unit (MWh for kWh) must also be in range once
@@ -231,7 +231,7 @@ class DemandSubmission(BaseModel):
 
     @model_validator(mode="after")
     def _in_range_once_converted(self) -> "DemandSubmission":
-        _canonical_check(self, self.unit, self.quantity, self.current_unit_price)
+        canonical_check(self, self.unit, self.quantity, self.current_unit_price)
         return self
 
 
@@ -276,7 +276,7 @@ class DemandAmendment(BaseModel):
 
     @model_validator(mode="after")
     def _in_range_once_converted(self) -> "DemandAmendment":
-        _canonical_check(self, self.unit, self.quantity, self.current_unit_price)
+        canonical_check(self, self.unit, self.quantity, self.current_unit_price)
         return self
 
     @property
@@ -288,7 +288,7 @@ class DemandAmendment(BaseModel):
 class WithdrawalRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    reason: Annotated[str, Field(max_length=500), _OneLine] | None = None
+    reason: Annotated[str, Field(max_length=500), OneLine] | None = None
 
 
 def error_reason(message: str) -> str:

@@ -4,6 +4,7 @@ statement over arrays), never one round trip per row."""
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 from uuid import UUID
 
 import asyncpg
@@ -13,6 +14,14 @@ from services.demand.domain.schools import School
 from shared.db import Connection
 
 Key = tuple[str, str]  # (owner, idempotency key)
+
+# The lines' tables and the columns a page filters on: constants, never a caller's text, are
+# all that is written into SQL (values are bound parameters).
+Table = Literal["demand_lines", "spend_lines"]
+IdColumn = Literal["demand_id", "spend_id"]
+FilterColumn = Literal["trust_id", "school_urn", "category", "status"]
+Used = tuple[UUID, str]  # (the line a key created, the request hash it was created with)
+KeyColumn = Literal["key_owner", "idempotency_key", "school_urn", "invoice_ref"]
 
 
 async def schools_by_urn(conn: Connection, urns: Sequence[str]) -> dict[str, asyncpg.Record]:
@@ -111,18 +120,32 @@ async def insert_demands(conn: Connection, lines: Sequence[NewLine]) -> set[Key]
     return {(r["key_owner"], r["idempotency_key"]) for r in rows if r["key_owner"] is not None}
 
 
-async def find_keys(conn: Connection, keys: Sequence[Key]) -> dict[Key, asyncpg.Record]:
-    """The keys already used, with the request hash and the demand line each created."""
+async def find_keys(conn: Connection, keys: Sequence[Key]) -> dict[Key, Used]:
+    """The keys already used, each with the demand line it created and its request hash."""
+    return await used_keys(
+        conn, "demand_lines", "demand_id", ("key_owner", "idempotency_key"), keys
+    )
+
+
+async def used_keys(
+    conn: Connection,
+    table: Table,
+    id_column: IdColumn,
+    key_columns: tuple[KeyColumn, KeyColumn],
+    keys: Sequence[tuple[str, str]],
+) -> dict[tuple[str, str], Used]:
+    """Of these two-part keys, those a line of `table` holds, with that line's id and hash."""
     if not keys:
         return {}
+    first, second = key_columns
     rows = await conn.fetch(
-        "SELECT d.key_owner, d.idempotency_key, d.request_hash, d.demand_id FROM demand_lines d"
-        " JOIN unnest($1::text[], $2::text[]) AS w(owner, key)"
-        " ON d.key_owner = w.owner AND d.idempotency_key = w.key",
-        [owner for owner, _ in keys],
-        [key for _, key in keys],
+        f"SELECT l.{first}, l.{second}, l.request_hash, l.{id_column} FROM {table} l"  # noqa: S608 (constants)
+        " JOIN unnest($1::text[], $2::text[]) AS k(a, b)"
+        f" ON l.{first} = k.a AND l.{second} = k.b",
+        [a for a, _ in keys],
+        [b for _, b in keys],
     )
-    return {(r["key_owner"], r["idempotency_key"]): r for r in rows}
+    return {(r[first], r[second]): (r[id_column], r["request_hash"]) for r in rows}
 
 
 async def get_demand(
@@ -136,35 +159,41 @@ async def get_demand(
 
 
 async def demands_by_id(conn: Connection, demand_ids: Sequence[UUID]) -> dict[UUID, asyncpg.Record]:
-    if not demand_ids:
+    return await rows_by_id(conn, "demand_lines", "demand_id", demand_ids)
+
+
+async def rows_by_id(
+    conn: Connection, table: Table, id_column: IdColumn, ids: Sequence[UUID]
+) -> dict[UUID, asyncpg.Record]:
+    """The rows of `table` with these ids."""
+    if not ids:
         return {}
     rows = await conn.fetch(
-        "SELECT * FROM demand_lines WHERE demand_id = ANY($1::uuid[])", list(set(demand_ids))
+        f"SELECT * FROM {table} WHERE {id_column} = ANY($1::uuid[])",  # noqa: S608 (constants)
+        list(set(ids)),
     )
-    return {r["demand_id"]: r for r in rows}
+    return {r[id_column]: r for r in rows}
 
 
-async def list_demands(
+async def page(
     conn: Connection,
-    *,
-    trust_id: str | None,
-    school_urn: str | None,
-    category: str | None,
-    status: str | None,
+    table: Table,
+    id_column: IdColumn,
+    filters: dict[FilterColumn, str | None],
     after: tuple[datetime, UUID] | None,
     limit: int,
 ) -> list[asyncpg.Record]:
-    """Lines matching every filter given (None: any), in creation order, after a position."""
+    """Rows of `table` whose columns equal every filter given (None: any), in creation order,
+    after a position."""
+    where = [f"(${i}::text IS NULL OR {column} = ${i})" for i, column in enumerate(filters, 1)]
+    n = len(filters)
+    where.append(
+        f"(${n + 1}::timestamptz IS NULL OR (created_at, {id_column}) > (${n + 1}, ${n + 2}::uuid))"
+    )
     return await conn.fetch(
-        "SELECT * FROM demand_lines"
-        " WHERE ($1::text IS NULL OR trust_id = $1) AND ($2::text IS NULL OR school_urn = $2)"
-        " AND ($3::text IS NULL OR category = $3) AND ($4::text IS NULL OR status = $4)"
-        " AND ($5::timestamptz IS NULL OR (created_at, demand_id) > ($5, $6::uuid))"
-        " ORDER BY created_at, demand_id LIMIT $7",
-        trust_id,
-        school_urn,
-        category,
-        status,
+        f"SELECT * FROM {table} WHERE {' AND '.join(where)}"  # noqa: S608 (constants)
+        f" ORDER BY created_at, {id_column} LIMIT ${n + 3}",
+        *filters.values(),
         after[0] if after else None,
         after[1] if after else None,
         limit,

@@ -4,13 +4,16 @@ same request replays the line it created; with a different request it conflicts)
 set-based writes. Each verb runs in the caller's unit of work and emits its events there
 (docs/domain-rules.md, "Demand line"; docs/events.md, `demand.registered`)."""
 
-from collections import Counter
-from collections.abc import Sequence
+from collections import Counter as Tally
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import partial
+from typing import TypeVar
 from uuid import UUID
 
 import asyncpg
+from prometheus_client import Counter
 
 from services.demand import store
 from services.demand.domain.errors import IdempotencyKeyReused, InvalidDemand, NotForThisSchool
@@ -35,6 +38,7 @@ from shared.ids import new_id
 from shared.unit_of_work import UnitOfWork
 
 Key = store.Key
+K = TypeVar("K")
 
 
 class Result(StrEnum):
@@ -56,7 +60,7 @@ class Request:
 @dataclass(slots=True)
 class Outcome:
     result: Result
-    demand_id: UUID
+    line_id: UUID  # the demand (or spend) line created, replayed or conflicted with
 
 
 @dataclass(slots=True)
@@ -84,20 +88,22 @@ def refused(refusal: Refusal, where: str = "body") -> DomainError:
     return InvalidDemand(field, refusal.reason)
 
 
-def count(channel: str, results: Sequence[Outcome | Refusal]) -> None:
+def count(
+    channel: str, results: Sequence[Outcome | Refusal], metric: Counter = SUBMISSIONS
+) -> None:
     # Tallied first: one metric update per outcome, not per line of a batch.
-    outcomes = Counter("refused" if isinstance(r, Refusal) else str(r.result) for r in results)
+    outcomes = Tally("refused" if isinstance(r, Refusal) else str(r.result) for r in results)
     for outcome, n in outcomes.items():
-        SUBMISSIONS.labels(channel, outcome).inc(n)
+        metric.labels(channel, outcome).inc(n)
 
 
 def _registered(row: asyncpg.Record) -> RegisteredSchool:
     return RegisteredSchool(row["urn"], row["trust_id"], row["status"])
 
 
-def _replay(key_row: asyncpg.Record, hash_: str) -> Outcome:
-    same = key_row["request_hash"] == hash_
-    return Outcome(Result.REPLAYED if same else Result.CONFLICT, key_row["demand_id"])
+def replay(line_id: UUID, first_hash: str, hash_: str) -> Outcome:
+    """A key used before: a replay of its line if the request is the same, else a conflict."""
+    return Outcome(Result.REPLAYED if first_hash == hash_ else Result.CONFLICT, line_id)
 
 
 async def submit_many(work: UnitOfWork, requests: Sequence[Request]) -> list[Outcome | Refusal]:
@@ -130,7 +136,7 @@ async def submit_many(work: UnitOfWork, requests: Sequence[Request]) -> list[Out
     used = await store.find_keys(conn, list(refused_keys.values()))
     for i, key in refused_keys.items():
         if key in used:
-            results[i] = _replay(used[key], hashes[i])
+            results[i] = replay(*used[key], hashes[i])
     for (i, _), outcome in zip(
         pending, await _register(work, [c for _, c in pending]), strict=True
     ):
@@ -139,46 +145,63 @@ async def submit_many(work: UnitOfWork, requests: Sequence[Request]) -> list[Out
     return [r for r in results if r is not None]
 
 
+async def settle_claims(
+    ids: Sequence[UUID],
+    keys: Sequence[K | None],
+    hashes: Sequence[str],
+    insert: Callable[[list[int]], Awaitable[set[K]]],
+    find: Callable[[list[K]], Awaitable[dict[K, tuple[UUID, str]]]],
+) -> tuple[list[Outcome], list[int]]:
+    """Who gets each key: `insert` stores the lines at the positions given (each key's first
+    use in this batch) and returns the keys it claimed; `find` names the line and request hash
+    of keys used before. Returns one outcome per position and the positions created: a key
+    claimed creates, any other use replays or conflicts with the line that first used it."""
+    earlier = first_uses(keys)
+    firsts = [i for i in range(len(keys)) if earlier[i] is None]
+    claimed = await insert(firsts)
+    created = [i for i in firsts if keys[i] is None or keys[i] in claimed]
+    # Each other key's first use: earlier in this batch, or a line committed before (perhaps
+    # by a transaction we waited for).
+    reference = {k: (ids[i], hashes[i]) for i in created if (k := keys[i]) is not None}
+    reference |= await find([k for i in firsts if (k := keys[i]) is not None and k not in claimed])
+    new = set(created)
+    outcomes: list[Outcome] = []
+    for i, key in enumerate(keys):
+        if i in new:
+            outcomes.append(Outcome(Result.CREATED, ids[i]))
+        else:
+            assert key is not None
+            line_id, first_hash = reference[key]
+            same = hashes[i] == first_hash
+            outcomes.append(Outcome(Result.REPLAYED if same else Result.CONFLICT, line_id))
+    return outcomes, created
+
+
 async def _register(work: UnitOfWork, candidates: Sequence[_Candidate]) -> list[Outcome]:
     """Insert the lines whose keys are new (claiming the keys), emit their events; the rest
     replay or conflict with the line that first used their key."""
     conn = work.conn
     ids = [new_id() for _ in candidates]
     keys = [c.request.key for c in candidates]
-    earlier = first_uses(keys)
-    firsts = [i for i in range(len(candidates)) if earlier[i] is None]
-    claimed = await store.insert_demands(
-        conn,
-        [
-            store.NewLine(
-                ids[i],
-                candidates[i].trust_id,
-                candidates[i].line,
-                keys[i],
-                candidates[i].request_hash if keys[i] else None,
-            )
-            for i in firsts
-        ],
+
+    async def insert(firsts: list[int]) -> set[Key]:
+        return await store.insert_demands(
+            conn,
+            [
+                store.NewLine(
+                    ids[i],
+                    candidates[i].trust_id,
+                    candidates[i].line,
+                    keys[i],
+                    candidates[i].request_hash if keys[i] else None,
+                )
+                for i in firsts
+            ],
+        )
+
+    outcomes, created = await settle_claims(
+        ids, keys, [c.request_hash for c in candidates], insert, partial(store.find_keys, conn)
     )
-    created = [i for i in firsts if keys[i] is None or keys[i] in claimed]
-    # Each other key's first use: earlier in this batch, or a line committed before (perhaps
-    # by a transaction we waited for).
-    reference: dict[Key, tuple[UUID, str]] = {
-        k: (ids[i], candidates[i].request_hash) for i in created if (k := keys[i]) is not None
-    }
-    lost = [k for i in firsts if (k := keys[i]) is not None and k not in claimed]
-    for used, row in (await store.find_keys(conn, lost)).items():
-        reference[used] = (row["demand_id"], row["request_hash"])
-    new = set(created)
-    outcomes: list[Outcome] = []
-    for i, (candidate, key) in enumerate(zip(candidates, keys, strict=True)):
-        if i in new:
-            outcomes.append(Outcome(Result.CREATED, ids[i]))
-        else:
-            assert key is not None
-            demand_id, first_hash = reference[key]
-            same = candidate.request_hash == first_hash
-            outcomes.append(Outcome(Result.REPLAYED if same else Result.CONFLICT, demand_id))
     events = []
     for i in created:
         request = candidates[i].request
@@ -216,11 +239,7 @@ async def submit_demands(work: UnitOfWork, requests: Sequence[Request]) -> list[
     count("http", results)
     lines = await store.demands_by_id(
         work.conn,
-        [
-            r.demand_id
-            for r in results
-            if isinstance(r, Outcome) and r.result is not Result.CONFLICT
-        ],
+        [r.line_id for r in results if isinstance(r, Outcome) and r.result is not Result.CONFLICT],
     )
     return [_answer(result, lines) for result in results]
 
@@ -230,7 +249,7 @@ def _answer(result: Outcome | Refusal, lines: dict[UUID, asyncpg.Record]) -> Ans
         return refused(result)
     if result.result is Result.CONFLICT:
         return IdempotencyKeyReused("header.Idempotency-Key")
-    return lines[result.demand_id], result.result
+    return lines[result.line_id], result.result
 
 
 # --- over Kafka: the ingress's records (services/demand/ingress.py) ---------------------------
@@ -256,7 +275,7 @@ async def submit_records(
         elif result.result is Result.CONFLICT:
             reasons.append(
                 f"submission_id: {submission.submission_id} was already used for a different"
-                f" submission (demand line {result.demand_id})"
+                f" submission (demand line {result.line_id})"
             )
         else:
             reasons.append(None)

@@ -4,6 +4,7 @@ import httpx
 import pytest
 
 from procure.launcher import RunningSystem
+from services.demand.spend_rules import KafkaSpend
 
 pytestmark = pytest.mark.integration
 
@@ -23,12 +24,15 @@ def test_asyncapi_describes_every_topic_the_service_reads_and_writes(
     # dead-letter topic.
     assert actions == {
         ("demand.submissions", "receive"),
+        ("spend.submissions", "receive"),
         ("procurement.tenders", "receive"),
         ("procurement.access", "receive"),
         ("procurement.registry", "send"),
         ("procurement.demand", "send"),
+        ("procurement.spend", "send"),
         ("procurement.access", "send"),
         ("demand.submissions.dlq", "send"),
+        ("spend.submissions.dlq", "send"),
         ("procurement.tenders.dlq", "send"),
         ("procurement.access.dlq", "send"),
     }
@@ -49,7 +53,14 @@ def test_asyncapi_describes_every_topic_the_service_reads_and_writes(
     # Money is documented as a decimal string (or a whole JSON number), never a float.
     assert {"type": "integer"} in submission["properties"]["quantity"]["anyOf"]
     assert "number" not in str(submission["properties"]["current_unit_price"])
+    spend = schemas["KafkaSpend"]
+    assert spend["additionalProperties"] is False
+    # Every field but `unit` (default: the category's own) is required; trust_id is there.
+    assert set(spend["required"]) == set(KafkaSpend.model_fields) - {"unit"}
+    assert "trust_id" in spend["required"]
+    assert "number" not in str(spend["properties"]["amount"])
     for event in (
+        "SpendRecorded",
         "DemandRegistered",
         "DemandAmended",
         "DemandWithdrawn",

@@ -195,9 +195,12 @@ async def test_a_thousand_good_and_fifty_bad_records(system: RunningSystem) -> N
         assert letter["run"] == run  # the original headers travel with the record
 
 
-async def dead_letters(system: RunningSystem, run: str, expected: int) -> list[dict[str, Any]]:
+async def dead_letters(
+    system: RunningSystem, run: str, expected: int, topic: str = Topics.SUBMISSIONS
+) -> list[dict[str, Any]]:
+    """The records dead-lettered from `topic` with header `run`: their headers, key and value."""
     consumer = AIOKafkaConsumer(
-        Topics.dead_letters(Topics.SUBMISSIONS),
+        Topics.dead_letters(topic),
         bootstrap_servers=system.infra.kafka_bootstrap_servers,
         group_id=None,
         auto_offset_reset="earliest",

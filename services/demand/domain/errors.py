@@ -47,3 +47,23 @@ class IdempotencyKeyReused(Conflict):
     def __init__(self, field: str) -> None:
         reason = "this Idempotency-Key was used with a different request body"
         super().__init__(reason, errors=[(field, reason)])
+
+
+class InvoiceRefReused(Conflict):
+    """The school's invoice_ref was recorded before, with a different spend line."""
+
+    title = "Invoice reference reused"
+
+    def __init__(self, field: str, spend_id: UUID) -> None:
+        reason = (
+            "this invoice_ref was already recorded for the school with different content"
+            f" (spend line {spend_id})"
+        )
+        super().__init__(reason, errors=[(field, reason)])
+
+
+class SpendLineNotFound(NotFound):
+    """No such spend line, or not the caller's: the same answer."""
+
+    def __init__(self, spend_id: UUID) -> None:
+        super().__init__(f"no spend line {spend_id} for this token")

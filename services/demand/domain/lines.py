@@ -64,8 +64,11 @@ class LineFields:
     notes: str | None
 
 
-def school_refusal(urn: str, school: RegisteredSchool | None, actor: ActingFor) -> Refusal | None:
-    """Why `actor` may not submit demand for school `urn`, or None if it may."""
+def school_refusal(
+    urn: str, school: RegisteredSchool | None, actor: ActingFor, *, closed_ok: bool = False
+) -> Refusal | None:
+    """Why `actor` may not submit demand (or, with `closed_ok`, spend: a closed school's last
+    invoices still count) for school `urn`, or None if it may."""
     if actor.school_urn is not None and actor.school_urn != urn:
         reason = f"a token for school {actor.school_urn} submits only for that school, not {urn}"
         return Refusal("school_urn", reason, forbidden=True)
@@ -75,7 +78,7 @@ def school_refusal(urn: str, school: RegisteredSchool | None, actor: ActingFor) 
         return Refusal("school_urn", f"school {urn} is not in trust {actor.trust_id}", True)
     if school.trust_id is None:
         return Refusal("school_urn", f"school {urn} is not in a trust")
-    if school.status == CLOSED:
+    if school.status == CLOSED and not closed_ok:
         return Refusal("school_urn", f"school {urn} is closed")
     return None
 
@@ -111,7 +114,7 @@ def _converted(
     return q, p
 
 
-def _in_category_unit(
+def in_category_unit(
     categories: Mapping[str, Category],
     code: str,
     unit: str | None,
@@ -136,7 +139,7 @@ def canonical_line(
     submission: Submission, categories: Mapping[str, Category]
 ) -> LineFields | Refusal:
     """The submission with quantity and unit price in its category's unit, or why not."""
-    canonical = _in_category_unit(
+    canonical = in_category_unit(
         categories,
         submission.category,
         submission.unit,
@@ -170,7 +173,7 @@ def amended_line(
         if field in sent and getattr(patch, field) != current:
             reason = "cannot be changed; withdraw this line and submit a new one"
             return Refusal(field, reason)
-    canonical = _in_category_unit(
+    canonical = in_category_unit(
         categories, line.category, patch.unit or None, patch.quantity, patch.current_unit_price
     )
     if isinstance(canonical, Refusal):

@@ -4,7 +4,7 @@ different request under one idempotency key. The edge (services/demand/rules.py)
 CSV rows and Kafka records into objects of these shapes."""
 
 import hashlib
-from collections.abc import Set
+from collections.abc import Sequence, Set
 from datetime import date
 from decimal import Decimal
 from json.encoder import encode_basestring_ascii
@@ -114,13 +114,12 @@ def _json_value(value: str | Decimal | date | int | None) -> str:
     return encode_basestring_ascii(str(value))
 
 
-def request_hash(submission: Submission) -> str:
+def request_hash(submission: object, fields: Sequence[str] = HASHED_FIELDS) -> str:
     """Fingerprint of what was asked for, to tell a retry from a different request under one key.
+    `fields`: the sorted names it covers (a demand submission's by default; a spend line's).
 
     The SHA-256 of the submission's fields as `json.dumps(..., sort_keys=True)` writes them, with
     decimals and dates as strings; stored with each key, so it must never change. Written out
     here because the ingress hashes every record: this is three times faster than dumping."""
-    text = ", ".join(
-        f'"{name}": {_json_value(getattr(submission, name))}' for name in HASHED_FIELDS
-    )
+    text = ", ".join(f'"{name}": {_json_value(getattr(submission, name))}' for name in fields)
     return hashlib.sha256(f"{{{text}}}".encode()).hexdigest()
