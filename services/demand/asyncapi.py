@@ -4,8 +4,8 @@ service's subscribers and these declarations)."""
 
 from services.demand.rules import MAX_SUBMISSION_BYTES, KafkaSubmission
 from services.demand.spend_rules import KafkaSpend
-from shared.asyncapi import Channel, envelopes
-from shared.events import SpendRecorded, Topics
+from shared.asyncapi import Channel
+from shared.events import Topics
 
 DLQ = Topics.dead_letters(Topics.SUBMISSIONS)
 SPEND_DLQ = Topics.dead_letters(Topics.SPEND_SUBMISSIONS)
@@ -44,7 +44,7 @@ READS = [
 WRITES = [
     Channel(Topics.REGISTRY),
     Channel(Topics.DEMAND),
-    Channel(Topics.SPEND, payload=envelopes(SpendRecorded)),
+    Channel(Topics.SPEND),
     Channel(Topics.ACCESS),
     Channel(
         DLQ,
