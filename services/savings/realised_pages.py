@@ -15,6 +15,7 @@ from html import escape
 from urllib.parse import quote
 
 from services.savings import charts
+from services.savings.domain.ledger import is_increase
 from services.savings.pages import (
     _at,
     _card,
@@ -22,6 +23,7 @@ from services.savings.pages import (
     _headline,
     _masthead,
     _num,
+    _row,
     _table,
     header_links,
     layout,
@@ -64,10 +66,6 @@ class RealisedPage:
     trust_name: str | None
     view: TrustView
     generated_at: datetime
-
-
-def realised_path(trust_id: str) -> str:
-    return f"/trusts/{quote(trust_id)}/realised"
 
 
 def unit_of(category: str, lines: Sequence[SpendLine] = ()) -> str:
@@ -200,16 +198,23 @@ _FIGURE_COLUMNS = (
 )
 
 
-def _school_cell(urn: str, name: str | None) -> str:
+def _school_cell(urn: str, name: str | None, realised: Decimal | None = None) -> str:
+    """The school heading a row; a realised cost increase is said in words there too."""
+    tag = (
+        '<span class="tag">cost increase</span>'
+        if realised is not None and is_increase(realised)
+        else ""
+    )
     return (
-        f'<th scope="row">{escape(school_name(urn, name))}'
+        f'<th scope="row">{escape(school_name(urn, name))}{tag}'
         f'<br><span class="small">URN {escape(urn)}</span></th>'
     )
 
 
 def _promised_by_school(s: TrustRealised, names: dict[str, str | None]) -> str:
     rows = "".join(
-        f"<tr>{_school_cell(x.urn, names.get(x.urn))}{_figures(x, x.contract_spend)}</tr>"
+        f"<tr>{_school_cell(x.urn, names.get(x.urn), x.realised_saving)}"
+        f"{_figures(x, x.contract_spend)}</tr>"
         for x in s.schools
     )
     total = (
@@ -286,7 +291,8 @@ def _by_month(months: Sequence[MonthRealised]) -> str:
         kind="chart-narrow",
     )
     rows = "".join(
-        f'<tr><th scope="row">{escape(month_name(m.month))}</th>'
+        "<tr>"
+        + _row(month_name(m.month), m.realised_saving)
         + _num(str(m.lines))
         + _num(money(m.contract_spend))
         + _num(money(m.expected_saving), m.expected_saving)

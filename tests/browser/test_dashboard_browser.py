@@ -397,5 +397,3 @@ def test_a_manager_reads_savings_achieved_in_a_browser(
     school_signs_in(browser, system, first)
     own = browser.find_element(By.ID, "realised").text
     assert "INV-elec-april-0" in own and "INV-elec-april-1" not in own
-    keep(browser, "savings-realised-school")
-    on_a_phone(browser, "savings-realised-school")

@@ -281,7 +281,7 @@ def test_promised_against_realised_per_school_with_the_cost_increase_coloured() 
             "£0.00",
         ],
         [
-            "Birch Academy URN 100002",
+            "Birch Academy cost increase URN 100002",
             "£290.00",
             "£30.00",
             "\u2212£10.00",
@@ -308,8 +308,9 @@ def test_the_cumulative_chart_and_its_table() -> None:
     assert "<title>Realised, Jun\u00a02027: £130.00</title>" in months_html
     assert 'stroke-dasharray="7 5"' in months_html
     # (The cells' text with their spaces made plain.)
+    # May realised a cost increase: named in its row.
     assert rows(months_html)[1] == [
-        "May 2027",
+        "May 2027 cost increase",
         "1",
         "£290.00",
         "£30.00",
