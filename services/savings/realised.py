@@ -59,6 +59,8 @@ class ContractRealised(BaseModel):
     lot: int | None
     category: str
     supplier_id: str
+    # As the winning bid gave it; None for awards from before names were asked for.
+    supplier_name: str | None = None
     annualised_quantity: Amount | None
     tier_minimum: Amount | None
     tier_at_risk: bool

@@ -142,7 +142,7 @@ def _contract_name(c: ContractRealised, in_a_sentence: bool = False) -> str:
     lot = "" if c.lot is None else f", lot {c.lot}"
     name = category_name(c.category)
     name = name.lower() if in_a_sentence else name
-    return f"{name} contract{lot} with {supplier_label(c.supplier_id, None)}"
+    return f"{name} contract{lot} with {supplier_label(c.supplier_id, c.supplier_name)}"
 
 
 def _tier_warnings(contracts: Sequence[ContractRealised]) -> str:

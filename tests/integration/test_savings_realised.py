@@ -277,10 +277,12 @@ def test_the_realised_page_shows_the_apis_figures(
     off = page[page.index('id="off-contract"') :]
     off = off[: off.index("</section>")]
     assert "INV-elec-april-1" in off and "spark-energy" in off and "£180.00" in off
-    # The contract bought below its tier (CONTRACT), warned of in words.
+    # The contract bought below its tier (CONTRACT), warned of in words, its supplier named as
+    # the award named it.
+    assert summary["contracts"][0]["supplier_name"] == "Volt Co Ltd"
     assert (
-        "is buying 107,704.92 kWh a year on contract; the price tier needs 200,000 kWh: the"
-        " supplier may re-price." in page
+        "The electricity contract with Volt Co Ltd (volt-co) is buying 107,704.92 kWh a year"
+        " on contract; the price tier needs 200,000 kWh: the supplier may re-price." in page
     )
     # The month table's running totals are the API's.
     for month in MONTHS:

@@ -161,6 +161,7 @@ SUMMARY = TrustRealised(
             lot=None,
             category="electricity",
             supplier_id="volt-co",
+            supplier_name="Volt Co Ltd",
             annualised_quantity=Decimal("16043.96"),
             tier_minimum=Decimal("20000"),
             tier_at_risk=True,
@@ -359,8 +360,8 @@ def test_a_contract_below_its_price_tier_is_warned_of() -> None:
     warning = section(page(), "tier-at-risk")
     assert '<span class="warning-icon" aria-hidden="true">!</span>' in warning
     assert (
-        "The electricity contract with volt-co is buying 16,043.96 kWh a year on contract; the"
-        " price tier needs 20,000 kWh: the supplier may re-price." in warning
+        "The electricity contract with Volt Co Ltd (volt-co) is buying 16,043.96 kWh a year on"
+        " contract; the price tier needs 20,000 kWh: the supplier may re-price." in warning
     )
     # None when every contract buys enough.
     fine = SUMMARY.model_copy(
