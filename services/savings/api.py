@@ -206,6 +206,17 @@ async def trust_realised(trust_id: str, request: Request, caller: Caller) -> rea
     )
 
 
+@router.get("/realised/months", response_model=list[realised.MonthRealised])
+async def realised_months(
+    trust_id: str, request: Request, caller: Caller
+) -> list[realised.MonthRealised]:
+    """Expected against realised saving of the lines on contract, by the month their period
+    starts, with running totals: the dashboard's cumulative chart."""
+    return await _report(
+        request, caller, trust_id, lambda conn: realised.trust_months(conn, trust_id)
+    )
+
+
 @router.get("/realised/lines", response_model=realised.SpendLines)
 async def realised_lines(
     trust_id: str,

@@ -254,3 +254,79 @@ def scatter_chart(
     )
     out.append("</svg>")
     return "".join(out)
+
+
+@dataclass(frozen=True)
+class Series:
+    """One line of a line chart: a value per label, drawn in `colour` (dashed when `dashed`,
+    so that the lines differ in more than colour)."""
+
+    name: str
+    values: Sequence[Decimal]
+    colour: str
+    dashed: bool = False
+
+
+def line_chart(
+    chart_id: str,
+    title: str,
+    description: str,
+    labels: Sequence[str],
+    series: Sequence[Series],
+    axis_format: Format,
+    value_format: Format,
+    width: int = 760,
+    height: int = 300,
+    kind: str = "",
+) -> str:
+    """Lines over evenly spaced labels (months), the value axis from zero (or below, for
+    negative values); every point has a title with its series, label and value. On a narrow
+    chart (under 500 wide) the labels are written at most 4 times, first and last included."""
+    # Room on the right for half of the last label, written centred under its point.
+    left, right = Decimal(72), Decimal(width - 36)
+    top, bottom = Decimal(12), Decimal(height - 32)
+    scale = ticks(*_span(v for s in series for v in s.values), count=5)
+    low, high = scale[0], scale[-1]
+    step = (right - left) / (len(labels) - 1) if len(labels) > 1 else Decimal(0)
+
+    def px(i: int) -> Decimal:
+        return left + step * i if len(labels) > 1 else (left + right) / 2
+
+    def py(value: Decimal) -> Decimal:
+        return bottom - (value - low) / (high - low) * (bottom - top)
+
+    out = _open(chart_id, title, description, width, Decimal(height), kind)
+    for tick in scale:
+        out.append(
+            f'<line x1="{_n(left)}" y1="{_n(py(tick))}" x2="{_n(right)}" y2="{_n(py(tick))}"'
+            f' stroke="{GRID}"/><text x="{_n(left - 6)}" y="{_n(py(tick))}" text-anchor="end"'
+            f' dominant-baseline="central" fill="{MUTED}" font-size="12">'
+            f"{escape(axis_format(tick))}</text>"
+        )
+    every = 1 if width >= 500 else max(1, -(-(len(labels) - 1) // 3))
+    for i, label in enumerate(labels):
+        if i % every == 0 or i == len(labels) - 1:
+            out.append(
+                f'<text x="{_n(px(i))}" y="{_n(bottom + 18)}" text-anchor="middle"'
+                f' fill="{MUTED}" font-size="12">{escape(label)}</text>'
+            )
+    out.append(
+        f'<line x1="{_n(left)}" y1="{_n(py(Decimal(0)))}" x2="{_n(right)}"'
+        f' y2="{_n(py(Decimal(0)))}" stroke="{INK}" stroke-width="1.5"/>'
+    )
+    for s in series:
+        dash = ' stroke-dasharray="7 5"' if s.dashed else ""
+        path = " ".join(f"{_n(px(i))},{_n(py(v))}" for i, v in enumerate(s.values))
+        out.append(
+            f'<g><polyline points="{path}" fill="none" stroke="{s.colour}" stroke-width="2.5"'
+            f' stroke-linejoin="round"{dash}/>'
+        )
+        for i, v in enumerate(s.values):
+            out.append(
+                f"<g><title>{escape(s.name)}, {escape(labels[i])}: {escape(value_format(v))}"
+                f'</title><circle cx="{_n(px(i))}" cy="{_n(py(v))}" r="4" fill="{s.colour}"'
+                ' stroke="#ffffff" stroke-width="1.5"/></g>'
+            )
+        out.append("</g>")
+    out.append("</svg>")
+    return "".join(out)

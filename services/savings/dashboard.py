@@ -22,9 +22,9 @@ were sent from another site. Without this another site could sign a manager in a
 import hmac
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import quote, urlsplit
 from uuid import UUID
 
@@ -32,16 +32,18 @@ import jwt
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from services.savings import pages, reports, sessions, store
-from services.savings.api import csv_response, pool, snapshot, tendering_url
+from services.savings import pages, realised, realised_pages, reports, sessions, store
+from services.savings.api import csv_response, download, pool, snapshot, tendering_url
 from services.savings.domain.errors import ContractNotFound, UnknownSchool
 from services.savings.settings import SavingsSettings
 from shared.auth import Principal, Role, TokenError, read_token
+from shared.db import Connection
 from shared.http import Problem, require_school, require_trust
 from shared.service import runtime_of
 from shared.unit_of_work import unit_of_work
 
 router = APIRouter(include_in_schema=False)
+Read = TypeVar("Read")
 
 COOKIE = "procure_session"
 # Over https the session cookie is named so that browsers accept it only as Secure, host-only
@@ -299,14 +301,57 @@ async def _contract_page(
     return pages.ContractPage(trust_id, trust_name, detail, datetime.now(UTC))
 
 
-@router.get("/trusts/{trust_id}/ledger.csv")
-async def ledger_csv(trust_id: str, request: Request) -> Response:
+async def _for_manager(
+    request: Request,
+    trust_id: str,
+    read: Callable[[Connection], Awaitable[Read]],
+    answer: Callable[[Read], Response],
+) -> Response:
+    """`answer` with what `read` reads in one snapshot, for the trust's own signed-in manager;
+    the sign-in form or a refusal for anyone else."""
     refusal = await _refusal(request, trust_id)
     if refusal is not None:
         return refusal
     async with snapshot(request) as work:
-        entries = await reports.ledger(work.conn, trust_id)
-    return csv_response(f"trust-{trust_id}", entries)
+        found = await read(work.conn)
+    return answer(found)
+
+
+@router.get("/trusts/{trust_id}/realised")
+async def realised_page(trust_id: str, request: Request) -> Response:
+    """Savings achieved: what the trust's schools were invoiced against what was promised."""
+
+    async def read(conn: Connection) -> realised_pages.RealisedPage:
+        # One snapshot, so the headline, months and tables agree with each other.
+        view = await realised.trust_view(conn, trust_id)
+        name = await store.trust_name(conn, trust_id)
+        return realised_pages.RealisedPage(trust_id, name, view, datetime.now(UTC))
+
+    def answer(page: realised_pages.RealisedPage) -> Response:
+        return _html(request, lambda csrf: realised_pages.realised_page(page, csrf))
+
+    return await _for_manager(request, trust_id, read, answer)
+
+
+@router.get("/trusts/{trust_id}/realised.csv")
+async def realised_csv(trust_id: str, request: Request) -> Response:
+    """The trust's spend lines, as the API's CSV."""
+    return await _for_manager(
+        request,
+        trust_id,
+        lambda conn: realised.trust_lines(conn, trust_id),
+        lambda lines: download("savings-realised", f"trust-{trust_id}", realised.lines_csv(lines)),
+    )
+
+
+@router.get("/trusts/{trust_id}/ledger.csv")
+async def ledger_csv(trust_id: str, request: Request) -> Response:
+    return await _for_manager(
+        request,
+        trust_id,
+        lambda conn: reports.ledger(conn, trust_id),
+        lambda entries: csv_response(f"trust-{trust_id}", entries),
+    )
 
 
 def _own_school(urn: str) -> Callable[[Principal], None]:
@@ -314,14 +359,26 @@ def _own_school(urn: str) -> Callable[[Principal], None]:
 
 
 async def _own_savings(request: Request, urn: str) -> reports.SchoolDetail:
-    """The school's own figures and entries, in one snapshot; none yet when nothing is
-    registered or recorded for its URN (it signed in with its own token all the same)."""
+    """The school's own figures and entries; none yet when nothing is registered or recorded
+    for its URN (it signed in with its own token all the same)."""
     async with snapshot(request) as work:
-        try:
-            return await reports.own_savings(work.conn, urn)
-        except UnknownSchool:
-            empty = {"urn": urn, "name": None, "entries": []} | reports.summed([])
-            return reports.SchoolDetail.model_validate(empty)
+        return await _own_ledger(work.conn, urn)
+
+
+async def _own_ledger(conn: Connection, urn: str) -> reports.SchoolDetail:
+    try:
+        return await reports.own_savings(conn, urn)
+    except UnknownSchool:
+        empty = {"urn": urn, "name": None, "entries": []} | reports.summed([])
+        return reports.SchoolDetail.model_validate(empty)
+
+
+async def _own_realised(conn: Connection, urn: str) -> realised.OwnRealised | None:
+    """The school's own savings achieved; None while its URN is unknown."""
+    try:
+        return await realised.own_realised(conn, urn)
+    except UnknownSchool:
+        return None
 
 
 @router.get("/schools/{urn}")
@@ -331,7 +388,12 @@ async def school_page(urn: str, request: Request) -> Response:
     refusal = await _refused(request, _own_school(urn), "Not your school")
     if refusal is not None:
         return refusal
-    page = pages.SchoolPage(await _own_savings(request, urn), datetime.now(UTC))
+    # One snapshot: the promised and the realised figures agree with each other.
+    async with snapshot(request) as work:
+        ledger = await _own_ledger(work.conn, urn)
+        achieved = await _own_realised(work.conn, urn)
+    more = realised_pages.own_realised(achieved) if achieved is not None else ""
+    page = pages.SchoolPage(ledger, datetime.now(UTC), more)
     return _html(request, lambda csrf: pages.school_page(page, csrf))
 
 
@@ -341,3 +403,14 @@ async def school_ledger_csv(urn: str, request: Request) -> Response:
     if refusal is not None:
         return refusal
     return csv_response(f"school-{urn}", (await _own_savings(request, urn)).entries)
+
+
+@router.get("/schools/{urn}/realised.csv")
+async def school_realised_csv(urn: str, request: Request) -> Response:
+    refusal = await _refused(request, _own_school(urn), "Not your school")
+    if refusal is not None:
+        return refusal
+    async with snapshot(request) as work:
+        achieved = await _own_realised(work.conn, urn)
+    lines = achieved.lines if achieved is not None else []
+    return download("savings-realised", f"school-{urn}", realised.lines_csv(lines))

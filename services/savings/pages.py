@@ -75,6 +75,8 @@ class SchoolPage:
 
     school: SchoolDetail
     generated_at: datetime
+    # More of its own sections, HTML: its savings achieved (realised_pages.own_realised).
+    more: str = ""
 
 
 def contract_path(trust_id: str, tender_id: UUID) -> str:
@@ -282,6 +284,16 @@ def _nav(link: str, csrf: str) -> str:
     return link + _sign_out(csrf)
 
 
+def header_links(csrf: str, page: tuple[str, str], csv: tuple[str, str]) -> str:
+    """The header of a signed-in page: a link to another page and one to a CSV download, each
+    (address, words), then the sign-out form."""
+    return _nav(
+        f'<a href="{escape(page[0])}">{escape(page[1])}</a>'
+        f'<a href="{escape(csv[0])}" download>{escape(csv[1])}</a>',
+        csrf,
+    )
+
+
 def _at(moment: datetime) -> str:
     return local_time(moment)
 
@@ -317,7 +329,11 @@ def dashboard_page(d: Dashboard, csrf: str) -> str:
         ]
     body.append(_method(d.entries))
     body.append("</div>")
-    nav = _nav(f'<a href="{escape(csv_url)}" download>Download the ledger (CSV)</a>', csrf)
+    nav = header_links(
+        csrf,
+        (f"/trusts/{quote(s.trust_id)}/realised", "Savings achieved"),
+        (csv_url, "Download the ledger (CSV)"),
+    )
     return layout(f"Savings: {title}", "".join(body), nav=nav)
 
 
@@ -804,6 +820,7 @@ def school_page(p: SchoolPage, csrf: str) -> str:
         )
     else:
         body += [_cost_increases(d.entries), _own_lines(d)]
+    body.append(p.more)
     body += [_method(d.entries), "</div>"]
     csv_url = f"/schools/{quote(d.urn)}/ledger.csv"
     nav = _nav(f'<a href="{escape(csv_url)}" download>Download your ledger (CSV)</a>', csrf)

@@ -10,6 +10,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from services.savings.domain.ledger import is_increase
+from services.savings.realised import RealisedFigures
 from services.savings.reports import Figures
 from shared.domain.categories import categories
 
@@ -70,6 +71,25 @@ def quantity(amount: Decimal, unit: str | None = None) -> str:
 def long_date(day: date) -> str:
     """1 April 2027."""
     return f"{day.day} {day:%B %Y}"
+
+
+def period(start: date, end: date) -> str:
+    """An invoice's period as GOV.UK writes a date range: 1 to 30 April 2027, 1 April to 30 June
+    2027, 31 March 2027 to 29 April 2027; one day alone: 1 April 2027."""
+    if start == end:
+        return long_date(start)
+    if start.year != end.year:
+        return f"{long_date(start)} to {long_date(end)}"
+    if start.month != end.month:
+        return f"{start.day} {start:%B} to {long_date(end)}"
+    return f"{start.day} to {long_date(end)}"
+
+
+def price_paid(price: Decimal, unit: str) -> str:
+    """A unit price paid (amount / quantity, to 6 places) without its trailing zeros, but to
+    the penny at least: £0.2875/kWh, £2.30/m3."""
+    pence = price.quantize(Decimal("0.01"))
+    return f"£{pence if pence == price else price.normalize():,f}/{unit}"
 
 
 def local_time(moment: datetime) -> str:
@@ -172,3 +192,50 @@ POOLING_ABOVE_SAVING = (
 def saving_note(saving: Decimal) -> str:
     """What a table shows next to a figure that is a cost increase."""
     return "cost increase" if is_increase(saving) else ""
+
+
+def realised_headlines(f: RealisedFigures, contract_spend: Decimal) -> list[Headline]:
+    """The headline figures of savings achieved: realised against promised on the volume
+    actually bought, what was billed above the contracts' prices, and what was bought off them."""
+    realised, expected = f.realised_saving, f.expected_saving
+    variance, leakage = f.price_variance, f.leakage
+    if is_increase(leakage):
+        leaked = f"{money(-leakage)} less than the contracts' prices: found cheaper elsewhere"
+    else:
+        leaked = f"leakage {money(leakage)}: what buying it on the contracts would have saved"
+    return [
+        Headline(
+            "realised-saving",
+            "Realised cost increase" if is_increase(realised) else "Realised saving",
+            money(abs(realised)),
+            "the schools' own prices before the contracts, on the quantities invoiced on"
+            f" contract, less the {money(contract_spend)} invoiced",
+            kind(realised),
+        ),
+        Headline(
+            "expected-saving",
+            "Promised cost increase on the volume bought"
+            if is_increase(expected)
+            else "Promised on the volume bought",
+            money(abs(expected)),
+            "the contracts' prices against the schools' own prices, on the same quantities",
+            "pooling",
+        ),
+        Headline(
+            "price-variance",
+            "Billed below the contracts' prices"
+            if is_increase(variance)
+            else "Billed above the contracts' prices",
+            money(abs(variance)),
+            "invoiced on contract against the contracted prices, net; each invoice above them"
+            " is listed to chase",
+            "increase" if variance > 0 else "saving",
+        ),
+        Headline(
+            "off-contract-spend",
+            "Bought off contract",
+            money(f.off_contract_spend),
+            leaked,
+            "increase" if leakage > 0 else "saving",
+        ),
+    ]

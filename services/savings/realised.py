@@ -8,7 +8,7 @@ services/savings/domain/realised.py.
 
 from collections.abc import Iterable
 from dataclasses import fields
-from datetime import datetime
+from datetime import date, datetime
 from uuid import UUID
 
 import asyncpg
@@ -59,6 +59,8 @@ class ContractRealised(BaseModel):
     lot: int | None
     category: str
     supplier_id: str
+    # As the winning bid gave it; None for awards from before names were asked for.
+    supplier_name: str | None = None
     annualised_quantity: Amount | None
     tier_minimum: Amount | None
     tier_at_risk: bool
@@ -81,6 +83,19 @@ class TrustRealised(RealisedFigures, _Trust):
     schools: list[SchoolRealised]
     contracts: list[ContractRealised]
     uncontracted: list[UncontractedSpend]
+
+
+class MonthRealised(BaseModel):
+    """What the lines on contract whose period starts in one month (`YYYY-MM`) were expected to
+    save on the volume bought and what they saved; `cumulative_*`: every month up to its end."""
+
+    month: str
+    lines: int
+    contract_spend: Amount
+    expected_saving: Amount
+    realised_saving: Amount
+    cumulative_expected_saving: Amount
+    cumulative_realised_saving: Amount
 
 
 class SpendLine(SpendRecorded):
@@ -157,6 +172,29 @@ def _contracts(rows: list[asyncpg.Record], lines: list[rules.Line]) -> list[Cont
 async def trust_realised(conn: Connection, trust_id: str) -> TrustRealised:
     """Two statements: run it in one snapshot (a repeatable-read unit of work)."""
     lines = [line_of(r) for r in await realised_store.trust_lines(conn, trust_id)]
+    return await _summary(conn, trust_id, lines)
+
+
+class TrustView(BaseModel):
+    """Everything the dashboard's page of savings achieved shows, from one read of the lines."""
+
+    summary: TrustRealised
+    months: list[MonthRealised]
+    lines: list[SpendLine]
+
+
+async def trust_view(conn: Connection, trust_id: str) -> TrustView:
+    """The trust's figures, months and lines. Two statements: run it in one snapshot."""
+    rows = await realised_store.trust_lines(conn, trust_id)
+    lines = [line_of(r) for r in rows]
+    return TrustView(
+        summary=await _summary(conn, trust_id, lines),
+        months=months(lines),
+        lines=spend_lines(rows),
+    )
+
+
+async def _summary(conn: Connection, trust_id: str, lines: list[rules.Line]) -> TrustRealised:
     contracts = await realised_store.trust_contracts(conn, trust_id)
     totals = rules.totals(lines)
     figures = {name: getattr(totals, name) for name in RealisedFigures.model_fields}
@@ -167,6 +205,47 @@ async def trust_realised(conn: Connection, trust_id: str) -> TrustRealised:
         contracts=_contracts(contracts, lines),
         uncontracted=_uncontracted(lines),
     )
+
+
+def _next_month(month: date) -> date:
+    return date(month.year + month.month // 12, month.month % 12 + 1, 1)
+
+
+def months(lines: Iterable[rules.Line]) -> list[MonthRealised]:
+    """The lines on contract by the month of their period_start, every month from the first to
+    the last (one without such lines adds 0.00), with running totals of the rounded lines."""
+    on_contract: dict[date, list[rules.Line]] = {}
+    for line in lines:
+        if line.status is rules.Status.ON_CONTRACT:
+            on_contract.setdefault(line.period_start.replace(day=1), []).append(line)
+    out: list[MonthRealised] = []
+    if not on_contract:
+        return out
+    expected = realised = rules.ZERO
+    month, last = min(on_contract), max(on_contract)
+    while month <= last:
+        group = on_contract.get(month, [])
+        sums = rules.totals(group)
+        expected += sums.expected_saving
+        realised += sums.realised_saving
+        out.append(
+            MonthRealised(
+                month=f"{month:%Y-%m}",
+                lines=len(group),
+                contract_spend=sums.contract_spend,
+                expected_saving=sums.expected_saving,
+                realised_saving=sums.realised_saving,
+                cumulative_expected_saving=expected,
+                cumulative_realised_saving=realised,
+            )
+        )
+        month = _next_month(month)
+    return out
+
+
+async def trust_months(conn: Connection, trust_id: str) -> list[MonthRealised]:
+    """The trust's realised savings month by month (one statement)."""
+    return months(line_of(r) for r in await realised_store.trust_lines(conn, trust_id))
 
 
 def spend_lines(rows: list[asyncpg.Record]) -> list[SpendLine]:

@@ -150,9 +150,11 @@ async def school_lines(conn: Connection, urn: str) -> list[asyncpg.Record]:
 
 
 async def trust_contracts(conn: Connection, trust_id: str) -> list[asyncpg.Record]:
-    """One row per award (a tender's lot) in the trust's ledger, with its tier minimum."""
+    """One row per award (a tender's lot) in the trust's ledger, with its supplier's name (as
+    its winning bid gave it, if it did) and its tier minimum."""
     return await conn.fetch(
-        "SELECT l.tender_id, l.lot, l.category, l.supplier_id, t.tier_minimum"
+        "SELECT l.tender_id, l.lot, l.category, l.supplier_id, max(l.supplier_name)"
+        " AS supplier_name, t.tier_minimum"
         " FROM ledger_entries l LEFT JOIN award_tiers t"
         " ON t.tender_id = l.tender_id AND t.lot IS NOT DISTINCT FROM l.lot"
         " WHERE l.trust_id = $1"

@@ -4,6 +4,7 @@ the hand-worked scenario in realised_scenario.py."""
 
 import csv
 import io
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -25,6 +26,7 @@ from tests.integration.realised_scenario import (
     spent,
     url,
 )
+from tests.integration.test_savings_access import sign_in, signed_in
 
 pytestmark = pytest.mark.integration
 
@@ -218,3 +220,99 @@ def test_a_school_reads_its_own_realised_savings_only(
 
 def school_url(system: RunningSystem, urn: str, suffix: str = "") -> str:
     return f"{system.urls['savings']}/v1/schools/{urn}/savings/realised{suffix}"
+
+
+# The lines on contract by the month their period starts (realised_scenario.py): April,
+# elec-april-0: invoiced 1,200.00, expected 275.00, realised 250.00; May, elec-may-1: 3,055.00,
+# 325.00 and 325.00; so far 600.00 and 575.00, the trust's expected and realised saving.
+MONTHS = [
+    ("2027-04", 1, "1200.00", "275.00", "250.00", "275.00", "250.00"),
+    ("2027-05", 1, "3055.00", "325.00", "325.00", "600.00", "575.00"),
+]
+HEADLINE = re.compile(r'<dd class="value" id="([a-z-]+)">([^<]+)</dd>')
+
+
+def pounds(text: str) -> Decimal:
+    """£1,234.56 as shown; a minus sign (U+2212) -> a negative."""
+    return Decimal(text.replace("\u2212", "-").replace("£", "").replace(",", ""))
+
+
+def test_realised_months_with_running_totals(system: RunningSystem, spending: Spending) -> None:
+    months = get(system, url(system, spending, "/months"), manager(system, spending)).json()
+    assert [tuple(m.values()) for m in months] == MONTHS
+
+
+def test_the_realised_page_shows_the_apis_figures(
+    system: RunningSystem, spending: Spending
+) -> None:
+    summary = get(system, url(system, spending), manager(system, spending)).json()
+    with signed_in(system, spending.trust_id) as browser:
+        response = browser.get(f"/trusts/{spending.trust_id}/realised")
+        assert response.status_code == 200
+        page = response.text.replace("&#x27;", "'")
+        dashboard = browser.get(f"/trusts/{spending.trust_id}").text
+        exported = browser.get(f"/trusts/{spending.trust_id}/realised.csv")
+    shown = dict(HEADLINE.findall(page))
+    assert {key: pounds(value) for key, value in shown.items()} == {
+        "realised-saving": Decimal(summary["realised_saving"]),
+        "expected-saving": Decimal(summary["expected_saving"]),
+        "price-variance": Decimal(summary["price_variance"]),
+        "off-contract-spend": Decimal(summary["off_contract_spend"]),
+    }
+    # The trust's dashboard links to it.
+    assert f'<a href="/trusts/{spending.trust_id}/realised">Savings achieved</a>' in dashboard
+    # Each school's row: promised and realised as the API has them (SCHOOLS, by hand).
+    for urn, (invoiced, realised, expected, *_) in zip(spending.urns, SCHOOLS, strict=True):
+        row = page[page.index(f"URN {urn}") :]
+        row = row[: row.index("</tr>")]
+        cells = re.findall(r'<td class="num[^"]*">([^<]+)</td>', row)
+        assert [pounds(c) for c in cells[:3]] == [
+            Decimal(invoiced),
+            Decimal(expected),
+            Decimal(realised),
+        ]
+    # The one invoice billed above the price (25.00) and the one off contract (leakage 180.00).
+    chase = page[page.index('id="variances"') : page.index('id="off-contract"')]
+    assert "INV-elec-april-0" in chase and "£25.00" in chase
+    off = page[page.index('id="off-contract"') :]
+    off = off[: off.index("</section>")]
+    assert "INV-elec-april-1" in off and "spark-energy" in off and "£180.00" in off
+    # The contract bought below its tier (CONTRACT), warned of in words, its supplier named as
+    # the award named it.
+    assert summary["contracts"][0]["supplier_name"] == "Volt Co Ltd"
+    assert (
+        "The electricity contract with Volt Co Ltd (volt-co) is buying 107,704.92 kWh a year"
+        " on contract; the price tier needs 200,000 kWh: the supplier may re-price." in page
+    )
+    # The month table's running totals are the API's.
+    for month in MONTHS:
+        assert all(f"£{Decimal(v):,}" in page for v in month[5:])
+    # Opportunities: 25.00 (electricity) and 60.00 (water).
+    opportunities = page[page.index('id="opportunities"') :]
+    assert "£25.00" in opportunities and "£60.00" in opportunities
+    # The dashboard's CSV is the API's.
+    api_csv = get(system, url(system, spending, ".csv"), manager(system, spending)).text
+    assert exported.status_code == 200 and exported.text == api_csv
+
+
+def test_a_schools_page_shows_its_own_savings_achieved(
+    system: RunningSystem, spending: Spending
+) -> None:
+    first = spending.urns[0]
+    with httpx.Client(base_url=system.urls["savings"]) as browser:
+        assert sign_in(browser, system.token(Role.SCHOOL, first)).status_code == 303
+        page = browser.get(f"/schools/{first}").text.replace("&#x27;", "'")
+        exported = browser.get(f"/schools/{first}/realised.csv")
+    # Its own figures (SCHOOLS[0]): invoiced 1,200.00, promised 275.00, realised 250.00.
+    for label, value in (
+        ("Invoiced on contract", "£1,200.00"),
+        ("Promised on that volume", "£275.00"),
+        ("Realised", "£250.00"),
+        ("Realised less promised", "\u2212£25.00"),
+    ):
+        assert f"<dt>{label}</dt><dd>{value}</dd>" in page
+    assert "INV-elec-april-0" in page
+    # Nothing of school 1's (its off-contract invoice).
+    assert "INV-elec-april-1" not in page and "spark-energy" not in page
+    assert exported.status_code == 200
+    assert {r["school_urn"] for r in csv.DictReader(io.StringIO(exported.text))} == {first}

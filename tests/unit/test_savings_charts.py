@@ -8,7 +8,9 @@ from services.savings.charts import (
     SAVING_COLOUR,
     Bar,
     Point,
+    Series,
     bar_chart,
+    line_chart,
     scatter_chart,
     ticks,
 )
@@ -99,3 +101,45 @@ def test_a_narrow_bar_chart_puts_each_label_above_its_bar() -> None:
     bar = re.search(r'<rect x="[\d.]+" y="([\d.]+)"', svg)
     assert label and bar and float(bar.group(1)) > float(label.group(1))
     assert '<text x="340" y="18" text-anchor="end" fill="#1d6b3e"' in svg
+
+
+def test_lines_run_through_their_points_from_a_zero_line() -> None:
+    promised = Series("Promised", d("0", "50", "100"), "#1f4e8c", dashed=True)
+    realised = Series("Realised", d("-10", "30", "80"), SAVING_COLOUR)
+    svg = line_chart(
+        "m", "Running totals", "Two lines", ["Apr", "May", "Jun"], [promised, realised], str, str
+    )
+    # Plot box x 72..724, y 12..268 (width 760, height 300); three labels 326 apart. Ticks
+    # -10..100 (110 / 5 = 22 -> steps of 10 need 11, of 20 need 6, of 50 need 3: -50..100).
+    # y(v) = 268 - (v + 50) / 150 x 256: y(100) = 12, y(0) = 182.7, y(50) = 97.3, y(-10) = 199.7.
+    assert '<polyline points="72,182.7 398,97.3 724,12"' in svg
+    assert (
+        'stroke="#1f4e8c" stroke-width="2.5" stroke-linejoin="round" stroke-dasharray="7 5"/>'
+        in svg
+    )
+    assert (
+        f'<polyline points="72,199.7 398,131.5 724,46.1" fill="none" stroke="{SAVING_COLOUR}"'
+        in svg
+    )
+    assert '<line x1="72" y1="182.7" x2="724" y2="182.7" stroke="#1a1a1a"' in svg
+    assert "<title>Realised, Jun: 80</title>" in svg
+    assert svg.count("<circle") == 6
+
+
+def test_a_narrow_line_chart_writes_a_few_labels_only() -> None:
+    months = [f"M{i}" for i in range(12)]
+    svg = line_chart(
+        "m",
+        "t",
+        "d",
+        months,
+        [Series("S", [Decimal(i) for i in range(12)], "#000")],
+        str,
+        str,
+        width=340,
+    )
+    # Every 4th month (11 steps / 3, rounded up), and the last: M0, M4, M8, M11.
+    assert re.findall(r">(M\d+)</text>", svg) == ["M0", "M4", "M8", "M11"]
+    # One month alone sits in the middle: (72 + 724) / 2 = 398.
+    one = line_chart("o", "t", "d", ["Apr"], [Series("S", d("5"), "#000")], str, str)
+    assert '<circle cx="398"' in one

@@ -1,6 +1,6 @@
 """Figures as people read them: pounds and pence, percentages, and cost increases named."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from services.savings.presentation import (
@@ -12,10 +12,14 @@ from services.savings.presentation import (
     local_time,
     money,
     percent,
+    period,
+    price_paid,
     quantity,
+    realised_headlines,
     saving_note,
     unit_price,
 )
+from services.savings.realised import RealisedFigures
 from services.savings.reports import TrustSavings
 
 
@@ -96,3 +100,53 @@ def test_counts_take_the_plural_they_need() -> None:
     assert [count(n, "school") for n in (0, 1, 2)] == ["0 schools", "1 school", "2 schools"]
     assert count(1_200, "line") == "1,200 lines"
     assert count(2, "entry", "entries") == "2 entries"
+
+
+def test_an_invoices_period_as_govuk_writes_a_date_range() -> None:
+    assert period(date(2027, 4, 1), date(2027, 4, 30)) == "1 to 30 April 2027"
+    assert period(date(2027, 4, 1), date(2027, 6, 30)) == "1 April to 30 June 2027"
+    assert period(date(2027, 12, 1), date(2028, 2, 29)) == "1 December 2027 to 29 February 2028"
+    assert period(date(2027, 4, 1), date(2027, 4, 1)) == "1 April 2027"
+
+
+def test_a_price_paid_keeps_its_digits_and_at_least_pence() -> None:
+    assert price_paid(Decimal("0.287500"), "kWh") == "£0.2875/kWh"
+    assert price_paid(Decimal("2.300000"), "m3") == "£2.30/m3"
+    assert price_paid(Decimal("1250.000000"), "unit") == "£1,250.00/unit"
+
+
+def realised(**figures: str) -> RealisedFigures:
+    values = {
+        "realised_saving": "130.00",
+        "expected_saving": "180.00",
+        "price_variance": "50.00",
+        "off_contract_spend": "150.00",
+        "leakage": "25.00",
+    } | figures
+    return RealisedFigures(**{k: Decimal(v) for k, v in values.items()})
+
+
+def test_realised_headlines_name_increases_and_what_is_billed_above() -> None:
+    shown = realised_headlines(realised(), Decimal("1050.00"))
+    assert [(h.key, h.label, h.value, h.kind) for h in shown] == [
+        ("realised-saving", "Realised saving", "£130.00", "saving"),
+        ("expected-saving", "Promised on the volume bought", "£180.00", "pooling"),
+        ("price-variance", "Billed above the contracts' prices", "£50.00", "increase"),
+        ("off-contract-spend", "Bought off contract", "£150.00", "increase"),
+    ]
+    assert "less the £1,050.00 invoiced" in shown[0].note
+    # A realised cost increase; billed below the prices; cheaper found elsewhere.
+    worse = realised_headlines(
+        realised(realised_saving="-20.00", price_variance="-5.00", leakage="-3.00"), Decimal(0)
+    )
+    assert (worse[0].label, worse[0].value, worse[0].kind) == (
+        "Realised cost increase",
+        "£20.00",
+        "increase",
+    )
+    assert (worse[2].label, worse[2].value, worse[2].kind) == (
+        "Billed below the contracts' prices",
+        "£5.00",
+        "saving",
+    )
+    assert worse[3].note.startswith("£3.00 less than the contracts' prices")
