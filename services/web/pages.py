@@ -6,13 +6,14 @@ Every form carries the CSRF token it is given (forms.py).
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from html import escape
 from typing import Any
 
 from services.web.forms import CSRF_FIELD
-from shared.presentation import category_name, local_time, money, quantity
+from shared.domain.categories import categories
+from shared.presentation import category_name, local_time, long_date, money, quantity
 
 SERVICE = "Collective procurement"
 ROLE_NAMES = {
@@ -306,14 +307,24 @@ OPEN_TENDERS = Listing(
 )
 
 
+def unit_of(category: str) -> str | None:
+    known = categories().get(category)
+    return known.unit if known else None
+
+
+def _between(first: date, last: date) -> str:
+    """30 April 2027, or 31 March 2027 to 30 April 2027."""
+    return long_date(first) if first == last else f"{long_date(first)} to {long_date(last)}"
+
+
 def pools_page(person: Person, csrf: str, pools: Sequence[dict[str, Any]]) -> str:
     """The trust's pooled demand, as tendering's GET /v1/trusts/{trust_id}/pools gives it."""
     rows = [
         (
             category_name(p["category"]),
             f"{len(p['schools'])}",
-            quantity(_amount(p["total_quantity"])),
-            f"{p['earliest_end']} to {p['latest_end']}",
+            quantity(_amount(p["total_quantity"]), unit_of(p["category"])),
+            _between(date.fromisoformat(p["earliest_end"]), date.fromisoformat(p["latest_end"])),
             p["route"]["route"].replace("_", " "),
             money(_amount(p["route"]["value_inc_vat"])),
             f"{money(_amount(p['route']['threshold']))} ({p['route']['threshold_name']})",

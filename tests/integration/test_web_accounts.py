@@ -9,6 +9,7 @@ import re
 import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import asyncpg
 import httpx
@@ -275,18 +276,17 @@ def test_the_users_api_is_for_operators_only(system: RunningSystem) -> None:
     assert again.status_code == 409
 
 
-@pytest.fixture(scope="module")
-def pooled(system: RunningSystem) -> str:
-    """The trust's two schools and their electricity demand, pooled by tendering; the pool's
-    value inc. VAT as its API gives it."""
+def pool_demand(system: RunningSystem, trust: str, urns: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The trust's schools and their electricity demand, through demand's API; the pools
+    tendering makes of it."""
     with httpx.Client(timeout=30) as http:
         loaded = http.post(
             f"{system.urls['demand']}/v1/registry",
-            content=registry_csv(TRUST, [(urn, f"School {urn}") for urn in URNS]),
+            content=registry_csv(trust, [(urn, f"School {urn}") for urn in urns]),
             headers=bearer(system.token(Role.OPERATOR)),
         )
         assert loaded.status_code == 200, loaded.text
-        for urn in URNS:
+        for urn in urns:
             line = demand_line("2027-04-30") | {"school_urn": urn}
             submitted = http.post(
                 f"{system.urls['demand']}/v1/demands",
@@ -294,14 +294,20 @@ def pooled(system: RunningSystem) -> str:
                 headers=bearer(system.token(Role.SCHOOL, urn)) | {"Idempotency-Key": f"w{urn}"},
             )
             assert submitted.status_code == 201, submitted.text
-        manager = bearer(system.token(Role.MANAGER, TRUST))
-        pools = eventually(
+        manager = bearer(system.token(Role.MANAGER, trust))
+        pools: list[dict[str, Any]] = eventually(
             lambda: http.get(
-                f"{system.urls['tendering']}/v1/trusts/{TRUST}/pools", headers=manager
+                f"{system.urls['tendering']}/v1/trusts/{trust}/pools", headers=manager
             ).json(),
-            lambda found: len(found) == 1 and len(found[0]["lines"]) == 2,
+            lambda found: len(found) == 1 and len(found[0]["lines"]) == len(urns),
         )
-    value: str = pools[0]["route"]["value_inc_vat"]
+    return pools
+
+
+@pytest.fixture(scope="module")
+def pooled(system: RunningSystem) -> str:
+    """The pool's value inc. VAT, as tendering's API gives it."""
+    value: str = pool_demand(system, TRUST, URNS)[0]["route"]["value_inc_vat"]
     return value
 
 
