@@ -187,7 +187,8 @@ def set_password_page(csrf: str, email: str, token: str, errors: Sequence[FieldE
     main = (
         error_summary(errors) + '<h1 class="heading-l">Set your password</h1>'
         f"<p>For {escape(email)}. This link works once.</p>"
-        f'<form method="post" action="/set-password/{escape(token)}" novalidate>{_csrf(csrf)}'
+        f'<form method="post" action="/set-password" novalidate>{_csrf(csrf)}'
+        f'<input type="hidden" name="token" value="{escape(token)}">'
         + _field(
             "password",
             "New password",

@@ -241,10 +241,12 @@ async def set_password_form(token: str, request: Request) -> Response:
     return _page(request, lambda csrf: pages.set_password_page(csrf, account.email, token))
 
 
-@router.post("/set-password/{token}")
+@router.post("/set-password")
 async def set_password(
-    token: str,
     request: Request,
+    # In the body, not the path: a POST's path is logged (shared/logging.py), a live link's
+    # token must not be.
+    token: Annotated[str, Form(max_length=MAX_FIELD)] = "",
     password: Annotated[str, Form(max_length=MAX_FIELD)] = "",
     confirm: Annotated[str, Form(max_length=MAX_FIELD)] = "",
     csrf_token: Annotated[str, Form(max_length=MAX_FIELD)] = "",

@@ -2,7 +2,7 @@
 password through the form (so the browser's own Origin, cookies and CSRF token pass the
 checks), sees a wrong password summarised at the top, reaches the manager's home page and
 pools, signs out, and keeps screenshots in test-artifacts/ (web-sign-in.png,
-web-home-manager.png, web-pools.png and their -phone variants at 390 px).
+web-home-manager.png, web-pools.png, their PDF prints and their -phone variants at 390 px).
 """
 
 import httpx
@@ -14,7 +14,8 @@ from selenium.webdriver.support.wait import WebDriverWait
 
 from procure.launcher import RunningSystem
 from shared.auth import Role
-from tests.browser.test_dashboard_browser import ARTIFACTS, PHONE, browser
+from tests.browser.test_dashboard_browser import browser, on_a_phone
+from tests.browser.test_dashboard_browser import keep as dashboard_keep
 from tests.helpers import bearer
 from tests.integration.test_web_accounts import pool_demand
 
@@ -46,24 +47,10 @@ def manager(system: RunningSystem) -> str:
 
 
 def keep(browser: webdriver.Chrome, name: str) -> None:
-    """The page at 1280 px wide, full length, and on a 390 px phone: nothing wider than the
-    screen but a table, which scrolls inside its own box."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    height = browser.execute_script("return document.documentElement.scrollHeight")
-    browser.set_window_size(1280, max(height, 700))
-    assert browser.save_screenshot(str(ARTIFACTS / f"{name}.png"))
-    browser.set_window_size(1280, 900)
-    metrics = {"width": PHONE, "height": 844, "deviceScaleFactor": 1, "mobile": True}
-    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
-    try:
-        assert browser.execute_script("return document.documentElement.scrollWidth") <= PHONE
-        for element in browser.find_elements(By.CSS_SELECTOR, "body *:not(table *)"):
-            if element.is_displayed() and element.tag_name != "table":
-                right = element.rect["x"] + element.rect["width"]
-                assert right <= PHONE + 1, (element.tag_name, element.get_attribute("class"))
-        assert browser.save_screenshot(str(ARTIFACTS / f"{name}-phone.png"))
-    finally:
-        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    """The page at 1280 px (a screenshot and a PDF print) and on a 390 px phone, where nothing
+    but a table may be wider than the screen, as the dashboard's pages are kept."""
+    dashboard_keep(browser, name)
+    on_a_phone(browser, name)
 
 
 def fill(browser: webdriver.Chrome, label: str, value: str) -> None:

@@ -226,24 +226,23 @@ async def test_a_set_password_link_works_once_and_expires(
         form = client.get(path)
         assert form.status_code == 200 and email in form.text
         token = csrf_of(form)
-        short = client.post(
-            path, data={"password": "short", "confirm": "short", "csrf_token": token}
-        )
+
+        def post(password: str, confirm: str) -> httpx.Response:
+            fields = {"password": password, "confirm": confirm, "csrf_token": token}
+            return client.post("/set-password", data=fields | {"token": link.group(2)})
+
+        short = post("short", "short")
         assert short.status_code == 422
         assert "Password must be 12 characters or more" in short.text
-        common = "password1234"
-        easy = client.post(path, data={"password": common, "confirm": common, "csrf_token": token})
+        easy = post("password1234", "password1234")
         assert easy.status_code == 422 and "too easy to guess" in easy.text
-        differ = client.post(
-            path, data={"password": PASSWORD, "confirm": PASSWORD + "!", "csrf_token": token}
-        )
+        differ = post(PASSWORD, PASSWORD + "!")
         assert differ.status_code == 422 and "Passwords do not match" in differ.text
-        done = client.post(
-            path, data={"password": PASSWORD, "confirm": PASSWORD, "csrf_token": token}
-        )
+        done = post(PASSWORD, PASSWORD)
         assert done.status_code == 303 and done.headers["location"] == "/sign-in?done=password"
         used = client.get(path)
         assert used.status_code == 404 and "has expired or has been used" in used.text
+        assert post(PASSWORD, PASSWORD).status_code == 404
         assert sign_in(client, email).status_code == 303
 
     _, printed = add_user(system, capsys, monkeypatch, "school", "--urn", URNS[0], password=None)
