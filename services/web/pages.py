@@ -16,15 +16,15 @@ from shared.domain.categories import categories
 from shared.presentation import category_name, local_time, long_date, money, quantity
 
 SERVICE = "Collective procurement"
+# How the header and captions say who someone is, by role: "Trust business manager, trust 4001".
 ROLE_NAMES = {
-    "manager": "Trust business manager",
-    "school": "School",
-    "supplier": "Supplier",
+    "manager": "Trust business manager, trust {}",
+    "school": "School, URN {}",
+    "supplier": "Supplier {}",
     "operator": "Operator",
 }
 NO_SPELLCHECK = ' spellcheck="false"'
 ZERO = Decimal(0)
-SCOPE_NAMES = {"manager": "trust", "school": "school URN", "supplier": "supplier"}
 
 
 @dataclass(frozen=True)
@@ -59,10 +59,8 @@ def _csrf(token: str) -> str:
 
 
 def who(person: Person) -> str:
-    """Trust business manager, trust 4001."""
-    role = ROLE_NAMES.get(person.role, person.role)
-    kind = SCOPE_NAMES.get(person.role)
-    return f"{role}, {kind} {person.scope}" if kind and person.scope else role
+    """Trust business manager, trust 4001; Supplier gamma-gas."""
+    return ROLE_NAMES.get(person.role, person.role).format(person.scope)
 
 
 def layout(

@@ -118,6 +118,21 @@ async def link_account(conn: Connection, token: str, now: datetime) -> Account |
     return None if row is None else _account(row)
 
 
+async def use_link(conn: Connection, token: str, now: datetime) -> UUID | None:
+    """The account a live link is for, the link used up in the same statement: of two uses at
+    once, one finds it and the other does not."""
+    if not RANDOM_ID.fullmatch(token):
+        return None
+    used: UUID | None = await conn.fetchval(
+        "DELETE FROM password_links l USING accounts a"
+        " WHERE l.token_hash = $1 AND l.expires_at > $2 AND a.account_id = l.account_id"
+        " AND NOT a.disabled RETURNING l.account_id",
+        digest(token),
+        now,
+    )
+    return used
+
+
 async def set_password(
     conn: Connection, account_id: UUID, password_hash: str, now: datetime
 ) -> int:

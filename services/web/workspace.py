@@ -270,7 +270,7 @@ async def set_password(
     now = datetime.now(UTC)
     async with unit_of_work(pool) as work:
         # Used up in the same transaction that sets the password: a link works once.
-        if await store.link_account(work.conn, token, now) != account:
+        if await store.use_link(work.conn, token, now) != account.account_id:
             return _dead_link(request)
         await store.set_password(work.conn, account.account_id, hashed, now)
     return RedirectResponse("/sign-in?done=password", status_code=303)

@@ -105,3 +105,42 @@ def test_a_manager_signs_in_and_out_in_a_browser(
     assert "You have signed out on every device." in browser.page_source
     browser.get(f"{web}/pools")
     assert browser.current_url == f"{web}/sign-in"
+
+
+def test_a_supplier_sets_a_password_from_the_link_and_signs_in(
+    system: RunningSystem, browser: webdriver.Chrome
+) -> None:
+    web = system.urls["web"]
+    added = httpx.post(
+        f"{web}/v1/users",
+        json={
+            "email": "bids@gamma-gas.example",
+            "name": "Ola Bello",
+            "role": "supplier",
+            "scope": "gamma-gas",
+        },
+        headers=bearer(system.token(Role.OPERATOR)),
+    )
+    assert added.status_code == 201, added.text
+    browser.delete_all_cookies()
+    browser.get(added.json()["set_password_url"])
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Set your password"
+    fill(browser, "New password", "short")
+    fill(browser, "Confirm new password", "short")
+    press(browser, "Set password")
+    assert (
+        "Password must be 12 characters or more"
+        in browser.find_element(By.CLASS_NAME, "error-summary").text
+    )
+    keep(browser, "web-set-password-error")
+    fill(browser, "New password", PASSWORD)
+    fill(browser, "Confirm new password", PASSWORD)
+    press(browser, "Set password")
+    assert browser.current_url == f"{web}/sign-in?done=password"
+    fill(browser, "Email address", "bids@gamma-gas.example")
+    fill(browser, "Password", PASSWORD)
+    press(browser, "Sign in")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Ola Bello"
+    browser.find_element(By.LINK_TEXT, "Open tenders").click()
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Open tenders"
+    keep(browser, "web-open-tenders")
