@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from procure import demand_cli, savings_cli
+from procure import demand_cli, savings_cli, web_cli
 from procure.backup import SERVER_SETTING, BackupError, backup, restore
 from procure.cli_support import (
     clear_runtime,
@@ -23,6 +23,7 @@ from procure.cli_support import (
     named_data_dir,
     prepare_data_dir,
     runtime_setting,
+    scope_of,
     service_url,
     token_secret,
     write_runtime,
@@ -53,7 +54,9 @@ def _up(args: argparse.Namespace, folder: Path, throwaway: bool) -> None:
     from procure.demo import TRUST_ID, run_demo
 
     secret = token_secret(create=True, folder=folder)
-    ports = {s: args.base_port + i for i, s in enumerate(DEFAULT_PORTS)}
+    apis = [s for s in DEFAULT_PORTS if s != "web"]
+    ports = {s: args.base_port + i for i, s in enumerate(apis)}
+    ports["web"] = args.base_port - 1 if args.web_port is None else args.web_port
     # Else the old processes would answer the new ones' readiness checks, and this one would
     # report itself running while they serve.
     host = os.environ.get("HTTP_HOST") or DEFAULT_HOST
@@ -82,7 +85,8 @@ def _up(args: argparse.Namespace, folder: Path, throwaway: bool) -> None:
     ):
         print(f"broker    {infra.kafka_bootstrap_servers}")
         for service, url in system.urls.items():
-            print(f"{service:<10}{url}  (OpenAPI: {url}/docs)")
+            about = "sign in here" if service == "web" else f"OpenAPI: {url}/docs"
+            print(f"{service:<10}{url}  ({about})")
         print(f"logs      {infra.workdir}")
         write_runtime(
             folder,
@@ -119,6 +123,10 @@ def next_steps(folder: Path, urls: dict[str, str], trust: str | None) -> str:
     prefix = "" if folder == default_data_dir() else f"PROCURE_DATA_DIR={folder} "
     dashboard = f"{urls['savings']}/sign-in"
     lines = ["", "next:"]
+    lines += [
+        "  add people's accounts, then sign in at " + f"{urls['web']}/sign-in:",
+        f"    {prefix}procure user add --email E --name N --role manager --trust TRUST_CODE",
+    ]
     if trust is None:
         lines += [
             "  load a schools registry (a GIAS-style CSV with a trust column):",
@@ -183,12 +191,7 @@ def cmd_restore(args: argparse.Namespace) -> None:
 
 def cmd_token_create(args: argparse.Namespace) -> None:
     role = Role(args.role)
-    scope = {
-        Role.SCHOOL: args.urn,
-        Role.MANAGER: args.trust,
-        Role.SUPPLIER: args.supplier,
-        Role.OPERATOR: None,
-    }[role]
+    scope = scope_of(role, args.trust, args.urn, args.supplier)
     secret = token_secret()
     try:
         token = issue_token(secret, role, scope, ttl=timedelta(days=args.days))
@@ -225,9 +228,12 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="procure", description=__doc__)
     sub = p.add_subparsers(required=True)
 
-    up = sub.add_parser("up", help="start broker, database and the three services")
+    up = sub.add_parser("up", help="start broker, database and the services")
     up.add_argument("--demo", action="store_true", help="load a demo trust and run its tenders")
     up.add_argument("--base-port", type=int, default=8001, help="demand's port; +1, +2 follow")
+    up.add_argument(
+        "--web-port", type=int, default=None, help="the web workspace's port (base port - 1)"
+    )
     up.add_argument("--partitions", type=int, default=None, help="partitions per topic (6)")
     up.add_argument(
         "--data-dir",
@@ -272,7 +278,7 @@ def parser() -> argparse.ArgumentParser:
     again.add_argument("topic")
     again.set_defaults(run=cmd_dlq_replay)
 
-    for service_cli in (demand_cli, savings_cli):
+    for service_cli in (demand_cli, savings_cli, web_cli):
         service_cli.add_commands(sub)
     return p
 

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from shared.auth import WeakSecretError, check_secret
+from shared.auth import Role, WeakSecretError, check_secret
 
 DATA_DIR_VARIABLE = "PROCURE_DATA_DIR"
 SECRET_NAME = "token-secret"  # noqa: S105 (the file's name)
@@ -141,5 +141,13 @@ def service_url(service: str, given: str | None) -> str:
     """`--url` if given, else the running system's URL of `service`, else its default port."""
     if given:
         return given
-    default = {"demand": 8001, "tendering": 8002, "savings": 8003}[service]
+    default = {"demand": 8001, "tendering": 8002, "savings": 8003, "web": 8000}[service]
     return recorded(data_dir()).get(f"{service.upper()}_URL") or f"http://127.0.0.1:{default}"
+
+
+def scope_of(role: Role, trust: str | None, urn: str | None, supplier: str | None) -> str | None:
+    """The scope a role's token or account has, from the command's --trust, --urn or
+    --supplier."""
+    return {Role.SCHOOL: urn, Role.MANAGER: trust, Role.SUPPLIER: supplier, Role.OPERATOR: None}[
+        role
+    ]

@@ -1,4 +1,5 @@
-"""Starts the three services as separate OS processes on given infrastructure, and stops them.
+"""Starts the services (demand, tendering, savings and the web workspace) as separate OS
+processes on given infrastructure, and stops them.
 
 `procure up` and the end-to-end and fault tests all use `run_system`. With `supervise=True`
 (`procure up`), a supervisor restarts an instance that exits, with backoff, and says so on stdout
@@ -22,7 +23,7 @@ from procure.infra.provision import SERVICES, Infrastructure
 from procure.supervisor import Supervisor, Watched
 from shared.auth import Role, issue_token
 
-DEFAULT_PORTS = {"demand": 8001, "tendering": 8002, "savings": 8003}
+DEFAULT_PORTS = {"demand": 8001, "tendering": 8002, "savings": 8003, "web": 8000}
 # Where the services listen unless the operator sets HTTP_HOST.
 DEFAULT_HOST = "127.0.0.1"
 # Addresses that mean "every interface": a client reaches them on the loopback address.
@@ -74,6 +75,9 @@ class RunningSystem:
         if "tendering" in self.urls:
             # The savings dashboard links each contract to its tender.
             environ.setdefault("TENDERING_PUBLIC_URL", self.urls["tendering"])
+        if service == "web":
+            # The web workspace calls the others' APIs as the signed-in person.
+            environ |= {f"{s.upper()}_URL": self.urls[s] for s in SERVICES if s in self.urls}
         process = processes.start(
             [sys.executable, "-m", f"services.{service}"],
             self.infra.workdir / f"{instance}.log",
@@ -145,7 +149,7 @@ def run_system(
     supervise: bool = False,
     also_supervise: Sequence[Watched] = (),
 ) -> Iterator[RunningSystem]:
-    """The three services, ready. With `supervise`, each one that exits is restarted (as is each
+    """The services, ready. With `supervise`, each one that exits is restarted (as is each
     of `also_supervise`) until the context ends."""
     host = (extra_env or {}).get("HTTP_HOST") or os.environ.get("HTTP_HOST") or DEFAULT_HOST
     system = RunningSystem(

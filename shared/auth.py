@@ -93,14 +93,20 @@ def check_scope(role: Role, scope: Any) -> str | None:
 
 
 def issue_token(
-    secret: str, role: Role, scope: str | None, ttl: timedelta = timedelta(days=30)
+    secret: str,
+    role: Role,
+    scope: str | None,
+    ttl: timedelta = timedelta(days=30),
+    subject: str | None = None,
 ) -> str:
+    """A token for `role` and `scope`. Its subject names who holds it: a person's email address
+    when the web workspace acts for them, else the role and scope."""
     check_secret(secret)
     check_scope(role, scope)
     now = datetime.now(UTC)
     claims = {
         "iss": ISSUER,
-        "sub": f"{role}:{scope or '*'}",
+        "sub": subject or f"{role}:{scope or '*'}",
         "role": str(role),
         "scope": scope,
         "jti": new_id().hex,

@@ -1,5 +1,5 @@
 """Session fixtures: one real broker and PostgreSQL (provisioned like `procure up` does), and the
-three services running as separate OS processes on them."""
+services running as separate OS processes on them."""
 
 import secrets
 from collections.abc import Iterator
@@ -22,7 +22,7 @@ def infra() -> Iterator[Infrastructure]:
 
 @pytest.fixture(scope="session")
 def system(infra: Infrastructure) -> Iterator[RunningSystem]:
-    ports = {"demand": free_port(), "tendering": free_port(), "savings": free_port()}
+    ports = {s: free_port() for s in ("demand", "tendering", "savings", "web")}
     with run_system(infra, secrets.token_urlsafe(48), ports) as running:
         yield running
         # Keep the services' logs for a look after a failed run.

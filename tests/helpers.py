@@ -233,14 +233,17 @@ def event_types() -> dict[str, type[EventData]]:
 
 
 def free_base_port() -> int:
-    """A free port with the two after it free too: for `procure up --base-port`."""
+    """A free port with the one before it (the web workspace's) and the two after it free too:
+    for `procure up --base-port`."""
     from procure.infra.processes import free_port, port_in_use
 
     for _ in range(100):
         base = free_port()
-        if base + 2 < 65536 and not any(port_in_use("127.0.0.1", base + i) for i in range(3)):
+        if 1024 < base < 65534 and not any(
+            port_in_use("127.0.0.1", base + i) for i in (-1, 0, 1, 2)
+        ):
             return base
-    raise RuntimeError("no three free ports in a row")
+    raise RuntimeError("no four free ports in a row")
 
 
 def tender_body(trust_id: str, category: str, closes_at: datetime, **more: Any) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
-APP_SERVICES = {"demand": 8001, "tendering": 8002, "savings": 8003}
+APP_SERVICES = {"demand": 8001, "tendering": 8002, "savings": 8003, "web": 8000}
 SUBSTITUTION = re.compile(r"^\$\{[A-Z_][A-Z0-9_]*(?::?[-?][^}]*)?\}$")
 
 

@@ -21,7 +21,8 @@ from procure.supervisor import Watched
 from shared.settings import KafkaSettings
 from shared.topics import ensure_configured_topics
 
-SERVICES = ("demand", "tendering", "savings")
+# Each with its own database; web (the people's workspace) last, as it calls the others.
+SERVICES = ("demand", "tendering", "savings", "web")
 
 
 @dataclass(frozen=True)

@@ -4,25 +4,22 @@ A negative saving is a cost increase; it is named as one, never hidden in a tota
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from services.savings.domain.ledger import is_increase
 from services.savings.realised import RealisedFigures
 from services.savings.reports import Figures
-from shared.domain.categories import categories
 
-MINUS = "\u2212"
-# The trusts are in England: times are shown as the clocks there read (GMT or BST).
-LOCAL = ZoneInfo("Europe/London")
-
-
-def money(amount: Decimal) -> str:
-    """£1,234.56; a negative amount with a minus sign (U+2212), as typeset: -£200.00."""
-    sign = MINUS if amount < 0 else ""
-    return f"{sign}£{abs(amount):,.2f}"
+# Shared with the other services' pages; imported from here as before.
+from shared.presentation import LOCAL as LOCAL
+from shared.presentation import MINUS as MINUS
+from shared.presentation import category_name as category_name
+from shared.presentation import local_time as local_time
+from shared.presentation import long_date as long_date
+from shared.presentation import money as money
+from shared.presentation import quantity as quantity
 
 
 def whole_pounds(amount: Decimal) -> str:
@@ -62,17 +59,6 @@ def percent(pct: Decimal | None) -> str:
     return f"{sign}{abs(pct)}%"
 
 
-def quantity(amount: Decimal, unit: str | None = None) -> str:
-    """420,000 kWh: thousands separated, no trailing zeros."""
-    text = f"{amount.normalize():,f}"
-    return f"{text} {unit}" if unit else text
-
-
-def long_date(day: date) -> str:
-    """1 April 2027."""
-    return f"{day.day} {day:%B %Y}"
-
-
 def period(start: date, end: date) -> str:
     """An invoice's period as GOV.UK writes a date range: 1 to 30 April 2027, 1 April to 30 June
     2027, 31 March 2027 to 29 April 2027; one day alone: 1 April 2027."""
@@ -92,28 +78,9 @@ def price_paid(price: Decimal, unit: str) -> str:
     return f"£{pence if pence == price else price.normalize():,f}/{unit}"
 
 
-def local_time(moment: datetime) -> str:
-    """An instant as UK clocks read it, in GOV.UK style: 1 April 2027 at 2:05pm (BST); 12:00 is
-    "midday" and 00:00 "midnight"."""
-    local = moment.astimezone(LOCAL)
-    if (local.hour, local.minute) == (12, 0):
-        clock = "midday"
-    elif (local.hour, local.minute) == (0, 0):
-        clock = "midnight"
-    else:
-        clock = f"{local.hour % 12 or 12}:{local.minute:02d}{'am' if local.hour < 12 else 'pm'}"
-    return f"{long_date(local.date())} at {clock} ({local.tzname()})"
-
-
 def count(number: int, noun: str, plural: str | None = None) -> str:
     """1 school, 2 schools; 1 joint contract; 0 lines. `plural` for nouns not made with -s."""
     return f"{number:,} {noun if number == 1 else plural or noun + 's'}"
-
-
-def category_name(code: str) -> str:
-    """The category's name from the categories file; a trust's own category by its code."""
-    known = categories().get(code)
-    return known.name if known else code.replace("_", " ").capitalize()
 
 
 def school_name(urn: str, name: str | None) -> str:

@@ -167,7 +167,9 @@ def test_backup_wipe_restore_gives_the_same_ledger(root: Path) -> None:
         assert archive.stat().st_mode & 0o777 == 0o600
         with tarfile.open(archive) as held:
             names = set(held.getnames())
-        assert names == {"manifest.json", "demand.dump", "tendering.dump", "savings.dump"}
+        # The web workspace's accounts too.
+        dumps = {"demand.dump", "tendering.dump", "savings.dump", "web.dump"}
+        assert names == {"manifest.json", *dumps}
 
         # A restore while the system runs on the folder is refused.
         refused = system.procure("restore", str(archive), "--data-dir", str(data))

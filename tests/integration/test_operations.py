@@ -24,7 +24,7 @@ from tests.integration.test_demand_api import line, load_registry, registry_rows
 
 pytestmark = pytest.mark.integration
 
-SERVICES = ("demand", "tendering", "savings")
+SERVICES = ("demand", "tendering", "savings", "web")
 TRUST, URN = "9801", "980101"
 
 # What each service reads and writes (README, "Architecture" and "Topics and events"): every
@@ -33,11 +33,13 @@ READS = {
     "demand": {Topics.SUBMISSIONS, Topics.SPEND_SUBMISSIONS, Topics.TENDERS, Topics.ACCESS},
     "tendering": {Topics.REGISTRY, Topics.DEMAND, Topics.ACCESS},
     "savings": {Topics.REGISTRY, Topics.TENDERS, Topics.SPEND, Topics.ACCESS},
+    "web": {Topics.ACCESS},
 }
 WRITES = {
     "demand": {Topics.REGISTRY, Topics.DEMAND, Topics.SPEND, Topics.ACCESS},
     "tendering": {Topics.TENDERS},
     "savings": {Topics.SAVINGS},
+    "web": set(),
 }
 # The ingress topics carry plain JSON records, not envelopes: the model each is read as.
 INGRESS = {Topics.SUBMISSIONS: "KafkaSubmission", Topics.SPEND_SUBMISSIONS: "KafkaSpend"}
@@ -45,6 +47,7 @@ GROUPS = {
     "demand": {"demand", "demand-ingress", "spend-ingress"},
     "tendering": {"tendering"},
     "savings": {"savings"},
+    "web": {"web"},
 }
 
 

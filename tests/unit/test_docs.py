@@ -21,7 +21,7 @@ from tests.helpers import event_types
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
-SERVICES = ("demand", "tendering", "savings")
+SERVICES = ("demand", "tendering", "savings", "web")
 DOMAIN_SECTIONS = (
     "Identity",
     "Categories",

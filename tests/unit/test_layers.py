@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("demand", "tendering", "savings")
+SERVICES = ("demand", "tendering", "savings", "web")
 FRAMEWORKS = (
     "fastapi",
     "starlette",

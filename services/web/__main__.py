@@ -1,0 +1,4 @@
+from services.web.main import build
+from shared.service import run_service
+
+run_service(build, 8000)

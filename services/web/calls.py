@@ -1,0 +1,71 @@
+"""Calling the services' APIs as the signed-in person. For each call the workspace mints a
+bearer token that lives a few minutes, with the account's role and scope and the person's email
+address as its subject (shared/auth.py), and sends it server-side; the browser never holds it.
+Each service checks role and scope on its own, as for any client.
+"""
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from services.web.domain.accounts import Account
+from shared.auth import Role, issue_token
+
+# Long enough for one page's calls, short enough to be worthless if it leaked from a log.
+TOKEN_TTL = timedelta(minutes=5)
+
+
+class ServiceError(Exception):
+    """A service refused (`status` 4xx) or could not answer (`status` 502)."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+def person_token(secret: str, account: Account) -> str:
+    return issue_token(secret, Role(account.role), account.scope, TOKEN_TTL, subject=account.email)
+
+
+class Services:
+    """The services' base URLs by name, and one HTTP client for all calls."""
+
+    def __init__(self, urls: Mapping[str, str], secret: str) -> None:
+        self.urls = {name: url.rstrip("/") for name, url in urls.items()}
+        self._secret = secret
+        self._client: httpx.AsyncClient | None = None
+
+    @asynccontextmanager
+    async def lifespan(self, _: FastAPI) -> AsyncIterator[None]:
+        async with httpx.AsyncClient(timeout=10) as client:
+            self._client = client
+            yield
+            self._client = None
+
+    async def get(
+        self, account: Account, service: str, path: str, params: Mapping[str, str] | None = None
+    ) -> Any:
+        """The JSON a service answers `GET path` with, asked as `account`."""
+        if self._client is None:
+            raise ServiceError(502, "the workspace is not started yet")
+        headers = {"Authorization": f"Bearer {person_token(self._secret, account)}"}
+        try:
+            response = await self._client.get(
+                f"{self.urls[service]}{path}", params=params, headers=headers
+            )
+        except httpx.HTTPError as exc:
+            raise ServiceError(502, f"the {service} service did not answer") from exc
+        if response.status_code >= 500:
+            raise ServiceError(502, f"the {service} service had a problem")
+        if response.status_code >= 400:
+            try:
+                detail = str(response.json().get("detail") or response.json().get("title"))
+            except ValueError:
+                detail = response.text[:200]
+            raise ServiceError(response.status_code, detail)
+        return response.json()

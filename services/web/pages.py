@@ -1,0 +1,349 @@
+"""The workspace's pages, rendered as HTML from plain values (pure: no I/O, easy to test), in
+GOV.UK patterns: a skip link, the service header with the person's navigation, an error summary
+above a form whose fields say what is wrong, and the footer. No JavaScript; usable at 390 px.
+Every form carries the CSRF token it is given (forms.py).
+"""
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from html import escape
+from typing import Any
+
+from services.web.forms import CSRF_FIELD
+from shared.domain.categories import categories
+from shared.presentation import category_name, local_time, long_date, money, quantity
+
+SERVICE = "Collective procurement"
+# How the header and captions say who someone is, by role: "Trust business manager, trust 4001".
+ROLE_NAMES = {
+    "manager": "Trust business manager, trust {}",
+    "school": "School, URN {}",
+    "supplier": "Supplier {}",
+    "operator": "Operator",
+}
+NO_SPELLCHECK = ' spellcheck="false"'
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class Link:
+    label: str
+    href: str
+    # What the home page says the link is for.
+    about: str
+    # Another service's page (the savings dashboard, for now).
+    elsewhere: bool = False
+
+
+@dataclass(frozen=True)
+class Person:
+    """Who is signed in, as the header shows them."""
+
+    name: str
+    email: str
+    role: str
+    scope: str | None
+    navigation: Sequence[Link]
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str  # the input's id
+    message: str
+
+
+def _csrf(token: str) -> str:
+    return f'<input type="hidden" name="{CSRF_FIELD}" value="{escape(token)}">'
+
+
+def who(person: Person) -> str:
+    """Trust business manager, trust 4001; Supplier gamma-gas."""
+    return ROLE_NAMES.get(person.role, person.role).format(person.scope)
+
+
+def layout(
+    title: str,
+    main: str,
+    *,
+    person: Person | None = None,
+    csrf: str = "",
+    current: str = "",
+    errors: bool = False,
+) -> str:
+    """A whole page. With `person`, the header carries their navigation (`current`: the href of
+    the page shown) and the sign-out button."""
+    account = ""
+    navigation = ""
+    if person is not None:
+        account = (
+            '<div class="account"><span class="account-name">'
+            f"{escape(person.name)}</span>"
+            f'<form method="post" action="/sign-out">{_csrf(csrf)}'
+            '<button type="submit" class="link-button">Sign out</button></form></div>'
+        )
+        items = "".join(
+            f'<li><a href="{escape(link.href)}"'
+            + (' aria-current="page"' if link.href == current else "")
+            + f">{escape(link.label)}</a></li>"
+            for link in person.navigation
+        )
+        home = ' aria-current="page"' if current == "/" else ""
+        navigation = (
+            '<nav class="service-navigation" aria-label="Menu"><div class="width">'
+            f'<ul><li><a href="/"{home}>Home</a></li>{items}</ul></div></nav>'
+        )
+    return (
+        '<!doctype html><html lang="en-GB"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{'Error: ' if errors else ''}{escape(title)} - {SERVICE}</title>"
+        '<link rel="stylesheet" href="/assets/web.css"></head><body>'
+        '<a href="#main-content" class="skip-link">Skip to main content</a>'
+        '<header class="header"><div class="width header-row">'
+        f'<a href="/" class="service-name">{SERVICE}</a>{account}</div></header>'
+        f"{navigation}"
+        f'<div class="width"><main id="main-content" tabindex="-1">{main}</main></div>'
+        '<footer class="footer"><div class="width"><p>Collective procurement: schools in a'
+        " multi-academy trust buying together. Times are UK time; money is in pounds.</p>"
+        "</div></footer></body></html>"
+    )
+
+
+def error_summary(errors: Sequence[FieldError]) -> str:
+    if not errors:
+        return ""
+    items = "".join(
+        f'<li><a href="#{escape(e.field)}">{escape(e.message)}</a></li>' for e in errors
+    )
+    return (
+        '<div class="error-summary" role="alert" aria-labelledby="error-summary-title"'
+        ' tabindex="-1"><h2 class="error-summary-title" id="error-summary-title">'
+        f'There is a problem</h2><ul class="error-summary-list">{items}</ul></div>'
+    )
+
+
+def _field(
+    id_: str,
+    label: str,
+    kind: str,
+    autocomplete: str,
+    errors: Sequence[FieldError],
+    value: str = "",
+    hint: str = "",
+    extra: str = "",
+) -> str:
+    mine = [e for e in errors if e.field == id_]
+    described = [f"{id_}-hint"] if hint else []
+    message = ""
+    if mine:
+        described.append(f"{id_}-error")
+        message = (
+            f'<p class="error-message" id="{id_}-error"><span class="visually-hidden">Error:'
+            f"</span> {escape(mine[0].message)}</p>"
+        )
+    aria = f' aria-describedby="{" ".join(described)}"' if described else ""
+    return (
+        f'<div class="form-group{" form-group-error" if mine else ""}">'
+        f'<label class="label" for="{id_}">{escape(label)}</label>'
+        + (f'<div class="hint" id="{id_}-hint">{escape(hint)}</div>' if hint else "")
+        + message
+        + f'<input class="input{" input-error" if mine else ""}" id="{id_}" name="{id_}"'
+        f' type="{kind}" autocomplete="{autocomplete}" value="{escape(value)}"{aria}{extra}>'
+        "</div>"
+    )
+
+
+def banner(text: str) -> str:
+    """A GOV.UK success notification."""
+    return (
+        '<div class="notification" role="region" aria-labelledby="notification-title">'
+        '<h2 class="notification-title" id="notification-title">Success</h2>'
+        f"<p>{escape(text)}</p></div>"
+    )
+
+
+def sign_in_page(
+    csrf: str, errors: Sequence[FieldError] = (), email: str = "", notice: str = ""
+) -> str:
+    main = (
+        (banner(notice) if notice else "")
+        + error_summary(errors)
+        + '<h1 class="heading-l">Sign in</h1>'
+        "<p>For trust business managers, schools, suppliers and operators with an account."
+        " Ask your trust's operator if you do not have one.</p>"
+        f'<form method="post" action="/sign-in" novalidate>{_csrf(csrf)}'
+        + _field("email", "Email address", "email", "username", errors, email, extra=NO_SPELLCHECK)
+        + _field("password", "Password", "password", "current-password", errors)
+        + '<button type="submit" class="button">Sign in</button></form>'
+        "<p>Forgotten your password? Ask your operator for a new set-password link.</p>"
+    )
+    return layout("Sign in", main, errors=bool(errors))
+
+
+def set_password_page(csrf: str, email: str, token: str, errors: Sequence[FieldError] = ()) -> str:
+    main = (
+        error_summary(errors) + '<h1 class="heading-l">Set your password</h1>'
+        f"<p>For {escape(email)}. This link works once.</p>"
+        f'<form method="post" action="/set-password" novalidate>{_csrf(csrf)}'
+        f'<input type="hidden" name="token" value="{escape(token)}">'
+        + _field(
+            "password",
+            "New password",
+            "password",
+            "new-password",
+            errors,
+            hint="Use 12 characters or more. Three random words together make a strong"
+            " password that is easy to remember.",
+        )
+        + _field("confirm", "Confirm new password", "password", "new-password", errors)
+        + '<button type="submit" class="button">Set password</button></form>'
+    )
+    return layout("Set your password", main, errors=bool(errors))
+
+
+def message_page(
+    title: str, text: str, person: Person | None = None, csrf: str = "", onward: str = ""
+) -> str:
+    """A page that says one thing: a refusal, a dead link, a problem."""
+    main = f'<h1 class="heading-l">{escape(title)}</h1><p>{escape(text)}</p>{onward}'
+    return layout(title, main, person=person, csrf=csrf)
+
+
+def home_page(person: Person, csrf: str) -> str:
+    cards = "".join(
+        '<li class="card"><h2 class="heading-s">'
+        f'<a href="{escape(link.href)}">{escape(link.label)}</a></h2>'
+        f"<p>{escape(link.about)}</p></li>"
+        for link in person.navigation
+    )
+    main = (
+        f'<span class="caption">{escape(who(person))}</span>'
+        f'<h1 class="heading-l">{escape(person.name)}</h1>'
+        f'<ul class="cards">{cards}</ul>'
+    )
+    return layout("Home", main, person=person, csrf=csrf, current="/")
+
+
+def not_ready_page(person: Person, csrf: str, link: Link, api: str) -> str:
+    main = (
+        f'<h1 class="heading-l">{escape(link.label)}</h1>'
+        "<p>This page is not ready yet. Until it is, the same work can be done through the"
+        f' API: <a href="{escape(api)}">its documentation</a>.</p>'
+    )
+    return layout(link.label, main, person=person, csrf=csrf, current=link.href)
+
+
+def _amount(value: Any) -> Decimal:
+    return Decimal(str(value))
+
+
+def _table(
+    caption: str, columns: Sequence[str], numeric: Collection[str], rows: Sequence[Sequence[str]]
+) -> str:
+    """A table; the `numeric` columns are right-aligned; each row's first cell heads it."""
+    classes = ['class="num"' if name in numeric else "" for name in columns]
+    heads = zip(columns, classes, strict=True)
+    ths = "".join(f'<th scope="col" {cls}>{escape(name)}</th>' for name, cls in heads)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            (f'<th scope="row" {cls}>' if i == 0 else f"<td {cls}>")
+            + escape(cell)
+            + ("</th>" if i == 0 else "</td>")
+            for i, (cell, cls) in enumerate(zip(row, classes, strict=True))
+        )
+        + "</tr>"
+        for row in rows
+    )
+    return (
+        f'<div class="table-wrap"><table class="table"><caption class="visually-hidden">'
+        f"{escape(caption)}</caption><thead><tr>{ths}</tr></thead><tbody>{body}</tbody>"
+        "</table></div>"
+    )
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A page that lists what a service's API gave: a table, or a sentence when it is empty."""
+
+    href: str
+    title: str
+    intro: str
+    columns: Sequence[str]
+    numeric: Collection[str]
+    empty: str
+
+    def render(self, person: Person, csrf: str, rows: Sequence[Sequence[str]]) -> str:
+        table = (
+            _table(self.title, self.columns, self.numeric, rows)
+            if rows
+            else f"<p>{escape(self.empty)}</p>"
+        )
+        main = (
+            f'<span class="caption">{escape(who(person))}</span>'
+            f'<h1 class="heading-l">{escape(self.title)}</h1><p>{escape(self.intro)}</p>{table}'
+        )
+        return layout(self.title, main, person=person, csrf=csrf, current=self.href)
+
+
+POOLS = Listing(
+    "/pools",
+    "Pools",
+    "Your schools' open demand, pooled by category and contract end date, with the value of a"
+    " joint contract over its term and the legal route it takes.",
+    ("Category", "Schools", "Quantity", "Contracts end", "Route", "Value inc. VAT", "Threshold"),
+    {"Schools", "Quantity", "Value inc. VAT", "Threshold"},
+    "No open demand is pooled yet: pools appear as schools submit demand.",
+)
+OPEN_TENDERS = Listing(
+    "/open-tenders",
+    "Open tenders",
+    "Joint tenders taking bids now, soonest deadline first.",
+    ("Category", "Bids close", "Lots", "Contract term (months)", "Procedure", "Quantity"),
+    {"Lots", "Contract term (months)", "Quantity"},
+    "No tenders are taking bids at the moment.",
+)
+
+
+def unit_of(category: str) -> str | None:
+    known = categories().get(category)
+    return known.unit if known else None
+
+
+def _between(first: date, last: date) -> str:
+    """30 April 2027, or 31 March 2027 to 30 April 2027."""
+    return long_date(first) if first == last else f"{long_date(first)} to {long_date(last)}"
+
+
+def pools_page(person: Person, csrf: str, pools: Sequence[dict[str, Any]]) -> str:
+    """The trust's pooled demand, as tendering's GET /v1/trusts/{trust_id}/pools gives it."""
+    rows = [
+        (
+            category_name(p["category"]),
+            f"{len(p['schools'])}",
+            quantity(_amount(p["total_quantity"]), unit_of(p["category"])),
+            _between(date.fromisoformat(p["earliest_end"]), date.fromisoformat(p["latest_end"])),
+            p["route"]["route"].replace("_", " "),
+            money(_amount(p["route"]["value_inc_vat"])),
+            f"{money(_amount(p['route']['threshold']))} ({p['route']['threshold_name']})",
+        )
+        for p in pools
+    ]
+    return POOLS.render(person, csrf, rows)
+
+
+def open_tenders_page(person: Person, csrf: str, notices: Sequence[dict[str, Any]]) -> str:
+    """The tenders taking bids, as tendering's GET /v1/tenders?status=open gives them."""
+    rows = [
+        (
+            category_name(n["category"]),
+            local_time(datetime.fromisoformat(n["closes_at"])),
+            str(len(n["lots"])),
+            f"{n['term_months']}",
+            n["procedure"].replace("_", " "),
+            quantity(sum((_amount(lot["pooled_quantity"]) for lot in n["lots"]), ZERO), n["unit"]),
+        )
+        for n in notices
+    ]
+    return OPEN_TENDERS.render(person, csrf, rows)

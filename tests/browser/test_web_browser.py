@@ -1,0 +1,146 @@
+"""A real browser on the web workspace: headless Chromium signs in with an email address and
+password through the form (so the browser's own Origin, cookies and CSRF token pass the
+checks), sees a wrong password summarised at the top, reaches the manager's home page and
+pools, signs out, and keeps screenshots in test-artifacts/ (web-sign-in.png,
+web-home-manager.png, web-pools.png, their PDF prints and their -phone variants at 390 px).
+"""
+
+import httpx
+import pytest
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.wait import WebDriverWait
+
+from procure.launcher import RunningSystem
+from shared.auth import Role
+from tests.browser.test_dashboard_browser import browser, on_a_phone
+from tests.browser.test_dashboard_browser import keep as dashboard_keep
+from tests.helpers import bearer
+from tests.integration.test_web_accounts import pool_demand
+
+pytestmark = pytest.mark.e2e
+
+__all__ = ["browser"]  # the module's Chromium, shared with the dashboard's browser tests
+
+EMAIL = "sam.okafor@oak-trust.example"
+PASSWORD = "copper lantern meadow"
+
+
+@pytest.fixture(scope="module")
+def manager(system: RunningSystem) -> str:
+    """A manager of a trust whose two schools' demand is pooled."""
+    pool_demand(system, "7191", ("719101", "719102"))
+    added = httpx.post(
+        f"{system.urls['web']}/v1/users",
+        json={
+            "email": EMAIL,
+            "name": "Sam Okafor",
+            "role": "manager",
+            "scope": "7191",
+            "password": PASSWORD,
+        },
+        headers=bearer(system.token(Role.OPERATOR)),
+    )
+    assert added.status_code in (201, 409), added.text
+    return EMAIL
+
+
+def keep(browser: webdriver.Chrome, name: str) -> None:
+    """The page at 1280 px (a screenshot and a PDF print) and on a 390 px phone, where nothing
+    but a table may be wider than the screen, as the dashboard's pages are kept."""
+    dashboard_keep(browser, name)
+    on_a_phone(browser, name)
+
+
+def fill(browser: webdriver.Chrome, label: str, value: str) -> None:
+    """Types into the field a label names, as a person finds it."""
+    target = browser.find_element(By.XPATH, f"//label[text()='{label}']").get_attribute("for")
+    field = browser.find_element(By.ID, target or "")
+    field.clear()
+    field.send_keys(value)
+
+
+def press(browser: webdriver.Chrome, text: str) -> None:
+    """Clicks a button and waits for the page it leads to (the old one gone)."""
+    button = browser.find_element(By.XPATH, f"//button[normalize-space()='{text}']")
+    button.click()
+    WebDriverWait(browser, 30).until(expected_conditions.staleness_of(button))
+
+
+def test_a_manager_signs_in_and_out_in_a_browser(
+    system: RunningSystem, browser: webdriver.Chrome, manager: str
+) -> None:
+    web = system.urls["web"]
+    browser.delete_all_cookies()
+    browser.get(f"{web}/")
+    assert browser.current_url == f"{web}/sign-in"
+    keep(browser, "web-sign-in")
+
+    fill(browser, "Email address", manager)
+    fill(browser, "Password", "not my password at all")
+    press(browser, "Sign in")
+    summary = browser.find_element(By.CLASS_NAME, "error-summary")
+    assert "Enter a correct email address and password" in summary.text
+    assert browser.title.startswith("Error: ")
+    keep(browser, "web-sign-in-error")
+
+    fill(browser, "Email address", manager)
+    fill(browser, "Password", PASSWORD)
+    press(browser, "Sign in")
+    assert browser.current_url == f"{web}/"
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Sam Okafor"
+    menu = browser.find_element(By.CSS_SELECTOR, "nav[aria-label=Menu]").text
+    for item in ("Pools", "Tenders", "Savings dashboard", "Demand", "Spend"):
+        assert item in menu
+    keep(browser, "web-home-manager")
+
+    browser.find_element(By.LINK_TEXT, "Pools").click()
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Pools"
+    assert "Electricity" in browser.find_element(By.TAG_NAME, "table").text
+    keep(browser, "web-pools")
+
+    press(browser, "Sign out")
+    assert browser.current_url == f"{web}/sign-in?done=out"
+    assert "You have signed out on every device." in browser.page_source
+    browser.get(f"{web}/pools")
+    assert browser.current_url == f"{web}/sign-in"
+
+
+def test_a_supplier_sets_a_password_from_the_link_and_signs_in(
+    system: RunningSystem, browser: webdriver.Chrome
+) -> None:
+    web = system.urls["web"]
+    added = httpx.post(
+        f"{web}/v1/users",
+        json={
+            "email": "bids@gamma-gas.example",
+            "name": "Ola Bello",
+            "role": "supplier",
+            "scope": "gamma-gas",
+        },
+        headers=bearer(system.token(Role.OPERATOR)),
+    )
+    assert added.status_code == 201, added.text
+    browser.delete_all_cookies()
+    browser.get(added.json()["set_password_url"])
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Set your password"
+    fill(browser, "New password", "short")
+    fill(browser, "Confirm new password", "short")
+    press(browser, "Set password")
+    assert (
+        "Password must be 12 characters or more"
+        in browser.find_element(By.CLASS_NAME, "error-summary").text
+    )
+    keep(browser, "web-set-password-error")
+    fill(browser, "New password", PASSWORD)
+    fill(browser, "Confirm new password", PASSWORD)
+    press(browser, "Set password")
+    assert browser.current_url == f"{web}/sign-in?done=password"
+    fill(browser, "Email address", "bids@gamma-gas.example")
+    fill(browser, "Password", PASSWORD)
+    press(browser, "Sign in")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Ola Bello"
+    browser.find_element(By.LINK_TEXT, "Open tenders").click()
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Open tenders"
+    keep(browser, "web-open-tenders")
