@@ -370,6 +370,17 @@ async def rebuilt(infra: Infrastructure) -> tuple[dict[str, Rows], dict[str, Row
     return tables[0], tables[1]
 
 
+def difference(live: Rows, again: Rows) -> str:
+    """Where the rebuilt rows first differ from the live ones: the row and its columns."""
+    if len(live) != len(again):
+        return f"{len(live)} rows live, {len(again)} rebuilt"
+    for one, other in zip(live, again, strict=True):
+        if one != other:
+            columns = {k: (one[k], other[k]) for k in one.keys() if one[k] != other[k]}
+            return f"{len(live)} rows; first differing, live {dict(one)}: {columns}"
+    return "none"
+
+
 # The savings service's spend lines: per status, and the realised figures' sums.
 SPEND_FIGURES = (
     "SELECT count(*) FILTER (WHERE status = 'on_contract') AS on_contract,"
@@ -479,8 +490,11 @@ async def test_no_loss_no_duplicates(name: str) -> None:
         absorbed = duplicates_absorbed(r.infra.workdir)
         if fault.broker_lost:
             live, again = await rebuilt(r.infra)
-            assert (len(live["ledger"]), len(live["spend"])) == (len(LINES), len(INVOICES))
-            assert again == live  # every column of every entry and every spend line
+            assert (len(live["ledger"]), len(live["spend"])) == (len(LINES), len(INVOICES)), (
+                f"spend recorded by demand: {recorded}, classified by savings: {classified}"
+            )
+            # Every column of every entry and every spend line.
+            assert again == live, {name: difference(live[name], again[name]) for name in REBUILT}
     sent = len(LINES)
     # When it struck: by the test's hand, or (failpoints) when the supervisor found demand dead.
     struck = injector.struck or next((s for i, s in supervisor.deaths if i == "demand"), None)
