@@ -51,7 +51,7 @@ def cmd_up(args: argparse.Namespace) -> None:
 
 
 def _up(args: argparse.Namespace, folder: Path, throwaway: bool) -> None:
-    from procure.demo import TRUST_ID, run_demo
+    from procure.demo import TRUST_ID, realised_summary, run_demo
 
     secret = token_secret(create=True, folder=folder)
     apis = [s for s in DEFAULT_PORTS if s != "web"]
@@ -102,9 +102,13 @@ def _up(args: argparse.Namespace, folder: Path, throwaway: bool) -> None:
             print(f"the demo trust {TRUST_ID} is already in this data folder: not loaded again")
             print(f"\nmanager token for trust {TRUST_ID}: {system.token(Role.MANAGER, TRUST_ID)}")
         elif args.demo:
-            print("running the demo: 14 schools, 3 categories, 3 joint tenders ...")
-            report = run_demo(system)
-            print(f"\nSavings for trust {TRUST_ID}:\n{savings_cli.savings_table(report)}")
+            print(
+                "running the demo: 14 schools, 3 categories, 3 joint tenders, then a year of"
+                " their invoices ..."
+            )
+            demo = run_demo(system)
+            print(f"\nSavings for trust {TRUST_ID}:\n{savings_cli.savings_table(demo.savings)}")
+            print(f"\n{realised_summary(demo.realised, demo.invoices, system.urls['savings'])}")
             print(f"\nmanager token for trust {TRUST_ID}: {system.token(Role.MANAGER, TRUST_ID)}")
             demo_done.touch(mode=0o600)
         print(next_steps(folder, system.urls, TRUST_ID if args.demo else None))

@@ -1,22 +1,32 @@
 """A demo trust: 14 schools buy electricity, gas and software licences together.
 
-Drives the running system over HTTP only, like any client: loads the registry, posts demand,
-opens tenders, bids as suppliers, awards, and returns the trust's savings report.
+Drives the running system like any client: loads the registry, posts demand, opens tenders,
+bids as suppliers and awards, over HTTP; then posts a year of the schools' invoices as their
+finance systems would (a CSV import for the trust's central finance system, one school's own
+system on the Kafka topic `spend.submissions`), and returns the trust's savings report, what the
+awards promise and what the invoices achieved.
 """
 
+import asyncio
 import csv
 import io
+import json
 import random
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import httpx
+from aiokafka import AIOKafkaProducer
 
 from procure.launcher import RunningSystem
+from services.savings.presentation import category_name, money
 from shared.auth import Role
+from shared.domain.dates import add_months
+from shared.events import Topics
 
 TRUST_ID = "9001"
 TRUST_NAME = "Northern Lights Academy Trust"
@@ -128,6 +138,194 @@ SUPPLIER_NAMES = {
 }
 
 
+# --- a year of invoices ------------------------------------------------------------------------
+
+PENNY = Decimal("0.01")
+DAY = timedelta(days=1)
+WHOLE = Decimal(1)
+# Relative use by calendar month, January first: heating in winter, the summer holidays.
+SEASONS = {
+    "electricity": (11, 10, 10, 8, 8, 7, 5, 4, 8, 9, 10, 10),
+    "gas": (16, 14, 12, 8, 5, 3, 2, 2, 4, 8, 12, 14),
+    "cleaning": (9, 9, 9, 8, 9, 8, 7, 3, 9, 9, 9, 7),
+}
+# Spend no joint contract covers (yet): each school buys from its own supplier at its own price.
+# Per category: unit, annual quantity (a fixed part and a part per pupil), the range of unit
+# prices the schools pay, the suppliers they use, and how many months an invoice covers.
+UNCONTRACTED: dict[str, dict[str, Any]] = {
+    "water": {
+        "unit": "m3",
+        "quantity": (150, "3.2"),
+        "price": ("2.05", "3.45"),
+        "suppliers": ("yorkshire-water",),
+        "months": 3,
+    },
+    "cleaning": {
+        "unit": "hour",
+        "quantity": (600, "1.4"),
+        "price": ("15.80", "21.60"),
+        "suppliers": ("spotless-facilities", "acorn-cleaning", "brightclean-yorkshire"),
+        "months": 1,
+    },
+    "waste": {
+        "unit": "lift",
+        "quantity": (104, "0.1"),
+        "price": ("9.50", "16.80"),
+        "suppliers": ("dales-waste", "northern-recycling"),
+        "months": 3,
+    },
+}
+# Off contract: one school's old electricity supplier billed its first two months (the switch
+# ran late) at its out-of-contract rate; two schools topped up their licences elsewhere.
+LATE_SWITCH = 5
+OLD_SUPPLIER = "yorkshire-power"
+OUT_OF_CONTRACT_UPLIFT = Decimal("1.12")
+EXTRA_SEATS = {3: 8, 10: 12}
+EXTRA_SEATS_SUPPLIER = "appstore-edu"
+EXTRA_SEAT_PRICE = Decimal("54.00")
+# Price variances: an energy invoice in 36, at random, billed 3-9% above the contract price;
+# a licence invoice in five at last year's list price.
+VARIANCE_ODDS = 36
+LICENCE_LIST_UPLIFT = Decimal("2.50")
+# The school whose own finance system posts on the Kafka topic (the others' invoices come in
+# the trust's central finance export): it names suppliers its own way and bills energy in MWh.
+KAFKA_SCHOOL = 13
+
+
+def year_of_invoices(
+    entries: list[dict[str, Any]], schools: list[DemoSchool]
+) -> list[dict[str, str]]:
+    """A year of every school's invoices, from its supply start (its ledger entries: `GET
+    .../savings/ledger`): monthly for energy, one in advance for licences, quarterly or monthly
+    for what no contract covers. Spend lines as `POST /v1/spend` takes them."""
+    rng = random.Random(2027)
+    contracts = {(e["school_urn"], e["category"]): e for e in entries}
+    invoices: list[dict[str, str]] = []
+    for index, school in enumerate(schools):
+        year_from = date.fromisoformat(contracts[school.urn, "electricity"]["supply_start"])
+        for category in CATEGORIES:
+            if (school.urn, category) in contracts:
+                invoices += _contract_invoices(rng, index, contracts[school.urn, category])
+        for category, spec in UNCONTRACTED.items():
+            invoices += _own_invoices(rng, index, school, category, spec, year_from)
+    return invoices
+
+
+def _contract_invoices(
+    rng: random.Random, index: int, entry: dict[str, Any]
+) -> Iterator[dict[str, str]]:
+    urn, category, supplier = entry["school_urn"], entry["category"], entry["supplier_id"]
+    start = date.fromisoformat(entry["supply_start"])
+    annual, price = Decimal(entry["quantity"]), Decimal(entry["pooled_unit_price"])
+    if category not in SEASONS:  # licences: one invoice, in advance, for the year
+        listed = rng.randrange(5) == 0
+        rate = price + LICENCE_LIST_UPLIFT if listed else price
+        yield _invoice(urn, category, supplier, start, 12, annual, rate)
+        if index in EXTRA_SEATS:
+            top_up = add_months(start, 6)
+            seats = Decimal(EXTRA_SEATS[index])
+            yield _invoice(urn, category, EXTRA_SEATS_SUPPLIER, top_up, 6, seats, EXTRA_SEAT_PRICE)
+        return
+    use = Decimal(rng.randint(90, 105)) / 100  # this year's use against the forecast
+    for month, begins, share in _months(start, 12, 1, SEASONS[category]):
+        quantity = (annual * use * share).quantize(WHOLE)
+        if category == "electricity" and index == LATE_SWITCH and month < 2:
+            old_rate = Decimal(entry["baseline_unit_price"]) * OUT_OF_CONTRACT_UPLIFT
+            yield _invoice(urn, category, OLD_SUPPLIER, begins, 1, quantity, old_rate)
+            continue
+        rate = price
+        if rng.randrange(VARIANCE_ODDS) == 0:
+            rate = price * (1 + Decimal(rng.randint(3, 9)) / 100)
+        yield _invoice(urn, category, supplier, begins, 1, quantity, rate)
+
+
+def _own_invoices(
+    rng: random.Random,
+    index: int,
+    school: DemoSchool,
+    category: str,
+    spec: dict[str, Any],
+    start: date,
+) -> Iterator[dict[str, str]]:
+    suppliers = spec["suppliers"]
+    low, high = (Decimal(p) for p in spec["price"])
+    price = (low + (high - low) * Decimal(rng.randint(0, 100)) / 100).quantize(PENNY)
+    fixed, per_pupil = spec["quantity"]
+    annual = fixed + Decimal(per_pupil) * school.pupils
+    months = spec["months"]
+    for _, begins, share in _months(start, 12, months, SEASONS.get(category)):
+        quantity = (annual * share).quantize(WHOLE)
+        supplier = suppliers[index % len(suppliers)]
+        yield _invoice(school.urn, category, supplier, begins, months, quantity, price)
+
+
+def _months(
+    start: date, months: int, step: int, weights: tuple[int, ...] | None
+) -> Iterator[tuple[int, date, Decimal]]:
+    """Each invoice period of `step` months from `start`: its number, first day, and share of
+    the year (by `weights` per calendar month, else even)."""
+    every = weights or (1,) * 12
+    for k in range(0, months, step):
+        covered = [every[add_months(start, k + j).month - 1] for j in range(step)]
+        yield k, add_months(start, k), Decimal(sum(covered)) / sum(every)
+
+
+def _invoice(
+    urn: str,
+    category: str,
+    supplier: str,
+    begins: date,
+    months: int,
+    quantity: Decimal,
+    rate: Decimal,
+) -> dict[str, str]:
+    initials = "".join(word[0] for word in supplier.split("-")).upper()
+    return {
+        "school_urn": urn,
+        "category": category,
+        "supplier": supplier,
+        "invoice_ref": f"{initials}-{urn}-{category[:4].upper()}-{begins:%Y%m}",
+        "period_start": str(begins),
+        "period_end": str(add_months(begins, months) - DAY),
+        "quantity": str(quantity),
+        "amount": str((quantity * rate).quantize(PENNY, ROUND_HALF_UP)),
+    }
+
+
+def as_its_own_system(invoice: dict[str, str]) -> dict[str, str]:
+    """An invoice as the Kafka school's finance system sends it: supplier ids in capitals (ids
+    compare without regard to case), energy in MWh (converted exactly to kWh)."""
+    sent = invoice | {"supplier": invoice["supplier"].upper()}
+    if invoice["category"] in ("electricity", "gas"):
+        sent |= {"quantity": str(Decimal(invoice["quantity"]) / 1000), "unit": "MWh"}
+    return sent
+
+
+def spend_csv(invoices: list[dict[str, str]]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(invoices[0]))
+    writer.writeheader()
+    writer.writerows(invoices)
+    return out.getvalue()
+
+
+async def _send_spend(system: RunningSystem, invoices: list[dict[str, str]]) -> None:
+    """Records on `spend.submissions`, keyed by trust, as a finance system puts them."""
+    producer = AIOKafkaProducer(
+        bootstrap_servers=system.infra.kafka_bootstrap_servers,
+        enable_idempotence=system.infra.kafka_enable_idempotence,
+        acks="all",
+    )
+    await producer.start()
+    try:
+        for invoice in invoices:
+            record = json.dumps(invoice | {"trust_id": TRUST_ID}).encode()
+            await producer.send(Topics.SPEND_SUBMISSIONS, record, key=TRUST_ID.encode())
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
 def _ok(response: httpx.Response) -> Any:
     if response.status_code >= 400:
         raise RuntimeError(
@@ -141,8 +339,18 @@ def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def run_demo(system: RunningSystem, bidding_seconds: float = 2.0) -> dict[str, Any]:
-    """Runs the demo scenario and returns the trust's savings report."""
+@dataclass(frozen=True)
+class DemoReport:
+    """What the demo leaves: the trust's savings report (what the awards promise), its realised
+    report (what a year of invoices achieved) and how many invoice lines were posted."""
+
+    savings: dict[str, Any]
+    realised: dict[str, Any]
+    invoices: int
+
+
+def run_demo(system: RunningSystem, bidding_seconds: float = 2.0) -> DemoReport:
+    """Runs the demo scenario: demand, tenders and awards, then a year of invoices."""
     rng = random.Random(2026)
     schools = demo_schools()
     demand, tendering, savings = (system.urls[s] for s in ("demand", "tendering", "savings"))
@@ -231,13 +439,105 @@ def run_demo(system: RunningSystem, bidding_seconds: float = 2.0) -> dict[str, A
             _ok(http.post(f"{tendering}/v1/tenders/{tender_id}/award", headers=manager))
         report_url = f"{savings}/v1/trusts/{TRUST_ID}/savings"
         _wait(
-            lambda: (
-                len(_ok(http.get(report_url, headers=manager))["categories"]) == len(CATEGORIES)
-            ),
+            lambda: len(_ok(http.get(f"{report_url}/ledger", headers=manager))) == expected_lines,
             "savings to record every award",
         )
         report: dict[str, Any] = _ok(http.get(report_url, headers=manager))
-        return report
+        entries = _ok(http.get(f"{report_url}/ledger", headers=manager))
+        invoices = year_of_invoices(entries, schools)
+        _post_invoices(system, http, invoices, manager)
+        _wait(
+            lambda: (
+                _ok(http.get(f"{report_url}/realised/lines?limit=1", headers=manager))["total"]
+                == len(invoices)
+            ),
+            "savings to classify every invoice",
+        )
+        realised = _ok(http.get(f"{report_url}/realised", headers=manager))
+        return DemoReport(report, realised, len(invoices))
+
+
+def _post_invoices(
+    system: RunningSystem,
+    http: httpx.Client,
+    invoices: list[dict[str, str]],
+    manager: dict[str, str],
+) -> None:
+    """The trust's central finance export as one CSV import; the Kafka school's own system on
+    the topic."""
+    own_system = demo_schools()[KAFKA_SCHOOL].urn
+    central = [i for i in invoices if i["school_urn"] != own_system]
+    imported = _ok(
+        http.post(
+            f"{system.urls['demand']}/v1/spend/import",
+            content=spend_csv(central),
+            headers=manager | {"Content-Type": "text/csv"},
+        )
+    )
+    if imported["refused"]:
+        raise RuntimeError(f"spend import refused rows: {imported['refused_rows'][:5]}")
+    own = [as_its_own_system(i) for i in invoices if i["school_urn"] == own_system]
+    asyncio.run(_send_spend(system, own))
+
+
+WORTH_CHASING = Decimal("1.00")
+
+
+def realised_summary(realised: dict[str, Any], invoices: int, savings_url: str) -> str:
+    """The realised report in a few lines: what the invoices achieved, what to chase, what the
+    trust could still save, and where to see the detail."""
+    schools = realised["schools"]
+
+    def at(figure: str, least: Decimal = PENNY) -> str:
+        n = sum(1 for s in schools if Decimal(s[figure]) >= least)
+        return f"{n} school{'s' if n != 1 else ''}"
+
+    opportunity = sum((Decimal(u["opportunity"]) for u in realised["uncontracted"]), Decimal(0))
+    expected, leakage = Decimal(realised["expected_saving"]), Decimal(realised["leakage"])
+    uncontracted = ", ".join(category_name(u["category"]) for u in realised["uncontracted"])
+    rows = [
+        (
+            "Realised saving",
+            realised["realised_saving"],
+            f"on contract, against the old prices (expected: {money(expected)})",
+        ),
+        (
+            "Price variance to chase",
+            realised["price_variance"],
+            # Pence of rounding on an invoice are not worth a call: a pound or more is.
+            f"billed above the contract price, at {at('price_variance', WORTH_CHASING)}"
+            f" by {money(WORTH_CHASING)} or more",
+        ),
+        (
+            "Off-contract spend",
+            realised["off_contract_spend"],
+            f"other suppliers, at {at('off_contract_spend')} (leakage {money(leakage)})",
+        ),
+        (
+            "Uncontracted opportunity",
+            opportunity,
+            f"at the trust's lowest prices: {uncontracted}",
+        ),
+    ]
+    width = max(len(label) for label, _, _ in rows)
+    out = [
+        f"Savings achieved for trust {TRUST_ID}, from a year of invoices ({invoices} lines):",
+        "",
+    ]
+    out += [f"{label.ljust(width)}  {money(Decimal(v)):>12}   {note}" for label, v, note in rows]
+    at_risk = [category_name(c["category"]) for c in realised["contracts"] if c["tier_at_risk"]]
+    if at_risk:
+        out.append(
+            f"{'Tier at risk'.ljust(width)}  {', '.join(at_risk)}: annualised volume below the"
+            " price tier's minimum"
+        )
+    base = f"{savings_url}/v1/trusts/{TRUST_ID}/savings"
+    out += [
+        "",
+        f"see it on the dashboard, {savings_url}/sign-in (with the manager token below),",
+        f"or GET {base}/realised; every invoice line: {base}/realised.csv",
+    ]
+    return "\n".join(out)
 
 
 def _pools(http: httpx.Client, tendering: str, manager: dict[str, str]) -> list[dict[str, Any]]:

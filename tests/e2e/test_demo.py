@@ -1,26 +1,105 @@
 """The demo that `procure up --demo` (the README's first command) runs, against the same three
 service processes, broker and PostgreSQL as the other end-to-end tests."""
 
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
 import httpx
 import pytest
 
-from procure.demo import CATEGORIES, SUPPLIER_NAMES, TRUST_ID, demo_schools, run_demo
+from procure.demo import (
+    CATEGORIES,
+    KAFKA_SCHOOL,
+    SUPPLIER_NAMES,
+    TRUST_ID,
+    UNCONTRACTED,
+    demo_schools,
+    realised_summary,
+    run_demo,
+)
 from procure.launcher import RunningSystem
 from shared.auth import Role
 
 pytestmark = pytest.mark.e2e
 
+FIGURES = ("realised_saving", "expected_saving", "price_variance", "off_contract_spend", "leakage")
+PENNY = Decimal("0.01")
+
 
 def test_the_demo_pools_tenders_awards_and_reports_savings(system: RunningSystem) -> None:
-    report = run_demo(system, bidding_seconds=1.0)
+    # Bids must all be in before the deadline, on a busy machine too.
+    demo = run_demo(system, bidding_seconds=3.0)
+    report = demo.savings
 
     assert {c["category"] for c in report["categories"]} == set(CATEGORIES)
     assert {s["urn"] for s in report["schools"]} == {s.urn for s in demo_schools()}
     manager = {"Authorization": f"Bearer {system.token(Role.MANAGER, TRUST_ID)}"}
-    contracts = httpx.get(
-        f"{system.urls['savings']}/v1/trusts/{TRUST_ID}/savings/contracts", headers=manager
-    ).json()
+    base = f"{system.urls['savings']}/v1/trusts/{TRUST_ID}/savings"
+    contracts = httpx.get(f"{base}/contracts", headers=manager).json()
     # Every award names its supplier as the bid gave it.
     awarded = {(c["supplier_id"], c["supplier_name"]) for c in contracts}
     assert len(contracts) == len(CATEGORIES)
     assert all(SUPPLIER_NAMES[supplier] == name for supplier, name in awarded)
+
+    # A year of invoices, every one classified: on contract, some billed above the contract
+    # price, some from other suppliers, and categories no contract covers.
+    lines = _all_lines(base, manager)
+    assert len(lines) == demo.invoices
+    statuses = {line["status"] for line in lines}
+    assert statuses == {"on_contract", "off_contract", "uncontracted"}
+    assert any(Decimal(line["price_variance"] or 0) > 0 for line in lines)
+    uncontracted = {line["category"] for line in lines if line["status"] == "uncontracted"}
+    assert uncontracted == set(UNCONTRACTED)
+    # Every school has a year of invoices, inside its supply window where a contract covers it.
+    assert {line["school_urn"] for line in lines} == {s.urn for s in demo_schools()}
+    # The school whose own system posts on the Kafka topic, in MWh and with its own spelling of
+    # the suppliers: converted to kWh, its contract suppliers recognised.
+    kafka_school = demo_schools()[KAFKA_SCHOOL].urn
+    own = [line for line in lines if line["school_urn"] == kafka_school]
+    energy = [line for line in own if line["category"] in ("electricity", "gas")]
+    assert energy and all(line["unit"] == "kWh" for line in energy)
+    assert all(line["supplier"].isupper() for line in own)
+    assert all(line["status"] == "on_contract" for line in energy)
+    # One variance worked by hand: amount - quantity x contract price, to pence half up.
+    chased = next(line for line in lines if Decimal(line["price_variance"] or 0) > 0)
+    by_hand = Decimal(chased["amount"]) - Decimal(chased["quantity"]) * Decimal(
+        chased["contract_unit_price"]
+    )
+    assert Decimal(chased["price_variance"]) == by_hand.quantize(PENNY, ROUND_HALF_UP)
+
+    realised = demo.realised
+    # The trust's figures are the sums of its schools' and of its lines'.
+    for figure in FIGURES:
+        over_schools = sum(Decimal(s[figure]) for s in realised["schools"])
+        over_lines = sum(Decimal(line[figure] or 0) for line in lines)
+        assert Decimal(realised[figure]) == over_schools == over_lines, figure
+    assert Decimal(realised["realised_saving"]) > 0
+    assert Decimal(realised["price_variance"]) > 0
+    assert Decimal(realised["off_contract_spend"]) > 0
+    assert {c["category"] for c in realised["contracts"]} == set(CATEGORIES)
+    # What no contract covers: every school in each category, a spread of prices, an opportunity.
+    assert {u["category"] for u in realised["uncontracted"]} == set(UNCONTRACTED)
+    for u in realised["uncontracted"]:
+        assert u["schools"] == len(demo_schools())
+        assert Decimal(u["lowest_unit_price"]) < Decimal(u["highest_unit_price"])
+        assert Decimal(u["opportunity"]) > 0
+        spent = [line for line in lines if line["category"] == u["category"]]
+        assert Decimal(u["amount"]) == sum(Decimal(line["amount"]) for line in spent)
+        assert Decimal(u["opportunity"]) == sum(Decimal(line["opportunity"]) for line in spent)
+
+    summary = realised_summary(realised, demo.invoices, system.urls["savings"])
+    for label in ("Realised saving", "Price variance", "Off-contract spend", "Uncontracted"):
+        assert label in summary
+    assert f"{base}/realised" in summary
+
+
+def _all_lines(base: str, manager: dict[str, str]) -> list[dict[str, Any]]:
+    lines: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        params: dict[str, str | int] = {"limit": 500} | ({"cursor": cursor} if cursor else {})
+        page = httpx.get(f"{base}/realised/lines", params=params, headers=manager).json()
+        lines += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return lines

@@ -1,5 +1,6 @@
-"""Delivery under faults: 5,000 demand lines through all three services, with one fault injected
-mid-stream per run, each ending with exact counts and totals, zero losses and zero duplicates.
+"""Delivery under faults: 5,000 demand lines and 1,200 invoice lines (spend) through all three
+services, with one fault injected mid-stream per run, each ending with exact counts and totals,
+zero losses and zero duplicates.
 
 The faults: kill -9 of each service in turn; the outbox relay killed after publishing but before
 marking rows sent; PostgreSQL stopped and restarted; the broker connection cut and restored; the
@@ -55,7 +56,7 @@ from tests.faults.workload import Progress
 
 pytestmark = pytest.mark.faults
 
-Ledger = list[asyncpg.Record]
+Rows = list[asyncpg.Record]
 README = Path(__file__).resolve().parents[2] / "README.md"
 REPORT: dict[str, str] = {}
 SERVICE_ENV = {
@@ -258,6 +259,9 @@ async def rebalance_then_kill(rig: Rig) -> None:
 
 
 LINES = workload.lines()
+INVOICES = workload.invoices(LINES)
+# The spend sent, repeats included (every REPEAT_EVERY-th invoice twice).
+SPEND_SENT = len(INVOICES) + math.ceil(len(INVOICES) / workload.REPEAT_EVERY)
 # The relay publishes at most BATCH_EVENTS events a batch: demand's first batches carry
 # the registry's 5,000 joins, the ones after them demand lines; demand dies after publishing the
 # 3rd of those (by then lines pile up while a batch is out), before marking it sent. Tendering's
@@ -343,21 +347,54 @@ class Phases:
         self._last = now
 
 
-async def rebuilt_ledger(infra: Infrastructure) -> tuple[Ledger, Ledger]:
-    """The live ledger, and the one `procure savings rebuild` makes from the topics."""
+REBUILT = {
+    "ledger": "SELECT * FROM ledger_entries ORDER BY entry_id",
+    "spend": "SELECT * FROM spend_lines ORDER BY spend_id",
+}
+
+
+async def rebuilt(infra: Infrastructure) -> tuple[dict[str, Rows], dict[str, Rows]]:
+    """The live ledger and spend lines (classified, with their figures), and the ones
+    `procure savings rebuild` makes from the topics."""
     live = infra.database_urls["savings"]
     await create_databases(database_url(live, "postgres"), ("savings_rebuilt",))
     fresh = database_url(live, "savings_rebuilt")
     await rebuild(fresh, infra.kafka_bootstrap_servers)
-    everything = "SELECT * FROM ledger_entries ORDER BY entry_id"
-    ledgers = []
+    tables: list[dict[str, Rows]] = []
     for url in (live, fresh):
         conn = await asyncpg.connect(url)
         try:
-            ledgers.append(await conn.fetch(everything))
+            tables.append({name: await conn.fetch(sql) for name, sql in REBUILT.items()})
         finally:
             await conn.close()
-    return ledgers[0], ledgers[1]
+    return tables[0], tables[1]
+
+
+def difference(live: Rows, again: Rows) -> str:
+    """Where the rebuilt rows first differ from the live ones: the row and its columns."""
+    if len(live) != len(again):
+        return f"{len(live)} rows live, {len(again)} rebuilt"
+    for one, other in zip(live, again, strict=True):
+        if one != other:
+            columns = {k: (one[k], other[k]) for k in one.keys() if one[k] != other[k]}
+            return f"{len(live)} rows; first differing, live {dict(one)}: {columns}"
+    return "none"
+
+
+# The savings service's spend lines: per status, and the realised figures' sums.
+SPEND_FIGURES = (
+    "SELECT count(*) FILTER (WHERE status = 'on_contract') AS on_contract,"
+    " count(*) FILTER (WHERE status = 'off_contract') AS off_contract,"
+    " count(*) FILTER (WHERE status = 'uncontracted') AS uncontracted,"
+    " coalesce(sum(realised_saving), 0) AS realised_saving,"
+    " coalesce(sum(expected_saving), 0) AS expected_saving,"
+    " coalesce(sum(price_variance), 0) AS price_variance,"
+    " coalesce(sum(off_contract_spend), 0) AS off_contract_spend,"
+    " coalesce(sum(leakage), 0) AS leakage,"
+    " coalesce(sum(amount) FILTER (WHERE status = 'uncontracted'), 0) AS uncontracted_amount"
+    " FROM spend_lines"
+)
+DISTINCT_INVOICES = "SELECT count(DISTINCT (school_urn, invoice_ref)) FROM spend_lines"
 
 
 def duplicates_absorbed(workdir: Path) -> int:
@@ -374,6 +411,7 @@ def duplicates_absorbed(workdir: Path) -> int:
 async def test_no_loss_no_duplicates(name: str) -> None:
     fault = FAULTS[name]
     expected = workload.expected_totals(LINES)
+    expected_spend = workload.expected_spend(INVOICES)
     phases = Phases()
     with ExitStack() as stack:
         # Built off the event loop: provisioning runs its own asyncio.run calls.
@@ -394,10 +432,10 @@ async def test_no_loss_no_duplicates(name: str) -> None:
                 )
                 assert drained == 0, "the outbox did not drain"
             phases.mark("registry loaded")
-            await workload.submit_demand(r.system, LINES, progress, injector)
+            await workload.submit_demand(r.system, LINES, INVOICES, progress, injector)
             await injector.finished()
             if fault.broker_lost:
-                await workload.resend_over_kafka(r.system, LINES)
+                await workload.resend_over_kafka(r.system, LINES, INVOICES)
             await supervisor.settled()
             phases.mark("submitted")
             pooled = await eventually_count(
@@ -411,6 +449,17 @@ async def test_no_loss_no_duplicates(name: str) -> None:
                 urls["savings"], "SELECT count(*) FROM ledger_entries", len(LINES)
             )
             phases.mark("in the ledger")
+            # Spend that arrived before its award is classified again by the award.
+            contracted = expected_spend["on_contract"] + expected_spend["off_contract"]
+            await eventually_count(
+                urls["savings"],
+                "SELECT count(*) FROM spend_lines WHERE status <> 'uncontracted'",
+                int(contracted),
+            )
+            await eventually_count(
+                urls["savings"], "SELECT count(*) FROM spend_lines", len(INVOICES)
+            )
+            phases.mark("spend classified")
             await asyncio.sleep(1)  # a late duplicate would show up as an extra entry by now
         finally:
             stop.set()
@@ -425,29 +474,44 @@ async def test_no_loss_no_duplicates(name: str) -> None:
         distinct = await count(
             urls["savings"], "SELECT count(DISTINCT (tender_id, demand_id)) FROM ledger_entries"
         )
+        recorded = await count(urls["demand"], "SELECT count(*) FROM spend_lines")
+        recorded_distinct = await count(urls["demand"], DISTINCT_INVOICES)
+        classified = await count(urls["savings"], "SELECT count(*) FROM spend_lines")
+        classified_distinct = await count(urls["savings"], DISTINCT_INVOICES)
         conn = await asyncpg.connect(urls["savings"])
         try:
             totals = await conn.fetchrow(
                 "SELECT sum(annual_saving) AS annual_saving,"
                 " sum(term_saving) AS term_saving FROM ledger_entries"
             )
+            spend = await conn.fetchrow(SPEND_FIGURES)
         finally:
             await conn.close()
         absorbed = duplicates_absorbed(r.infra.workdir)
         if fault.broker_lost:
-            live, rebuilt = await rebuilt_ledger(r.infra)
-            assert len(live) == len(LINES)
-            assert rebuilt == live  # every column of every entry
+            live, again = await rebuilt(r.infra)
+            assert (len(live["ledger"]), len(live["spend"])) == (len(LINES), len(INVOICES)), (
+                f"spend recorded by demand: {recorded}, classified by savings: {classified}"
+            )
+            # Every column of every entry and every spend line.
+            assert again == live, {name: difference(live[name], again[name]) for name in REBUILT}
     sent = len(LINES)
     # When it struck: by the test's hand, or (failpoints) when the supervisor found demand dead.
     struck = injector.struck or next((s for i, s in supervisor.deaths if i == "demand"), None)
     restarted = ", ".join(instance for instance, _ in supervisor.deaths) or "none"
     print(f"struck at: {struck}; restarted: {restarted}; duplicates absorbed: {absorbed}")
+    lost = sent - min(registered, pooled, allocated, entries)
+    lost += len(INVOICES) - min(recorded, classified)
     REPORT[name] = (
         f"| {name} | {sent} | {struck} | {restarted} | {registered} | {pooled} | {allocated} |"
-        f" {entries} | {absorbed} | {sent - min(registered, pooled, allocated, entries)} |"
+        f" {entries} | {SPEND_SENT} ({len(INVOICES)}) | {recorded} | {classified} | {absorbed} |"
+        f" {lost} |"
     )
     assert (registered, pooled, allocated, entries, distinct) == (sent,) * 5
+    # Every invoice recorded once by demand, classified once by savings, with its figures.
+    assert (recorded, recorded_distinct, classified, classified_distinct) == (len(INVOICES),) * 4
+    assert spend is not None
+    assert dict(spend) == expected_spend
     assert totals is not None
     assert totals["annual_saving"] == expected["annual_saving"]
     assert totals["term_saving"] == expected["term_saving"]
@@ -474,8 +538,9 @@ def write_report() -> Iterator[None]:
         [
             "| fault | demand lines sent | struck at: sent / registered / pooled / tenders"
             " awarded / ledger entries | restarted | registered | pooled | allocated |"
-            " ledger entries | duplicates absorbed | lost |",
-            "|---|---|---|---|---|---|---|---|---|---|",
+            " ledger entries | spend lines sent (distinct) | spend recorded | spend classified |"
+            " duplicates absorbed | lost |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
             *(REPORT[name] for name in FAULTS),
         ]
     )

@@ -5,10 +5,17 @@ docs/domain-rules.md, "Savings, per school" (not with the project's code).
 
 Demand arrives on both of its channels at once, as from many finance systems: most lines as
 records on the Kafka ingress (`demand.submissions`), every twentieth over HTTP with an
-Idempotency-Key and retries through outages."""
+Idempotency-Key and retries through outages.
+
+Spend arrives with it, the same way: 1,200 invoice lines (electricity after the school's supply
+starts, on contract, some above the contract price, some from another supplier; water, which no
+contract covers), most on `spend.submissions`, every fortieth over `POST /v1/spend`, every tenth
+sent twice. Most reach savings before the award that covers them, which classifies them again.
+Their figures are worked out here from docs/domain-rules.md, "Savings achieved"."""
 
 import asyncio
 import json
+import math
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -53,6 +60,20 @@ BIDS = {
 }
 POOLED_PRICE = Decimal("0.2450")
 TERM_MONTHS = 24
+WINNER = "supplier-b"
+# Spend: every 5th school is invoiced a month of electricity (1,000 lines: every 5th from
+# another supplier, every 7th of the rest billed 0.0100 above the contract price), every 25th
+# a month of water (200 lines, uncontracted). Every 40th invoice goes over HTTP, the rest on
+# the Kafka ingress (cheaper per line: the suite's time is what limits it); every 10th is sent
+# twice, its repeat on Kafka a little later.
+SPEND_EVERY = 5
+WATER_EVERY = 25
+HTTP_SPEND_EVERY = 40
+REPEAT_EVERY = 10
+REPEAT_LAG = 200
+OTHER_SUPPLIER = "supplier-c"
+OTHER_PRICE = Decimal("0.2600")
+OVERCHARGE = Decimal("0.0100")
 
 
 @dataclass(frozen=True)
@@ -72,6 +93,33 @@ class Line:
             "current_unit_price": str(self.price),
             "contract_end": str(self.contract_end),
             "term_months": TERM_MONTHS,
+        }
+
+
+@dataclass(frozen=True)
+class Invoice:
+    """One spend line, and the baseline unit price of its school (its demand line's)."""
+
+    trust: str
+    urn: str
+    category: str
+    supplier: str
+    invoice_ref: str
+    period_start: date
+    quantity: Decimal
+    amount: Decimal
+    baseline: Decimal
+
+    def submission(self) -> dict[str, Any]:
+        return {
+            "school_urn": self.urn,
+            "category": self.category,
+            "supplier": self.supplier,
+            "invoice_ref": self.invoice_ref,
+            "period_start": str(self.period_start),
+            "period_end": str(self.period_start + timedelta(days=29)),
+            "quantity": str(self.quantity),
+            "amount": str(self.amount),
         }
 
 
@@ -128,6 +176,74 @@ def expected_totals(all_lines: list[Line]) -> dict[str, Decimal]:
     return {"annual_saving": annual, "term_saving": term}
 
 
+def invoices(all_lines: list[Line]) -> list[Invoice]:
+    """The spend lines, their periods inside each school's supply window (from the day after its
+    contract_end, for TERM_MONTHS: the award and its standstill end months before)."""
+    rng = random.Random(17)
+    out = []
+    for i, line in enumerate(all_lines):
+        if i % SPEND_EVERY == 0:
+            n = i // SPEND_EVERY
+            quantity = Decimal(rng.randint(800, 1_300))
+            supplier, price = WINNER, POOLED_PRICE + (OVERCHARGE if n % 7 == 3 else 0)
+            if n % 5 == 4:
+                supplier, price = OTHER_SUPPLIER, OTHER_PRICE
+            elif n % 9 == 0:
+                supplier = " Supplier-B"  # the same supplier, as another finance system names it
+            start = line.contract_end + timedelta(days=rng.randint(1, 60))
+            out.append(_invoice(line, "electricity", supplier, start, quantity, price))
+        if i % WATER_EVERY == 1:
+            quantity = Decimal(rng.randint(50, 400))
+            price = Decimal("2.00") + Decimal(rng.randint(0, 150)) / 100
+            start = date(2027, 1, 1) + timedelta(days=rng.randint(0, 90))
+            out.append(_invoice(line, "water", "aqua-utilities", start, quantity, price))
+    return out
+
+
+def _invoice(
+    line: Line, category: str, supplier: str, start: date, quantity: Decimal, price: Decimal
+) -> Invoice:
+    return Invoice(
+        trust=line.trust,
+        urn=line.urn,
+        category=category,
+        supplier=supplier,
+        invoice_ref=f"INV-{category[:4]}-{line.urn}",
+        period_start=start,
+        quantity=quantity,
+        amount=(quantity * price).quantize(PENNY, ROUND_HALF_UP),
+        baseline=line.price,
+    )
+
+
+def expected_spend(all_invoices: list[Invoice]) -> dict[str, Decimal | int]:
+    """Per status its lines, and the realised figures: each line's rounded to pence half up once
+    (b the school's baseline price, p the contract's, x the quantity, A the amount)."""
+
+    def pence(value: Decimal) -> Decimal:
+        return value.quantize(PENNY, ROUND_HALF_UP)
+
+    def on_contract(i: Invoice) -> bool:  # supplier ids compare without case or spaces
+        return i.supplier.strip().lower() == WINNER
+
+    on = [i for i in all_invoices if i.category == "electricity" and on_contract(i)]
+    off = [i for i in all_invoices if i.category == "electricity" and not on_contract(i)]
+    water = [i for i in all_invoices if i.category == "water"]
+    p = POOLED_PRICE
+    zero = Decimal("0.00")
+    return {
+        "on_contract": len(on),
+        "off_contract": len(off),
+        "uncontracted": len(water),
+        "realised_saving": sum((pence(i.quantity * i.baseline - i.amount) for i in on), zero),
+        "expected_saving": sum((pence(i.quantity * (i.baseline - p)) for i in on), zero),
+        "price_variance": sum((pence(i.amount - i.quantity * p) for i in on), zero),
+        "off_contract_spend": sum((i.amount for i in off), zero),
+        "leakage": sum((pence(i.amount - i.quantity * p) for i in off), zero),
+        "uncontracted_amount": sum((i.amount for i in water), zero),
+    }
+
+
 def registry_csv(all_lines: list[Line]) -> str:
     rows = ["URN,EstablishmentName,Trusts (code),Trusts (name),EstablishmentStatus (name)"]
     rows += [
@@ -167,48 +283,116 @@ async def load_registry(system: RunningSystem, all_lines: list[Line]) -> None:
     assert response.status_code == 200, response.text
 
 
+@dataclass(frozen=True)
+class Post:
+    """One request of a finance system over HTTP, retried through outages."""
+
+    path: str
+    body: dict[str, Any]
+    urn: str
+    idempotency_key: str | None  # spend needs none: (school_urn, invoice_ref) is its key
+    demand_lines: int  # what it adds to Progress.sent
+
+
+Record = tuple[str, bytes, bytes]  # topic, key, value
+
+
+def demand_record(line: Line) -> Record:
+    submission = line.submission() | {"submission_id": f"fault-{line.urn}", "trust_id": line.trust}
+    return Topics.SUBMISSIONS, line.trust.encode(), json.dumps(submission).encode()
+
+
+def spend_record(invoice: Invoice) -> Record:
+    submission = invoice.submission() | {"trust_id": invoice.trust}
+    return Topics.SPEND_SUBMISSIONS, invoice.trust.encode(), json.dumps(submission).encode()
+
+
+def spend_over_kafka(all_invoices: list[Invoice]) -> list[Record]:
+    """The spend records of the Kafka ingress, each repeat REPEAT_LAG records after its first
+    sending (the first sending of an HTTP invoice is its POST)."""
+    ordered = [
+        (n + (REPEAT_LAG if sent_twice else 0), spend_record(invoice))
+        for n, invoice in enumerate(all_invoices)
+        for sent_twice in (False, True)
+        if (n % HTTP_SPEND_EVERY and not sent_twice) or (sent_twice and n % REPEAT_EVERY == 0)
+    ]
+    return [record for _, record in sorted(ordered, key=lambda pair: pair[0])]
+
+
+def kafka_chunks(all_lines: list[Line], all_invoices: list[Invoice]) -> list[list[Record]]:
+    """Demand's Kafka lines in chunks of KAFKA_CHUNK, each followed by its share of spend."""
+    over_kafka = [line for i, line in enumerate(all_lines) if i % HTTP_EVERY]
+    spend = spend_over_kafka(all_invoices)
+    chunks = math.ceil(len(over_kafka) / KAFKA_CHUNK)
+    per_chunk = math.ceil(len(spend) / chunks)
+    return [
+        [demand_record(line) for line in over_kafka[c * KAFKA_CHUNK : (c + 1) * KAFKA_CHUNK]]
+        + spend[c * per_chunk : (c + 1) * per_chunk]
+        for c in range(chunks)
+    ]
+
+
+def http_posts(all_lines: list[Line], all_invoices: list[Invoice]) -> list[Post]:
+    """Demand's HTTP lines, and every HTTP_SPEND_EVERY-th invoice among them, evenly."""
+    demand = [
+        Post("/v1/demands", line.submission(), line.urn, f"fault-{line.urn}", 1)
+        for line in all_lines[::HTTP_EVERY]
+    ]
+    spend = [
+        Post("/v1/spend", i.submission(), i.urn, None, 0) for i in all_invoices[::HTTP_SPEND_EVERY]
+    ]
+    placed = [(n / len(demand), post) for n, post in enumerate(demand)]
+    placed += [(n / len(spend), post) for n, post in enumerate(spend)]
+    return [post for _, post in sorted(placed, key=lambda pair: pair[0])]
+
+
 async def submit_demand(
     system: RunningSystem,
     all_lines: list[Line],
+    all_invoices: list[Invoice],
     progress: Progress,
     checkpoint: Checkpoint,
     concurrency: int = 16,
 ) -> None:
-    """Send every line, over HTTP and Kafka at once; `checkpoint` runs after each step."""
-    over_http = all_lines[::HTTP_EVERY]
-    over_kafka = [line for i, line in enumerate(all_lines) if i % HTTP_EVERY]
+    """Send every line and invoice, over HTTP and Kafka at once; `checkpoint` runs after each
+    step."""
     await asyncio.gather(
-        _over_http(system, over_http, progress, checkpoint, concurrency),
-        _over_kafka(system.infra.kafka_bootstrap_servers, over_kafka, progress, checkpoint),
+        _over_http(system, http_posts(all_lines, all_invoices), progress, checkpoint, concurrency),
+        _over_kafka(
+            system.infra.kafka_bootstrap_servers,
+            kafka_chunks(all_lines, all_invoices),
+            progress,
+            checkpoint,
+        ),
     )
 
 
 async def _over_http(
     system: RunningSystem,
-    http_lines: list[Line],
+    posts: list[Post],
     progress: Progress,
     checkpoint: Checkpoint,
     concurrency: int,
 ) -> None:
-    queue = list(reversed(http_lines))
+    queue = list(reversed(posts))
 
-    async def post(http: httpx.AsyncClient, line: Line) -> None:
-        headers = {
-            "Authorization": f"Bearer {system.token(Role.SCHOOL, line.urn)}",
-            "Idempotency-Key": f"fault-{line.urn}",
-        }
+    async def send(http: httpx.AsyncClient, post: Post) -> None:
+        headers = {"Authorization": f"Bearer {system.token(Role.SCHOOL, post.urn)}"}
+        if post.idempotency_key is not None:
+            headers["Idempotency-Key"] = post.idempotency_key
         response = await until_ok(
             lambda: http.post(
-                f"{system.urls['demand']}/v1/demands", json=line.submission(), headers=headers
+                f"{system.urls['demand']}{post.path}", json=post.body, headers=headers
             ),
-            f"demand for {line.urn}",
+            f"{post.path} for {post.urn}",
         )
         assert response.status_code in (200, 201), response.text
 
     async def worker(http: httpx.AsyncClient) -> None:
         while queue:
-            await post(http, queue.pop())
-            progress.sent += 1
+            post = queue.pop()
+            await send(http, post)
+            progress.sent += post.demand_lines
             await checkpoint()
 
     limits = httpx.Limits(max_connections=concurrency)
@@ -217,7 +401,7 @@ async def _over_http(
 
 
 async def _over_kafka(
-    bootstrap: str, kafka_lines: list[Line], progress: Progress, checkpoint: Checkpoint
+    bootstrap: str, chunks: list[list[Record]], progress: Progress, checkpoint: Checkpoint
 ) -> None:
     """Records as a finance system puts them on the ingress: keyed by trust, acknowledged by all
     replicas, a chunk sent again when the broker fails it; the producer's own retries may send
@@ -225,45 +409,37 @@ async def _over_kafka(
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
     await producer.start()
     try:
-        for start in range(0, len(kafka_lines), KAFKA_CHUNK):
-            await _send_chunk(producer, kafka_lines[start : start + KAFKA_CHUNK])
-            progress.sent += len(kafka_lines[start : start + KAFKA_CHUNK])
+        for chunk in chunks:
+            await _send_chunk(producer, chunk)
+            demand = sum(1 for topic, _, _ in chunk if topic == Topics.SUBMISSIONS)
+            progress.sent += demand
             await checkpoint()
             await asyncio.sleep(KAFKA_PAUSE_SECONDS)
     finally:
         await producer.stop()
 
 
-async def resend_over_kafka(system: RunningSystem, all_lines: list[Line]) -> None:
-    """Every line sent on the Kafka ingress, sent again: what a finance system does after the
-    embedded broker lost records it had acknowledged (the ingress skips those it has)."""
+async def resend_over_kafka(
+    system: RunningSystem, all_lines: list[Line], all_invoices: list[Invoice]
+) -> None:
+    """Every record sent on the Kafka ingresses, sent again: what a finance system does after
+    the embedded broker lost records it had acknowledged (the ingress skips those it has)."""
     producer = AIOKafkaProducer(
         bootstrap_servers=system.infra.kafka_bootstrap_servers, acks="all", linger_ms=5
     )
     await producer.start()
     try:
-        over_kafka = [line for i, line in enumerate(all_lines) if i % HTTP_EVERY]
-        for start in range(0, len(over_kafka), KAFKA_CHUNK):
-            await _send_chunk(producer, over_kafka[start : start + KAFKA_CHUNK])
+        for chunk in kafka_chunks(all_lines, all_invoices):
+            await _send_chunk(producer, chunk)
     finally:
         await producer.stop()
 
 
-async def _send_chunk(producer: AIOKafkaProducer, chunk: list[Line], within: float = 180) -> None:
+async def _send_chunk(producer: AIOKafkaProducer, chunk: list[Record], within: float = 180) -> None:
     deadline = asyncio.get_running_loop().time() + within
     while True:
         try:
-            sending = [
-                await producer.send(
-                    Topics.SUBMISSIONS,
-                    json.dumps(
-                        line.submission()
-                        | {"submission_id": f"fault-{line.urn}", "trust_id": line.trust}
-                    ).encode(),
-                    key=line.trust.encode(),
-                )
-                for line in chunk
-            ]
+            sending = [await producer.send(topic, value, key=key) for topic, key, value in chunk]
             await asyncio.gather(*sending)
             return
         except KafkaError:
