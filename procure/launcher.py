@@ -10,8 +10,9 @@ restarts instances itself).
 import os
 import signal
 import sys
+import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from subprocess import Popen
@@ -48,6 +49,9 @@ class RunningSystem:
     # Instance name -> process; an instance is a service name, or e.g. "tendering-2".
     processes: dict[str, Popen[bytes]] = field(default_factory=dict)
     supervisor: Supervisor | None = None
+    # Held while the instances restart with the broker: the supervisor then sees them running
+    # and does not start them a second time.
+    _with_broker: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def token(self, role: Role, scope: str | None = None) -> str:
         return issue_token(self.token_secret, role, scope)
@@ -92,14 +96,36 @@ class RunningSystem:
         """kill -9: no shutdown code runs."""
         processes.stop(self.processes[instance], sig=signal.SIGKILL)
 
+    def restart_with_broker(self, restart_broker: Callable[[], None]) -> None:
+        """The embedded broker restarted, and every instance with it. It comes back empty: its
+        consumer groups' offsets are gone and its logs are refilled by the services' relays
+        (shared/outbox.py), at offsets that need not be the old ones, so a consumer that went on
+        from its position in the old log could pass over records it never read. Each instance
+        is killed first (a consumer stopping gently would commit that position to the new
+        broker), then started again once the broker is: its groups then read from the earliest
+        offset and the inboxes absorb what was applied before."""
+        with self._with_broker:
+            for process in self.processes.values():
+                processes.stop(process, sig=signal.SIGKILL)
+            restart_broker()
+            for instance, url in list(self.urls.items()):
+                if instance in self.processes:
+                    self.start(instance.split("-")[0], instance, int(url.rsplit(":", 1)[1]))
+
     def supervise(self, supervisor: Supervisor, also: Sequence[Watched] = ()) -> None:
-        """Have `supervisor` restart every instance started so far, and `also` (the broker,
-        say, when its provider can restart it)."""
+        """Have `supervisor` restart every instance started so far, and the embedded broker
+        among `also` (when its provider can restart it) with every instance."""
         self.supervisor = supervisor
         for instance in self.processes:
             supervisor.watch(self._watched(instance))
         for watched in also:
-            supervisor.watch(watched)
+            supervisor.watch(self._with_instances(watched))
+
+    def _with_instances(self, broker: Watched) -> Watched:
+        def restart() -> None:
+            self.restart_with_broker(broker.restart)
+
+        return Watched(broker.name, broker.exit_code, restart)
 
     def _watched(self, instance: str) -> Watched:
         service = instance.split("-")[0]
@@ -112,7 +138,10 @@ class RunningSystem:
                 self.kill(instance)  # running but never ready: stopped, so it is tried again
                 raise
 
-        return Watched(instance, lambda: self.processes[instance].poll(), restart)
+        def exit_code() -> int | None:
+            return None if self._with_broker.locked() else self.processes[instance].poll()
+
+        return Watched(instance, exit_code, restart)
 
     def stop_all(self) -> None:
         if self.supervisor is not None:

@@ -232,10 +232,12 @@ async def cut_broker(rig: Rig) -> None:
 
 
 async def restart_broker_empty(rig: Rig) -> None:
-    """kill -9 of the broker, started again as `procure up` does: with no topics or offsets."""
+    """kill -9 of the broker, started again as `procure up` does: with no topics or offsets,
+    and the services with it."""
     rig.broker.stop(signal.SIGKILL)
     await asyncio.sleep(2)
-    await asyncio.to_thread(restart(rig.broker, rig.infra.kafka_partitions))
+    broker = restart(rig.broker, rig.infra.kafka_partitions)
+    await asyncio.to_thread(rig.system.restart_with_broker, broker)
 
 
 async def stop_and_start_everything(rig: Rig) -> None:
