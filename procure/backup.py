@@ -1,13 +1,15 @@
-"""`procure backup` and `procure restore`: the three services' databases in one file.
+"""`procure backup` and `procure restore`: the services' databases in one file.
 
 A backup is a tar archive holding `manifest.json` and one `pg_dump` custom-format dump per
-database (`demand.dump`, `tendering.dump`, `savings.dump`), taken from the running system of a
-data folder. A restore needs the folder free of any `procure up`: it starts the folder's
-embedded PostgreSQL (making the cluster if the folder is empty), drops and recreates each
-database, restores its dump into it, marks it restored and stops PostgreSQL. The broker's
-topics are not in a backup: the services start on an empty broker and serve from their
-databases; on a broker that kept its topics, the mark makes each service read them again from
-the start (shared/restored.py).
+database (`demand.dump`, `tendering.dump`, `savings.dump`, `web.dump`), taken from the running
+system of a data folder. A backup made before the web workspace holds the first three: a restore
+replaces those and leaves the web database (people's accounts) as it is.
+
+A restore needs the folder free of any `procure up`: it starts the folder's embedded PostgreSQL
+(making the cluster if the folder is empty), drops and recreates each database, restores its dump
+into it, marks it restored and stops PostgreSQL. The broker's topics are not in a backup: the
+services start on an empty broker and serve from their databases; on a broker that kept its
+topics, the mark makes each service read them again from the start (shared/restored.py).
 """
 
 import asyncio
@@ -31,6 +33,8 @@ from shared import restored
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
+# What every backup holds; the web workspace's database joined later.
+FIRST_DATABASES = ("demand", "tendering", "savings")
 SERVER_SETTING = "DATABASE_SERVER_URL"
 
 
@@ -121,24 +125,27 @@ def backup(folder: Path, target: Path) -> Written:
     return Written(target, target.stat().st_size, SERVICES)
 
 
-def read_backup(source: Path, into: Path) -> dict[str, object]:
-    """Check that `source` is a backup and write its dumps into the folder `into`; its
-    manifest."""
+def read_backup(source: Path, into: Path) -> tuple[str, ...]:
+    """Check that `source` is a backup and write its dumps into the folder `into`; the
+    databases it holds."""
     try:
         with tarfile.open(source, mode="r:") as archive:
             members = {m.name: m for m in archive.getmembers() if m.isfile()}
-            wanted = {MANIFEST} | {f"{name}.dump" for name in SERVICES}
-            missing = sorted(wanted - set(members))
-            if missing:
-                raise BackupError(f"{source} is not a procure backup: no {', '.join(missing)}")
+            if MANIFEST not in members:
+                raise BackupError(f"{source} is not a procure backup: no {MANIFEST}")
             manifest_file = archive.extractfile(members[MANIFEST])
             assert manifest_file is not None
             manifest = json.loads(manifest_file.read())
             if not isinstance(manifest, dict) or manifest.get("format_version") != FORMAT_VERSION:
                 raise BackupError(f"{source}: a backup format this version does not restore")
-            if sorted(manifest.get("databases", [])) != sorted(SERVICES):
+            named = manifest.get("databases", [])
+            databases = tuple(name for name in SERVICES if name in named)
+            if len(databases) != len(named) or not set(FIRST_DATABASES) <= set(databases):
                 raise BackupError(f"{source}: its manifest names other databases")
-            for name in SERVICES:
+            missing = sorted({f"{name}.dump" for name in databases} - set(members))
+            if missing:
+                raise BackupError(f"{source} is not a procure backup: no {', '.join(missing)}")
+            for name in databases:
                 data = archive.extractfile(members[f"{name}.dump"])
                 assert data is not None
                 fd = os.open(into / f"{name}.dump", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -149,7 +156,7 @@ def read_backup(source: Path, into: Path) -> dict[str, object]:
         raise BackupError(f"{source} is not a procure backup: {exc}") from exc
     except FileNotFoundError as exc:
         raise BackupError(f"no such file: {source}") from exc
-    return manifest
+    return databases
 
 
 async def _recreate(server_url: str, names: tuple[str, ...]) -> None:
@@ -191,10 +198,10 @@ def restore_database(server_url: str, name: str, dump: Path) -> None:
 
 def restore(folder: Path, source: Path) -> tuple[str, ...]:
     """Replace the databases in the data folder `folder` (no `procure up` may run on it) with
-    those of the backup `source`."""
+    those of the backup `source`; the ones restored."""
     source = source.expanduser().absolute()
     with tempfile.TemporaryDirectory(prefix="procure-restore-") as work:
-        read_backup(source, Path(work))
+        databases = read_backup(source, Path(work))
         prepare_data_dir(folder)
         with hold_data_dir(folder):
             logs = folder / "logs"
@@ -202,8 +209,10 @@ def restore(folder: Path, source: Path) -> tuple[str, ...]:
             server = EmbeddedPostgres(folder, durable=True, log=logs / "postgres.log")
             server.start()
             try:
-                for name in SERVICES:
+                # A database the backup lacks (web, in an older backup) must still exist.
+                asyncio.run(create_databases(server.url, SERVICES))
+                for name in databases:
                     restore_database(server.url, name, Path(work) / f"{name}.dump")
             finally:
                 server.stop()
-    return SERVICES
+    return databases
