@@ -45,7 +45,10 @@ COMPARED = ("ingress", "e2e", "http")
 
 
 def main(
-    names: Sequence[str], ingress_count: int | None = None, spend_count: int | None = None
+    names: Sequence[str],
+    ingress_count: int | None = None,
+    spend_count: int | None = None,
+    write: bool = False,
 ) -> int:
     chosen = list(names) or list(FIGURES)
     started = time.monotonic()
@@ -70,6 +73,9 @@ def main(
     if not names:
         results.write(reports, throwaway)
         print(f"written to {results.RESULTS.name}")
+    elif write:
+        results.write_alone(list(names), reports)
+        print(f"its section written to {results.RESULTS.name}")
     print(f"bench took {time.monotonic() - started:.0f} s")
     return 0 if all(r.correct for r in reports + throwaway) else 1
 
