@@ -5,6 +5,7 @@ import asyncio
 import contextlib
 from collections.abc import Sequence
 from time import perf_counter
+from typing import Self
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
@@ -42,7 +43,7 @@ class Tail:
         self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
         self._task: asyncio.Task[None] | None = None
 
-    async def __aenter__(self) -> "Tail":
+    async def __aenter__(self) -> Self:
         await self._consumer.start()
         await self._consumer.topics()  # fetches the metadata partitions_for_topic reads
         numbers = self._consumer.partitions_for_topic(self.topic) or set()
@@ -65,7 +66,11 @@ class Tail:
         while True:
             batches = await self._consumer.getmany(timeout_ms=500, max_records=10_000)
             for batch in batches.values():
-                self.records += batch
+                self.keep(batch)
+
+    def keep(self, batch: list[KafkaRecord]) -> None:
+        """What is kept of each batch read: every record (a subclass may keep less)."""
+        self.records += batch
 
     async def count(self) -> int:
         return len(self.records)

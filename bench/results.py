@@ -127,3 +127,20 @@ def write(reports: list[Report], throwaway: list[Report]) -> None:
         f"## Details, throwaway configuration\n\n{details(throwaway)}",
         encoding="utf-8",
     )
+
+
+ALONE = "## Run on its own: "
+
+
+def write_alone(names: list[str], reports: list[Report]) -> None:
+    """Figures run on their own (`python -m bench spend --write`): their section at the end of
+    bench/RESULTS.md, replacing the one of an earlier run of the same figures, with the machine
+    and commit they were measured on. A full run writes the whole file again."""
+    heading = ALONE + ", ".join(names)
+    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else ""
+    if heading in text:
+        before, _, after = text.partition(heading)
+        rest = after.find("\n" + ALONE)
+        text = before.rstrip("\n") + ("" if rest < 0 else "\n" + after[rest:])
+    section = f"{heading}\n\n{machine()}\n\n{table(reports)}\n\n{details(reports)}"
+    RESULTS.write_text(text.rstrip("\n") + "\n\n" + section, encoding="utf-8")

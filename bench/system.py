@@ -45,6 +45,8 @@ class Bench:
     measured: dict[str, float] = field(default_factory=dict)
     # Submissions per ingress run; None: the benchmark's own default.
     ingress_count: int | None = None
+    # Spend lines in the spend benchmark; None: its own default.
+    spend_count: int | None = None
 
     @property
     def bootstrap(self) -> str:

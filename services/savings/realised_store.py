@@ -31,19 +31,20 @@ class Classification(NamedTuple):
     rule_version: str
 
 
-async def lock(conn: Connection, trust_id: str, categories: Iterable[str]) -> None:
-    """Until the transaction ends, the trust's spend and contracts of these categories are this
-    transaction's to classify: a spend line recorded while an award of its category is (on
+async def lock(conn: Connection, keys: Iterable[tuple[str, str]]) -> None:
+    """Until the transaction ends, the spend and contracts of these (trust, category) pairs are
+    this transaction's to classify: a spend line recorded while an award of its category is (on
     another instance of the service) would otherwise see neither the award's entries nor be
     seen by its reclassification. One call takes its locks in one order; a batch that takes
     more in several calls can deadlock with another instance's batch, which PostgreSQL breaks by
     failing one, and the inbox then applies that batch's events one by one."""
+    pairs = sorted(set(keys))
     await conn.execute(
         "SELECT pg_advisory_xact_lock(hashtextextended(key, 17))"
-        " FROM (SELECT DISTINCT $1 || '/' || category AS key"
-        " FROM unnest($2::text[]) AS category ORDER BY key) AS keys",
-        trust_id,
-        list(categories),
+        " FROM (SELECT DISTINCT trust_id || '/' || category AS key"
+        " FROM unnest($1::text[], $2::text[]) AS k(trust_id, category) ORDER BY key) AS keys",
+        [trust_id for trust_id, _ in pairs],
+        [category for _, category in pairs],
     )
 
 
@@ -64,19 +65,18 @@ async def insert_lines(conn: Connection, rows: Sequence[tuple[object, ...]]) -> 
     )
 
 
-async def contracts(
-    conn: Connection, trust_id: str, pairs: Sequence[tuple[str, str]]
-) -> list[asyncpg.Record]:
-    """The trust's ledger entries of these (school, category) pairs: the contracts their spend
+async def contracts(conn: Connection, keys: Sequence[tuple[str, str, str]]) -> list[asyncpg.Record]:
+    """The ledger entries of these (trust, school, category) triples: the contracts their spend
     is classified against."""
     return await conn.fetch(
-        "SELECT entry_id, school_urn, category, tender_id, lot, supplier_id, supply_start,"
-        " supply_end, baseline_unit_price, pooled_unit_price AS unit_price FROM ledger_entries"
-        " WHERE trust_id = $1 AND (school_urn, category) IN"
-        " (SELECT * FROM unnest($2::text[], $3::text[]))",
-        trust_id,
-        [urn for urn, _ in pairs],
-        [category for _, category in pairs],
+        "SELECT l.trust_id, entry_id, l.school_urn, l.category, tender_id, lot, supplier_id,"
+        " supply_start, supply_end, baseline_unit_price, pooled_unit_price AS unit_price"
+        " FROM unnest($1::text[], $2::text[], $3::text[]) AS k(trust_id, school_urn, category)"
+        " JOIN ledger_entries l ON l.trust_id = k.trust_id AND l.school_urn = k.school_urn"
+        " AND l.category = k.category",
+        [trust_id for trust_id, _, _ in keys],
+        [urn for _, urn, _ in keys],
+        [category for _, _, category in keys],
     )
 
 

@@ -12,7 +12,6 @@ the service a line and an award recorded at the same time still see each other.
 
 from collections.abc import Iterable, Sequence
 from dataclasses import fields
-from itertools import groupby
 from uuid import UUID
 
 import asyncpg
@@ -42,8 +41,8 @@ FIGURES = (
     "leakage",
 )
 
-# (school URN, category): a school's contracts for one category.
-Key = tuple[str, str]
+# (trust, school URN, category): a school's contracts for one category.
+Key = tuple[str, str, str]
 
 
 def contract_of(row: asyncpg.Record) -> Contract:
@@ -51,13 +50,12 @@ def contract_of(row: asyncpg.Record) -> Contract:
     return Contract(**{f.name: row[f.name] for f in fields(Contract)})
 
 
-async def contracts_by_school(
-    conn: Connection, trust_id: str, keys: Iterable[Key]
-) -> dict[Key, list[Contract]]:
-    """The trust's contracts of each (school, category), in one statement."""
+async def contracts_by_school(conn: Connection, keys: Iterable[Key]) -> dict[Key, list[Contract]]:
+    """The contracts of each (trust, school, category), in one statement."""
     found: dict[Key, list[Contract]] = {}
-    for row in await realised_store.contracts(conn, trust_id, sorted(set(keys))):
-        found.setdefault((row["school_urn"], row["category"]), []).append(contract_of(row))
+    for row in await realised_store.contracts(conn, sorted(set(keys))):
+        key = (row["trust_id"], row["school_urn"], row["category"])
+        found.setdefault(key, []).append(contract_of(row))
     return found
 
 
@@ -74,31 +72,32 @@ def stored(classified: Classified) -> Classification:
 
 
 async def _record_spend(work: UnitOfWork, events: Sequence[Envelope]) -> None:
-    """A run of spend lines: per trust, one statement for the contracts, one for the lines."""
-    for trust_id, run in groupby(events, key=lambda event: event.trust_id):
-        lines = [(event, read_data(event, SpendRecorded)) for event in run]
-        await realised_store.lock(work.conn, trust_id, (s.category for _, s in lines))
-        contracts = await contracts_by_school(
-            work.conn, trust_id, ((s.school_urn, s.category) for _, s in lines)
+    """A run of spend lines, of any trusts: one statement for the locks, one for the contracts,
+    one (pipelined) for the lines. A batch's events interleave many trusts: a statement per
+    trust and run of its lines was three round trips for about every line."""
+    lines = [(event, read_data(event, SpendRecorded)) for event in events]
+    await realised_store.lock(work.conn, ((e.trust_id, s.category) for e, s in lines))
+    contracts = await contracts_by_school(
+        work.conn, ((e.trust_id, s.school_urn, s.category) for e, s in lines)
+    )
+    rows = [
+        (
+            # The event's fields in their order, then what the event says about them.
+            *s.model_dump().values(),
+            event.trust_id,
+            event.event_id,
+            # When the spend was recorded, not when this row was written.
+            event.occurred_at,
+            *stored(
+                classify(
+                    Spend(s.supplier, s.period_start, s.period_end, s.quantity, s.amount),
+                    contracts.get((event.trust_id, s.school_urn, s.category), ()),
+                )
+            ),
         )
-        rows = [
-            (
-                # The event's fields in their order, then what the event says about them.
-                *s.model_dump().values(),
-                trust_id,
-                event.event_id,
-                # When the spend was recorded, not when this row was written.
-                event.occurred_at,
-                *stored(
-                    classify(
-                        Spend(s.supplier, s.period_start, s.period_end, s.quantity, s.amount),
-                        contracts.get((s.school_urn, s.category), ()),
-                    )
-                ),
-            )
-            for event, s in lines
-        ]
-        await realised_store.insert_lines(work.conn, rows)
+        for event, s in lines
+    ]
+    await realised_store.insert_lines(work.conn, rows)
 
 
 # Finance systems post spend in bulk (CSV imports): a run of lines is one pipelined statement.
@@ -110,7 +109,7 @@ async def award_recorded(
 ) -> None:
     """After an award's ledger entries are written, in the same transaction: keep its tier
     minimum, and classify again the trust's spend of its schools in its category."""
-    await realised_store.lock(conn, trust_id, [award.category])
+    await realised_store.lock(conn, [(trust_id, award.category)])
     await realised_store.record_tier(
         conn, award.tender_id, award.lot, trust_id, award.tier_minimum, event_id
     )
@@ -119,7 +118,7 @@ async def award_recorded(
     if not lines:
         return
     contracts = await contracts_by_school(
-        conn, trust_id, ((line["school_urn"], award.category) for line in lines)
+        conn, ((trust_id, line["school_urn"], award.category) for line in lines)
     )
     await realised_store.reclassify(
         conn,
@@ -135,7 +134,7 @@ async def award_recorded(
                             line["quantity"],
                             line["amount"],
                         ),
-                        contracts.get((line["school_urn"], award.category), ()),
+                        contracts.get((trust_id, line["school_urn"], award.category), ()),
                     )
                 ),
             )
