@@ -26,6 +26,7 @@ from services.demand.rules import (
     WithdrawalRequest,
 )
 from shared.auth import Principal, Role
+from shared.db import Connection
 from shared.domain.errors import DomainError
 from shared.http import Caller, Problem, field_error, require_role
 from shared.money import Amount
@@ -132,6 +133,36 @@ def next_cursor(rows: Sequence[asyncpg.Record], limit: int, id_column: str) -> s
     return encode_cursor(Position(last["created_at"], last[id_column]))
 
 
+def created(
+    answer: DomainError | tuple[asyncpg.Record, submitting.Result],
+    location: str,
+    out: Callable[[asyncpg.Record], BaseModel],
+) -> Response:
+    """201 with the line `answer` holds, at `location` followed by its id; a replayed line is
+    marked `Idempotent-Replayed: true`. The domain error an answer may be is raised."""
+    if isinstance(answer, DomainError):
+        raise answer
+    row, result = answer
+    headers = {"Location": location.format(**row)}
+    if result is submitting.Result.REPLAYED:
+        headers["Idempotent-Replayed"] = "true"
+    # Serialized here: a model returned would be validated again against the response model.
+    body = out(row).model_dump_json()
+    return Response(body, status_code=201, media_type="application/json", headers=headers)
+
+
+PageReader = Callable[[Connection, Position | None, int], Awaitable[list[asyncpg.Record]]]
+
+
+async def read_page(
+    request: Request, cursor: str | None, limit: int, read: PageReader
+) -> list[asyncpg.Record]:
+    """The rows of a page, after the cursor's line: one beyond `limit`, for `next_cursor`."""
+    after = position_after(cursor)
+    async with unit_of_work(runtime_of(request).pool, readonly=True) as work:
+        return await read(work.conn, after, limit + 1)
+
+
 def csv_body() -> dict[str, Any]:
     return {"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}}
 
@@ -173,15 +204,7 @@ async def submit_demand(
     school_or_manager(caller)
     submissions: submitting.Submissions = request.app.state.submissions
     answer = await submissions.run(submitting.http_request(caller, submission, idempotency_key))
-    if isinstance(answer, DomainError):
-        raise answer
-    row, result = answer
-    headers = {"Location": f"/v1/demands/{row['demand_id']}"}
-    if result is submitting.Result.REPLAYED:
-        headers["Idempotent-Replayed"] = "true"
-    # Serialized here: a model returned would be validated again against the response model.
-    body = DemandLineOut.of(row).model_dump_json()
-    return Response(body, status_code=201, media_type="application/json", headers=headers)
+    return created(answer, "/v1/demands/{demand_id}", DemandLineOut.of)
 
 
 @demands.get("", response_model=DemandPageOut, responses=_problems())
@@ -196,12 +219,14 @@ async def list_demand(
 ) -> DemandPageOut:
     """Demand lines, oldest first: a school sees its own, a manager its whole trust."""
     school_or_manager(caller)
-    after = position_after(cursor)
     filters = reading.Filters(school_urn=school_urn, category=category, status=status)
-    async with unit_of_work(runtime_of(request).pool, readonly=True) as work:
-        rows = await reading.list_demand(work.conn, caller, filters, after, limit + 1)
-    page = rows[:limit]
-    items = [DemandLineOut.of(r) for r in page]
+    rows = await read_page(
+        request,
+        cursor,
+        limit,
+        lambda conn, after, n: reading.list_demand(conn, caller, filters, after, n),
+    )
+    items = [DemandLineOut.of(r) for r in rows[:limit]]
     return DemandPageOut(items=items, next_cursor=next_cursor(rows, limit, "demand_id"))
 
 
