@@ -5,7 +5,7 @@ answered as problem details by shared/http.py."""
 import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from datetime import date, datetime
-from typing import IO, Annotated, Any
+from typing import IO, Annotated, Any, TypeVar
 from uuid import UUID, uuid4
 
 import asyncpg
@@ -151,16 +151,28 @@ def created(
     return Response(body, status_code=201, media_type="application/json", headers=headers)
 
 
-PageReader = Callable[[Connection, Position | None, int], Awaitable[list[asyncpg.Record]]]
+PageReader = Callable[
+    [Connection, Principal, reading.Filters, Position | None, int], Awaitable[list[asyncpg.Record]]
+]
+Out = TypeVar("Out", bound=BaseModel)
 
 
 async def read_page(
-    request: Request, cursor: str | None, limit: int, read: PageReader
-) -> list[asyncpg.Record]:
-    """The rows of a page, after the cursor's line: one beyond `limit`, for `next_cursor`."""
+    request: Request,
+    caller: Principal,
+    filters: reading.Filters,
+    cursor: str | None,
+    limit: int,
+    read: PageReader,
+    id_column: str,
+    out: Callable[[asyncpg.Record], Out],
+) -> tuple[list[Out], str | None]:
+    """A page of the lines `read` finds for the caller after the cursor's line, as `out` shows
+    them, and the next page's cursor (one row beyond `limit` is read to tell if there is one)."""
     after = position_after(cursor)
     async with unit_of_work(runtime_of(request).pool, readonly=True) as work:
-        return await read(work.conn, after, limit + 1)
+        rows = await read(work.conn, caller, filters, after, limit + 1)
+    return [out(r) for r in rows[:limit]], next_cursor(rows, limit, id_column)
 
 
 def csv_body() -> dict[str, Any]:
@@ -220,14 +232,10 @@ async def list_demand(
     """Demand lines, oldest first: a school sees its own, a manager its whole trust."""
     school_or_manager(caller)
     filters = reading.Filters(school_urn=school_urn, category=category, status=status)
-    rows = await read_page(
-        request,
-        cursor,
-        limit,
-        lambda conn, after, n: reading.list_demand(conn, caller, filters, after, n),
+    items, following = await read_page(
+        request, caller, filters, cursor, limit, reading.list_demand, "demand_id", DemandLineOut.of
     )
-    items = [DemandLineOut.of(r) for r in rows[:limit]]
-    return DemandPageOut(items=items, next_cursor=next_cursor(rows, limit, "demand_id"))
+    return DemandPageOut(items=items, next_cursor=following)
 
 
 async def _upload_chunks(upload: UploadFile) -> AsyncIterator[bytes]:

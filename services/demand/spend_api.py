@@ -20,7 +20,6 @@ from services.demand.api import (
     created,
     csv_body,
     import_csv,
-    next_cursor,
     read_page,
     school_or_manager,
 )
@@ -102,14 +101,10 @@ async def list_spend(
     """Spend lines, oldest recorded first: a school sees its own, a manager its whole trust."""
     school_or_manager(caller)
     filters = reading.Filters(school_urn=school_urn, category=category)
-    rows = await read_page(
-        request,
-        cursor,
-        limit,
-        lambda conn, after, n: reading.list_spend(conn, caller, filters, after, n),
+    items, following = await read_page(
+        request, caller, filters, cursor, limit, reading.list_spend, "spend_id", SpendLineOut.of
     )
-    items = [SpendLineOut.of(r) for r in rows[:limit]]
-    return SpendPageOut(items=items, next_cursor=next_cursor(rows, limit, "spend_id"))
+    return SpendPageOut(items=items, next_cursor=following)
 
 
 @spend.post(
