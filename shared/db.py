@@ -21,6 +21,17 @@ SHARED_MIGRATIONS = Path(__file__).with_name("migrations")
 MIGRATION_LOCK = 7_311_001
 
 
+async def row_by_id(
+    conn: Connection, table: str, id_column: str, row_id: object, *, for_update: bool = False
+) -> asyncpg.Record | None:
+    """The row of `table` whose `id_column` is `row_id`, locked until the transaction ends if
+    `for_update`. `table` and `id_column` are the caller's constants, never input."""
+    lock = " FOR UPDATE" if for_update else ""
+    sql = f"SELECT * FROM {table} WHERE {id_column} = $1{lock}"  # noqa: S608 (constants)
+    row: asyncpg.Record | None = await conn.fetchrow(sql, row_id)
+    return row
+
+
 async def create_pool(database_url: str, *, max_size: int = 10) -> asyncpg.Pool:
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=max_size)
     assert pool is not None

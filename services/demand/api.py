@@ -5,7 +5,7 @@ answered as problem details by shared/http.py."""
 import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from datetime import date, datetime
-from typing import IO, Annotated, Any
+from typing import IO, Annotated, Any, TypeVar
 from uuid import UUID, uuid4
 
 import asyncpg
@@ -26,6 +26,7 @@ from services.demand.rules import (
     WithdrawalRequest,
 )
 from shared.auth import Principal, Role
+from shared.db import Connection
 from shared.domain.errors import DomainError
 from shared.http import Caller, Problem, field_error, require_role
 from shared.money import Amount
@@ -132,6 +133,48 @@ def next_cursor(rows: Sequence[asyncpg.Record], limit: int, id_column: str) -> s
     return encode_cursor(Position(last["created_at"], last[id_column]))
 
 
+def created(
+    answer: DomainError | tuple[asyncpg.Record, submitting.Result],
+    location: str,
+    out: Callable[[asyncpg.Record], BaseModel],
+) -> Response:
+    """201 with the line `answer` holds, at `location` followed by its id; a replayed line is
+    marked `Idempotent-Replayed: true`. The domain error an answer may be is raised."""
+    if isinstance(answer, DomainError):
+        raise answer
+    row, result = answer
+    headers = {"Location": location.format(**row)}
+    if result is submitting.Result.REPLAYED:
+        headers["Idempotent-Replayed"] = "true"
+    # Serialized here: a model returned would be validated again against the response model.
+    body = out(row).model_dump_json()
+    return Response(body, status_code=201, media_type="application/json", headers=headers)
+
+
+PageReader = Callable[
+    [Connection, Principal, reading.Filters, Position | None, int], Awaitable[list[asyncpg.Record]]
+]
+Out = TypeVar("Out", bound=BaseModel)
+
+
+async def read_page(
+    request: Request,
+    caller: Principal,
+    filters: reading.Filters,
+    cursor: str | None,
+    limit: int,
+    read: PageReader,
+    id_column: str,
+    out: Callable[[asyncpg.Record], Out],
+) -> tuple[list[Out], str | None]:
+    """A page of the lines `read` finds for the caller after the cursor's line, as `out` shows
+    them, and the next page's cursor (one row beyond `limit` is read to tell if there is one)."""
+    after = position_after(cursor)
+    async with unit_of_work(runtime_of(request).pool, readonly=True) as work:
+        rows = await read(work.conn, caller, filters, after, limit + 1)
+    return [out(r) for r in rows[:limit]], next_cursor(rows, limit, id_column)
+
+
 def csv_body() -> dict[str, Any]:
     return {"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}}
 
@@ -173,15 +216,7 @@ async def submit_demand(
     school_or_manager(caller)
     submissions: submitting.Submissions = request.app.state.submissions
     answer = await submissions.run(submitting.http_request(caller, submission, idempotency_key))
-    if isinstance(answer, DomainError):
-        raise answer
-    row, result = answer
-    headers = {"Location": f"/v1/demands/{row['demand_id']}"}
-    if result is submitting.Result.REPLAYED:
-        headers["Idempotent-Replayed"] = "true"
-    # Serialized here: a model returned would be validated again against the response model.
-    body = DemandLineOut.of(row).model_dump_json()
-    return Response(body, status_code=201, media_type="application/json", headers=headers)
+    return created(answer, "/v1/demands/{demand_id}", DemandLineOut.of)
 
 
 @demands.get("", response_model=DemandPageOut, responses=_problems())
@@ -196,13 +231,11 @@ async def list_demand(
 ) -> DemandPageOut:
     """Demand lines, oldest first: a school sees its own, a manager its whole trust."""
     school_or_manager(caller)
-    after = position_after(cursor)
     filters = reading.Filters(school_urn=school_urn, category=category, status=status)
-    async with unit_of_work(runtime_of(request).pool, readonly=True) as work:
-        rows = await reading.list_demand(work.conn, caller, filters, after, limit + 1)
-    page = rows[:limit]
-    items = [DemandLineOut.of(r) for r in page]
-    return DemandPageOut(items=items, next_cursor=next_cursor(rows, limit, "demand_id"))
+    items, following = await read_page(
+        request, caller, filters, cursor, limit, reading.list_demand, "demand_id", DemandLineOut.of
+    )
+    return DemandPageOut(items=items, next_cursor=following)
 
 
 async def _upload_chunks(upload: UploadFile) -> AsyncIterator[bytes]:

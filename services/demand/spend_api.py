@@ -17,18 +17,16 @@ from services.demand.api import (
     ImportReportOut,
     Limit,
     SchoolFilter,
+    created,
     csv_body,
     import_csv,
-    next_cursor,
-    position_after,
+    read_page,
     school_or_manager,
 )
 from services.demand.csv_import import ImportReport
 from services.demand.demand_csv import CsvChunk
 from services.demand.spend_demand import demand_from_trust_spend
 from services.demand.spend_rules import SpendSubmission, SpendToDemand
-from services.demand.submitting import Result
-from shared.domain.errors import DomainError
 from shared.events import SpendRecorded
 from shared.http import Caller, require_trust
 from shared.openapi import problems as _problems
@@ -88,14 +86,7 @@ async def record_spend(body: SpendSubmission, request: Request, caller: Caller) 
     school_or_manager(caller)
     submissions: spending.SpendSubmissions = request.app.state.spend
     answer = await submissions.run(spending.http_request(caller, body))
-    if isinstance(answer, DomainError):
-        raise answer
-    row, result = answer
-    headers = {"Location": f"/v1/spend/{row['spend_id']}"}
-    if result is Result.REPLAYED:
-        headers["Idempotent-Replayed"] = "true"
-    content = SpendLineOut.of(row).model_dump_json()
-    return Response(content, status_code=201, media_type="application/json", headers=headers)
+    return created(answer, "/v1/spend/{spend_id}", SpendLineOut.of)
 
 
 @spend.get("", response_model=SpendPageOut, responses=_problems())
@@ -109,12 +100,11 @@ async def list_spend(
 ) -> SpendPageOut:
     """Spend lines, oldest recorded first: a school sees its own, a manager its whole trust."""
     school_or_manager(caller)
-    after = position_after(cursor)
     filters = reading.Filters(school_urn=school_urn, category=category)
-    async with unit_of_work(runtime_of(request).pool, readonly=True) as work:
-        rows = await reading.list_spend(work.conn, caller, filters, after, limit + 1)
-    items = [SpendLineOut.of(r) for r in rows[:limit]]
-    return SpendPageOut(items=items, next_cursor=next_cursor(rows, limit, "spend_id"))
+    items, following = await read_page(
+        request, caller, filters, cursor, limit, reading.list_spend, "spend_id", SpendLineOut.of
+    )
+    return SpendPageOut(items=items, next_cursor=following)
 
 
 @spend.post(

@@ -1,7 +1,7 @@
 """SQL of spend lines, with bound parameters only; bulk writes are one statement over arrays."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import astuple, dataclass
 from datetime import date
 from uuid import UUID
 
@@ -23,30 +23,25 @@ class NewSpend:
     request_hash: str
 
 
+# The line's own columns are SpendFields', in its order (astuple below).
+_SPEND_COLUMNS = store.column_types(
+    "spend_id uuid, trust_id text, school_urn text, category text, unit text, supplier text,"
+    " invoice_ref text, period_start date, period_end date, quantity numeric, amount numeric,"
+    " request_hash text"
+)
+
+
 async def insert_spend(conn: Connection, lines: Sequence[NewSpend]) -> set[Key]:
     """Insert the lines in one statement, except those whose (school, invoice_ref) is already
-    used (committed, or being inserted by another transaction: this waits for it to end);
-    returns the keys inserted. Sorted by key, so two batches cannot deadlock."""
-    rows = await conn.fetch(
-        "INSERT INTO spend_lines (spend_id, trust_id, school_urn, category, unit, supplier,"
-        " invoice_ref, period_start, period_end, quantity, amount, request_hash)"
-        " SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],"
-        " $6::text[], $7::text[], $8::date[], $9::date[], $10::numeric[], $11::numeric[],"
-        " $12::text[]) AS s(spend_id, trust_id, school_urn, category, unit, supplier,"
-        " invoice_ref, period_start, period_end, quantity, amount, request_hash)"
-        " ORDER BY school_urn, invoice_ref"
-        " ON CONFLICT (school_urn, invoice_ref) DO NOTHING"
-        " RETURNING school_urn, invoice_ref",
-        [n.spend_id for n in lines],
-        [n.trust_id for n in lines],
-        *([getattr(n.line, f) for n in lines] for f in _LINE_COLUMNS),
-        [n.request_hash for n in lines],
+    used; returns the keys inserted (store.insert_new)."""
+    rows = await store.insert_new(
+        conn,
+        "spend_lines",
+        _SPEND_COLUMNS,
+        ("school_urn", "invoice_ref"),
+        ((n.spend_id, n.trust_id, *astuple(n.line), n.request_hash) for n in lines),
     )
     return {(r["school_urn"], r["invoice_ref"]) for r in rows}
-
-
-# The line's own columns, in the order of SpendFields (and of the INSERT above).
-_LINE_COLUMNS = tuple(f.name for f in fields(SpendFields))
 
 
 async def find_invoices(conn: Connection, keys: Sequence[Key]) -> dict[Key, store.Used]:

@@ -1,7 +1,7 @@
 """SQL of the demand service, with bound parameters only. Bulk writes are set-based (one
 statement over arrays), never one round trip per row."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -11,7 +11,7 @@ import asyncpg
 
 from services.demand.domain.lines import AWARDED, IN_TENDER, OPEN, WITHDRAWN, LineFields
 from services.demand.domain.schools import School
-from shared.db import Connection
+from shared.db import Connection, row_by_id
 
 Key = tuple[str, str]  # (owner, idempotency key)
 
@@ -86,36 +86,60 @@ class NewLine:
     request_hash: str | None  # with a key: what was asked for, to tell a retry from a reuse
 
 
+def column_types(spec: str) -> tuple[tuple[str, str], ...]:
+    """`"demand_id uuid, trust_id text"` as ((name, SQL type), ...): a table's columns in order."""
+    return tuple((name, kind) for name, kind in (c.split() for c in spec.split(",")))
+
+
+async def insert_new(
+    conn: Connection,
+    table: Table,
+    columns: Sequence[tuple[str, str]],
+    key_columns: tuple[KeyColumn, KeyColumn],
+    rows: Iterable[Sequence[object]],
+) -> list[asyncpg.Record]:
+    """Insert the rows (values in the order of `columns`) in one statement over arrays, except
+    those whose key is already used (by a line committed, or being inserted by another
+    transaction: this waits for it to end); returns the keys inserted. Sorted by key, so two
+    batches cannot deadlock."""
+    names = ", ".join(name for name, _ in columns)
+    arrays = ", ".join(f"${i}::{kind}[]" for i, (_, kind) in enumerate(columns, 1))
+    key = ", ".join(key_columns)
+    by_column = [list(values) for values in zip(*rows, strict=True)] or [[] for _ in columns]
+    return await conn.fetch(
+        f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}) AS new({names})"  # noqa: S608 (constants)
+        f" ORDER BY {key} ON CONFLICT ({key}) DO NOTHING RETURNING {key}",
+        *by_column,
+    )
+
+
+_DEMAND_COLUMNS = column_types(
+    "demand_id uuid, trust_id text, school_urn text, category text, unit text, quantity numeric,"
+    " current_unit_price numeric, current_supplier text, contract_end date, term_months int,"
+    " notes text, key_owner text, idempotency_key text, request_hash text"
+)
+# The line's own columns, between the ids and the key.
+_LINE_COLUMNS = tuple(name for name, _ in _DEMAND_COLUMNS[2:-3])
+
+
 async def insert_demands(conn: Connection, lines: Sequence[NewLine]) -> set[Key]:
-    """Insert the lines in one statement, except those whose key is already used (by a line
-    committed, or being inserted by another transaction: this waits for it to end); returns
-    the keys of the lines inserted. Sorted by key, so two batches cannot deadlock."""
-    rows = await conn.fetch(
-        "INSERT INTO demand_lines (demand_id, trust_id, school_urn, category, unit, quantity,"
-        " current_unit_price, current_supplier, contract_end, term_months, notes,"
-        " key_owner, idempotency_key, request_hash)"
-        " SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],"
-        " $6::numeric[], $7::numeric[], $8::text[], $9::date[], $10::int[], $11::text[],"
-        " $12::text[], $13::text[], $14::text[])"
-        " AS l(demand_id, trust_id, school_urn, category, unit, quantity, current_unit_price,"
-        " current_supplier, contract_end, term_months, notes, key_owner, idempotency_key,"
-        " request_hash) ORDER BY key_owner, idempotency_key"
-        " ON CONFLICT (key_owner, idempotency_key) DO NOTHING"
-        " RETURNING key_owner, idempotency_key",
-        [n.demand_id for n in lines],
-        [n.trust_id for n in lines],
-        [n.line.school_urn for n in lines],
-        [n.line.category for n in lines],
-        [n.line.unit for n in lines],
-        [n.line.quantity for n in lines],
-        [n.line.current_unit_price for n in lines],
-        [n.line.current_supplier for n in lines],
-        [n.line.contract_end for n in lines],
-        [n.line.term_months for n in lines],
-        [n.line.notes for n in lines],
-        [n.key[0] if n.key else None for n in lines],
-        [n.key[1] if n.key else None for n in lines],
-        [n.request_hash for n in lines],
+    """Insert the lines in one statement, except those whose key is already used; returns the
+    keys of the lines inserted (insert_new)."""
+    rows = await insert_new(
+        conn,
+        "demand_lines",
+        _DEMAND_COLUMNS,
+        ("key_owner", "idempotency_key"),
+        (
+            (
+                n.demand_id,
+                n.trust_id,
+                *(getattr(n.line, name) for name in _LINE_COLUMNS),
+                *(n.key or (None, None)),
+                n.request_hash,
+            )
+            for n in lines
+        ),
     )
     return {(r["key_owner"], r["idempotency_key"]) for r in rows if r["key_owner"] is not None}
 
@@ -151,11 +175,7 @@ async def used_keys(
 async def get_demand(
     conn: Connection, demand_id: UUID, *, for_update: bool = False
 ) -> asyncpg.Record | None:
-    if for_update:
-        return await conn.fetchrow(
-            "SELECT * FROM demand_lines WHERE demand_id = $1 FOR UPDATE", demand_id
-        )
-    return await conn.fetchrow("SELECT * FROM demand_lines WHERE demand_id = $1", demand_id)
+    return await row_by_id(conn, "demand_lines", "demand_id", demand_id, for_update=for_update)
 
 
 async def demands_by_id(conn: Connection, demand_ids: Sequence[UUID]) -> dict[UUID, asyncpg.Record]:

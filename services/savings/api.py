@@ -161,8 +161,7 @@ async def ledger(trust_id: str, request: Request, caller: Caller) -> list[report
 @router.get("/ledger.csv", **csv_download("the ledger as CSV"))
 async def ledger_csv(trust_id: str, request: Request, caller: Caller) -> Response:
     """The ledger as a CSV download, one row per entry."""
-    entries = await _report(request, caller, trust_id, lambda conn: reports.ledger(conn, trust_id))
-    return csv_response(f"trust-{trust_id}", entries)
+    return await _report(request, caller, trust_id, lambda conn: trust_ledger_csv(conn, trust_id))
 
 
 @schools_router.get("", response_model=reports.SchoolDetail)
@@ -174,8 +173,19 @@ async def own_savings(urn: str, request: Request, caller: Caller) -> reports.Sch
 @schools_router.get("/ledger.csv", **csv_download("the school's entries as CSV"))
 async def own_ledger_csv(urn: str, request: Request, caller: Caller) -> Response:
     """The school's own ledger entries as a CSV download, one row per entry."""
-    detail = await _own(request, caller, urn, lambda conn: reports.own_savings(conn, urn))
+    detail = await own_savings(urn, request, caller)
     return csv_response(f"school-{urn}", detail.entries)
+
+
+async def trust_ledger_csv(conn: Connection, trust_id: str) -> Response:
+    """The trust's ledger as a CSV download, one row per entry (the API's and the dashboard's)."""
+    return csv_response(f"trust-{trust_id}", await reports.ledger(conn, trust_id))
+
+
+async def trust_realised_csv(conn: Connection, trust_id: str) -> Response:
+    """The trust's spend lines as a CSV download (the API's and the dashboard's)."""
+    lines = await realised.trust_lines(conn, trust_id)
+    return download("savings-realised", f"trust-{trust_id}", realised.lines_csv(lines))
 
 
 def csv_response(whose: str, entries: list[reports.LedgerEntry]) -> Response:
@@ -240,10 +250,7 @@ async def realised_lines(
 @router.get("/realised.csv", **csv_download("the spend lines as CSV"))
 async def realised_csv(trust_id: str, request: Request, caller: Caller) -> Response:
     """Every spend line of the trust as a CSV download, with its classification and figures."""
-    lines = await _report(
-        request, caller, trust_id, lambda conn: realised.trust_lines(conn, trust_id)
-    )
-    return download("savings-realised", f"trust-{trust_id}", realised.lines_csv(lines))
+    return await _report(request, caller, trust_id, lambda conn: trust_realised_csv(conn, trust_id))
 
 
 @schools_router.get("/realised", response_model=realised.OwnRealised)
@@ -255,5 +262,5 @@ async def own_realised(urn: str, request: Request, caller: Caller) -> realised.O
 @schools_router.get("/realised.csv", **csv_download("the school's spend as CSV"))
 async def own_realised_csv(urn: str, request: Request, caller: Caller) -> Response:
     """The school's own spend lines as a CSV download, with their classification and figures."""
-    detail = await _own(request, caller, urn, lambda conn: realised.own_realised(conn, urn))
+    detail = await own_realised(urn, request, caller)
     return download("savings-realised", f"school-{urn}", realised.lines_csv(detail.lines))

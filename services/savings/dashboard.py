@@ -20,7 +20,6 @@ were sent from another site. Without this another site could sign a manager in a
 """
 
 import hmac
-import re
 import secrets
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -33,13 +32,23 @@ from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from services.savings import pages, realised, realised_pages, reports, sessions, store
-from services.savings.api import csv_response, download, pool, snapshot, tendering_url
+from services.savings.api import (
+    csv_response,
+    download,
+    pool,
+    snapshot,
+    tendering_url,
+    trust_ledger_csv,
+    trust_realised_csv,
+)
 from services.savings.domain.errors import ContractNotFound, UnknownSchool
 from services.savings.settings import SavingsSettings
 from shared.auth import Principal, Role, TokenError, read_token
 from shared.db import Connection
 from shared.http import Problem, require_school, require_trust
+from shared.page_security import EXPIRED, page_headers
 from shared.service import runtime_of
+from shared.sessions import RANDOM_ID
 from shared.unit_of_work import unit_of_work
 
 router = APIRouter(include_in_schema=False)
@@ -50,25 +59,11 @@ COOKIE = "procure_session"
 # and for the whole site: no subdomain or plain-http page can set (fixate) it.
 SECURE_COOKIE = f"__Host-{COOKIE}"
 CSRF_COOKIE = "procure_csrf"
-# What secrets.token_urlsafe(32) makes; any other cookie value is replaced, never echoed.
-CSRF_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
-HEADERS = {
-    # Inline styles only; no scripts, frames or third parties.
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self';"
-    " form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-    "X-Content-Type-Options": "nosniff",
-    # Not "no-referrer": under it browsers send `Origin: null` with our own forms, and the
-    # sign-in check needs their real origin. Other sites still get no referrer.
-    "Referrer-Policy": "same-origin",
-    "Cache-Control": "no-store",
-}
+# Inline styles only.
+HEADERS = page_headers("'unsafe-inline'")
 CROSS_SITE = (
     "This form was sent from another website, so it was refused. Open the dashboard's own"
     " sign-in page and use the form there."
-)
-EXPIRED = (
-    "This form has expired or its security check is missing (are cookies blocked?), so it was"
-    " refused. Please try again on this page."
 )
 
 
@@ -86,7 +81,7 @@ def _set_cookie(request: Request, response: Response, name: str, value: str) -> 
 def _html(request: Request, render: Callable[[str], str], status: int = 200) -> HTMLResponse:
     """A page rendered with the browser's CSRF token for its forms (a new one if it has none)."""
     held = request.cookies.get(CSRF_COOKIE, "")
-    csrf = held if CSRF_SHAPE.fullmatch(held) else secrets.token_urlsafe(32)
+    csrf = held if RANDOM_ID.fullmatch(held) else secrets.token_urlsafe(32)
     response = HTMLResponse(render(csrf), status_code=status, headers=HEADERS)
     if csrf != held:
         _set_cookie(request, response, CSRF_COOKIE, csrf)
@@ -333,24 +328,23 @@ async def realised_page(trust_id: str, request: Request) -> Response:
     return await _for_manager(request, trust_id, read, answer)
 
 
+def _as_it_is(response: Response) -> Response:
+    return response
+
+
 @router.get("/trusts/{trust_id}/realised.csv")
 async def realised_csv(trust_id: str, request: Request) -> Response:
     """The trust's spend lines, as the API's CSV."""
     return await _for_manager(
-        request,
-        trust_id,
-        lambda conn: realised.trust_lines(conn, trust_id),
-        lambda lines: download("savings-realised", f"trust-{trust_id}", realised.lines_csv(lines)),
+        request, trust_id, lambda conn: trust_realised_csv(conn, trust_id), _as_it_is
     )
 
 
 @router.get("/trusts/{trust_id}/ledger.csv")
 async def ledger_csv(trust_id: str, request: Request) -> Response:
+    """The trust's ledger, as the API's CSV."""
     return await _for_manager(
-        request,
-        trust_id,
-        lambda conn: reports.ledger(conn, trust_id),
-        lambda entries: csv_response(f"trust-{trust_id}", entries),
+        request, trust_id, lambda conn: trust_ledger_csv(conn, trust_id), _as_it_is
     )
 
 

@@ -16,16 +16,11 @@ Each function takes the connection of a unit of work (shared/unit_of_work.py) th
 opens (dashboard.py), so what one does, in several statements, commits together or not at all.
 """
 
-import hashlib
-import re
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from shared import sessions
 from shared.db import Connection
-
-# What secrets.token_urlsafe(32) makes; any other cookie value is no session id.
-SESSION_ID = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
 @dataclass(frozen=True)
@@ -49,11 +44,6 @@ class Session:
     subject: str
     # The id (`jti`) of the token the session was opened with, if it had one.
     token_id: str | None
-
-
-def digest(session_id: str) -> bytes:
-    """What the database keeps of a session id."""
-    return hashlib.sha256(session_id.encode("ascii")).digest()
 
 
 async def purge(conn: Connection, now: datetime, limits: Limits) -> int:
@@ -85,15 +75,14 @@ async def open_session(
     `role` is MANAGER (`scope`: the trust) or SCHOOL (`scope`: the URN)."""
     if role not in (MANAGER, SCHOOL):
         raise ValueError(f"role: no dashboard session for {role!r}")
-    session_id = secrets.token_urlsafe(32)
     await purge(conn, now, limits)
-    if replaces is not None and SESSION_ID.fullmatch(replaces):
+    if replaces is not None and sessions.RANDOM_ID.fullmatch(replaces):
         await end(conn, replaces)
-    await conn.execute(
+    return await sessions.open_session(
+        conn,
         "INSERT INTO dashboard_sessions (session_hash, role, trust_id, school_urn, subject,"
         " token_id, token_expires_at, created_at, last_seen_at)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
-        digest(session_id),
         role,
         scope if role == MANAGER else None,
         scope if role == SCHOOL else None,
@@ -102,7 +91,6 @@ async def open_session(
         token_expires_at,
         now,
     )
-    return session_id
 
 
 async def resume(
@@ -110,28 +98,23 @@ async def resume(
 ) -> Session | None:
     """The live session with this id, its idle clock restarted; None when there is none (a
     session found past a limit is deleted)."""
-    if not SESSION_ID.fullmatch(session_id):
-        return None
-    key = digest(session_id)
-    row = await conn.fetchrow(
+    row = await sessions.resume(
+        conn,
+        "dashboard_sessions",
+        session_id,
         "UPDATE dashboard_sessions SET last_seen_at = greatest(last_seen_at, $2)"
         " WHERE session_hash = $1 AND last_seen_at > $3 AND created_at > $4"
         " AND token_expires_at > $2"
         " RETURNING role, coalesce(trust_id, school_urn) AS scope, subject, token_id",
-        key,
         now,
         now - limits.idle,
         now - limits.lifetime,
     )
     if row is None:
-        await conn.execute("DELETE FROM dashboard_sessions WHERE session_hash = $1", key)
         return None
     return Session(row["role"], row["scope"], row["subject"], row["token_id"])
 
 
 async def end(conn: Connection, session_id: str) -> None:
     """Sign-out: the session is gone, whatever its cookie says later."""
-    if SESSION_ID.fullmatch(session_id):
-        await conn.execute(
-            "DELETE FROM dashboard_sessions WHERE session_hash = $1", digest(session_id)
-        )
+    await sessions.end(conn, "dashboard_sessions", session_id)

@@ -1,6 +1,7 @@
 """What tendering learns from other services' events: schools and demand lines."""
 
 from collections.abc import Callable, Sequence
+from uuid import UUID
 
 import structlog
 
@@ -9,6 +10,7 @@ from shared.events import (
     DemandRegistered,
     DemandWithdrawn,
     Envelope,
+    EventData,
     SchoolJoined,
     SchoolLeft,
     read_data,
@@ -29,16 +31,15 @@ def _each_a_row(sql: str, row: Callable[[Envelope], tuple[object, ...]]) -> Toge
     return Together(write)
 
 
-def _school_row(event: Envelope) -> tuple[object, ...]:
-    school = read_data(event, SchoolJoined)
-    return (
-        school.urn,
-        event.trust_id,
-        school.name,
-        school.phase,
-        school.local_authority,
-        school.status,
-    )
+def _row(model: type[EventData], *fields: str) -> Callable[[Envelope], tuple[object, ...]]:
+    """The row of an event: its data's first field, the event's trust, then the other fields."""
+
+    def row(event: Envelope) -> tuple[object, ...]:
+        data = read_data(event, model)
+        key, *rest = (getattr(data, name) for name in fields)
+        return (key, event.trust_id, *rest)
+
+    return row
 
 
 school_joined = _each_a_row(
@@ -46,7 +47,7 @@ school_joined = _each_a_row(
     " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (urn) DO UPDATE SET"
     " trust_id = EXCLUDED.trust_id, name = EXCLUDED.name, phase = EXCLUDED.phase,"
     " local_authority = EXCLUDED.local_authority, status = EXCLUDED.status",
-    _school_row,
+    _row(SchoolJoined, "urn", "name", "phase", "local_authority", "status"),
 )
 
 
@@ -60,28 +61,33 @@ async def school_left(work: UnitOfWork, event: Envelope) -> None:
     )
 
 
-def _line_row(event: Envelope) -> tuple[object, ...]:
-    line = read_data(event, DemandRegistered)
-    return (
-        line.demand_id,
-        event.trust_id,
-        line.school_urn,
-        line.category,
-        line.unit,
-        line.quantity,
-        line.current_unit_price,
-        line.contract_end,
-        line.term_months,
-    )
-
-
 demand_registered = _each_a_row(
     "INSERT INTO demand_lines (demand_id, trust_id, school_urn, category, unit, quantity,"
     " baseline_unit_price, contract_end, term_months)"
     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
     " ON CONFLICT (demand_id) DO NOTHING",
-    _line_row,
+    _row(
+        DemandRegistered,
+        "demand_id",
+        "school_urn",
+        "category",
+        "unit",
+        "quantity",
+        "current_unit_price",
+        "contract_end",
+        "term_months",
+    ),
 )
+
+
+async def _change_line(
+    work: UnitOfWork, change: str, sql: str, demand_id: UUID, *args: object
+) -> None:
+    """Run `sql` on the line (`$1`, returning its status); a line already in a tender is
+    logged: the demand service refuses such changes, so this is a race with it."""
+    status = await work.conn.fetchval(sql, demand_id, *args)
+    if status not in (None, "open"):
+        log.warning(f"{change} of a line in a tender", demand_id=str(demand_id))
 
 
 async def demand_amended(work: UnitOfWork, event: Envelope) -> None:
@@ -89,7 +95,9 @@ async def demand_amended(work: UnitOfWork, event: Envelope) -> None:
     # Always the line's latest state; a tender keeps the figures it opened with (tender_lines),
     # so a line in a tender is locked, and comes back with these figures if the tender is
     # cancelled. The demand service refuses such amendments; this only covers a race with it.
-    status = await work.conn.fetchval(
+    await _change_line(
+        work,
+        "amendment",
         "UPDATE demand_lines SET category = $2, unit = $3, quantity = $4,"
         " baseline_unit_price = $5, contract_end = $6, term_months = $7"
         " WHERE demand_id = $1 RETURNING status",
@@ -101,18 +109,16 @@ async def demand_amended(work: UnitOfWork, event: Envelope) -> None:
         line.contract_end,
         line.term_months,
     )
-    if status not in (None, "open"):
-        log.warning("amendment of a line in a tender", demand_id=str(line.demand_id))
 
 
 async def demand_withdrawn(work: UnitOfWork, event: Envelope) -> None:
     line = read_data(event, DemandWithdrawn)
-    status = await work.conn.fetchval(
+    await _change_line(
+        work,
+        "withdrawal",
         "UPDATE demand_lines SET withdrawn = true WHERE demand_id = $1 RETURNING status",
         line.demand_id,
     )
-    if status not in (None, "open"):
-        log.warning("withdrawal of a line in a tender", demand_id=str(line.demand_id))
 
 
 HANDLERS: dict[str, Handler] = {

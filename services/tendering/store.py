@@ -19,7 +19,7 @@ from services.tendering.domain.pooling import PoolLine, TenderedSpan
 from services.tendering.domain.pricing import PriceTier
 from services.tendering.domain.scoring import QualityScore
 from services.tendering.repository import LotAward, NewTender, TenderRepository
-from shared.db import Connection
+from shared.db import Connection, row_by_id
 from shared.unit_of_work import UnitOfWork
 
 
@@ -69,11 +69,7 @@ async def open_tender_spans(conn: Connection, trust_id: str) -> dict[str, list[T
 async def get_tender(
     conn: Connection, tender_id: UUID, *, for_update: bool = False
 ) -> asyncpg.Record | None:
-    if for_update:
-        return await conn.fetchrow(
-            "SELECT * FROM tenders WHERE tender_id = $1 FOR UPDATE", tender_id
-        )
-    return await conn.fetchrow("SELECT * FROM tenders WHERE tender_id = $1", tender_id)
+    return await row_by_id(conn, "tenders", "tender_id", tender_id, for_update=for_update)
 
 
 async def trust_tenders(conn: Connection, trust_id: str) -> list[asyncpg.Record]:

@@ -18,32 +18,22 @@ share cookies between ports of one host.
 import base64
 import hashlib
 import hmac
-import re
 import secrets
 from urllib.parse import urlsplit
 
 from fastapi import Request, Response
 
+from shared.page_security import EXPIRED, page_headers
+from shared.sessions import RANDOM_ID
+
 SESSION_COOKIE = "procure_web_session"
 CSRF_COOKIE = "procure_web_csrf"
 CSRF_FIELD = "csrf_token"
-_RANDOM = re.compile(r"[A-Za-z0-9_-]{43}")
-HEADERS = {
-    # The stylesheet is the only thing a page loads; no scripts, frames or third parties.
-    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self';"
-    " form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-    "X-Content-Type-Options": "nosniff",
-    # Not "no-referrer": under it browsers send `Origin: null` with our own forms.
-    "Referrer-Policy": "same-origin",
-    "Cache-Control": "no-store",
-}
+# The stylesheet is the only thing a page loads.
+HEADERS = page_headers("'self'")
 CROSS_SITE = (
     "This form was sent from another website, so it was refused. Open this service's own page"
     " and use the form there."
-)
-EXPIRED = (
-    "This form has expired or its security check is missing (are cookies blocked?), so it was"
-    " refused. Please try again on this page."
 )
 
 
@@ -94,7 +84,7 @@ class Browser:
 
     def __init__(self, request: Request, key: bytes, session: str | None = None) -> None:
         held = cookie(request, CSRF_COOKIE)
-        self.fresh = not _RANDOM.fullmatch(held)
+        self.fresh = not RANDOM_ID.fullmatch(held)
         self.id = secrets.token_urlsafe(32) if self.fresh else held
         self.token = csrf_token(key, self.id, session or "")
 
@@ -110,7 +100,7 @@ def forgery(request: Request, key: bytes, submitted: str, session: str | None) -
     if source is not None and urlsplit(source).netloc != request.url.netloc:
         return CROSS_SITE
     browser = cookie(request, CSRF_COOKIE)
-    if not _RANDOM.fullmatch(browser):
+    if not RANDOM_ID.fullmatch(browser):
         return EXPIRED
     expected = csrf_token(key, browser, session or "")
     if not hmac.compare_digest(expected.encode(), submitted.encode()):

@@ -6,8 +6,6 @@ Link tokens and session ids are 256 random bits from the OS's CSPRNG (secrets.to
 the database keeps only their SHA-256, so reading it gives no one a live link or session.
 """
 
-import hashlib
-import re
 import secrets
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -16,12 +14,11 @@ import asyncpg
 
 from services.web.domain.accounts import Account, normal_email
 from services.web.domain.sessions import Limits
+from shared import sessions
 from shared.db import Connection
 from shared.domain.errors import Conflict
 from shared.ids import new_id
-
-# What secrets.token_urlsafe(32) makes; any other value is no link token or session id.
-RANDOM_ID = re.compile(r"[A-Za-z0-9_-]{43}")
+from shared.sessions import RANDOM_ID, digest
 
 
 class EmailTaken(Conflict):
@@ -31,11 +28,6 @@ class EmailTaken(Conflict):
             title="Account exists",
             errors=[("email", "an account with this address exists")],
         )
-
-
-def digest(value: str) -> bytes:
-    """What the database keeps of a link token or a session id."""
-    return hashlib.sha256(value.encode("ascii")).digest()
 
 
 def _account(row: asyncpg.Record) -> Account:
@@ -178,15 +170,13 @@ async def open_session(conn: Connection, account_id: UUID, now: datetime, limits
         limits.idle_since(now),
         limits.created_since(now),
     )
-    session_id = secrets.token_urlsafe(32)
-    await conn.execute(
+    return await sessions.open_session(
+        conn,
         "INSERT INTO sessions (session_hash, account_id, created_at, last_seen_at)"
         " VALUES ($1, $2, $3, $3)",
-        digest(session_id),
         account_id,
         now,
     )
-    return session_id
 
 
 async def resume(
@@ -194,30 +184,25 @@ async def resume(
 ) -> Account | None:
     """The enabled account of a live session, its idle clock restarted; None when the session
     has ended (one found past a limit is deleted)."""
-    if not RANDOM_ID.fullmatch(session_id):
-        return None
-    key = digest(session_id)
-    row = await conn.fetchrow(
+    row = await sessions.resume(
+        conn,
+        "sessions",
+        session_id,
         "WITH seen AS (UPDATE sessions SET last_seen_at = greatest(last_seen_at, $2)"
         " WHERE session_hash = $1 AND last_seen_at > $3 AND created_at > $4"
         " RETURNING account_id)"
         " SELECT a.account_id, a.email, a.name, a.role, a.scope, a.disabled"
         " FROM seen JOIN accounts a USING (account_id) WHERE NOT a.disabled",
-        key,
         now,
         limits.idle_since(now),
         limits.created_since(now),
     )
-    if row is None:
-        await conn.execute("DELETE FROM sessions WHERE session_hash = $1", key)
-        return None
-    return _account(row)
+    return None if row is None else _account(row)
 
 
 async def end_session(conn: Connection, session_id: str) -> None:
     """The one session with this id ends (the one a browser had before it signed in again)."""
-    if RANDOM_ID.fullmatch(session_id):
-        await conn.execute("DELETE FROM sessions WHERE session_hash = $1", digest(session_id))
+    await sessions.end(conn, "sessions", session_id)
 
 
 async def end_sessions(conn: Connection, account_id: UUID) -> int:

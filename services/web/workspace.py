@@ -57,17 +57,21 @@ def _limits(request: Request) -> Limits:
 
 def navigation(account: Account, savings: str) -> list[Link]:
     """What each role's workspace holds; the pages not built yet say so and point at the API."""
-    dashboard = f"{savings}/sign-in"
+
+    def dashboard(label: str, what: str, role: str) -> Link:
+        # The savings dashboard is its own service, with its own sign-in for now.
+        return Link(
+            label,
+            f"{savings}/sign-in",
+            f"{what} (signs in with a {role} token for now).",
+            elsewhere=True,
+        )
+
     return {
         "manager": [
             Link("Pools", "/pools", "Your schools' demand, pooled, with its route and value."),
             Link("Tenders", "/tenders", "Open, score and award joint tenders."),
-            Link(
-                "Savings dashboard",
-                dashboard,
-                "Promised and realised savings (signs in with a manager token for now).",
-                elsewhere=True,
-            ),
+            dashboard("Savings dashboard", "Promised and realised savings", "manager"),
             Link("Demand", "/demand", "Your schools' demand lines and CSV uploads."),
             Link("Spend", "/spend", "What your schools spent, and spend uploads."),
         ],
@@ -78,12 +82,7 @@ def navigation(account: Account, savings: str) -> list[Link]:
         "school": [
             Link("Your demand", "/demand", "Add, amend and withdraw your demand."),
             Link("Spend", "/spend", "Upload what your school spent."),
-            Link(
-                "Your savings",
-                dashboard,
-                "What buying together saves your school (signs in with a school token for now).",
-                elsewhere=True,
-            ),
+            dashboard("Your savings", "What buying together saves your school", "school"),
         ],
         "operator": [
             Link("Registry", "/registry", "Load the trusts' and schools' registry."),

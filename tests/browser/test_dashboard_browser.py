@@ -106,6 +106,21 @@ def school_signs_in(browser: webdriver.Chrome, system: RunningSystem, urn: str) 
     WebDriverWait(browser, 10).until(expected_conditions.url_to_be(f"{url}/schools/{urn}"))
 
 
+def sent_to_sign_in(browser: webdriver.Chrome, address: str, sign_in_form: str) -> None:
+    """A browser without cookies that asks for `address` is sent to the sign-in form."""
+    browser.delete_all_cookies()
+    browser.get(address)
+    assert browser.current_url == sign_in_form
+
+
+def refused(browser: webdriver.Chrome, address: str, heading: str, *hidden: str) -> None:
+    """The page at `address` is refused under `heading`, and shows none of `hidden`."""
+    browser.get(address)
+    assert browser.find_element(By.TAG_NAME, "h1").text == heading
+    for text in hidden:
+        assert text not in browser.page_source
+
+
 @pytest.fixture
 def signed_in(system: RunningSystem, browser: webdriver.Chrome, published: None) -> None:
     """The scenario's savings recorded, and the browser signed in as its trust's manager."""
@@ -136,10 +151,8 @@ def test_a_manager_reads_the_headline_figures_in_a_browser(
     system: RunningSystem, browser: webdriver.Chrome, published: None
 ) -> None:
     url = system.urls["savings"]
-    browser.delete_all_cookies()
-    browser.get(f"{url}/trusts/{SCENARIO.trust_id}")
     # Not signed in yet: the dashboard sends the browser to the sign-in form.
-    assert browser.current_url == f"{url}/sign-in"
+    sent_to_sign_in(browser, f"{url}/trusts/{SCENARIO.trust_id}", f"{url}/sign-in")
     sign_in(browser, system)
 
     shown, _ = headline_against_api(browser, system, "savings")
@@ -269,9 +282,7 @@ def test_another_trusts_dashboard_is_refused_in_the_browser(
     system: RunningSystem, browser: webdriver.Chrome, signed_in: None
 ) -> None:
     # Signed in as trust 3101's manager; trust 3001 is someone else's.
-    browser.get(f"{system.urls['savings']}/trusts/3001")
-    assert browser.find_element(By.TAG_NAME, "h1").text == "Not your trust"
-    assert "Fenland" not in browser.page_source
+    refused(browser, f"{system.urls['savings']}/trusts/3001", "Not your trust", "Fenland")
 
 
 def test_signing_out_in_the_browser_ends_the_session(
@@ -352,11 +363,8 @@ def test_a_school_reads_its_own_page_in_a_browser(
     # Its own CSV is a link on the page; a trust's dashboard is not the school's to read.
     link = browser.find_element(By.PARTIAL_LINK_TEXT, "Download your ledger")
     assert link.get_attribute("href") == f"{url}/schools/{alder}/ledger.csv"
-    browser.get(f"{url}/trusts/{SCENARIO.trust_id}")
-    assert browser.find_element(By.TAG_NAME, "h1").text == "Not your trust"
-    browser.get(f"{url}/schools/{SCENARIO.urns[1]}")
-    assert browser.find_element(By.TAG_NAME, "h1").text == "Not your school"
-    assert "Birch" not in browser.page_source
+    refused(browser, f"{url}/trusts/{SCENARIO.trust_id}", "Not your trust")
+    refused(browser, f"{url}/schools/{SCENARIO.urns[1]}", "Not your school", "Birch")
 
 
 def test_a_manager_reads_savings_achieved_in_a_browser(

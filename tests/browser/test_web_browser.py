@@ -14,7 +14,7 @@ from selenium.webdriver.support.wait import WebDriverWait
 
 from procure.launcher import RunningSystem
 from shared.auth import Role
-from tests.browser.test_dashboard_browser import browser, on_a_phone
+from tests.browser.test_dashboard_browser import browser, on_a_phone, sent_to_sign_in
 from tests.browser.test_dashboard_browser import keep as dashboard_keep
 from tests.helpers import bearer
 from tests.integration.test_web_accounts import pool_demand
@@ -72,9 +72,7 @@ def test_a_manager_signs_in_and_out_in_a_browser(
     system: RunningSystem, browser: webdriver.Chrome, manager: str
 ) -> None:
     web = system.urls["web"]
-    browser.delete_all_cookies()
-    browser.get(f"{web}/")
-    assert browser.current_url == f"{web}/sign-in"
+    sent_to_sign_in(browser, f"{web}/", f"{web}/sign-in")
     keep(browser, "web-sign-in")
 
     fill(browser, "Email address", manager)

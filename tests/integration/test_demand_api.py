@@ -76,6 +76,14 @@ async def load_registry(
     return report
 
 
+async def registered_school(
+    http: httpx.AsyncClient, system: RunningSystem, trust: str, urn: str
+) -> dict[str, str]:
+    """The school registered, open, in the trust; its credentials."""
+    await load_registry(http, system, registry_rows(trust, [urn]))
+    return as_school(system, urn)
+
+
 def line(urn: str, **changes: Any) -> dict[str, Any]:
     return demand_line(END.isoformat(), **({"school_urn": urn} | changes))
 
@@ -224,8 +232,7 @@ async def test_submit_read_and_replay(system: RunningSystem) -> None:
 
 async def test_fifty_simultaneous_posts_with_one_key_give_one_line(system: RunningSystem) -> None:
     async with client(system) as http:
-        await load_registry(http, system, registry_rows("1003", ["100301"]))
-        school = as_school(system, "100301")
+        school = await registered_school(http, system, "1003", "100301")
         responses = await asyncio.gather(
             *(post_line(http, school, line("100301"), key="burst-1") for _ in range(50))
         )
@@ -241,8 +248,7 @@ async def test_fifty_simultaneous_posts_with_one_key_give_one_line(system: Runni
 
 async def test_a_compatible_unit_is_stored_in_the_categorys_unit(system: RunningSystem) -> None:
     async with client(system) as http:
-        await load_registry(http, system, registry_rows("1004", ["100401"]))
-        school = as_school(system, "100401")
+        school = await registered_school(http, system, "1004", "100401")
         # 145.5 MWh at 287.1000 GBP/MWh = 145,500 kWh at 0.2871 GBP/kWh
         response = await post_line(
             http,
@@ -307,8 +313,7 @@ async def test_who_may_submit_and_read(system: RunningSystem) -> None:
 
 async def test_validation_errors_name_every_field(system: RunningSystem) -> None:
     async with client(system) as http:
-        await load_registry(http, system, registry_rows("1007", ["100701"]))
-        school = as_school(system, "100701")
+        school = await registered_school(http, system, "1007", "100701")
         response = await post_line(
             http,
             school,
@@ -406,8 +411,7 @@ async def test_list_filters_and_pages(system: RunningSystem) -> None:
 
 async def test_amend_and_withdraw_emit_their_events(system: RunningSystem) -> None:
     async with client(system) as http, tail(system, Topics.DEMAND) as read:
-        await load_registry(http, system, registry_rows("1010", ["101001"]))
-        school = as_school(system, "101001")
+        school = await registered_school(http, system, "1010", "101001")
         created = (await post_line(http, school, line("101001", current_supplier="Acme"))).json()
         url = f"/v1/demands/{created['demand_id']}"
 

@@ -36,6 +36,12 @@ TENDER = UUID("11111111-1111-4111-8111-111111111111")
 CSRF = "c" * 43
 AT = datetime(2027, 1, 15, 12, 0, tzinfo=UTC)
 MONEY = ("annual_baseline_cost", "annual_contract_cost", "annual_saving", "term_saving")
+SIX = (*MONEY, "saving_pct", "economy_of_scale")
+
+
+def six(*values: str) -> dict[str, Decimal]:
+    """The six savings figures by name, in the order of SIX: B, C, S, T, S % and E."""
+    return dict(zip(SIX, map(Decimal, values), strict=True))
 
 
 def entry(urn: str, name: str, q: str, b: str, figures: tuple[str, ...], pct: str) -> LedgerEntry:
@@ -99,14 +105,7 @@ def school(e: LedgerEntry) -> SchoolSavings:
 
 
 # Trust: B 3,800, C 3,500, S 300, 300 / 3,800 = 7.89%, E 700.
-TOTALS = {
-    "annual_baseline_cost": Decimal("3800.00"),
-    "annual_contract_cost": Decimal("3500.00"),
-    "annual_saving": Decimal("300.00"),
-    "term_saving": Decimal("300.00"),
-    "saving_pct": Decimal("7.89"),
-    "economy_of_scale": Decimal("700.00"),
-}
+TOTALS = six("3800.00", "3500.00", "300.00", "300.00", "7.89", "700.00")
 
 
 # The trust's one contract, as the dashboard lists it (the contract of ALDER and CEDAR).
@@ -279,13 +278,8 @@ SPARK = VOLT.model_copy(
         "schools": 1,
         "pooled_quantity": Decimal(5000),
         "pooled_unit_price": Decimal("0.2600"),
-        "annual_baseline_cost": Decimal("1500.00"),
-        "annual_contract_cost": Decimal("1300.00"),
-        "annual_saving": Decimal("200.00"),
-        "term_saving": Decimal("200.00"),
-        "saving_pct": Decimal("13.33"),
-        "economy_of_scale": Decimal("100.00"),
     }
+    | six("1500.00", "1300.00", "200.00", "200.00", "13.33", "100.00")
 )
 
 
@@ -398,12 +392,7 @@ def test_a_contract_in_lots_shows_each_award_and_the_dashboard_links_to_each() -
     # E 700 + 100 = 800.
     page = contract(
         [award(VOLT, [ALDER, CEDAR], 1, "Fenland"), award(SPARK, [BIRCH], 2, "Breckland")],
-        annual_baseline_cost=Decimal("5300.00"),
-        annual_contract_cost=Decimal("4800.00"),
-        annual_saving=Decimal("500.00"),
-        term_saving=Decimal("500.00"),
-        saving_pct=Decimal("9.43"),
-        economy_of_scale=Decimal("800.00"),
+        **six("5300.00", "4800.00", "500.00", "500.00", "9.43", "800.00"),
     )
     assert "3 schools &middot; 2 lots, each awarded on its own" in page
     assert '<dd class="value" id="annual-saving">£500.00</dd>' in page
@@ -507,7 +496,7 @@ def test_the_contract_list_gives_the_schools_supply_starts() -> None:
 
 def own(entries: list[LedgerEntry]) -> SchoolDetail:
     """Alder's own page: its figures are its one entry's (or none)."""
-    figures = {name: getattr(ALDER, name) for name in (*MONEY, "saving_pct", "economy_of_scale")}
+    figures = {name: getattr(ALDER, name) for name in SIX}
     if not entries:
         figures = dict.fromkeys(MONEY, Decimal("0.00")) | {
             "saving_pct": None,
