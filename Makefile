@@ -21,7 +21,7 @@ run: install
 test: install browser
 	$(BIN)/pytest -m "not compose"
 
-# Only the fault suite (also part of `make test`): 5,000 lines per fault, about 3.5 minutes.
+# Only the fault suite (also part of `make test`): 5,000 lines per fault, about 4 minutes.
 test-faults: install
 	$(BIN)/pytest -m faults tests/faults
 

@@ -79,6 +79,10 @@ class Rig:
     stopped: bool = False
 
 
+# The services the events flow through; the web workspace only calls their APIs.
+FLOW = tuple(s for s in SERVICES if s != "web")
+
+
 @contextmanager
 def rig(failpoints: dict[str, str]) -> Iterator[Rig]:
     """A broker behind a proxy, a database, and the three services started side by side, each
@@ -99,7 +103,7 @@ def rig(failpoints: dict[str, str]) -> Iterator[Rig]:
             idempotence=False,
             local_broker=True,
         )
-        urls = {s: f"http://127.0.0.1:{processes.free_port()}" for s in SERVICES}
+        urls = {s: f"http://127.0.0.1:{processes.free_port()}" for s in FLOW}
         system = RunningSystem(infra, secrets.token_urlsafe(48), urls, SERVICE_ENV)
         stack.callback(system.stop_all)
         start_services(system, failpoints)
@@ -108,10 +112,10 @@ def rig(failpoints: dict[str, str]) -> Iterator[Rig]:
 
 def start_services(system: RunningSystem, failpoints: dict[str, str]) -> None:
     """The three services side by side, each with its failpoints; returns once all are ready."""
-    with ThreadPoolExecutor(len(SERVICES)) as starting:
+    with ThreadPoolExecutor(len(FLOW)) as starting:
         started = [
             starting.submit(system.start, s, env={"PROCURE_FAILPOINTS": failpoints.get(s, "")})
-            for s in SERVICES
+            for s in FLOW
         ]
         for future in started:
             future.result()
@@ -237,7 +241,11 @@ async def restart_broker_empty(rig: Rig) -> None:
     rig.broker.stop(signal.SIGKILL)
     await asyncio.sleep(2)
     broker = restart(rig.broker, rig.infra.kafka_partitions)
-    await asyncio.to_thread(rig.system.restart_with_broker, broker)
+    rig.stopped = True  # as in `procure up`, the supervisor leaves the instances to this restart
+    try:
+        await asyncio.to_thread(rig.system.restart_with_broker, broker)
+    finally:
+        rig.stopped = False
 
 
 async def stop_and_start_everything(rig: Rig) -> None:
