@@ -41,7 +41,7 @@ compose-up:
 compose-down:
 	deploy/local/stack.sh down
 
-# The real stack (about 11 minutes on a fresh machine, 8 with the images built; not part of
+# The real stack (2 minutes with the base images built, 23.5 from a bare podman; not part of
 # `make test` nor CI, see README): up, the whole flow over HTTP, the stack and one container
 # restarted, two instances of tendering and savings, logs, the image, down.
 test-compose: install
