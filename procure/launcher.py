@@ -25,8 +25,6 @@ from procure.supervisor import Supervisor, Watched
 from shared.auth import Role, issue_token
 
 DEFAULT_PORTS = {"demand": 8001, "tendering": 8002, "savings": 8003, "web": 8000}
-# Starts of an instance after the broker's restart before giving up.
-START_ATTEMPTS = 3
 # How much of an instance's log an instance that failed to start shows.
 LOG_LINES_SHOWN = 20
 # Where the services listen unless the operator sets HTTP_HOST.
@@ -118,20 +116,7 @@ class RunningSystem:
             restart_broker()
             for instance, url in list(self.urls.items()):
                 if instance in self.processes:
-                    self._start_again(instance, int(url.rsplit(":", 1)[1]))
-
-    def _start_again(self, instance: str, port: int) -> None:
-        # A broker just started can refuse a client for a moment (a start then fails, exit 3):
-        # tried again, as the supervisor would.
-        for attempt in range(1, START_ATTEMPTS + 1):
-            try:
-                self.start(instance.split("-")[0], instance, port)
-                return
-            except (RuntimeError, TimeoutError):
-                self.kill(instance)
-                if attempt == START_ATTEMPTS:
-                    raise
-                time.sleep(1)
+                    self.start(instance.split("-")[0], instance, int(url.rsplit(":", 1)[1]))
 
     def supervise(self, supervisor: Supervisor, also: Sequence[Watched] = ()) -> None:
         """Have `supervisor` restart every instance started so far, and the embedded broker
