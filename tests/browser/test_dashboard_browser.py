@@ -3,71 +3,33 @@ reads the headline figures off the page, checks them against the API, clicks thr
 contract's page and checks its figures against the API too, and keeps screenshots (and prints of
 the pages as PDF) in test-artifacts/. Signing in through the real form also shows that the
 browser's own Origin passes the sign-in's cross-site check.
-
-Chromium and its driver are Debian's `chromium` and `chromium-driver` (`make browser`).
 """
 
-import base64
 import re
-import tempfile
-from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.common.print_page_options import PrintOptions
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
 
 from procure.infra.provision import Infrastructure
 from procure.launcher import RunningSystem
 from shared.auth import Role
+from tests.browser.browsing import keep, on_a_phone, sent_to_sign_in, shown_charts
 from tests.helpers import bearer
 from tests.integration.realised_scenario import Spending, spent
 from tests.integration.savings_scenario import Scenario, recorded
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-# A phone's screen width in CSS pixels (iPhone 12 to 15).
-PHONE = 390
 SCENARIO = Scenario("3101", 310101)
 # A trust of its own with invoices before and after its award (realised_scenario.py).
 SPENDING = Spending("3105", 310501)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[webdriver.Chrome]:
-    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        pytest.fail("Chromium is not installed: run `make browser` (Debian chromium packages)")
-    with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
-        options = webdriver.ChromeOptions()
-        options.binary_location = str(CHROMIUM)
-        for argument in (
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            f"--user-data-dir={profile}",
-            "--window-size=1280,900",
-        ):
-            options.add_argument(argument)
-        driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
-        try:
-            yield driver
-        finally:
-            driver.quit()
 
 
 @pytest.fixture(scope="module")
@@ -104,13 +66,6 @@ def school_signs_in(browser: webdriver.Chrome, system: RunningSystem, urn: str) 
     browser.find_element(By.ID, "token").send_keys(system.token(Role.SCHOOL, urn))
     browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
     WebDriverWait(browser, 10).until(expected_conditions.url_to_be(f"{url}/schools/{urn}"))
-
-
-def sent_to_sign_in(browser: webdriver.Chrome, address: str, sign_in_form: str) -> None:
-    """A browser without cookies that asks for `address` is sent to the sign-in form."""
-    browser.delete_all_cookies()
-    browser.get(address)
-    assert browser.current_url == sign_in_form
 
 
 def refused(browser: webdriver.Chrome, address: str, heading: str, *hidden: str) -> None:
@@ -181,54 +136,6 @@ def test_a_manager_reads_the_headline_figures_in_a_browser(
     # The session and CSRF cookies are out of reach of scripts and never sent cross-site.
     cookies = {(c["name"], c["httpOnly"], c["sameSite"]) for c in browser.get_cookies()}
     assert cookies == {("procure_session", True, "Strict"), ("procure_csrf", True, "Strict")}
-
-
-def shown_charts(browser: webdriver.Chrome) -> list[Any]:
-    """The charts the page shows at its width (each bar chart is drawn wide and narrow)."""
-    return [
-        c for c in browser.find_elements(By.CSS_SELECTOR, "svg.chart[role=img]") if c.is_displayed()
-    ]
-
-
-def keep(browser: webdriver.Chrome, name: str) -> None:
-    """A full-length screenshot and a print (PDF) of the page, as test artefacts."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    height = browser.execute_script("return document.documentElement.scrollHeight")
-    browser.set_window_size(1280, height)
-    assert browser.save_screenshot(str(ARTIFACTS / f"{name}.png"))
-    printed = browser.print_page(PrintOptions())
-    (ARTIFACTS / f"{name}.pdf").write_bytes(base64.b64decode(printed))
-    browser.set_window_size(1280, 900)
-
-
-def on_a_phone(browser: webdriver.Chrome, name: str) -> None:
-    """The page on a 390 px phone screen: nothing wider than the screen but the tables, which
-    scroll inside their own box; the narrow charts shown, not the wide ones. Keeps a
-    full-length screenshot as `{name}-phone.png`."""
-    metrics = {"width": PHONE, "height": 844, "deviceScaleFactor": 1, "mobile": True}
-    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
-    try:
-        assert browser.execute_script("return window.innerWidth") == PHONE
-        assert browser.execute_script("return document.documentElement.scrollWidth") <= PHONE
-        for chart in shown_charts(browser):
-            assert "chart-wide" not in (chart.get_attribute("class") or "")
-            assert chart.size["width"] <= PHONE
-        # Every element shown outside the tables ends within the screen: asked of the page in
-        # one script (an element at a time over WebDriver takes seconds on a long page).
-        wider = browser.execute_script(
-            "return [...document.querySelectorAll('main *:not(table *)')]"
-            ".filter(e => e.tagName !== 'TABLE' && e.checkVisibility())"
-            ".map(e => [e.tagName, e.getAttribute('class'), e.getBoundingClientRect().right])"
-            ".filter(([, , right]) => right > arguments[0])",
-            PHONE + 1,
-        )
-        assert wider == []
-        height = browser.execute_script("return document.documentElement.scrollHeight")
-        browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics | {"height": height})
-        ARTIFACTS.mkdir(exist_ok=True)
-        assert browser.save_screenshot(str(ARTIFACTS / f"{name}-phone.png"))
-    finally:
-        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
 
 def test_a_manager_clicks_through_to_a_contracts_page(

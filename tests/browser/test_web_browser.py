@@ -9,19 +9,15 @@ import httpx
 import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
-from selenium.webdriver.support.wait import WebDriverWait
 
 from procure.launcher import RunningSystem
 from shared.auth import Role
-from tests.browser.test_dashboard_browser import browser, on_a_phone, sent_to_sign_in
-from tests.browser.test_dashboard_browser import keep as dashboard_keep
+from tests.browser.browsing import fill, follow, on_a_phone, press, sent_to_sign_in
+from tests.browser.browsing import keep as dashboard_keep
 from tests.helpers import bearer
 from tests.integration.test_web_accounts import pool_demand
 
 pytestmark = pytest.mark.e2e
-
-__all__ = ["browser"]  # the module's Chromium, shared with the dashboard's browser tests
 
 EMAIL = "sam.okafor@oak-trust.example"
 PASSWORD = "copper lantern meadow"
@@ -53,21 +49,6 @@ def keep(browser: webdriver.Chrome, name: str) -> None:
     on_a_phone(browser, name)
 
 
-def fill(browser: webdriver.Chrome, label: str, value: str) -> None:
-    """Types into the field a label names, as a person finds it."""
-    target = browser.find_element(By.XPATH, f"//label[text()='{label}']").get_attribute("for")
-    field = browser.find_element(By.ID, target or "")
-    field.clear()
-    field.send_keys(value)
-
-
-def press(browser: webdriver.Chrome, text: str) -> None:
-    """Clicks a button and waits for the page it leads to (the old one gone)."""
-    button = browser.find_element(By.XPATH, f"//button[normalize-space()='{text}']")
-    button.click()
-    WebDriverWait(browser, 30).until(expected_conditions.staleness_of(button))
-
-
 def test_a_manager_signs_in_and_out_in_a_browser(
     system: RunningSystem, browser: webdriver.Chrome, manager: str
 ) -> None:
@@ -93,7 +74,7 @@ def test_a_manager_signs_in_and_out_in_a_browser(
         assert item in menu
     keep(browser, "web-home-manager")
 
-    browser.find_element(By.LINK_TEXT, "Pools").click()
+    follow(browser, "Pools")
     assert browser.find_element(By.TAG_NAME, "h1").text == "Pools"
     assert "Electricity" in browser.find_element(By.TAG_NAME, "table").text
     keep(browser, "web-pools")
@@ -139,6 +120,6 @@ def test_a_supplier_sets_a_password_from_the_link_and_signs_in(
     fill(browser, "Password", PASSWORD)
     press(browser, "Sign in")
     assert browser.find_element(By.TAG_NAME, "h1").text == "Ola Bello"
-    browser.find_element(By.LINK_TEXT, "Open tenders").click()
+    follow(browser, "Open tenders")
     assert browser.find_element(By.TAG_NAME, "h1").text == "Open tenders"
     keep(browser, "web-open-tenders")

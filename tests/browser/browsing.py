@@ -1,0 +1,109 @@
+"""What the browser tests do with a page, as a person would: follow a link or press a button and
+wait for the page it leads to, fill a field by its label, and keep the page as screenshots (at
+1280 px and on a 390 px phone) and a PDF print in test-artifacts/."""
+
+import base64
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.print_page_options import PrintOptions
+from selenium.webdriver.support.wait import WebDriverWait
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+# A phone's screen width in CSS pixels (iPhone 12 to 15).
+PHONE = 390
+
+
+def loaded_after(browser: webdriver.Chrome, act: Callable[[], None]) -> None:
+    """Does `act` and waits until a new document has loaded in place of the old one.
+
+    The old document is marked first; the wait ends when a page without the mark is complete.
+    Waiting for an old element to go stale is not enough: while Chromium swaps documents its
+    driver may answer "Node with given id does not belong to the document" instead of a stale
+    element, and a later read can hit the old page."""
+    browser.execute_script("window.procureLeaving = true")
+    act()
+    WebDriverWait(browser, 30, ignored_exceptions=(WebDriverException,)).until(
+        lambda b: b.execute_script(
+            "return window.procureLeaving !== true && document.readyState === 'complete'"
+        )
+    )
+
+
+def press(browser: webdriver.Chrome, text: str) -> None:
+    """Clicks the button that says `text` and waits for the page it leads to."""
+    button = browser.find_element(By.XPATH, f"//button[normalize-space()='{text}']")
+    loaded_after(browser, button.click)
+
+
+def follow(browser: webdriver.Chrome, link_text: str) -> None:
+    """Clicks the link that says `link_text` and waits for the page it leads to."""
+    link = browser.find_element(By.LINK_TEXT, link_text)
+    loaded_after(browser, link.click)
+
+
+def fill(browser: webdriver.Chrome, label: str, value: str) -> None:
+    """Types into the field a label names, as a person finds it."""
+    target = browser.find_element(By.XPATH, f"//label[text()='{label}']").get_attribute("for")
+    field = browser.find_element(By.ID, target or "")
+    field.clear()
+    field.send_keys(value)
+
+
+def sent_to_sign_in(browser: webdriver.Chrome, address: str, sign_in_form: str) -> None:
+    """A browser without cookies that asks for `address` is sent to the sign-in form."""
+    browser.delete_all_cookies()
+    browser.get(address)
+    assert browser.current_url == sign_in_form
+
+
+def shown_charts(browser: webdriver.Chrome) -> list[Any]:
+    """The charts the page shows at its width (each bar chart is drawn wide and narrow)."""
+    return [
+        c for c in browser.find_elements(By.CSS_SELECTOR, "svg.chart[role=img]") if c.is_displayed()
+    ]
+
+
+def keep(browser: webdriver.Chrome, name: str) -> None:
+    """A full-length screenshot and a print (PDF) of the page, as test artefacts."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    height = browser.execute_script("return document.documentElement.scrollHeight")
+    browser.set_window_size(1280, height)
+    assert browser.save_screenshot(str(ARTIFACTS / f"{name}.png"))
+    printed = browser.print_page(PrintOptions())
+    (ARTIFACTS / f"{name}.pdf").write_bytes(base64.b64decode(printed))
+    browser.set_window_size(1280, 900)
+
+
+def on_a_phone(browser: webdriver.Chrome, name: str) -> None:
+    """The page on a 390 px phone screen: nothing wider than the screen but the tables, which
+    scroll inside their own box; the narrow charts shown, not the wide ones. Keeps a
+    full-length screenshot as `{name}-phone.png`."""
+    metrics = {"width": PHONE, "height": 844, "deviceScaleFactor": 1, "mobile": True}
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+    try:
+        assert browser.execute_script("return window.innerWidth") == PHONE
+        assert browser.execute_script("return document.documentElement.scrollWidth") <= PHONE
+        for chart in shown_charts(browser):
+            assert "chart-wide" not in (chart.get_attribute("class") or "")
+            assert chart.size["width"] <= PHONE
+        # Every element shown outside the tables ends within the screen: asked of the page in
+        # one script (an element at a time over WebDriver takes seconds on a long page).
+        wider = browser.execute_script(
+            "return [...document.querySelectorAll('main *:not(table *)')]"
+            ".filter(e => e.tagName !== 'TABLE' && e.checkVisibility())"
+            ".map(e => [e.tagName, e.getAttribute('class'), e.getBoundingClientRect().right])"
+            ".filter(([, , right]) => right > arguments[0])",
+            PHONE + 1,
+        )
+        assert wider == []
+        height = browser.execute_script("return document.documentElement.scrollHeight")
+        browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics | {"height": height})
+        ARTIFACTS.mkdir(exist_ok=True)
+        assert browser.save_screenshot(str(ARTIFACTS / f"{name}-phone.png"))
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
