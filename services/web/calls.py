@@ -4,7 +4,7 @@ address as its subject (shared/auth.py), and sends it server-side; the browser n
 Each service checks role and scope on its own, as for any client.
 """
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
@@ -20,12 +20,14 @@ TOKEN_TTL = timedelta(minutes=5)
 
 
 class ServiceError(Exception):
-    """A service refused (`status` 4xx) or could not answer (`status` 502)."""
+    """A service refused (`status` 4xx, with its problem details' field `errors`, each
+    {"field": ..., "reason": ...}) or could not answer (`status` 502)."""
 
-    def __init__(self, status: int, detail: str) -> None:
+    def __init__(self, status: int, detail: str, errors: Sequence[Mapping[str, str]] = ()) -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
+        self.errors = list(errors)
 
 
 def person_token(secret: str, account: Account) -> str:
@@ -51,12 +53,35 @@ class Services:
         self, account: Account, service: str, path: str, params: Mapping[str, str] | None = None
     ) -> Any:
         """The JSON a service answers `GET path` with, asked as `account`."""
+        return await self.send(account, "GET", service, path, params=params)
+
+    async def send(
+        self,
+        account: Account,
+        method: str,
+        service: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        content: bytes | None = None,
+        content_type: str | None = None,
+    ) -> Any:
+        """The JSON a service answers `method path` with (None for an empty answer), asked as
+        `account`; a JSON body in `json`, or raw bytes of `content_type` (a CSV) in `content`."""
         if self._client is None:
             raise ServiceError(502, "the workspace is not started yet")
         headers = {"Authorization": f"Bearer {person_token(self._secret, account)}"}
+        if content_type is not None:
+            headers["Content-Type"] = content_type
         try:
-            response = await self._client.get(
-                f"{self.urls[service]}{path}", params=params, headers=headers
+            response = await self._client.request(
+                method,
+                f"{self.urls[service]}{path}",
+                params=params,
+                json=json,
+                content=content,
+                headers=headers,
             )
         except httpx.HTTPError as exc:
             raise ServiceError(502, f"the {service} service did not answer") from exc
@@ -64,8 +89,9 @@ class Services:
             raise ServiceError(502, f"the {service} service had a problem")
         if response.status_code >= 400:
             try:
-                detail = str(response.json().get("detail") or response.json().get("title"))
+                problem = response.json()
             except ValueError:
-                detail = response.text[:200]
-            raise ServiceError(response.status_code, detail)
-        return response.json()
+                raise ServiceError(response.status_code, response.text[:200]) from None
+            detail = str(problem.get("detail") or problem.get("title"))
+            raise ServiceError(response.status_code, detail, problem.get("errors") or ())
+        return response.json() if response.content else None
