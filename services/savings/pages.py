@@ -6,6 +6,7 @@ shape; the pages need no JavaScript and print on A4. Every form carries the CSRF
 given (see dashboard.py).
 """
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -219,9 +220,13 @@ def _figures_row(name: str, f: Figures, before: str, extra: str = "") -> str:
 
 
 def _table(caption: str, columns: Sequence[str], body: str, foot: str = "") -> str:
-    """A table that scrolls on a narrow screen; `caption`, `body` and `foot` are HTML."""
+    """A table that scrolls on a narrow screen; `caption`, `body` and `foot` are HTML. Its box
+    is a region named by the caption that takes keyboard focus, so that it can be scrolled
+    without a mouse (WCAG 2.1.1)."""
+    name = re.sub(r"<[^>]*>", "", caption)  # the caption's words, still escaped
     return (
-        f'<div class="table-wrap"><table><caption>{caption}</caption>{_head(*columns)}'
+        f'<div class="table-wrap" role="region" aria-label="{name}" tabindex="0">'
+        f"<table><caption>{caption}</caption>{_head(*columns)}"
         f"<tbody>{body}</tbody>{foot}</table></div>"
     )
 

@@ -241,7 +241,9 @@ def _amount(value: Any) -> Decimal:
 def _table(
     caption: str, columns: Sequence[str], numeric: Collection[str], rows: Sequence[Sequence[str]]
 ) -> str:
-    """A table; the `numeric` columns are right-aligned; each row's first cell heads it."""
+    """A table; the `numeric` columns are right-aligned; each row's first cell heads it. Its box
+    is a region named by the caption that takes keyboard focus, so that it can be scrolled
+    without a mouse on a phone (WCAG 2.1.1)."""
     classes = ['class="num"' if name in numeric else "" for name in columns]
     heads = zip(columns, classes, strict=True)
     ths = "".join(f'<th scope="col" {cls}>{escape(name)}</th>' for name, cls in heads)
@@ -257,7 +259,8 @@ def _table(
         for row in rows
     )
     return (
-        f'<div class="table-wrap"><table class="table"><caption class="visually-hidden">'
+        f'<div class="table-wrap" role="region" aria-label="{escape(caption)}" tabindex="0">'
+        '<table class="table"><caption class="visually-hidden">'
         f"{escape(caption)}</caption><thead><tr>{ths}</tr></thead><tbody>{body}</tbody>"
         "</table></div>"
     )

@@ -1,8 +1,10 @@
 """What the browser tests do with a page, as a person would: follow a link or press a button and
 wait for the page it leads to, fill a field by its label, and keep the page as screenshots (at
-1280 px and on a 390 px phone) and a PDF print in test-artifacts/."""
+1280 px and on a 390 px phone) and a PDF print in test-artifacts/, each kept page checked by
+axe-core against WCAG 2.2 AA (its results kept beside the screenshots)."""
 
 import base64
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,10 +14,13 @@ from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.print_page_options import PrintOptions
 from selenium.webdriver.support.wait import WebDriverWait
+from selenium_axe_python import Axe
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 # A phone's screen width in CSS pixels (iPhone 12 to 15).
 PHONE = 390
+# The rules of WCAG 2.0, 2.1 and 2.2 at levels A and AA that axe-core checks.
+WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
 
 def loaded_after(browser: webdriver.Chrome, act: Callable[[], None]) -> None:
@@ -68,8 +73,32 @@ def shown_charts(browser: webdriver.Chrome) -> list[Any]:
     ]
 
 
+def violations(found: list[dict[str, Any]]) -> str:
+    """axe-core's violations as a list to read in a failed test: rule, impact, what it asks and
+    where on the page."""
+    lines = []
+    for rule in found:
+        lines.append(f"{rule['id']} ({rule['impact']}): {rule['help']}")
+        lines.extend(f"    {' '.join(map(str, node['target']))}" for node in rule["nodes"])
+    return "\n".join(lines)
+
+
+def accessible(browser: webdriver.Chrome, name: str) -> None:
+    """axe-core finds nothing against WCAG 2.2 AA on the page as it is now shown; its results
+    are kept as `{name}-axe.json`."""
+    axe = Axe(browser)
+    axe.inject()
+    results = axe.run(options={"runOnly": {"type": "tag", "values": WCAG_AA}})
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / f"{name}-axe.json").write_text(json.dumps(results, indent=2))
+    found = results["violations"]
+    assert not found, f"axe-core on {name} ({browser.current_url}):\n{violations(found)}"
+
+
 def keep(browser: webdriver.Chrome, name: str) -> None:
-    """A full-length screenshot and a print (PDF) of the page, as test artefacts."""
+    """A full-length screenshot and a print (PDF) of the page, as test artefacts, once axe-core
+    has found nothing against WCAG 2.2 AA on it."""
+    accessible(browser, name)
     ARTIFACTS.mkdir(exist_ok=True)
     height = browser.execute_script("return document.documentElement.scrollHeight")
     browser.set_window_size(1280, height)
@@ -81,8 +110,9 @@ def keep(browser: webdriver.Chrome, name: str) -> None:
 
 def on_a_phone(browser: webdriver.Chrome, name: str) -> None:
     """The page on a 390 px phone screen: nothing wider than the screen but the tables, which
-    scroll inside their own box; the narrow charts shown, not the wide ones. Keeps a
-    full-length screenshot as `{name}-phone.png`."""
+    scroll inside their own box; the narrow charts shown, not the wide ones; nothing found by
+    axe-core (the narrow layout shows other elements). Keeps a full-length screenshot as
+    `{name}-phone.png`."""
     metrics = {"width": PHONE, "height": 844, "deviceScaleFactor": 1, "mobile": True}
     browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
     try:
@@ -101,6 +131,7 @@ def on_a_phone(browser: webdriver.Chrome, name: str) -> None:
             PHONE + 1,
         )
         assert wider == []
+        accessible(browser, f"{name}-phone")
         height = browser.execute_script("return document.documentElement.scrollHeight")
         browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics | {"height": height})
         ARTIFACTS.mkdir(exist_ok=True)

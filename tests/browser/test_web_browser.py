@@ -2,7 +2,8 @@
 password through the form (so the browser's own Origin, cookies and CSRF token pass the
 checks), sees a wrong password summarised at the top, reaches the manager's home page and
 pools, signs out, and keeps screenshots in test-artifacts/ (web-sign-in.png,
-web-home-manager.png, web-pools.png, their PDF prints and their -phone variants at 390 px).
+web-home-manager.png, web-pools.png, their PDF prints and their -phone variants at 390 px),
+each page checked by axe-core (WCAG 2.2 AA) at both widths.
 """
 
 import httpx
@@ -12,7 +13,7 @@ from selenium.webdriver.common.by import By
 
 from procure.launcher import RunningSystem
 from shared.auth import Role
-from tests.browser.browsing import fill, follow, on_a_phone, press, sent_to_sign_in
+from tests.browser.browsing import accessible, fill, follow, on_a_phone, press, sent_to_sign_in
 from tests.browser.browsing import keep as dashboard_keep
 from tests.helpers import bearer
 from tests.integration.test_web_accounts import pool_demand
@@ -123,3 +124,12 @@ def test_a_supplier_sets_a_password_from_the_link_and_signs_in(
     follow(browser, "Open tenders")
     assert browser.find_element(By.TAG_NAME, "h1").text == "Open tenders"
     keep(browser, "web-open-tenders")
+
+    # The check fails a page that breaks a rule, and says which rule and where: a field that
+    # no label names.
+    browser.execute_script(
+        "const field = document.createElement('input'); field.id = 'unnamed';"
+        "document.querySelector('main').append(field)"
+    )
+    with pytest.raises(AssertionError, match=r"label \(critical\).*\n +#unnamed"):
+        accessible(browser, "web-broken-on-purpose")
