@@ -51,7 +51,7 @@ def cmd_up(args: argparse.Namespace) -> None:
 
 
 def _up(args: argparse.Namespace, folder: Path, throwaway: bool) -> None:
-    from procure.demo import TRUST_ID, realised_summary, run_demo
+    from procure.demo import TRUST_ID, demo_accounts, demo_sign_in, realised_summary, run_demo
 
     secret = token_secret(create=True, folder=folder)
     apis = [s for s in DEFAULT_PORTS if s != "web"]
@@ -101,6 +101,7 @@ def _up(args: argparse.Namespace, folder: Path, throwaway: bool) -> None:
         if args.demo and demo_done.exists():
             print(f"the demo trust {TRUST_ID} is already in this data folder: not loaded again")
             print(f"\nmanager token for trust {TRUST_ID}: {system.token(Role.MANAGER, TRUST_ID)}")
+            print(f"\n{demo_sign_in(demo_accounts(), system.urls['web'])}")
         elif args.demo:
             print(
                 "running the demo: 14 schools, 3 categories, 3 joint tenders, then a year of"
@@ -110,6 +111,7 @@ def _up(args: argparse.Namespace, folder: Path, throwaway: bool) -> None:
             print(f"\nSavings for trust {TRUST_ID}:\n{savings_cli.savings_table(demo.savings)}")
             print(f"\n{realised_summary(demo.realised, demo.invoices, system.urls['savings'])}")
             print(f"\nmanager token for trust {TRUST_ID}: {system.token(Role.MANAGER, TRUST_ID)}")
+            print(f"\n{demo_sign_in(demo.people, system.urls['web'])}")
             demo_done.touch(mode=0o600)
         print(next_steps(folder, system.urls, TRUST_ID if args.demo else None))
         print("\nrunning; press Ctrl-C to stop", flush=True)

@@ -138,6 +138,67 @@ SUPPLIER_NAMES = {
 }
 
 
+# --- the demo's people ---------------------------------------------------------------------
+
+# One password for every demo account, printed by `procure up --demo`: for a demo only, never
+# for a system that keeps real data (people there set their own through a one-time link).
+DEMO_PASSWORD = "demo only pooled purchase"  # noqa: S105 (printed on purpose: a demo's)
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    """A person of the demo with an account on the web workspace (POST /v1/users)."""
+
+    email: str
+    name: str
+    role: Role
+    scope: str
+
+
+def demo_accounts() -> list[DemoAccount]:
+    """The trust's business manager, the two suppliers who bid on energy and on licences, and
+    the trust's first school."""
+    school = demo_schools()[0]
+    return [
+        DemoAccount("manager@northern-lights.example", "Alex Morgan", Role.MANAGER, TRUST_ID),
+        DemoAccount("bids@brightgrid.example", "Priya Shah", Role.SUPPLIER, "brightgrid-energy"),
+        DemoAccount("tenders@classware.example", "Tom Reid", Role.SUPPLIER, "classware-uk"),
+        DemoAccount("office@leeds-a.example", "Jo Walker", Role.SCHOOL, school.urn),
+    ]
+
+
+def add_demo_accounts(system: RunningSystem) -> list[DemoAccount]:
+    """Adds the demo's people with DEMO_PASSWORD, as an operator would; an account already
+    there (a demo loaded again into a kept data folder) is left as it is."""
+    people = demo_accounts()
+    operator = _bearer(system.token(Role.OPERATOR))
+    with httpx.Client(timeout=60) as http:
+        for person in people:
+            added = http.post(
+                f"{system.urls['web']}/v1/users",
+                json={
+                    "email": person.email,
+                    "name": person.name,
+                    "role": str(person.role),
+                    "scope": person.scope,
+                    "password": DEMO_PASSWORD,
+                },
+                headers=operator,
+            )
+            if added.status_code != 409:
+                _ok(added)
+    return people
+
+
+def demo_sign_in(people: list[DemoAccount], web_url: str) -> str:
+    """Where and as whom to sign in to the demo, in a few lines."""
+    width = max(len(p.email) for p in people)
+    lines = [f"sign in to the web workspace at {web_url}/sign-in as one of the demo's people,"]
+    lines.append(f'each with the demo-only password "{DEMO_PASSWORD}":')
+    lines += [f"  {p.email.ljust(width)}  {p.name} ({p.role}, {p.scope})" for p in people]
+    return "\n".join(lines)
+
+
 # --- a year of invoices ------------------------------------------------------------------------
 
 PENNY = Decimal("0.01")
@@ -342,16 +403,20 @@ def _bearer(token: str) -> dict[str, str]:
 @dataclass(frozen=True)
 class DemoReport:
     """What the demo leaves: the trust's savings report (what the awards promise), its realised
-    report (what a year of invoices achieved) and how many invoice lines were posted."""
+    report (what a year of invoices achieved), how many invoice lines were posted, and the
+    people who can sign in to the web workspace."""
 
     savings: dict[str, Any]
     realised: dict[str, Any]
     invoices: int
+    people: list[DemoAccount]
 
 
 def run_demo(system: RunningSystem, bidding_seconds: float = 2.0) -> DemoReport:
-    """Runs the demo scenario: demand, tenders and awards, then a year of invoices."""
+    """Runs the demo scenario: its people's accounts, demand, tenders and awards, then a year
+    of invoices."""
     rng = random.Random(2026)
+    people = add_demo_accounts(system)
     schools = demo_schools()
     demand, tendering, savings = (system.urls[s] for s in ("demand", "tendering", "savings"))
     manager = _bearer(system.token(Role.MANAGER, TRUST_ID))
@@ -454,7 +519,7 @@ def run_demo(system: RunningSystem, bidding_seconds: float = 2.0) -> DemoReport:
             "savings to classify every invoice",
         )
         realised = _ok(http.get(f"{report_url}/realised", headers=manager))
-        return DemoReport(report, realised, len(invoices))
+        return DemoReport(report, realised, len(invoices), people)
 
 
 def _post_invoices(

@@ -9,21 +9,32 @@ import pytest
 
 from procure.demo import (
     CATEGORIES,
+    DEMO_PASSWORD,
     KAFKA_SCHOOL,
     SUPPLIER_NAMES,
     TRUST_ID,
     UNCONTRACTED,
+    DemoAccount,
+    add_demo_accounts,
     demo_schools,
+    demo_sign_in,
     realised_summary,
     run_demo,
 )
 from procure.launcher import RunningSystem
 from shared.auth import Role
+from tests.integration.test_web_accounts import csrf_of
 
 pytestmark = pytest.mark.e2e
 
 FIGURES = ("realised_saving", "expected_saving", "price_variance", "off_contract_spend", "leakage")
 PENNY = Decimal("0.01")
+# What each of the demo's people finds on their home page, by role.
+HOME_LINKS = {
+    Role.MANAGER: ("Pools", "Tenders", "Savings dashboard"),
+    Role.SUPPLIER: ("Open tenders", "Your bids"),
+    Role.SCHOOL: ("Your demand", "Your savings"),
+}
 
 
 def test_the_demo_pools_tenders_awards_and_reports_savings(system: RunningSystem) -> None:
@@ -91,6 +102,39 @@ def test_the_demo_pools_tenders_awards_and_reports_savings(system: RunningSystem
     for label in ("Realised saving", "Price variance", "Off-contract spend", "Uncontracted"):
         assert label in summary
     assert f"{base}/realised" in summary
+
+    # The demo's people sign in to the web workspace with the printed password: the trust's
+    # manager, two suppliers who bid and one of its schools.
+    people = demo.people
+    assert {(p.role, p.scope) for p in people} == {
+        (Role.MANAGER, TRUST_ID),
+        (Role.SUPPLIER, "brightgrid-energy"),
+        (Role.SUPPLIER, "classware-uk"),
+        (Role.SCHOOL, demo_schools()[0].urn),
+    }
+    printed = demo_sign_in(people, system.urls["web"])
+    assert f"{system.urls['web']}/sign-in" in printed and DEMO_PASSWORD in printed
+    for person in people:
+        assert person.email in printed
+        _signs_in_to_their_home_page(system, person)
+    # Loading the demo's people again (a kept data folder) leaves them as they are.
+    assert add_demo_accounts(system) == people
+    _signs_in_to_their_home_page(system, people[0])
+
+
+def _signs_in_to_their_home_page(system: RunningSystem, person: DemoAccount) -> None:
+    """Signs in through the form, as a browser does (its CSRF token), and reads the home page."""
+    with httpx.Client(base_url=system.urls["web"], timeout=30) as browser:
+        token = csrf_of(browser.get("/sign-in"))
+        credentials = {"email": person.email, "password": DEMO_PASSWORD, "csrf_token": token}
+        answer = browser.post("/sign-in", data=credentials)
+        assert (answer.status_code, answer.headers.get("location")) == (303, "/"), answer.text
+        home = browser.get("/")
+        assert home.status_code == 200, person
+        assert f">{person.name}</h1>" in home.text
+        assert person.scope in home.text
+        for link in HOME_LINKS[person.role]:
+            assert f">{link}</a>" in home.text, (person.email, link)
 
 
 def _all_lines(base: str, manager: dict[str, str]) -> list[dict[str, Any]]:
