@@ -39,7 +39,7 @@ HOME_LINKS = {
 
 def test_the_demo_pools_tenders_awards_and_reports_savings(system: RunningSystem) -> None:
     # Bids must all be in before the deadline, on a busy machine too.
-    demo = run_demo(system, bidding_seconds=3.0)
+    demo = run_demo(system)
     report = demo.savings
 
     assert {c["category"] for c in report["categories"]} == set(CATEGORIES)
