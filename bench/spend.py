@@ -53,7 +53,7 @@ from bench.results import Figure, Report, percentile
 from bench.system import Bench, progress, settled
 from bench.workload import School, schools
 from services.savings.domain.ledger import RULE_VERSION, Allocation, entry_id, ledger_figures
-from services.savings.store import LedgerRow
+from services.savings.store import LEDGER_COLUMNS, LedgerRow, as_record
 from shared.auth import Role
 from shared.events import Topics
 from shared.service import KafkaRecord
@@ -212,7 +212,7 @@ async def _contracts(bench: Bench) -> None:
             )
     async with bench.db("savings") as conn:
         await conn.copy_records_to_table(
-            "ledger_entries", records=entries, columns=LedgerRow._fields
+            "ledger_entries", records=map(as_record, entries), columns=LEDGER_COLUMNS
         )
         await conn.copy_records_to_table(
             "award_tiers",

@@ -29,7 +29,7 @@ from services.savings.domain.ledger import (
     ledger_figures,
 )
 from services.savings.domain.supply import supply as supply_window
-from services.savings.store import LedgerRow
+from services.savings.store import LEDGER_COLUMNS, LedgerRow, as_record
 from shared.auth import Role
 from shared.domain.categories import categories
 
@@ -81,6 +81,12 @@ def _ledger() -> tuple[list[LedgerRow], dict[str, dict[str, Decimal]]]:
                 demand_id = uuid4()
                 rows.append(
                     LedgerRow(
+                        f.annual_baseline_cost,
+                        f.annual_contract_cost,
+                        f.annual_saving,
+                        f.term_saving,
+                        f.saving_pct,
+                        f.economy_of_scale,
                         entry_id(tender_id, demand_id),
                         trust,
                         tender_id,
@@ -96,12 +102,6 @@ def _ledger() -> tuple[list[LedgerRow], dict[str, dict[str, Decimal]]]:
                         allocation.solo_unit_price,
                         24,
                         start,
-                        f.annual_baseline_cost,
-                        f.annual_contract_cost,
-                        f.annual_saving,
-                        f.term_saving,
-                        f.saving_pct,
-                        f.economy_of_scale,
                         RULE_VERSION,
                         event_id,
                         recorded_at,
@@ -130,7 +130,9 @@ async def run(bench: Bench) -> Report:
         await conn.copy_records_to_table(
             "schools", records=schools, columns=["urn", "trust_id", "name", "trust_name"]
         )
-        await conn.copy_records_to_table("ledger_entries", records=rows, columns=LedgerRow._fields)
+        await conn.copy_records_to_table(
+            "ledger_entries", records=map(as_record, rows), columns=LEDGER_COLUMNS
+        )
         await conn.execute("ANALYZE schools")
         await conn.execute("ANALYZE ledger_entries")
         loaded = await conn.fetchval(

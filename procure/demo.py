@@ -23,10 +23,10 @@ import httpx
 from aiokafka import AIOKafkaProducer
 
 from procure.launcher import RunningSystem
-from services.savings.presentation import category_name, money
 from shared.auth import Role
 from shared.domain.dates import add_months
 from shared.events import Topics
+from shared.presentation import category_name, money
 
 TRUST_ID = "9001"
 TRUST_NAME = "Northern Lights Academy Trust"

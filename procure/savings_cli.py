@@ -13,19 +13,12 @@ from typing import Any
 import httpx
 
 from procure.cli_support import service_url, token_secret
-from services.savings.presentation import (
-    category_name,
-    headlines,
-    money,
-    percent,
-    quantity,
-    saving_note,
-    school_name,
-)
+from services.savings.presentation import headlines, percent, saving_note, school_name
 from services.savings.rebuild import RebuildError, rebuild
 from services.savings.reports import ContractSavings, TrustSavings
 from shared.auth import Role, issue_token
 from shared.domain.suppliers import supplier_label
+from shared.presentation import category_name, money, quantity
 from shared.settings import ServiceSettings
 
 

@@ -20,33 +20,7 @@ from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 from pydantic import BaseModel, create_model
 
-from shared.events import (
-    BidReceived,
-    DemandAmended,
-    DemandRegistered,
-    DemandWithdrawn,
-    Envelope,
-    EventData,
-    SavingsRecorded,
-    SchoolJoined,
-    SchoolLeft,
-    SpendRecorded,
-    TenderAwarded,
-    TenderCancelled,
-    TenderOpened,
-    TokenRevoked,
-    Topics,
-)
-
-# The event types each topic carries (README, "Topics and events").
-TOPIC_EVENTS: dict[str, tuple[type[EventData], ...]] = {
-    Topics.REGISTRY: (SchoolJoined, SchoolLeft),
-    Topics.DEMAND: (DemandRegistered, DemandAmended, DemandWithdrawn),
-    Topics.TENDERS: (TenderOpened, BidReceived, TenderAwarded, TenderCancelled),
-    Topics.SPEND: (SpendRecorded,),
-    Topics.SAVINGS: (SavingsRecorded,),
-    Topics.ACCESS: (TokenRevoked,),
-}
+from shared.events import TOPIC_EVENTS, Envelope, EventData, Topics
 
 DESCRIPTIONS: dict[str, str] = {
     Topics.REGISTRY: "Schools joining and leaving trusts, from GIAS registry loads; only real"

@@ -4,8 +4,9 @@ Migrations are plain `NNNN_name.sql` files applied in order, each in its own tra
 shared delivery tables (outbox, inbox) come first, then the service's own folder.
 """
 
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import asyncpg
 import structlog
@@ -30,6 +31,13 @@ async def row_by_id(
     sql = f"SELECT * FROM {table} WHERE {id_column} = $1{lock}"  # noqa: S608 (constants)
     row: asyncpg.Record | None = await conn.fetchrow(sql, row_id)
     return row
+
+
+def as_columns(rows: Iterable[Sequence[Any]], width: int) -> list[list[Any]]:
+    """Rows of `width` values as one list per column: the arrays `unnest($1::text[], ...)`
+    takes, one parameter each (`width` empty lists when there are no rows)."""
+    columns = [list(column) for column in zip(*rows, strict=True)]
+    return columns or [[] for _ in range(width)]
 
 
 async def create_pool(database_url: str, *, max_size: int = 10) -> asyncpg.Pool:

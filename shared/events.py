@@ -361,3 +361,16 @@ class TokenRevoked(EventData):
     event_type: ClassVar[str] = "token.revoked"
     token_id: str = Field(pattern=r"^[0-9a-f]{32}$")
     reason: str | None = None
+
+
+# --- topics and their events ------------------------------------------------------------------
+
+# The event types each topic carries (docs/events.md); shared/asyncapi.py documents them.
+TOPIC_EVENTS: dict[str, tuple[type[EventData], ...]] = {
+    Topics.REGISTRY: (SchoolJoined, SchoolLeft),
+    Topics.DEMAND: (DemandRegistered, DemandAmended, DemandWithdrawn),
+    Topics.TENDERS: (TenderOpened, BidReceived, TenderAwarded, TenderCancelled),
+    Topics.SPEND: (SpendRecorded,),
+    Topics.SAVINGS: (SavingsRecorded,),
+    Topics.ACCESS: (TokenRevoked,),
+}

@@ -23,7 +23,7 @@ from asyncpg.pool import PoolConnectionProxy
 
 from shared import failpoints
 from shared.broker_log import Written
-from shared.db import Connection
+from shared.db import Connection, as_columns
 from shared.events import Outgoing
 from shared.metrics import TOPICS_REPUBLISHED
 
@@ -145,14 +145,12 @@ async def _note_written(conn: Connection, written: Written) -> None:
     }
     if lost:
         await _republish(conn, lost)
-    keys = list(written)
+    positions = [(topic, partition, written[topic, partition][1]) for topic, partition in written]
     await conn.execute(
         "INSERT INTO broker_positions (topic, partition, next_offset)"
         " SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[])"
         " ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset",
-        [topic for topic, _ in keys],
-        [partition for _, partition in keys],
-        [written[k][1] for k in keys],
+        *as_columns(positions, 3),
     )
 
 

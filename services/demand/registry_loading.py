@@ -27,16 +27,9 @@ class RegistryReport(BaseModel):
 
 
 def _joined(school: School) -> SchoolJoined:
-    return SchoolJoined(
-        urn=school.urn,
-        name=school.name,
-        trust_name=school.trust_name,
-        phase=school.phase,
-        postcode=school.postcode,
-        local_authority=school.local_authority,
-        pupils=school.pupils,
-        status=school.status,
-    )
+    # The event carries the school's registry fields by their names; its trust is the
+    # envelope's key, not a field.
+    return SchoolJoined.model_validate(school, from_attributes=True)
 
 
 async def load_registry(

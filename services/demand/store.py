@@ -11,7 +11,7 @@ import asyncpg
 
 from services.demand.domain.lines import AWARDED, IN_TENDER, OPEN, WITHDRAWN, LineFields
 from services.demand.domain.schools import School
-from shared.db import Connection, row_by_id
+from shared.db import Connection, as_columns, row_by_id
 
 Key = tuple[str, str]  # (owner, idempotency key)
 
@@ -70,8 +70,7 @@ async def withdraw_open_lines_of_schools(
         " FROM unnest($1::text[], $2::text[]) AS w(urn, reason)"
         " WHERE d.school_urn = w.urn AND d.status = $4"
         " RETURNING d.*",
-        [urn for urn, _ in schools],
-        [reason for _, reason in schools],
+        *as_columns(schools, 2),
         WITHDRAWN,
         OPEN,
     )
@@ -105,7 +104,7 @@ async def insert_new(
     names = ", ".join(name for name, _ in columns)
     arrays = ", ".join(f"${i}::{kind}[]" for i, (_, kind) in enumerate(columns, 1))
     key = ", ".join(key_columns)
-    by_column = [list(values) for values in zip(*rows, strict=True)] or [[] for _ in columns]
+    by_column = as_columns(rows, len(columns))
     return await conn.fetch(
         f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}) AS new({names})"  # noqa: S608 (constants)
         f" ORDER BY {key} ON CONFLICT ({key}) DO NOTHING RETURNING {key}",
@@ -166,8 +165,7 @@ async def used_keys(
         f"SELECT l.{first}, l.{second}, l.request_hash, l.{id_column} FROM {table} l"  # noqa: S608 (constants)
         " JOIN unnest($1::text[], $2::text[]) AS k(a, b)"
         f" ON l.{first} = k.a AND l.{second} = k.b",
-        [a for a, _ in keys],
-        [b for _, b in keys],
+        *as_columns(keys, 2),
     )
     return {(r[first], r[second]): (r[id_column], r["request_hash"]) for r in rows}
 

@@ -65,65 +65,11 @@ async def tender_awarded(work: UnitOfWork, event: Envelope) -> None:
             part=award.part,
         )
         return
-    awarded_on = award.awarded_at.astimezone(UTC).date()
-
-    def supply_of(a: AwardAllocation) -> Supply:
-        # Events sent before allocations carried their own contract end: the lot's earliest.
-        contract_end = a.contract_end if a.contract_end is not None else award.contract_start
-        return supply(contract_end, award.standstill_ends, awarded_on, award.term_months)
-
-    figures = [
-        (
-            a,
-            ledger_figures(
-                Allocation(
-                    a.school_urn,
-                    a.quantity,
-                    a.baseline_unit_price,
-                    a.pooled_unit_price,
-                    a.solo_unit_price,
-                ),
-                award.term_months,
-            ),
-            supply_of(a),
-        )
-        for a in award.allocations
-    ]
-    rows = [
-        store.LedgerRow(
-            entry_id=entry_id(award.tender_id, a.demand_id),
-            trust_id=event.trust_id,
-            tender_id=award.tender_id,
-            bid_id=award.bid_id,
-            supplier_id=award.supplier_id,
-            demand_id=a.demand_id,
-            school_urn=a.school_urn,
-            category=award.category,
-            unit=award.unit,
-            quantity=a.quantity,
-            baseline_unit_price=a.baseline_unit_price,
-            pooled_unit_price=a.pooled_unit_price,
-            solo_unit_price=a.solo_unit_price,
-            term_months=award.term_months,
-            contract_start=award.contract_start,
-            **asdict(f),
-            rule_version=RULE_VERSION,
-            source_event_id=event.event_id,
-            # When the award happened, not when this row was written.
-            recorded_at=event.occurred_at,
-            lot=award.lot,
-            lot_name=award.lot_name,
-            standstill_ends=award.standstill_ends,
-            supply_start=window.start,
-            supply_end=window.end,
-            supplier_name=award.supplier_name,
-        )
-        for a, f, window in figures
-    ]
+    rows = ledger_rows(event, award)
     await store.insert_entries(work.conn, rows)
     # Spend that arrived before this award is classified again against it.
     await spend_intake.award_recorded(work.conn, event.trust_id, award, event.event_id)
-    total = totals(f for _, f, _ in figures)
+    total = totals(rows)
     recorded = SavingsRecorded(
         tender_id=award.tender_id,
         category=award.category,
@@ -143,6 +89,52 @@ async def tender_awarded(work: UnitOfWork, event: Envelope) -> None:
         event_id=recorded_event_id(award.tender_id, award.lot, award.part),
     )
     work.emit(Topics.SAVINGS, [out])
+
+
+def ledger_rows(event: Envelope, award: TenderAwarded) -> list[store.LedgerRow]:
+    """The ledger entries of an award event (`award` is its data), one per school's line."""
+    awarded_on = award.awarded_at.astimezone(UTC).date()
+
+    def supply_of(a: AwardAllocation) -> Supply:
+        # Events sent before allocations carried their own contract end: the lot's earliest.
+        contract_end = a.contract_end if a.contract_end is not None else award.contract_start
+        return supply(contract_end, award.standstill_ends, awarded_on, award.term_months)
+
+    def row(a: AwardAllocation) -> store.LedgerRow:
+        prices = Allocation(
+            a.school_urn, a.quantity, a.baseline_unit_price, a.pooled_unit_price, a.solo_unit_price
+        )
+        window = supply_of(a)
+        return store.LedgerRow(
+            **asdict(ledger_figures(prices, award.term_months)),
+            entry_id=entry_id(award.tender_id, a.demand_id),
+            trust_id=event.trust_id,
+            tender_id=award.tender_id,
+            bid_id=award.bid_id,
+            supplier_id=award.supplier_id,
+            demand_id=a.demand_id,
+            school_urn=a.school_urn,
+            category=award.category,
+            unit=award.unit,
+            quantity=a.quantity,
+            baseline_unit_price=a.baseline_unit_price,
+            pooled_unit_price=a.pooled_unit_price,
+            solo_unit_price=a.solo_unit_price,
+            term_months=award.term_months,
+            contract_start=award.contract_start,
+            rule_version=RULE_VERSION,
+            source_event_id=event.event_id,
+            # When the award happened, not when this row was written.
+            recorded_at=event.occurred_at,
+            lot=award.lot,
+            lot_name=award.lot_name,
+            standstill_ends=award.standstill_ends,
+            supply_start=window.start,
+            supply_end=window.end,
+            supplier_name=award.supplier_name,
+        )
+
+    return [row(a) for a in award.allocations]
 
 
 HANDLERS: dict[str, Handler] = {

@@ -12,7 +12,8 @@ from services.savings.domain.ledger import is_increase
 from services.savings.realised import RealisedFigures
 from services.savings.reports import Figures
 
-# Shared with the other services' pages; imported from here as before.
+# The shared formatters, re-exported for the dashboard's pages (services/savings/pages.py and
+# realised_pages.py import them from here); other modules import shared.presentation itself.
 from shared.presentation import LOCAL as LOCAL
 from shared.presentation import MINUS as MINUS
 from shared.presentation import category_name as category_name

@@ -8,7 +8,7 @@ from uuid import UUID
 
 import asyncpg
 
-from shared.db import Connection
+from shared.db import Connection, as_columns
 
 
 class Classification(NamedTuple):
@@ -43,8 +43,7 @@ async def lock(conn: Connection, keys: Iterable[tuple[str, str]]) -> None:
         "SELECT pg_advisory_xact_lock(hashtextextended(key, 17))"
         " FROM (SELECT DISTINCT trust_id || '/' || category AS key"
         " FROM unnest($1::text[], $2::text[]) AS k(trust_id, category) ORDER BY key) AS keys",
-        [trust_id for trust_id, _ in pairs],
-        [category for _, category in pairs],
+        *as_columns(pairs, 2),
     )
 
 
@@ -74,9 +73,7 @@ async def contracts(conn: Connection, keys: Sequence[tuple[str, str, str]]) -> l
         " FROM unnest($1::text[], $2::text[], $3::text[]) AS k(trust_id, school_urn, category)"
         " JOIN ledger_entries l ON l.trust_id = k.trust_id AND l.school_urn = k.school_urn"
         " AND l.category = k.category",
-        [trust_id for trust_id, _, _ in keys],
-        [urn for _, urn, _ in keys],
-        [category for _, _, category in keys],
+        *as_columns(keys, 3),
     )
 
 

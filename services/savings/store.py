@@ -5,19 +5,23 @@ equals the sum of what each school was shown.
 """
 
 from collections.abc import Sequence
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from decimal import Decimal
-from typing import NamedTuple
+from operator import attrgetter
+from typing import Any
 from uuid import UUID
 
 import asyncpg
 
-from services.savings.domain.ledger import MONEY
+from services.savings.domain.ledger import MONEY, Figures
 from shared.db import Connection
 
 
-class LedgerRow(NamedTuple):
-    """One ledger entry as stored; the column order of INSERT_ENTRY."""
+@dataclass(frozen=True)
+class LedgerRow(Figures):
+    """One ledger entry as stored: its six figures (the fields of Figures, first) and what they
+    are of."""
 
     entry_id: UUID
     trust_id: str
@@ -34,12 +38,6 @@ class LedgerRow(NamedTuple):
     solo_unit_price: Decimal
     term_months: int
     contract_start: date
-    annual_baseline_cost: Decimal
-    annual_contract_cost: Decimal
-    annual_saving: Decimal
-    term_saving: Decimal
-    saving_pct: Decimal | None
-    economy_of_scale: Decimal
     rule_version: str
     source_event_id: UUID
     recorded_at: datetime
@@ -51,6 +49,24 @@ class LedgerRow(NamedTuple):
     supply_end: date
     # The winning bidder's trading name, from the award event (None in older events).
     supplier_name: str | None = None
+
+
+# The columns of ledger_entries a row fills, in the order of its fields, and a row's values in
+# that order: what executemany and COPY take.
+LEDGER_COLUMNS = tuple(field.name for field in fields(LedgerRow))
+_values = attrgetter(*LEDGER_COLUMNS)
+
+
+def as_record(row: LedgerRow) -> tuple[Any, ...]:
+    return tuple(_values(row))
+
+
+# A constant made of the column names above; a re-recorded entry is a duplicate and is skipped.
+_INSERT_ENTRY = (
+    f"INSERT INTO ledger_entries ({', '.join(LEDGER_COLUMNS)})"  # noqa: S608 (constants)
+    f" VALUES ({', '.join(f'${n}' for n in range(1, len(LEDGER_COLUMNS) + 1))})"
+    " ON CONFLICT (tender_id, demand_id) DO NOTHING"
+)
 
 
 async def upsert_schools(conn: Connection, schools: Sequence[tuple[str, str, str, str]]) -> None:
@@ -75,18 +91,7 @@ async def award_recorded(conn: Connection, tender_id: UUID, demand_ids: list[UUI
 
 
 async def insert_entries(conn: Connection, rows: Sequence[LedgerRow]) -> None:
-    await conn.executemany(
-        "INSERT INTO ledger_entries (entry_id, trust_id, tender_id, bid_id, supplier_id, demand_id,"
-        " school_urn, category, unit, quantity, baseline_unit_price, pooled_unit_price,"
-        " solo_unit_price, term_months, contract_start, annual_baseline_cost,"
-        " annual_contract_cost, annual_saving, term_saving, saving_pct, economy_of_scale,"
-        " rule_version, source_event_id, recorded_at, lot, lot_name, standstill_ends,"
-        " supply_start, supply_end, supplier_name) VALUES"
-        " ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,"
-        " $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)"
-        " ON CONFLICT (tender_id, demand_id) DO NOTHING",
-        rows,
-    )
+    await conn.executemany(_INSERT_ENTRY, [as_record(row) for row in rows])
 
 
 async def trust_name(conn: Connection, trust_id: str) -> str | None:

@@ -11,12 +11,9 @@ ledger is not touched.
 
 import secrets
 from collections.abc import AsyncIterator
-from dataclasses import asdict
-from datetime import UTC, date, datetime
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
-from uuid import uuid4
 
 import asyncpg
 import httpx
@@ -25,13 +22,12 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 
 from procure.infra.provision import Infrastructure
-from services.savings import api, store
-from services.savings.domain.ledger import RULE_VERSION, Allocation, entry_id, ledger_figures
+from services.savings import api, intake, store
 from services.savings.main import MIGRATIONS
 from shared.auth import Role, issue_token
 from shared.db import Connection, migrate
 from shared.http import install_problem_handlers
-from tests.helpers import bearer
+from tests.helpers import award_to, bearer, new_event
 
 pytestmark = pytest.mark.integration
 
@@ -40,36 +36,13 @@ SECRET = secrets.token_urlsafe(48)
 
 
 def entry(trust_id: str, urn: str, category: str, quantity: str) -> store.LedgerRow:
-    allocation = Allocation(
-        urn, Decimal(quantity), Decimal("0.30"), Decimal("0.25"), Decimal("0.28")
-    )
-    tender_id, demand_id = uuid4(), uuid4()
-    return store.LedgerRow(
-        entry_id=entry_id(tender_id, demand_id),
-        trust_id=trust_id,
-        tender_id=tender_id,
-        bid_id=uuid4(),
-        supplier_id="volt-co",
-        demand_id=demand_id,
-        school_urn=urn,
-        category=category,
-        unit="kWh",
-        quantity=allocation.quantity,
-        baseline_unit_price=allocation.baseline_unit_price,
-        pooled_unit_price=allocation.pooled_unit_price,
-        solo_unit_price=allocation.solo_unit_price,
-        term_months=12,
-        contract_start=date(2027, 4, 1),
-        **asdict(ledger_figures(allocation, 12)),
-        rule_version=RULE_VERSION,
-        source_event_id=uuid4(),
-        recorded_at=datetime.now(UTC),
-        lot=None,
-        lot_name=None,
-        standstill_ends=None,
-        supply_start=date(2027, 4, 2),
-        supply_end=date(2028, 4, 1),
-    )
+    """The ledger entry of an award of one school's line, as the service records it."""
+    award = award_to(1)
+    [line] = award.allocations
+    one = line.model_copy(update={"school_urn": urn, "quantity": Decimal(quantity)})
+    award = award.model_copy(update={"category": category, "allocations": [one]})
+    [row] = intake.ledger_rows(new_event(award, trust_id=trust_id, correlation_id="test"), award)
+    return row
 
 
 @pytest.fixture

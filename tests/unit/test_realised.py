@@ -371,8 +371,9 @@ def test_totals_are_the_sums_of_the_rounded_lines(
         lines.append(
             Line(
                 urn, "electricity", c.status, c.contract and c.contract.tender_id, None, start,
-                start, x, amount, c.realised_saving, c.expected_saving, c.price_variance,
-                c.off_contract_spend, c.leakage,
+                start, x, amount, realised_saving=c.realised_saving,
+                expected_saving=c.expected_saving, price_variance=c.price_variance,
+                off_contract_spend=c.off_contract_spend, leakage=c.leakage,
             )
         )  # fmt: skip
     trust = totals(lines)

@@ -44,7 +44,8 @@ def six(*values: str) -> dict[str, Decimal]:
     return dict(zip(SIX, map(Decimal, values), strict=True))
 
 
-def entry(urn: str, name: str, q: str, b: str, figures: tuple[str, ...], pct: str) -> LedgerEntry:
+def entry(urn: str, name: str, q: str, b: str, figures: dict[str, Decimal]) -> LedgerEntry:
+    """An entry of TENDER (0.2500 joint, 0.3000 alone) with its six figures, from `six`."""
     return LedgerEntry(
         entry_id=UUID(int=int(urn)),
         tender_id=TENDER,
@@ -63,12 +64,10 @@ def entry(urn: str, name: str, q: str, b: str, figures: tuple[str, ...], pct: st
         contract_start=date(2027, 4, 1),
         supply_start=date(2027, 4, 2),
         supply_end=date(2028, 4, 1),
-        saving_pct=Decimal(pct),
-        economy_of_scale=Decimal(figures[4]),
         rule_version="savings-2026.1",
         source_event_id=UUID(int=3),
         recorded_at=AT,
-        **dict(zip(MONEY, (Decimal(f) for f in figures[:4]), strict=True)),
+        **figures,
     )
 
 
@@ -79,16 +78,14 @@ ALDER = entry(
     "Alder <Primary>",
     "10000",
     "0.3000",
-    ("3000.00", "2500.00", "500.00", "500.00", "500.00"),
-    "16.67",
+    six("3000.00", "2500.00", "500.00", "500.00", "16.67", "500.00"),
 )
 CEDAR = entry(
     "100002",
     "Cedar Primary",
     "4000",
     "0.2000",
-    ("800.00", "1000.00", "-200.00", "-200.00", "200.00"),
-    "-25.00",
+    six("800.00", "1000.00", "-200.00", "-200.00", "-25.00", "200.00"),
 ).model_copy(
     # Its current contract ends on 31 August 2027: supplied for 12 months from 1 September.
     update={"supply_start": date(2027, 9, 1), "supply_end": date(2028, 8, 31)}
@@ -260,8 +257,7 @@ BIRCH = entry(
     "Birch Academy",
     "5000",
     "0.3000",
-    ("1500.00", "1300.00", "200.00", "200.00", "100.00"),
-    "13.33",
+    six("1500.00", "1300.00", "200.00", "200.00", "13.33", "100.00"),
 ).model_copy(
     update={
         "bid_id": UUID(int=5),

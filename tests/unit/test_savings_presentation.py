@@ -4,23 +4,20 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from services.savings.presentation import (
-    category_name,
     compact_pounds,
     compact_quantity,
     count,
     headlines,
-    local_time,
-    money,
     percent,
     period,
     price_paid,
-    quantity,
     realised_headlines,
     saving_note,
     unit_price,
 )
 from services.savings.realised import RealisedFigures
 from services.savings.reports import TrustSavings
+from shared.presentation import category_name, local_time, money, quantity
 
 
 def summary(**figures: str | None) -> TrustSavings:

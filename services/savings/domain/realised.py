@@ -71,12 +71,12 @@ class Spend:
     amount: Decimal
 
 
-@dataclass(frozen=True)
-class Classified:
-    """A spend line's classification and its figures (None where the rule has none)."""
+@dataclass(frozen=True, kw_only=True)
+class LineFigures:
+    """A spend line's figures under its classification, in pence; None where the rule for its
+    status has none. Named, never in order: they are the fields of a classification and of a
+    stored line alike."""
 
-    status: Status
-    contract: Contract | None
     baseline_cost: Decimal | None = None
     contract_cost: Decimal | None = None
     realised_saving: Decimal | None = None
@@ -84,6 +84,14 @@ class Classified:
     price_variance: Decimal | None = None
     off_contract_spend: Decimal | None = None
     leakage: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class Classified(LineFigures):
+    """A spend line's classification and its figures."""
+
+    status: Status
+    contract: Contract | None
 
 
 def same_supplier(a: str, b: str) -> bool:
@@ -161,9 +169,8 @@ def classify(spend: Spend, contracts: Iterable[Contract]) -> Classified:
 
 
 @dataclass(frozen=True)
-class Line:
-    """A classified spend line as stored: what the totals are made of. The figures a status has
-    no rule for are None."""
+class Line(LineFigures):
+    """A classified spend line as stored, with its figures: what the totals are made of."""
 
     school_urn: str
     category: str
@@ -174,11 +181,6 @@ class Line:
     period_end: date
     quantity: Decimal
     amount: Decimal
-    realised_saving: Decimal | None = None
-    expected_saving: Decimal | None = None
-    price_variance: Decimal | None = None
-    off_contract_spend: Decimal | None = None
-    leakage: Decimal | None = None
 
 
 # The money figures of a school's (and the trust's) realised savings, in the order shown.
