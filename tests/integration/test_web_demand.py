@@ -7,7 +7,7 @@ school's line, a supplier, a form without its token) is refused."""
 
 import re
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -15,7 +15,7 @@ import pytest
 
 from procure.launcher import RunningSystem
 from shared.auth import Role
-from tests.helpers import bearer, registry_csv
+from tests.helpers import bearer, eventually, open_tender, registry_csv
 from tests.integration.test_web_accounts import PASSWORD, csrf_of, sign_in
 
 pytestmark = pytest.mark.integration
@@ -345,3 +345,56 @@ def test_spend_is_uploaded_listed_and_turned_into_demand(
     assert line["school_urn"] == SCHOOL_A and line["status"] == "open"
     school_b = signed_in("school b")
     assert school_b.post("/spend/demand", data=form).status_code == 403
+
+
+def test_a_line_in_a_tender_cannot_change_and_the_page_says_why(
+    system: RunningSystem, signed_in: Any
+) -> None:
+    school = bearer(system.token(Role.SCHOOL, SCHOOL_B))
+    manager = bearer(system.token(Role.MANAGER, TRUST))
+    body = {
+        "school_urn": SCHOOL_B,
+        "category": "waste",
+        "quantity": "300",
+        "unit": "lift",
+        "current_unit_price": "18.50",
+        "contract_end": CONTRACT_END,
+        "term_months": 24,
+    }
+    with httpx.Client(timeout=30) as http:
+        made = http.post(
+            f"{system.urls['demand']}/v1/demands",
+            json=body,
+            headers=school | {"Idempotency-Key": "web-demand-waste"},
+        )
+        assert made.status_code == 201, made.text
+        demand_id = made.json()["demand_id"]
+        eventually(
+            lambda: http.get(
+                f"{system.urls['tendering']}/v1/trusts/{TRUST}/pools", headers=manager
+            ).json(),
+            lambda pools: any(p["category"] == "waste" for p in pools),
+        )
+        closes_at = datetime.now(UTC) + timedelta(days=2)
+        call_off = {"procedure": "framework_call_off", "framework": "YPO Waste"}
+        tender_id = open_tender(
+            http, system.urls["tendering"], manager, TRUST, "waste", closes_at, **call_off
+        )
+    eventually(
+        lambda: lines(system, Role.SCHOOL, SCHOOL_B, category="waste"),
+        lambda found: found[0]["status"] == "in_tender",
+    )
+
+    page = signed_in("school b").get(f"/demand/{demand_id}")
+    assert page.status_code == 200
+    assert (
+        "It is in an open tender, so it can change only if that tender is cancelled." in page.text
+    )
+    assert "Save changes" not in page.text and "Withdraw line" not in page.text
+    client = signed_in("manager")
+    token = csrf_of(client.get("/demand"))
+    late = client.post(f"/demand/{demand_id}/withdraw", data={"csrf_token": token})
+    assert late.status_code == 409
+    assert f"This line cannot change: the line is in open tender {tender_id}" in late.text
+    [line] = lines(system, Role.SCHOOL, SCHOOL_B, category="waste")
+    assert line["status"] == "in_tender"
