@@ -48,6 +48,8 @@ FILTER_FIELDS = {
 }
 Field = Annotated[str, Form(max_length=MAX_FIELD)]
 View = Callable[[Outcome, int], Awaitable[Response]]
+# A call on a demand line: method, the action after the line's path, JSON body.
+Call = tuple[str, str, dict[str, Any]]
 
 
 def _filters(request: Request, visit: Visit) -> Filters:
@@ -329,11 +331,12 @@ async def _change(
     demand_id: str,
     csrf_token: str,
     typed: dict[str, str],
-    act: Callable[[dict[str, Any]], tuple[str, dict[str, Any]] | list[FieldError]],
+    act: Callable[[dict[str, Any]], Call | list[FieldError]],
     done: str,
 ) -> Response:
-    """Changes or withdraws a line: `act` makes the API call's path and body from the line,
-    or the form's errors; the API's refusal (the line went into a tender) is shown plainly."""
+    """Changes or withdraws a line: `act` makes the API call from the line (its method, the
+    action after the line's path, the body), or the form's errors; the API's refusal (the line
+    went into a tender meanwhile) is shown plainly."""
     line = await _line(request, visit, demand_id)
     if isinstance(line, Response):
         return line
@@ -351,16 +354,10 @@ async def _change(
     call = act(line)
     if isinstance(call, list):
         return again(line, call, 422)
-    method, body = call
-    path = f"/v1/demands/{quote(demand_id, safe='')}"
+    method, action, body = call
+    path = f"/v1/demands/{quote(demand_id, safe='')}{action}"
     try:
-        await _services(request).send(
-            visit.account,
-            method,
-            "demand",
-            path + ("/withdraw" if done == "withdrawn" else ""),
-            json=body,
-        )
+        await _services(request).send(visit.account, method, "demand", path, json=body)
     except ServiceError as error:
         if error.status == 409:
             fresh = await _line(request, visit, demand_id)
@@ -402,9 +399,9 @@ async def change_line(
         "notes": notes.strip(),
     }
 
-    def act(line: dict[str, Any]) -> tuple[str, dict[str, Any]] | list[FieldError]:
+    def act(line: dict[str, Any]) -> Call | list[FieldError]:
         missing = demand_pages.missing_line_fields(typed, with_category=False)
-        return missing or ("PATCH", _line_body(line["category"], typed))
+        return missing or ("PATCH", "", _line_body(line["category"], typed))
 
     return await _change(request, visit, demand_id, csrf_token, typed, act, "changed")
 
@@ -422,8 +419,8 @@ async def withdraw_line(
         return visit
     reason = reason.strip()
 
-    def act(_: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        return "POST", ({"reason": reason} if reason else {})
+    def act(_: dict[str, Any]) -> Call:
+        return "POST", "/withdraw", ({"reason": reason} if reason else {})
 
     return await _change(
         request, visit, demand_id, csrf_token, {"reason": reason}, act, "withdrawn"
