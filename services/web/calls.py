@@ -66,12 +66,15 @@ class Services:
         json: Any = None,
         content: bytes | None = None,
         content_type: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Any:
         """The JSON a service answers `method path` with (None for an empty answer), asked as
-        `account`; a JSON body in `json`, or raw bytes of `content_type` (a CSV) in `content`."""
+        `account`; a JSON body in `json`, or raw bytes of `content_type` (a CSV) in `content`;
+        more `headers` (an Idempotency-Key) besides."""
         if self._client is None:
             raise ServiceError(502, "the workspace is not started yet")
-        headers = {"Authorization": f"Bearer {person_token(self._secret, account)}"}
+        headers = dict(headers or {})
+        headers["Authorization"] = f"Bearer {person_token(self._secret, account)}"
         if content_type is not None:
             headers["Content-Type"] = content_type
         try:

@@ -368,8 +368,6 @@ async def open_tenders(request: Request) -> Response:
 # so and points at the API that does the same work meanwhile.
 NOT_READY = {
     "/tenders": ("manager", "tendering"),
-    "/demand": ("manager school", "demand"),
-    "/spend": ("manager school", "demand"),
     "/bids": ("supplier", "tendering"),
     "/registry": ("operator", "demand"),
     "/users": ("operator", "web"),
