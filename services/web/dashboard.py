@@ -3,12 +3,12 @@ manager's trust dashboard, its contracts and savings achieved, a school's own pa
 CSV downloads, with the workspace's header, navigation and sign-out.
 
 The savings service renders these pages: the workspace asks for each one server-side as the
-signed-in person (calls.py: a bearer token of their role and scope, valid minutes), gets its
+signed-in person (calls.py: a bearer token of their role and scope, valid 5 minutes), gets its
 title and main content, and frames them in its own layout with the dashboard's stylesheet.
 Savings checks role and scope itself, as for any client: another trust's page, or another
 school's, is refused there. The paths are the dashboard's own, so the links on its pages stay
 on this address. Only GETs pass through: the dashboard's forms (its token sign-in and sign-out)
-are its own, and the workspace's pages carry no form of theirs.
+stay on the savings service, and the pages framed here carry none of them.
 """
 
 from urllib.parse import quote
@@ -19,7 +19,7 @@ from fastapi import APIRouter, Request, Response
 from services.web import pages
 from services.web.calls import ServiceError, Services
 from services.web.pages import Person
-from services.web.workspace import _service_problem, _visit
+from services.web.workspace import _service_problem, _visit, savings_home
 
 router = APIRouter(include_in_schema=False)
 
@@ -40,13 +40,6 @@ def savings_page(person: Person, csrf: str, title: str, main: str, current: str)
     return pages.layout(title, main, person=person, csrf=csrf, current=current, styles=[STYLESHEET])
 
 
-def home_of(scope: str | None, role: str) -> str:
-    """The dashboard's first page for a role: a manager's trust, or the school's own page."""
-    if role == "school":
-        return f"/schools/{quote(scope or '', safe='')}"
-    return f"/trusts/{quote(scope or '', safe='')}"
-
-
 async def _page(request: Request, path: str, roles: set[str]) -> Response:
     """The savings service's page at `path`, asked as the signed-in person and framed here."""
     visit = await _visit(request, roles)
@@ -61,7 +54,7 @@ async def _page(request: Request, path: str, roles: set[str]) -> Response:
     if not _is(answer, "application/json"):
         return _service_problem(request, visit, _refusal(answer))
     part = answer.json()
-    current = home_of(visit.account.scope, visit.account.role)
+    current = savings_home(visit.account)
     return visit.page(
         request,
         lambda person, csrf: savings_page(person, csrf, part["title"], part["main"], current),

@@ -55,17 +55,22 @@ def _limits(request: Request) -> Limits:
     return web_settings(request).limits()
 
 
+def savings_home(account: Account) -> str:
+    """Where the savings dashboard's pages, served here as the person (dashboard.py), start: a
+    manager's trust, or a school's own page."""
+    scope = quote(account.scope or "", safe="")
+    return f"/schools/{scope}" if account.role == "school" else f"/trusts/{scope}"
+
+
 def navigation(account: Account) -> list[Link]:
     """What each role's workspace holds; the pages not built yet say so and point at the API."""
-    # The savings dashboard's pages, served here as the person (dashboard.py).
-    scope = quote(account.scope or "", safe="")
     dashboard = "Promised and realised savings, and their CSV downloads."
     own_savings = "What buying together saves your school."
     return {
         "manager": [
             Link("Pools", "/pools", "Your schools' demand, pooled, with its route and value."),
             Link("Tenders", "/tenders", "Open, score and award joint tenders."),
-            Link("Savings dashboard", f"/trusts/{scope}", dashboard),
+            Link("Savings dashboard", savings_home(account), dashboard),
             Link("Demand", "/demand", "Your schools' demand lines and CSV uploads."),
             Link("Spend", "/spend", "What your schools spent, and spend uploads."),
         ],
@@ -76,7 +81,7 @@ def navigation(account: Account) -> list[Link]:
         "school": [
             Link("Your demand", "/demand", "Add, amend and withdraw your demand."),
             Link("Spend", "/spend", "Upload what your school spent."),
-            Link("Your savings", f"/schools/{scope}", own_savings),
+            Link("Your savings", savings_home(account), own_savings),
         ],
         "operator": [
             Link("Registry", "/registry", "Load the trusts' and schools' registry."),
