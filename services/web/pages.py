@@ -33,8 +33,6 @@ class Link:
     href: str
     # What the home page says the link is for.
     about: str
-    # Another service's page (the savings dashboard, for now).
-    elsewhere: bool = False
 
 
 @dataclass(frozen=True)
