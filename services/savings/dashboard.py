@@ -13,6 +13,14 @@ server-side), after DASHBOARD_SESSION_IDLE_MINUTES without a request,
 DASHBOARD_SESSION_MAX_HOURS after sign-in, and when its token expires; each sign-in gets a new
 session id.
 
+The web workspace, where people sign in with named accounts, serves these same pages at its
+own address: it asks for them server-side with a bearer token it mints for the signed-in person
+(a manager's or a school's, valid minutes), and frames what it gets in its own header and
+navigation. With a bearer token a page answers JSON, {"title", "main"}: its main content with
+its links and no form (the workspace has its own sign-out); the CSVs are as they are. The role
+and scope checks are the same; a refusal is then problem details (401, 403). A browser never
+holds such a token, so the pages a browser reads here still need this dashboard's session.
+
 Forms (sign in, sign out) carry a random CSRF token in a hidden field that must match the one in
 the browser's CSRF cookie, and are refused when the browser says (Origin, else Referer) that they
 were sent from another site. Without this another site could sign a manager in as someone else
@@ -29,7 +37,7 @@ from uuid import UUID
 
 import jwt
 from fastapi import APIRouter, Form, Request, Response
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from services.savings import pages, realised, realised_pages, reports, sessions, store
 from services.savings.api import (
@@ -45,7 +53,7 @@ from services.savings.domain.errors import ContractNotFound, UnknownSchool
 from services.savings.settings import SavingsSettings
 from shared.auth import Principal, Role, TokenError, read_token
 from shared.db import Connection
-from shared.http import Problem, require_school, require_trust
+from shared.http import Problem, bearer_principal, require_school, require_trust
 from shared.page_security import EXPIRED, page_headers
 from shared.service import runtime_of
 from shared.sessions import RANDOM_ID
@@ -76,6 +84,24 @@ def _set_cookie(request: Request, response: Response, name: str, value: str) -> 
         secure=request.url.scheme == "https",
         path="/",
     )
+
+
+def _bearer(request: Request) -> Principal | None:
+    """Who the workspace asks for, from the request's bearer token; None without one. A token
+    that is not valid is refused (Problem 401), not taken for no one."""
+    authorization = request.headers.get("authorization")
+    if authorization is None:
+        return None
+    runtime = runtime_of(request)
+    return bearer_principal(authorization, _secret(request), runtime.revoked)
+
+
+def _answer(request: Request, part: pages.Part, status: int = 200) -> Response:
+    """The page: framed here for a browser, or its part as JSON for the workspace."""
+    if "authorization" in request.headers:
+        body = {"title": part.title, "main": pages.embedded(part)}
+        return JSONResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
+    return _html(request, lambda csrf: pages.framed(part, csrf), status)
 
 
 def _html(request: Request, render: Callable[[str], str], status: int = 200) -> HTMLResponse:
@@ -160,7 +186,12 @@ async def _refused(
     request: Request, check: Callable[[Principal], None], title: str
 ) -> Response | None:
     """None when the signed-in user passes `check`; else the sign-in form (nobody signed in) or
-    a refusal named `title` (403)."""
+    a refusal named `title` (403). With a bearer token (the workspace's), a refusal is raised
+    as problem details."""
+    asker = _bearer(request)
+    if asker is not None:
+        check(asker)
+        return None
     principal = await _signed_in(request)
     if principal is None:
         return RedirectResponse("/sign-in", status_code=303)
@@ -170,6 +201,14 @@ async def _refused(
         detail = problem.detail or problem.title
         return _html(request, lambda csrf: pages.error_page(title, detail, csrf), 403)
     return None
+
+
+@router.get("/assets/dashboard.css")
+async def stylesheet() -> Response:
+    """The pages' style, for the workspace's frame (the dashboard's own pages inline it)."""
+    return Response(
+        pages.CSS, media_type="text/css", headers={"Cache-Control": "public, max-age=3600"}
+    )
 
 
 @router.get("/")
@@ -261,7 +300,7 @@ async def dashboard(trust_id: str, request: Request) -> Response:
             entries=await reports.ledger(conn, trust_id),
             generated_at=datetime.now(UTC),
         )
-    return _html(request, lambda csrf: pages.dashboard_page(data, csrf))
+    return _answer(request, pages.dashboard_part(data))
 
 
 @router.get("/trusts/{trust_id}/contracts/{tender_id}")
@@ -273,10 +312,8 @@ async def contract(trust_id: str, tender_id: str, request: Request) -> Response:
     if page is None:
         missing = f"Trust {trust_id} has no joint contract {tender_id} in its savings ledger."
         back = f"/trusts/{quote(trust_id)}#contracts"
-        return _html(
-            request, lambda csrf: pages.error_page("No such contract", missing, csrf, back), 404
-        )
-    return _html(request, lambda csrf: pages.contract_page(page, csrf))
+        return _answer(request, pages.missing_part("No such contract", missing, back), 404)
+    return _answer(request, pages.contract_part(page))
 
 
 async def _contract_page(
@@ -323,7 +360,7 @@ async def realised_page(trust_id: str, request: Request) -> Response:
         return realised_pages.RealisedPage(trust_id, name, view, datetime.now(UTC))
 
     def answer(page: realised_pages.RealisedPage) -> Response:
-        return _html(request, lambda csrf: realised_pages.realised_page(page, csrf))
+        return _answer(request, realised_pages.realised_part(page))
 
     return await _for_manager(request, trust_id, read, answer)
 
@@ -388,7 +425,7 @@ async def school_page(urn: str, request: Request) -> Response:
         achieved = await _own_realised(work.conn, urn)
     more = realised_pages.own_realised(achieved) if achieved is not None else ""
     page = pages.SchoolPage(ledger, datetime.now(UTC), more)
-    return _html(request, lambda csrf: pages.school_page(page, csrf))
+    return _answer(request, pages.school_part(page))
 
 
 @router.get("/schools/{urn}/ledger.csv")

@@ -80,6 +80,35 @@ class SchoolPage:
     more: str = ""
 
 
+@dataclass(frozen=True)
+class Part:
+    """A page without its frame: its title, the links its header carries (HTML) and its main
+    content (HTML). The dashboard frames it in its own header (`framed`); the web workspace, which
+    asks for it with a person's bearer token, in its header and navigation (`embedded`)."""
+
+    title: str
+    main: str
+    links: str = ""
+    narrow: bool = False
+
+
+def framed(part: Part, csrf: str) -> str:
+    """The whole page as the dashboard serves it: its links, then the sign-out form."""
+    nav = part.links + _sign_out(csrf) if part.links else ""
+    return layout(part.title, part.main, nav=nav, narrow=part.narrow)
+
+
+def embedded(part: Part) -> str:
+    """The page's main content for the workspace's frame: its links at the top (the workspace
+    has its own sign-out), and no form, so no CSRF token is needed."""
+    links = (
+        f'<nav class="page-links no-print" aria-label="This page">{part.links}</nav>'
+        if part.links
+        else ""
+    )
+    return f'<div class="savings-pages">{links}{part.main}</div>'
+
+
 def contract_path(trust_id: str, tender_id: UUID) -> str:
     return f"/trusts/{quote(trust_id)}/contracts/{tender_id}"
 
@@ -165,12 +194,17 @@ def sign_in_page(
 
 def error_page(title: str, detail: str, csrf: str, back: str | None = None) -> str:
     """A refusal, with a way on: back to the dashboard if given, else sign in as someone else."""
-    onward = (
-        f'<p><a href="{escape(back)}">Back to the dashboard</a></p>'
-        if back
-        else _sign_out(csrf, "Sign in as someone else")
-    )
+    if back:
+        return framed(missing_part(title, detail, back), csrf)
+    onward = _sign_out(csrf, "Sign in as someone else")
     return layout(title, f"<h1>{escape(title)}</h1><p>{escape(detail)}</p>{onward}", narrow=True)
+
+
+def missing_part(title: str, detail: str, back: str) -> Part:
+    """Something not found (`detail`), with a way back to the dashboard."""
+    onward = f'<p><a href="{escape(back)}">Back to the dashboard</a></p>'
+    main = f"<h1>{escape(title)}</h1><p>{escape(detail)}</p>{onward}"
+    return Part(title, main, narrow=True)
 
 
 def month_name(month: str) -> str:
@@ -284,18 +318,12 @@ def _masthead(eyebrow: str, title: str, meta: str) -> str:
     )
 
 
-def _nav(link: str, csrf: str) -> str:
-    """The header's links of a signed-in page: `link` (HTML), then the sign-out form."""
-    return link + _sign_out(csrf)
-
-
-def header_links(csrf: str, page: tuple[str, str], csv: tuple[str, str]) -> str:
-    """The header of a signed-in page: a link to another page and one to a CSV download, each
-    (address, words), then the sign-out form."""
-    return _nav(
+def page_links(page: tuple[str, str], csv: tuple[str, str]) -> str:
+    """The links of a signed-in page: one to another page and one to a CSV download, each
+    (address, words)."""
+    return (
         f'<a href="{escape(page[0])}">{escape(page[1])}</a>'
-        f'<a href="{escape(csv[0])}" download>{escape(csv[1])}</a>',
-        csrf,
+        f'<a href="{escape(csv[0])}" download>{escape(csv[1])}</a>'
     )
 
 
@@ -304,6 +332,10 @@ def _at(moment: datetime) -> str:
 
 
 def dashboard_page(d: Dashboard, csrf: str) -> str:
+    return framed(dashboard_part(d), csrf)
+
+
+def dashboard_part(d: Dashboard) -> Part:
     s = d.summary
     title = s.trust_name or f"Trust {s.trust_id}"
     csv_url = f"/trusts/{quote(s.trust_id)}/ledger.csv"
@@ -334,12 +366,11 @@ def dashboard_page(d: Dashboard, csrf: str) -> str:
         ]
     body.append(_method(d.entries))
     body.append("</div>")
-    nav = header_links(
-        csrf,
+    links = page_links(
         (f"/trusts/{quote(s.trust_id)}/realised", "Savings achieved"),
         (csv_url, "Download the ledger (CSV)"),
     )
-    return layout(f"Savings: {title}", "".join(body), nav=nav)
+    return Part(f"Savings: {title}", "".join(body), links)
 
 
 def _headline(figures: Sequence[Headline]) -> str:
@@ -655,6 +686,10 @@ def _method(entries: Sequence[LedgerEntry]) -> str:
 
 
 def contract_page(p: ContractPage, csrf: str) -> str:
+    return framed(contract_part(p), csrf)
+
+
+def contract_part(p: ContractPage) -> Part:
     """One joint contract: its headline figures, its terms, and each award school by school."""
     c = p.contract
     name = f"{category_name(c.category)} contract"
@@ -678,8 +713,8 @@ def contract_page(p: ContractPage, csrf: str) -> str:
         _method(entries),
         "</div>",
     ]
-    nav = _nav(f'<a href="{escape(dashboard)}#contracts">Back to the dashboard</a>', csrf)
-    return layout(f"{name}: {trust}", "".join(body), nav=nav)
+    links = f'<a href="{escape(dashboard)}#contracts">Back to the dashboard</a>'
+    return Part(f"{name}: {trust}", "".join(body), links)
 
 
 def _facts(*pairs: tuple[str, str]) -> str:
@@ -803,6 +838,10 @@ def _award(a: ContractAward, unit: str) -> str:
 
 
 def school_page(p: SchoolPage, csrf: str) -> str:
+    return framed(school_part(p), csrf)
+
+
+def school_part(p: SchoolPage) -> Part:
     """A school's own page: its headline figures, each of its lines in the joint contracts
     (category, supplier, supply window, figures) and its own CSV; nothing of any other school."""
     d = p.school
@@ -828,8 +867,8 @@ def school_page(p: SchoolPage, csrf: str) -> str:
     body.append(p.more)
     body += [_method(d.entries), "</div>"]
     csv_url = f"/schools/{quote(d.urn)}/ledger.csv"
-    nav = _nav(f'<a href="{escape(csv_url)}" download>Download your ledger (CSV)</a>', csrf)
-    return layout(f"Savings: {title}", "".join(body), nav=nav)
+    links = f'<a href="{escape(csv_url)}" download>Download your ledger (CSV)</a>'
+    return Part(f"Savings: {title}", "".join(body), links)
 
 
 def _line_name(e: LedgerEntry) -> str:

@@ -17,6 +17,7 @@ from urllib.parse import quote
 from services.savings import charts
 from services.savings.domain.ledger import is_increase
 from services.savings.pages import (
+    Part,
     _at,
     _card,
     _facts,
@@ -25,9 +26,9 @@ from services.savings.pages import (
     _num,
     _row,
     _table,
-    header_links,
-    layout,
+    framed,
     month_name,
+    page_links,
 )
 from services.savings.presentation import (
     category_name,
@@ -97,6 +98,11 @@ def contract_spend(schools: Sequence[SchoolRealised]) -> Decimal:
 
 
 def realised_page(p: RealisedPage, csrf: str) -> str:
+    return framed(realised_part(p), csrf)
+
+
+def realised_part(p: RealisedPage) -> Part:
+    """Savings achieved: headline, warnings, promised against realised, months, invoices."""
     s, months, lines = p.view.summary, p.view.months, p.view.lines
     title = p.trust_name or f"Trust {p.trust_id}"
     names = {line.school_urn: line.school_name for line in lines}
@@ -129,12 +135,11 @@ def realised_page(p: RealisedPage, csrf: str) -> str:
         ]
     body += [_method(), "</div>"]
     trust = f"/trusts/{quote(p.trust_id)}"
-    nav = header_links(
-        csrf,
+    links = page_links(
         (trust, "Back to the dashboard"),
         (f"{trust}/realised.csv", "Download the invoice lines (CSV)"),
     )
-    return layout(f"Savings achieved: {title}", "".join(body), nav=nav)
+    return Part(f"Savings achieved: {title}", "".join(body), links)
 
 
 def _contract_name(c: ContractRealised, in_a_sentence: bool = False) -> str:

@@ -98,3 +98,19 @@ class Services:
             detail = str(problem.get("detail") or problem.get("title"))
             raise ServiceError(response.status_code, detail, problem.get("errors") or ())
         return response.json() if response.content else None
+
+    async def fetch(self, account: Account | None, service: str, path: str) -> httpx.Response:
+        """A service's answer to `GET path` as it is (a page's part, a CSV, a stylesheet), asked
+        as `account` (as no one when None); ServiceError 502 when it cannot answer."""
+        if self._client is None:
+            raise ServiceError(502, "the workspace is not started yet")
+        headers = {}
+        if account is not None:
+            headers["Authorization"] = f"Bearer {person_token(self._secret, account)}"
+        try:
+            response = await self._client.get(f"{self.urls[service]}{path}", headers=headers)
+        except httpx.HTTPError as exc:
+            raise ServiceError(502, f"the {service} service did not answer") from exc
+        if response.status_code >= 500:
+            raise ServiceError(502, f"the {service} service had a problem")
+        return response

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
 
-from services.web import api, demand, workspace
+from services.web import api, dashboard, demand, workspace
 from services.web.calls import Services
 from services.web.forms import csrf_key
 from services.web.settings import WebSettings
@@ -33,6 +33,7 @@ def build(settings: ServiceSettings) -> FastAPI:
             api.router,
             workspace.router,
             demand.router,
+            dashboard.router,
             APIRouter(lifespan=services.lifespan),
         ],
         title="Collective Procurement: web workspace",

@@ -33,8 +33,6 @@ class Link:
     href: str
     # What the home page says the link is for.
     about: str
-    # Another service's page (the savings dashboard, for now).
-    elsewhere: bool = False
 
 
 @dataclass(frozen=True)
@@ -71,9 +69,11 @@ def layout(
     csrf: str = "",
     current: str = "",
     errors: bool = False,
+    styles: Sequence[str] = (),
 ) -> str:
     """A whole page. With `person`, the header carries their navigation (`current`: the href of
-    the page shown) and the sign-out button."""
+        the page shown) and the sign-out button. `styles`: more stylesheets' addresses, loaded first
+    so that the workspace's own rules win where they differ."""
     account = ""
     navigation = ""
     if person is not None:
@@ -98,7 +98,8 @@ def layout(
         '<!doctype html><html lang="en-GB"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{'Error: ' if errors else ''}{escape(title)} - {SERVICE}</title>"
-        '<link rel="stylesheet" href="/assets/web.css"></head><body>'
+        + "".join(f'<link rel="stylesheet" href="{escape(style)}">' for style in styles)
+        + '<link rel="stylesheet" href="/assets/web.css"></head><body>'
         '<a href="#main-content" class="skip-link">Skip to main content</a>'
         '<header class="header"><div class="width header-row">'
         f'<a href="/" class="service-name">{SERVICE}</a>{account}</div></header>'

@@ -16,8 +16,6 @@ class WebSettings(BaseSettings):
     demand_url: str = "http://127.0.0.1:8001"
     tendering_url: str = "http://127.0.0.1:8002"
     savings_url: str = "http://127.0.0.1:8003"
-    # Where a browser reaches the savings dashboard (default: SAVINGS_URL).
-    savings_public_url: str = ""
     # The address people use for this workspace, for the set-password links it hands out
     # (default: the address the request that made the link was sent to).
     web_public_url: str = ""

@@ -55,23 +55,22 @@ def _limits(request: Request) -> Limits:
     return web_settings(request).limits()
 
 
-def navigation(account: Account, savings: str) -> list[Link]:
+def savings_home(account: Account) -> str:
+    """Where the savings dashboard's pages, served here as the person (dashboard.py), start: a
+    manager's trust, or a school's own page."""
+    scope = quote(account.scope or "", safe="")
+    return f"/schools/{scope}" if account.role == "school" else f"/trusts/{scope}"
+
+
+def navigation(account: Account) -> list[Link]:
     """What each role's workspace holds; the pages not built yet say so and point at the API."""
-
-    def dashboard(label: str, what: str, role: str) -> Link:
-        # The savings dashboard is its own service, with its own sign-in for now.
-        return Link(
-            label,
-            f"{savings}/sign-in",
-            f"{what} (signs in with a {role} token for now).",
-            elsewhere=True,
-        )
-
+    dashboard = "Promised and realised savings, and their CSV downloads."
+    own_savings = "What buying together saves your school."
     return {
         "manager": [
             Link("Pools", "/pools", "Your schools' demand, pooled, with its route and value."),
             Link("Tenders", "/tenders", "Open, score and award joint tenders."),
-            dashboard("Savings dashboard", "Promised and realised savings", "manager"),
+            Link("Savings dashboard", savings_home(account), dashboard),
             Link("Demand", "/demand", "Your schools' demand lines and CSV uploads."),
             Link("Spend", "/spend", "What your schools spent, and spend uploads."),
         ],
@@ -82,7 +81,7 @@ def navigation(account: Account, savings: str) -> list[Link]:
         "school": [
             Link("Your demand", "/demand", "Add, amend and withdraw your demand."),
             Link("Spend", "/spend", "Upload what your school spent."),
-            dashboard("Your savings", "What buying together saves your school", "school"),
+            Link("Your savings", savings_home(account), own_savings),
         ],
         "operator": [
             Link("Registry", "/registry", "Load the trusts' and schools' registry."),
@@ -92,11 +91,7 @@ def navigation(account: Account, savings: str) -> list[Link]:
 
 
 def _person(request: Request, account: Account) -> Person:
-    settings = web_settings(request)
-    savings = (settings.savings_public_url or settings.savings_url).rstrip("/")
-    return Person(
-        account.name, account.email, account.role, account.scope, navigation(account, savings)
-    )
+    return Person(account.name, account.email, account.role, account.scope, navigation(account))
 
 
 def _page(

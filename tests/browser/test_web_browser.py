@@ -1,9 +1,9 @@
 """A real browser on the web workspace: headless Chromium signs in with an email address and
 password through the form (so the browser's own Origin, cookies and CSRF token pass the
-checks), sees a wrong password summarised at the top, reaches the manager's home page and
-pools, signs out, and keeps screenshots in test-artifacts/ (web-sign-in.png,
-web-home-manager.png, web-pools.png, their PDF prints and their -phone variants at 390 px),
-each page checked by axe-core (WCAG 2.2 AA) at both widths.
+checks), sees a wrong password summarised at the top, reaches the manager's home page, pools
+and savings dashboard, signs out, and keeps screenshots in test-artifacts/ (web-sign-in.png,
+web-home-manager.png, web-pools.png, web-savings-dashboard.png, their PDF prints and their
+-phone variants at 390 px), each page checked by axe-core (WCAG 2.2 AA) at both widths.
 """
 
 import httpx
@@ -79,6 +79,12 @@ def test_a_manager_signs_in_and_out_in_a_browser(
     assert browser.find_element(By.TAG_NAME, "h1").text == "Pools"
     assert "Electricity" in browser.find_element(By.TAG_NAME, "table").text
     keep(browser, "web-pools")
+
+    # The savings dashboard at the same address, without a token to paste.
+    follow(browser, "Savings dashboard")
+    assert browser.current_url == f"{web}/trusts/7191"
+    assert browser.find_element(By.ID, "annual-saving").text == "£0.00"
+    keep(browser, "web-savings-dashboard")
 
     press(browser, "Sign out")
     assert browser.current_url == f"{web}/sign-in?done=out"

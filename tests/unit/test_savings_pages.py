@@ -12,10 +12,13 @@ from uuid import UUID
 from services.savings.pages import (
     ContractPage,
     Dashboard,
+    Part,
     SchoolPage,
     contract_page,
     dashboard_page,
+    embedded,
     error_page,
+    framed,
     school_page,
     sign_in_page,
 )
@@ -526,3 +529,19 @@ def test_a_school_without_awards_is_told_so() -> None:
     page = school_page(SchoolPage(own([]), AT), CSRF)
     assert "No savings yet" in page
     assert "<svg" not in page
+
+
+def test_the_workspace_gets_a_pages_links_and_main_content_without_a_form() -> None:
+    part = Part(
+        "Savings: Oak", "<h1>Oak</h1>", '<a href="/trusts/4242/realised">Savings achieved</a>'
+    )
+    inside = embedded(part)
+    assert inside == (
+        '<div class="savings-pages"><nav class="page-links no-print" aria-label="This page">'
+        '<a href="/trusts/4242/realised">Savings achieved</a></nav><h1>Oak</h1></div>'
+    )
+    # Framed here, the same page has the dashboard's header, its links and its sign-out form.
+    whole = framed(part, CSRF)
+    assert whole.startswith("<!doctype html>") and "<title>Savings: Oak</title>" in whole
+    header = whole[whole.index("<header") : whole.index("</header>")]
+    assert "Savings achieved</a>" in header and 'action="/sign-out"' in header
