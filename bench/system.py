@@ -25,7 +25,7 @@ import httpx
 from bench.workload import School, registry_csv
 from procure.infra import processes
 from procure.infra.embedded import embedded_broker, embedded_postgres
-from procure.infra.provision import Infrastructure, prepare
+from procure.infra.provision import SERVICES, Infrastructure, prepare
 from procure.launcher import RunningSystem, run_system
 from shared.auth import Role
 
@@ -236,4 +236,4 @@ def _keep_logs(workdir: Path) -> None:
 
 
 def _ports() -> dict[str, int]:
-    return {s: processes.free_port() for s in ("demand", "tendering", "savings")}
+    return {s: processes.free_port() for s in SERVICES}

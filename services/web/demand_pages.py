@@ -19,6 +19,7 @@ from services.web.pages import (
     banner,
     error_summary,
     layout,
+    table,
     unit_of,
     who,
 )
@@ -47,7 +48,6 @@ DONE = {
     "withdrawn": "Demand line withdrawn.",
 }
 FILE_FIELD = "file"
-NUM = ' class="num"'
 STATUS_ID = ' id="status"'
 
 
@@ -260,26 +260,6 @@ def upload_form(
         f'<input class="file-upload{" input-error" if wrong else ""}" id="{FILE_FIELD}"'
         f' name="{FILE_FIELD}" type="file" accept=".csv,text/csv" aria-describedby="{aria}">'
         '</div><button type="submit" class="button">Upload file</button></form>'
-    )
-
-
-def _cells(row: Sequence[str], numeric: Sequence[bool]) -> str:
-    """A row's cells, already HTML: the first heads the row."""
-    return "".join(
-        (f'<th scope="row"{cls}>{cell}</th>' if i == 0 else f"<td{cls}>{cell}</td>")
-        for i, (cell, cls) in enumerate(zip(row, [NUM if n else "" for n in numeric], strict=True))
-    )
-
-
-def table(caption: str, columns: Sequence[tuple[str, bool]], rows: Sequence[Sequence[str]]) -> str:
-    """A table of HTML cells; `columns` are (heading, numeric)."""
-    numeric = [n for _, n in columns]
-    heads = "".join(f'<th scope="col"{NUM if n else ""}>{escape(name)}</th>' for name, n in columns)
-    body = "".join(f"<tr>{_cells(row, numeric)}</tr>" for row in rows)
-    return (
-        '<div class="table-wrap"><table class="table"><caption class="visually-hidden">'
-        f"{escape(caption)}</caption><thead><tr>{heads}</tr></thead><tbody>{body}</tbody>"
-        "</table></div>"
     )
 
 

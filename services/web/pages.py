@@ -239,21 +239,20 @@ def _amount(value: Any) -> Decimal:
     return Decimal(str(value))
 
 
-def _table(
-    caption: str, columns: Sequence[str], numeric: Collection[str], rows: Sequence[Sequence[str]]
-) -> str:
-    """A table; the `numeric` columns are right-aligned; each row's first cell heads it. Its box
-    is a region named by the caption that takes keyboard focus, so that it can be scrolled
-    without a mouse on a phone (WCAG 2.1.1)."""
-    classes = ['class="num"' if name in numeric else "" for name in columns]
-    heads = zip(columns, classes, strict=True)
-    ths = "".join(f'<th scope="col" {cls}>{escape(name)}</th>' for name, cls in heads)
+def table(caption: str, columns: Sequence[tuple[str, bool]], rows: Sequence[Sequence[str]]) -> str:
+    """A table of cells already in HTML; `columns` are (heading, numeric), the numeric ones
+    right-aligned; each row's first cell heads it. Its box is a region named by the caption
+    that takes keyboard focus, so that it can be scrolled without a mouse on a phone (WCAG
+    2.1.1)."""
+    classes = [' class="num"' if numeric else "" for _, numeric in columns]
+    ths = "".join(
+        f'<th scope="col"{cls}>{escape(name)}</th>'
+        for (name, _), cls in zip(columns, classes, strict=True)
+    )
     body = "".join(
         "<tr>"
         + "".join(
-            (f'<th scope="row" {cls}>' if i == 0 else f"<td {cls}>")
-            + escape(cell)
-            + ("</th>" if i == 0 else "</td>")
+            (f'<th scope="row"{cls}>{cell}</th>' if i == 0 else f"<td{cls}>{cell}</td>")
             for i, (cell, cls) in enumerate(zip(row, classes, strict=True))
         )
         + "</tr>"
@@ -264,6 +263,17 @@ def _table(
         '<table class="table"><caption class="visually-hidden">'
         f"{escape(caption)}</caption><thead><tr>{ths}</tr></thead><tbody>{body}</tbody>"
         "</table></div>"
+    )
+
+
+def _table(
+    caption: str, columns: Sequence[str], numeric: Collection[str], rows: Sequence[Sequence[str]]
+) -> str:
+    """A table of plain-text cells."""
+    return table(
+        caption,
+        [(name, name in numeric) for name in columns],
+        [[escape(cell) for cell in row] for row in rows],
     )
 
 
