@@ -238,8 +238,18 @@ def _amount(value: Any) -> Decimal:
     return Decimal(str(value))
 
 
+@dataclass(frozen=True)
+class Html:
+    """A table cell that is markup already (a link), not text to escape."""
+
+    markup: str
+
+
+Cell = str | Html
+
+
 def _table(
-    caption: str, columns: Sequence[str], numeric: Collection[str], rows: Sequence[Sequence[str]]
+    caption: str, columns: Sequence[str], numeric: Collection[str], rows: Sequence[Sequence[Cell]]
 ) -> str:
     """A table; the `numeric` columns are right-aligned; each row's first cell heads it."""
     classes = ['class="num"' if name in numeric else "" for name in columns]
@@ -249,7 +259,7 @@ def _table(
         "<tr>"
         + "".join(
             (f'<th scope="row" {cls}>' if i == 0 else f"<td {cls}>")
-            + escape(cell)
+            + (cell.markup if isinstance(cell, Html) else escape(cell))
             + ("</th>" if i == 0 else "</td>")
             for i, (cell, cls) in enumerate(zip(row, classes, strict=True))
         )
@@ -274,7 +284,7 @@ class Listing:
     numeric: Collection[str]
     empty: str
 
-    def render(self, person: Person, csrf: str, rows: Sequence[Sequence[str]]) -> str:
+    def render(self, person: Person, csrf: str, rows: Sequence[Sequence[Cell]]) -> str:
         table = (
             _table(self.title, self.columns, self.numeric, rows)
             if rows
@@ -335,9 +345,13 @@ def pools_page(person: Person, csrf: str, pools: Sequence[dict[str, Any]]) -> st
 
 def open_tenders_page(person: Person, csrf: str, notices: Sequence[dict[str, Any]]) -> str:
     """The tenders taking bids, as tendering's GET /v1/tenders?status=open gives them."""
-    rows = [
+    rows: list[tuple[Cell, ...]] = [
         (
-            category_name(n["category"]),
+            # Each tender's notice page holds its bid form.
+            Html(
+                f'<a href="/open-tenders/{escape(str(n["tender_id"]))}">'
+                f"{escape(category_name(n['category']))}</a>"
+            ),
             local_time(datetime.fromisoformat(n["closes_at"])),
             str(len(n["lots"])),
             f"{n['term_months']}",

@@ -370,7 +370,6 @@ NOT_READY = {
     "/tenders": ("manager", "tendering"),
     "/demand": ("manager school", "demand"),
     "/spend": ("manager school", "demand"),
-    "/bids": ("supplier", "tendering"),
     "/registry": ("operator", "demand"),
     "/users": ("operator", "web"),
 }
