@@ -111,7 +111,8 @@ def _radio(index: int, lot: Mapping[str, Any], unit: str, form: BidForm) -> str:
     id_ = "lot" if index == 0 else f"lot-{number}"
     checked = " checked" if form.lot == number else ""
     about = (
-        f"Lot {number}: {lot['name'] or 'all schools'}, {lot['schools']} schools,"
+        f"Lot {number}: {lot['name'] or 'all schools'}, {lot['schools']}"
+        f" school{'' if lot['schools'] == 1 else 's'},"
         f" {quantity(Decimal(str(lot['pooled_quantity'])), unit)}"
     )
     return (
