@@ -24,6 +24,7 @@ from services.tendering.schemas import (
     NoticeOut,
     OpenTenderIn,
     PoolOut,
+    SupplierBidOut,
     TenderOut,
     TenderSummaryOut,
 )
@@ -239,3 +240,26 @@ async def read_tender(tender_id: UUID, request: Request, caller: Caller) -> Tend
     async with runtime_of(request).pool.acquire() as conn:
         await visible_tender(conn, tender_id, caller)
         return await views.tender(conn, tender_id, datetime.now(UTC))
+
+
+@router.get("/bids", response_model=list[SupplierBidOut], responses=problems())
+async def supplier_bids(
+    request: Request, caller: Caller, limit: Annotated[int, Query(ge=1, le=500)] = 100
+) -> list[SupplierBidOut]:
+    """The caller's own bids on every tender, newest first, with where each tender and lot stand
+    (the supplier then reads an awarded lot's assessment summary). A supplier only."""
+    scope = scope_of(caller, Role.SUPPLIER)
+    async with runtime_of(request).pool.acquire() as conn:
+        rows = await store.supplier_bid_rows(conn, scope, limit)
+    return [
+        SupplierBidOut(
+            **views.bid(r["tender_id"], r["lot_no"], store.bid_of(r)).model_dump(),
+            category=r["category"],
+            unit=r["unit"],
+            closes_at=r["closes_at"],
+            tender_status=r["tender_status"],
+            lot_status=r["lot_status"],
+            awarded=r["awarded"],
+        )
+        for r in rows
+    ]

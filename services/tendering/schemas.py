@@ -202,6 +202,17 @@ class BidOut(BaseModel):
     submitted_at: datetime
 
 
+class SupplierBidOut(BidOut):
+    """One of the caller's bids, with where its tender and lot stand."""
+
+    category: str
+    unit: str
+    closes_at: datetime
+    tender_status: str = Field(description="open, awarded, no_bids or cancelled")
+    lot_status: str = Field(description="open, awarded, no_bids or cancelled")
+    awarded: bool = Field(description="whether this bid won its lot")
+
+
 class RankedBidOut(BaseModel):
     rank: int | None = Field(description="None while a bid of the lot waits for its quality score")
     bid_id: UUID

@@ -141,6 +141,18 @@ async def bid_rows(
     )
 
 
+async def supplier_bid_rows(conn: Connection, supplier_id: str, limit: int) -> list[asyncpg.Record]:
+    """One supplier's bids on every tender, newest first, with their tender's and lot's state."""
+    return await conn.fetch(
+        "SELECT b.*, t.category, t.unit, t.closes_at, t.status AS tender_status,"
+        " l.status AS lot_status, l.awarded_bid_id IS NOT DISTINCT FROM b.bid_id AS awarded"
+        " FROM bids b JOIN tenders t USING (tender_id) JOIN tender_lots l USING (tender_id, lot_no)"
+        " WHERE b.supplier_id = $1 ORDER BY b.submitted_at DESC, b.bid_id LIMIT $2",
+        supplier_id,
+        limit,
+    )
+
+
 async def due_tenders(conn: Connection, now: datetime) -> list[asyncpg.Record]:
     """Open tenders whose deadline has passed, oldest deadline first, except those waiting for
     the buyer's quality scores (an undecided lot with an unscored bid, where quality counts)."""

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
 
-from services.web import api, dashboard, demand, workspace
+from services.web import api, bids, dashboard, demand, workspace
 from services.web.calls import Services
 from services.web.forms import csrf_key
 from services.web.settings import WebSettings
@@ -32,6 +32,7 @@ def build(settings: ServiceSettings) -> FastAPI:
         routers=[
             api.router,
             workspace.router,
+            bids.router,
             demand.router,
             dashboard.router,
             APIRouter(lifespan=services.lifespan),

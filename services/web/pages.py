@@ -239,6 +239,16 @@ def _amount(value: Any) -> Decimal:
     return Decimal(str(value))
 
 
+@dataclass(frozen=True)
+class Html:
+    """A table cell that is markup already (a link), not text to escape."""
+
+    markup: str
+
+
+Cell = str | Html
+
+
 def table(caption: str, columns: Sequence[tuple[str, bool]], rows: Sequence[Sequence[str]]) -> str:
     """A table of cells already in HTML; `columns` are (heading, numeric), the numeric ones
     right-aligned; each row's first cell heads it. Its box is a region named by the caption
@@ -267,13 +277,13 @@ def table(caption: str, columns: Sequence[tuple[str, bool]], rows: Sequence[Sequ
 
 
 def _table(
-    caption: str, columns: Sequence[str], numeric: Collection[str], rows: Sequence[Sequence[str]]
+    caption: str, columns: Sequence[str], numeric: Collection[str], rows: Sequence[Sequence[Cell]]
 ) -> str:
-    """A table of plain-text cells."""
+    """A table of text cells (escaped) and `Html` ones."""
     return table(
         caption,
         [(name, name in numeric) for name in columns],
-        [[escape(cell) for cell in row] for row in rows],
+        [[cell.markup if isinstance(cell, Html) else escape(cell) for cell in row] for row in rows],
     )
 
 
@@ -288,7 +298,7 @@ class Listing:
     numeric: Collection[str]
     empty: str
 
-    def render(self, person: Person, csrf: str, rows: Sequence[Sequence[str]]) -> str:
+    def render(self, person: Person, csrf: str, rows: Sequence[Sequence[Cell]]) -> str:
         table = (
             _table(self.title, self.columns, self.numeric, rows)
             if rows
@@ -349,9 +359,13 @@ def pools_page(person: Person, csrf: str, pools: Sequence[dict[str, Any]]) -> st
 
 def open_tenders_page(person: Person, csrf: str, notices: Sequence[dict[str, Any]]) -> str:
     """The tenders taking bids, as tendering's GET /v1/tenders?status=open gives them."""
-    rows = [
+    rows: list[tuple[Cell, ...]] = [
         (
-            category_name(n["category"]),
+            # Each tender's notice page holds its bid form.
+            Html(
+                f'<a href="/open-tenders/{escape(str(n["tender_id"]))}">'
+                f"{escape(category_name(n['category']))}</a>"
+            ),
             local_time(datetime.fromisoformat(n["closes_at"])),
             str(len(n["lots"])),
             f"{n['term_months']}",
