@@ -28,14 +28,14 @@ PASSWORD = "amber kestrel orchard"
 @pytest.fixture(scope="module")
 def tender(system: RunningSystem) -> str:
     """A trust's tender taking bids, and a supplier's person with an account."""
-    pool_demand(system, "7291", ("729101", "729102"))
-    manager = bearer(system.token(Role.MANAGER, "7291"))
+    pool_demand(system, "7591", ("759101", "759102"))
+    manager = bearer(system.token(Role.MANAGER, "7591"))
     with httpx.Client(timeout=30) as http:
         tender_id = open_tender(
             http,
             system.urls["tendering"],
             manager,
-            "7291",
+            "7591",
             "electricity",
             datetime.now(UTC) + timedelta(days=3),
             procedure="framework_call_off",

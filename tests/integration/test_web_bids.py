@@ -51,24 +51,24 @@ def add_account(system: RunningSystem, email: str, role: str, scope: str) -> str
 def market(system: RunningSystem) -> Market:
     """Two trusts' tenders: one taking bids, which the other supplier has bid on; and one that
     both suppliers bid on and the trust scored and awarded to the other supplier."""
-    pool_demand(system, "7281", ("728101", "728102"))
-    pool_demand(system, "7282", ("728201",))
+    pool_demand(system, "7581", ("758101", "758102"))
+    pool_demand(system, "7582", ("758201",))
     tendering = system.urls["tendering"]
     ours = bearer(system.token(Role.SUPPLIER, SUPPLIER))
     theirs = bearer(system.token(Role.SUPPLIER, OTHER))
     with httpx.Client(base_url=tendering, timeout=30) as http:
         two_days = datetime.now(UTC) + timedelta(days=2)
-        first_manager = bearer(system.token(Role.MANAGER, "7281"))
+        first_manager = bearer(system.token(Role.MANAGER, "7581"))
         first = open_tender(
-            http, tendering, first_manager, "7281", "electricity", two_days, **CALL_OFF
+            http, tendering, first_manager, "7581", "electricity", two_days, **CALL_OFF
         )
         other = {"supplier_name": "Epsilon Energy", "price_tiers": [tier("0", "0.1999")]}
         placed = http.post(f"/v1/tenders/{first}/bids", headers=theirs, json=other)
         assert placed.status_code == 201, placed.text
 
-        manager = bearer(system.token(Role.MANAGER, "7282"))
+        manager = bearer(system.token(Role.MANAGER, "7582"))
         closes_at = datetime.now(UTC) + timedelta(seconds=6)
-        second = open_tender(http, tendering, manager, "7282", "electricity", closes_at, **CALL_OFF)
+        second = open_tender(http, tendering, manager, "7582", "electricity", closes_at, **CALL_OFF)
         bids = {}
         for who, name, price in ((ours, "Delta Power", "0.2600"), (theirs, "Epsilon", "0.2400")):
             body = {"supplier_name": name, "price_tiers": [tier("0", price)]}
@@ -223,7 +223,7 @@ def test_a_good_bid_is_recorded_and_listed_with_the_suppliers_own_bids_only(
     ).json()
     assert {b["supplier_id"] for b in listed} == {OTHER}
     assert recorded["bid_id"] not in {b["bid_id"] for b in listed}
-    manager = bearer(system.token(Role.MANAGER, "7281"))
+    manager = bearer(system.token(Role.MANAGER, "7581"))
     assert httpx.get(f"{system.urls['tendering']}/v1/bids", headers=manager).status_code == 403
 
 
@@ -233,7 +233,7 @@ def test_an_awarded_bid_shows_its_assessment_summary(
     text = supplier.get("/bids").text
     assert "Not awarded" in text
     assert "Your bid ranked 2 of 2 and did not win the contract." in text
-    assert '<th scope="row" >Unit price at the pooled volume</th>' in text
+    assert '<th scope="row">Unit price at the pooled volume</th>' in text
     assert "£0.2600 per kWh" in text and "£0.2400 per kWh" in text  # ours and the winner's
     assert "The trust's comment on quality: Thin on service" in text
     assert "Epsilon (epsilon-energy) won with 0.2400 GBP per kWh" in text
@@ -243,7 +243,7 @@ def test_an_awarded_bid_shows_its_assessment_summary(
 
 
 def test_a_manager_cannot_see_a_suppliers_pages(system: RunningSystem, market: Market) -> None:
-    email = add_account(system, "buyer@trust-7281.example", "manager", "7281")
+    email = add_account(system, "buyer@trust-7581.example", "manager", "7581")
     with browser(system) as client:
         assert sign_in(client, email).status_code == 303
         token = csrf_of(client.get("/"))
