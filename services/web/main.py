@@ -6,10 +6,11 @@ from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
 
-from services.web import api, workspace
+from services.web import api, operator, workspace
 from services.web.calls import Services
 from services.web.forms import csrf_key
 from services.web.settings import WebSettings
+from services.web.sign_on import SignOn
 from shared.service import Runtime, Subscription, create_app, create_broker, subscribe
 from shared.settings import ServiceSettings
 
@@ -29,11 +30,26 @@ def build(settings: ServiceSettings) -> FastAPI:
     app = create_app(
         runtime,
         migrations=Path(__file__).with_name("migrations"),
-        routers=[api.router, workspace.router, APIRouter(lifespan=services.lifespan)],
+        routers=[
+            api.router,
+            workspace.router,
+            operator.router,
+            APIRouter(lifespan=services.lifespan),
+        ],
         title="Collective Procurement: web workspace",
         description="People's accounts, sign-in and pages; the operators' API for accounts.",
     )
     app.state.web_settings = web
     app.state.services = services
     app.state.csrf_key = csrf_key(secret)
+    app.state.sign_on = (
+        SignOn(
+            web.web_oidc_issuer,
+            web.web_oidc_client_id,
+            web.web_oidc_client_secret.get_secret_value(),
+            secret,
+        )
+        if web.sign_on_configured()
+        else None
+    )
     return app
