@@ -133,7 +133,7 @@ def _actions(user: UserRow, csrf: str) -> str:
     return (
         f'<form method="post" action="/users/link" class="inline-form">{_csrf(csrf)}'
         f'{_hidden_email(user.email)}<button type="submit" class="link-button">'
-        f"Issue a set-password link{who}</button></form><br>"
+        f"Issue a set-password link{who}</button></form>"
         f'<form method="post" action="/users/disable" class="inline-form">{_csrf(csrf)}'
         f'{_hidden_email(user.email)}<button type="submit" class="link-button">'
         f"Disable{who}</button></form>"
