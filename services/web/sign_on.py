@@ -75,6 +75,12 @@ class SignOn:
     def new_state(self) -> str:
         return secrets.token_urlsafe(32)
 
+    def nonce(self, state: str) -> str:
+        return _derived(self._key, "nonce", state)
+
+    def _verifier(self, state: str) -> str:
+        return _derived(self._key, "verifier", state)
+
     def _client(self, redirect_uri: str) -> AsyncOAuth2Client:
         return AsyncOAuth2Client(
             client_id=self.client_id,
@@ -117,8 +123,8 @@ class SignOn:
             url, _ = client.create_authorization_url(
                 provider.authorization_endpoint,
                 state=state,
-                code_verifier=_derived(self._key, "verifier", state),
-                nonce=_derived(self._key, "nonce", state),
+                code_verifier=self._verifier(state),
+                nonce=self.nonce(state),
             )
         return str(url)
 
@@ -131,14 +137,18 @@ class SignOn:
                 token = await client.fetch_token(
                     provider.token_endpoint,
                     code=code,
-                    code_verifier=_derived(self._key, "verifier", state),
+                    code_verifier=self._verifier(state),
                 )
-                keys = (await client.get(provider.jwks_uri)).json()
+            # Fetched at each sign-in: a provider that rotates its keys is followed at once.
+            async with httpx.AsyncClient(timeout=TIMEOUT) as http:
+                answer = await http.get(provider.jwks_uri)
+                answer.raise_for_status()
+                keys = answer.json()
         except Exception as exc:  # authlib raises its own errors and httpx's
             raise SignOnRefused(
                 "Your organisation's sign-in service did not confirm who you are. Try again."
             ) from exc
-        claims = self._checked(str(token.get("id_token", "")), keys, state, provider)
+        claims = self.checked(str(token.get("id_token", "")), keys, state, provider)
         email = claims.get("email")
         if not isinstance(email, str) or not email or claims.get("email_verified") is not True:
             raise SignOnRefused(
@@ -147,7 +157,7 @@ class SignOn:
             )
         return email
 
-    def _checked(
+    def checked(
         self, id_token: str, keys: dict[str, Any], state: str, provider: Provider
     ) -> dict[str, Any]:
         """The ID token's claims, once its signature, issuer, audience, times and nonce pass."""
@@ -157,7 +167,7 @@ class SignOn:
             aud={"essential": True, "value": self.client_id},
             sub={"essential": True},
             exp={"essential": True},
-            nonce={"essential": True, "value": _derived(self._key, "nonce", state)},
+            nonce={"essential": True, "value": self.nonce(state)},
         )
         try:
             token = jwt.decode(

@@ -271,22 +271,23 @@ async def finish_sign_on(
     sign_on = _sign_on(request)
     if sign_on is None:
         return _to_sign_in()
-    expected = forms.cookie(request, SIGN_ON_COOKIE)
-    # The state must be the one this browser was sent off with: else someone else's sign-in
-    # (their code) could be planted in this browser.
-    if not expected or not hmac.compare_digest(expected.encode(), state.encode()):
-        return _sign_on_refused(
-            request,
-            "Your sign-in with your organisation's account could not be checked, or took too"
-            " long. Try again.",
-            400,
-        )
-    if error or not code:
+    # A refusal signs no one in, so it is said whatever its state (some providers send none).
+    if error:
         return _sign_on_refused(
             request,
             "Your organisation's account did not sign you in. Try again, or sign in with your"
             " password.",
             401,
+        )
+    expected = forms.cookie(request, SIGN_ON_COOKIE)
+    # The state must be the one this browser was sent off with: else someone else's sign-in
+    # (their code) could be planted in this browser.
+    if not code or not expected or not hmac.compare_digest(expected.encode(), state.encode()):
+        return _sign_on_refused(
+            request,
+            "Your sign-in with your organisation's account could not be checked, or took too"
+            " long. Try again.",
+            400,
         )
     try:
         email = await sign_on.finish(f"{public_url(request)}{CALLBACK}", state, code)

@@ -170,6 +170,13 @@ def test_an_email_without_an_account_is_refused(system: RunningSystem, rig: Sign
         assert '<a href="#sign-on">' in refused.text
         assert "<title>Error: Sign in" in refused.text
         assert browser.get("/").status_code == 303
+        # The person presses the provider's "Deny": it says so with an error, no code.
+        authorize_url = to_provider(browser)
+        denied = httpx.post(authorize_url, data={"action": "deny"})
+        assert denied.status_code == 302 and "error=access_denied" in denied.headers["location"]
+        answer = browser.get(denied.headers["location"])
+        assert answer.status_code == 401
+        assert "Your organisation&#x27;s account did not sign you in." in answer.text
 
 
 def test_a_disabled_account_and_an_unverified_email_are_refused(

@@ -1,15 +1,18 @@
 """The operators' pages and single sign-on, in their pure parts: what a refused registry row is
-called, the add-a-person form's problems by field, what the pages render, and the sign-on
-button shown only when it is set up."""
+called, the add-a-person form's problems by field, what the pages render, the sign-on button
+shown only when it is set up, and the checks an ID token must pass."""
 
+import time
 from datetime import UTC, datetime
 
 import pytest
+from joserfc import jwt
+from joserfc.jwk import KeySet, RSAKey
 
 from services.web.operator import person_problems, registry_problem
 from services.web.operator_pages import Notice, UserRow, add_user_page, registry_page, users_page
 from services.web.pages import FieldError, Link, Person, sign_in_page
-from services.web.sign_on import SignOn
+from services.web.sign_on import Provider, SignOn, SignOnRefused
 
 OPERATOR = Person(
     "Jo Mensah", "jo@ops.example", "operator", None, [Link("Users", "/users", "Accounts.")]
@@ -104,3 +107,38 @@ def test_single_sign_on_needs_https_but_on_this_machine() -> None:
         SignOn("http://login.example", "id", "secret", "s" * 48)
     SignOn("https://login.example/tenant/v2.0", "id", "secret", "s" * 48)
     SignOn("http://localhost:9000", "id", "secret", "s" * 48)
+
+
+def test_an_id_token_is_accepted_only_with_its_signature_issuer_audience_time_and_nonce() -> None:
+    sign_on = SignOn("https://login.example", "procure-web", "secret", "s" * 48)
+    provider = Provider("https://login.example", "https://a", "https://t", "https://k", ("RS256",))
+    key = RSAKey.generate_key(2048, parameters={"kid": "k1"})
+    stranger = RSAKey.generate_key(2048, parameters={"kid": "k1"})
+    keys = KeySet([key]).as_dict(private=False)
+    now = int(time.time())
+    good = {
+        "iss": "https://login.example",
+        "aud": "procure-web",
+        "sub": "s-1",
+        "exp": now + 300,
+        "iat": now,
+        "nonce": sign_on.nonce("state-1"),
+        "email": "kit@ash.example",
+    }
+
+    def token(claims: dict[str, object], signer: RSAKey = key) -> str:
+        return jwt.encode({"alg": "RS256", "kid": "k1"}, claims, signer)
+
+    assert sign_on.checked(token(good), keys, "state-1", provider)["email"] == "kit@ash.example"
+    for wrong in (
+        token(good, stranger),
+        token(good | {"iss": "https://other.example"}),
+        token(good | {"aud": "another-client"}),
+        token(good | {"exp": now - 120}),
+        token({k: v for k, v in good.items() if k != "nonce"}),
+    ):
+        with pytest.raises(SignOnRefused):
+            sign_on.checked(wrong, keys, "state-1", provider)
+    # The nonce belongs to its state: another sign-in's token is refused.
+    with pytest.raises(SignOnRefused):
+        sign_on.checked(token(good), keys, "state-2", provider)
