@@ -66,9 +66,11 @@ class Services:
         json: Any = None,
         content: bytes | None = None,
         content_type: str | None = None,
+        wait_seconds: float | None = None,
     ) -> Any:
         """The JSON a service answers `method path` with (None for an empty answer), asked as
-        `account`; a JSON body in `json`, or raw bytes of `content_type` (a CSV) in `content`."""
+        `account`; a JSON body in `json`, or raw bytes of `content_type` (a CSV) in `content`;
+        `wait_seconds` for a call known to be long (a whole registry), else the client's."""
         if self._client is None:
             raise ServiceError(502, "the workspace is not started yet")
         headers = {"Authorization": f"Bearer {person_token(self._secret, account)}"}
@@ -82,6 +84,7 @@ class Services:
                 json=json,
                 content=content,
                 headers=headers,
+                timeout=wait_seconds if wait_seconds is not None else httpx.USE_CLIENT_DEFAULT,
             )
         except httpx.HTTPError as exc:
             raise ServiceError(502, f"the {service} service did not answer") from exc

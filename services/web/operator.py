@@ -41,6 +41,8 @@ OPERATOR = {"operator"}
 NOTICE_COOKIE = "procure_web_notice"
 # Long enough to follow the redirect, short enough not to linger.
 NOTICE_SECONDS = 300
+# A national GIAS extract is tens of megabytes: its load takes longer than a page's calls.
+REGISTRY_SECONDS = 120
 
 
 def _then(request: Request, path: str, notice: Notice) -> Response:
@@ -139,7 +141,13 @@ async def upload_registry(
         return again([FieldError(REGISTRY_FIELD, "Select a registry file (a CSV file)")])
     try:
         report = await _services(request).send(
-            visit.account, "POST", "demand", "/v1/registry", content=data, content_type="text/csv"
+            visit.account,
+            "POST",
+            "demand",
+            "/v1/registry",
+            content=data,
+            content_type="text/csv",
+            wait_seconds=REGISTRY_SECONDS,
         )
     except ServiceError as error:
         if error.status not in (413, 422):
