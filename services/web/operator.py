@@ -200,8 +200,10 @@ def person_problems(typed: Mapping[str, str]) -> list[FieldError]:
         )
     if not name:
         errors.append(FieldError("name", "Enter the person's full name"))
-    elif len(name) > MAX_NAME or any(ord(c) < 32 or ord(c) == 127 for c in name):
+    elif len(name) > MAX_NAME:
         errors.append(FieldError("name", f"Full name must be {MAX_NAME} characters or fewer"))
+    elif any(ord(c) < 32 or ord(c) == 127 for c in name):
+        errors.append(FieldError("name", "Full name must be on one line, in letters"))
     if role not in ("manager", "school", "supplier", "operator"):
         errors.append(FieldError("role", "Select the person's role"))
     elif role in SCOPE_FIELDS and not typed[SCOPE_FIELDS[role]]:

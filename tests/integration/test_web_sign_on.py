@@ -65,6 +65,7 @@ def rig(system: RunningSystem) -> Iterator[SignOnRig]:
                 yield SignOnRig(issuer, web)
             finally:
                 stop(system.processes.pop("web-sign-on"))
+                system.urls.pop("web-sign-on", None)
     finally:
         if before is None:
             os.environ.pop("AUTHLIB_INSECURE_TRANSPORT", None)
