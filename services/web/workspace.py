@@ -1,5 +1,6 @@
 """The workspace's pages for people (docs/http-api.md, "Web workspace"): sign in with an email
-address and password, set a password from a one-time link, sign out everywhere, and each
+address and password (or, when it is set up, with the organisation's OpenID Connect account:
+sign_on.py), set a password from a one-time link, sign out everywhere, and each
 person's home page with the navigation of their role. The pages that show data ask the
 services' APIs as the signed-in person (calls.py), so each service's own role and scope checks
 apply to them as to any client.
