@@ -1,9 +1,10 @@
 """`procure user ...`: people's accounts on the web workspace.
 
 The commands call the web service's operators' API (POST /v1/users, POST
-/v1/users/{email}/disable) with an operator token signed here, as `procure token revoke` calls
-demand's: they work the same against `procure up` (found through the data folder) and against a
-compose stack (`--url` and PROCURE_TOKEN_SECRET), and never touch a service's database.
+/v1/users/{email}/disable, POST /v1/users/{email}/link) with an operator token signed here, as
+`procure token revoke` calls demand's: they work the same against `procure up` (found through
+the data folder) and against a compose stack (`--url` and PROCURE_TOKEN_SECRET), and never
+touch a service's database.
 """
 
 import argparse
@@ -57,6 +58,15 @@ def cmd_user_disable(args: argparse.Namespace) -> None:
     print(f"disabled {result['email']}: {result['sessions_ended']} session(s) ended")
 
 
+def cmd_user_link(args: argparse.Namespace) -> None:
+    user = _post(args, f"/v1/users/{quote(args.email, safe='@')}/link")
+    print(
+        f"new set-password link for {user['email']} (works once, until"
+        f" {user['set_password_expires_at']}; older links no longer work):"
+    )
+    print(user["set_password_url"])
+
+
 def add_commands(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     user = sub.add_parser("user", help="people's accounts on the web workspace")
     users = user.add_subparsers(required=True)
@@ -79,3 +89,9 @@ def add_commands(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> 
     disable.add_argument("email")
     disable.add_argument("--url", help="the web workspace (default: the running system's)")
     disable.set_defaults(run=cmd_user_disable)
+    link = users.add_parser(
+        "link", help="issue a new one-time set-password link (older ones stop working)"
+    )
+    link.add_argument("--email", required=True)
+    link.add_argument("--url", help="the web workspace (default: the running system's)")
+    link.set_defaults(run=cmd_user_link)

@@ -1,6 +1,8 @@
 """The web workspace's machine API, under /v1, for operators (a bearer token of role operator):
-add a person's account and disable one. `procure user add` and `procure user disable` call it,
-as `procure token revoke` calls demand's; a compose operator can call it with curl.
+add a person's account, disable one, and issue a new set-password link. `procure user add`,
+`procure user disable` and `procure user link` call it, as `procure token revoke` calls
+demand's; a compose operator can call it with curl. The operators' pages (operator_pages.py)
+do the same work through the same functions (`new_account`, `new_link`, `disable_account`).
 """
 
 import asyncio
@@ -90,11 +92,9 @@ def public_url(request: Request) -> str:
     return (configured or str(request.base_url)).rstrip("/")
 
 
-@router.post("/users", status_code=201, response_model=UserOut, responses=problems(409))
-async def add_user(body: UserIn, request: Request, caller: Caller) -> UserOut:
-    """Add a person's account (operators). Without a password, the answer carries a one-time
-    link where they set one themselves."""
-    require_role(caller, Role.OPERATOR)
+async def new_account(request: Request, body: UserIn) -> UserOut:
+    """The account added; without a password, the answer carries its set-password link.
+    Raises Invalid (the scope or password, by field) or EmailTaken."""
     try:
         scope = check_scope(Role(body.role), body.scope)
     except TokenError as exc:
@@ -128,6 +128,41 @@ async def add_user(body: UserIn, request: Request, caller: Caller) -> UserOut:
     )
 
 
+async def new_link(request: Request, email: str) -> UserOut:
+    """A new set-password link for the enabled account, its older links used up; NotFound
+    when there is no such enabled account."""
+    now = datetime.now(UTC)
+    ttl = timedelta(hours=web_settings(request).web_password_link_hours)
+    async with unit_of_work(runtime_of(request).pool) as work:
+        reissued = await store.reissue_link(work.conn, email, now, ttl)
+    if reissued is None:
+        raise NotFound(f"there is no enabled account for {email}", title="No such account")
+    account, token = reissued
+    return UserOut.of(
+        account,
+        set_password_url=f"{public_url(request)}/set-password/{token}",
+        set_password_expires_at=now + ttl,
+    )
+
+
+async def disable_account(request: Request, email: str) -> DisabledOut:
+    """The account disabled, its sessions and links ended; NotFound when there is none."""
+    async with unit_of_work(runtime_of(request).pool) as work:
+        disabled = await store.disable(work.conn, email, datetime.now(UTC))
+    if disabled is None:
+        raise NotFound(f"there is no account for {email}", title="No such account")
+    account, ended = disabled
+    return DisabledOut(email=account.email, disabled=True, sessions_ended=ended)
+
+
+@router.post("/users", status_code=201, response_model=UserOut, responses=problems(409))
+async def add_user(body: UserIn, request: Request, caller: Caller) -> UserOut:
+    """Add a person's account (operators). Without a password, the answer carries a one-time
+    link where they set one themselves."""
+    require_role(caller, Role.OPERATOR)
+    return await new_account(request, body)
+
+
 @router.post("/users/{email}/disable", response_model=DisabledOut, responses=problems(404))
 async def disable_user(
     email: Annotated[str, Path(max_length=MAX_EMAIL)], request: Request, caller: Caller
@@ -135,9 +170,15 @@ async def disable_user(
     """Disable an account (operators): it can no longer sign in, its sessions end at once and
     its set-password links stop working."""
     require_role(caller, Role.OPERATOR)
-    async with unit_of_work(runtime_of(request).pool) as work:
-        disabled = await store.disable(work.conn, email, datetime.now(UTC))
-    if disabled is None:
-        raise NotFound(f"there is no account for {email}", title="No such account")
-    account, ended = disabled
-    return DisabledOut(email=account.email, disabled=True, sessions_ended=ended)
+    return await disable_account(request, email)
+
+
+@router.post("/users/{email}/link", response_model=UserOut, responses=problems(404))
+async def reissue_link(
+    email: Annotated[str, Path(max_length=MAX_EMAIL)], request: Request, caller: Caller
+) -> UserOut:
+    """Issue a new one-time set-password link for an enabled account (operators), e.g. when a
+    person forgot their password or the first link expired. Older unused links of the account
+    stop working; its password and sessions are left as they are until the link is used."""
+    require_role(caller, Role.OPERATOR)
+    return await new_link(request, email)

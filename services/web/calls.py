@@ -67,10 +67,12 @@ class Services:
         content: bytes | None = None,
         content_type: str | None = None,
         headers: Mapping[str, str] | None = None,
+        wait_seconds: float | None = None,
     ) -> Any:
         """The JSON a service answers `method path` with (None for an empty answer), asked as
         `account`; a JSON body in `json`, or raw bytes of `content_type` (a CSV) in `content`;
-        more `headers` (an Idempotency-Key) besides."""
+        more `headers` (an Idempotency-Key) besides; `wait_seconds` for a call known to be long
+        (a whole registry), else the client's."""
         if self._client is None:
             raise ServiceError(502, "the workspace is not started yet")
         headers = dict(headers or {})
@@ -85,6 +87,7 @@ class Services:
                 json=json,
                 content=content,
                 headers=headers,
+                timeout=wait_seconds if wait_seconds is not None else httpx.USE_CLIENT_DEFAULT,
             )
         except httpx.HTTPError as exc:
             raise ServiceError(502, f"the {service} service did not answer") from exc

@@ -6,10 +6,11 @@ from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
 
-from services.web import api, bids, dashboard, demand, workspace
+from services.web import api, bids, dashboard, demand, operator, workspace
 from services.web.calls import Services
 from services.web.forms import csrf_key
 from services.web.settings import WebSettings
+from services.web.sign_on import SignOn
 from shared.service import Runtime, Subscription, create_app, create_broker, subscribe
 from shared.settings import ServiceSettings
 
@@ -35,6 +36,7 @@ def build(settings: ServiceSettings) -> FastAPI:
             bids.router,
             demand.router,
             dashboard.router,
+            operator.router,
             APIRouter(lifespan=services.lifespan),
         ],
         title="Collective Procurement: web workspace",
@@ -43,4 +45,14 @@ def build(settings: ServiceSettings) -> FastAPI:
     app.state.web_settings = web
     app.state.services = services
     app.state.csrf_key = csrf_key(secret)
+    app.state.sign_on = (
+        SignOn(
+            web.web_oidc_issuer,
+            web.web_oidc_client_id,
+            web.web_oidc_client_secret.get_secret_value(),
+            secret,
+        )
+        if web.sign_on_configured()
+        else None
+    )
     return app

@@ -164,9 +164,39 @@ def banner(text: str) -> str:
     )
 
 
+# The id of the single sign-on button, where the error summary points when it failed.
+SIGN_ON = "sign-on"
+
+
+def _sign_on(csrf: str, errors: Sequence[FieldError]) -> str:
+    """The form that starts single sign-on, with the reason it last failed, if it did."""
+    mine = [e for e in errors if e.field == SIGN_ON]
+    message = (
+        f'<p class="error-message" id="{SIGN_ON}-error"><span class="visually-hidden">Error:'
+        f"</span> {escape(mine[0].message)}</p>"
+        if mine
+        else ""
+    )
+    return (
+        f'<div class="form-group{" form-group-error" if mine else ""}">'
+        '<h2 class="heading-m">Or use your organisation\'s account</h2>'
+        "<p>If your trust or company has set this up, sign in with the account you use at work."
+        "</p>"
+        f'{message}<form method="post" action="/sign-in/organisation">{_csrf(csrf)}'
+        f'<button type="submit" class="button button-secondary" id="{SIGN_ON}">'
+        "Sign in with your organisation's account</button></form></div>"
+    )
+
+
 def sign_in_page(
-    csrf: str, errors: Sequence[FieldError] = (), email: str = "", notice: str = ""
+    csrf: str,
+    errors: Sequence[FieldError] = (),
+    email: str = "",
+    notice: str = "",
+    sign_on: bool = False,
 ) -> str:
+    """The sign-in form; with `sign_on`, the button that signs in through the organisation's
+    OpenID Connect provider too."""
     main = (
         (banner(notice) if notice else "")
         + error_summary(errors)
@@ -178,6 +208,7 @@ def sign_in_page(
         + _field("password", "Password", "password", "current-password", errors)
         + '<button type="submit" class="button">Sign in</button></form>'
         "<p>Forgotten your password? Ask your operator for a new set-password link.</p>"
+        + (_sign_on(csrf, errors) if sign_on else "")
     )
     return layout("Sign in", main, errors=bool(errors))
 

@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.web.domain.sessions import Limits
@@ -30,6 +30,20 @@ class WebSettings(BaseSettings):
     web_throttle_minutes: float = Field(default=15, gt=0)
     web_throttle_per_email: int = Field(default=5, ge=1)
     web_throttle_per_client: int = Field(default=20, ge=1)
+
+    # Optional single sign-on with an OpenID Connect provider (sign_on.py): on when all three
+    # are set. The issuer's discovery document is at {issuer}/.well-known/openid-configuration;
+    # register {WEB_PUBLIC_URL}/sign-in/callback with the provider as the redirect URI.
+    web_oidc_issuer: str = ""
+    web_oidc_client_id: str = ""
+    web_oidc_client_secret: SecretStr = SecretStr("")
+
+    def sign_on_configured(self) -> bool:
+        return bool(
+            self.web_oidc_issuer
+            and self.web_oidc_client_id
+            and self.web_oidc_client_secret.get_secret_value()
+        )
 
     def limits(self) -> Limits:
         return Limits(

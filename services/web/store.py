@@ -75,11 +75,23 @@ async def credentials(conn: Connection, email: str) -> tuple[Account, str | None
     return None if row is None else (_account(row), row["password_hash"])
 
 
-async def accounts(conn: Connection) -> list[Account]:
+async def accounts(conn: Connection) -> list[tuple[Account, datetime | None]]:
+    """Every account, by address, with when it last signed in (None: never)."""
     rows = await conn.fetch(
-        "SELECT account_id, email, name, role, scope, disabled FROM accounts ORDER BY lower(email)"
+        "SELECT account_id, email, name, role, scope, disabled, last_signed_in_at FROM accounts"
+        " ORDER BY lower(email)"
     )
-    return [_account(r) for r in rows]
+    return [(_account(r), r["last_signed_in_at"]) for r in rows]
+
+
+async def account(conn: Connection, email: str) -> Account | None:
+    """The account with this address (any case)."""
+    row = await conn.fetchrow(
+        "SELECT account_id, email, name, role, scope, disabled FROM accounts"
+        " WHERE lower(email) = $1",
+        normal_email(email),
+    )
+    return None if row is None else _account(row)
 
 
 async def add_link(conn: Connection, account_id: UUID, now: datetime, ttl: timedelta) -> str:
@@ -94,6 +106,19 @@ async def add_link(conn: Connection, account_id: UUID, now: datetime, ttl: timed
         now + ttl,
     )
     return token
+
+
+async def reissue_link(
+    conn: Connection, email: str, now: datetime, ttl: timedelta
+) -> tuple[Account, str] | None:
+    """A new set-password link for the enabled account with this address, every older link of
+    it used up (a link sent to a wrong address stops working); None when there is no such
+    enabled account."""
+    found = await account(conn, email)
+    if found is None or found.disabled:
+        return None
+    await conn.execute("DELETE FROM password_links WHERE account_id = $1", found.account_id)
+    return found, await add_link(conn, found.account_id, now, ttl)
 
 
 async def link_account(conn: Connection, token: str, now: datetime) -> Account | None:
@@ -165,6 +190,9 @@ async def disable(conn: Connection, email: str, now: datetime) -> tuple[Account,
 async def open_session(conn: Connection, account_id: UUID, now: datetime, limits: Limits) -> str:
     """A new session (a new id at every sign-in); returns its id for the cookie. Sessions past
     their limits, anyone's, are deleted on the way."""
+    await conn.execute(
+        "UPDATE accounts SET last_signed_in_at = $2 WHERE account_id = $1", account_id, now
+    )
     await conn.execute(
         "DELETE FROM sessions WHERE last_seen_at <= $1 OR created_at <= $2",
         limits.idle_since(now),

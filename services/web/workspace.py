@@ -1,5 +1,6 @@
 """The workspace's pages for people (docs/http-api.md, "Web workspace"): sign in with an email
-address and password, set a password from a one-time link, sign out everywhere, and each
+address and password (or, when it is set up, with the organisation's OpenID Connect account:
+sign_on.py), set a password from a one-time link, sign out everywhere, and each
 person's home page with the navigation of their role. The pages that show data ask the
 services' APIs as the signed-in person (calls.py), so each service's own role and scope checks
 apply to them as to any client.
@@ -12,6 +13,7 @@ disabled or its password set again. Every form is protected against CSRF (forms.
 """
 
 import asyncio
+import hmac
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,17 +21,18 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from services.web import forms, pages, passwords, store
-from services.web.api import web_settings
+from services.web.api import public_url, web_settings
 from services.web.calls import ServiceError, Services
 from services.web.domain.accounts import Account, is_email
 from services.web.domain.passwords import password_problem
 from services.web.domain.sessions import Limits
 from services.web.domain.throttle import minutes
-from services.web.pages import FieldError, Link, Person
+from services.web.pages import SIGN_ON, FieldError, Link, Person
+from services.web.sign_on import STATE_MINUTES, SignOn, SignOnRefused
 from shared.service import runtime_of
 from shared.unit_of_work import unit_of_work
 
@@ -39,6 +42,10 @@ CSS = Path(__file__).with_name("web.css").read_text(encoding="utf-8")
 WRONG = "Enter a correct email address and password"
 # Form fields are bounded before anything is hashed or looked up.
 MAX_FIELD = 256
+# Where the organisation's provider sends people back (register it with the provider), and the
+# cookie that holds the state of a single sign-on in progress.
+CALLBACK = "/sign-in/callback"
+SIGN_ON_COOKIE = "procure_web_sign_on"
 
 
 def _services(request: Request) -> Services:
@@ -53,6 +60,12 @@ def _key(request: Request) -> bytes:
 
 def _limits(request: Request) -> Limits:
     return web_settings(request).limits()
+
+
+def _sign_on(request: Request) -> SignOn | None:
+    """The organisation's OpenID Connect provider, when single sign-on is set up."""
+    sign_on: SignOn | None = request.app.state.sign_on
+    return sign_on
 
 
 def savings_home(account: Account) -> str:
@@ -134,7 +147,8 @@ async def sign_in_form(request: Request) -> Response:
         "out": "You have signed out on every device.",
         "password": "Your password is set. Sign in with it.",
     }.get(request.query_params.get("done", ""), "")
-    return _page(request, lambda csrf: pages.sign_in_page(csrf, notice=notice))
+    sign_on = _sign_on(request) is not None
+    return _page(request, lambda csrf: pages.sign_in_page(csrf, notice=notice, sign_on=sign_on))
 
 
 @router.post("/sign-in")
@@ -147,7 +161,10 @@ async def sign_in(
     email = email.strip()
 
     def again(errors: Sequence[FieldError], status: int) -> HTMLResponse:
-        return _page(request, lambda csrf: pages.sign_in_page(csrf, errors, email), status)
+        sign_on = _sign_on(request) is not None
+        return _page(
+            request, lambda csrf: pages.sign_in_page(csrf, errors, email, sign_on=sign_on), status
+        )
 
     forgery = forms.forgery(request, _key(request), csrf_token, None)
     if forgery is not None:
@@ -180,6 +197,13 @@ async def sign_in(
         await store.clear_failures(work.conn, email)
         if rehashed is not None:
             await store.rehash(work.conn, account.account_id, rehashed)
+    return await _open_session(request, account, now)
+
+
+async def _open_session(request: Request, account: Account, now: datetime) -> Response:
+    """The person signed in (by password or single sign-on): a new session, its cookie, and
+    on to their home page."""
+    async with unit_of_work(runtime_of(request).pool) as work:
         previous = forms.cookie(request, forms.SESSION_COOKIE)
         if previous:
             await store.end_session(work.conn, previous)
@@ -187,6 +211,99 @@ async def sign_in(
         session_id = await store.open_session(work.conn, account.account_id, now, _limits(request))
     response = RedirectResponse("/", status_code=303)
     forms.set_cookie(request, response, forms.SESSION_COOKIE, session_id)
+    return response
+
+
+def _sign_on_refused(request: Request, message: str, status: int) -> HTMLResponse:
+    sign_on = _sign_on(request) is not None
+    errors = [FieldError(SIGN_ON, message)]
+    response = _page(
+        request, lambda csrf: pages.sign_in_page(csrf, errors, sign_on=sign_on), status
+    )
+    forms.delete_cookie(request, response, SIGN_ON_COOKIE)
+    return response
+
+
+@router.post("/sign-in/organisation")
+async def start_sign_on(
+    request: Request, csrf_token: Annotated[str, Form(max_length=MAX_FIELD)] = ""
+) -> Response:
+    """Single sign-on: off to the organisation's provider, with a new state that this browser
+    keeps in a cookie for a few minutes (the provider sends it back to /sign-in/callback)."""
+    sign_on = _sign_on(request)
+    if sign_on is None:
+        return _to_sign_in()
+    forgery = forms.forgery(request, _key(request), csrf_token, None)
+    if forgery is not None:
+        return _sign_on_refused(request, forgery, 403)
+    state = sign_on.new_state()
+    try:
+        url = await sign_on.start(f"{public_url(request)}{CALLBACK}", state)
+    except SignOnRefused as refused:
+        return _sign_on_refused(request, str(refused), 502)
+    response = RedirectResponse(url, status_code=303)
+    response.set_cookie(
+        forms.cookie_name(request, SIGN_ON_COOKIE),
+        state,
+        max_age=STATE_MINUTES * 60,
+        httponly=True,
+        # Lax: the browser sends it on the provider's redirect back, a top-level GET.
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+    return response
+
+
+@router.get(CALLBACK)
+async def finish_sign_on(
+    request: Request,
+    code: Annotated[str, Query(max_length=2048)] = "",
+    state: Annotated[str, Query(max_length=MAX_FIELD)] = "",
+    error: Annotated[str, Query(max_length=MAX_FIELD)] = "",
+) -> Response:
+    """The provider's answer: the person signed in if the state is this browser's, the code
+    and ID token check out, and the verified email address is an enabled account's."""
+    sign_on = _sign_on(request)
+    if sign_on is None:
+        return _to_sign_in()
+    # A refusal signs no one in, so it is said whatever its state (some providers send none).
+    if error:
+        return _sign_on_refused(
+            request,
+            "Your organisation's account did not sign you in. Try again, or sign in with your"
+            " password.",
+            401,
+        )
+    expected = forms.cookie(request, SIGN_ON_COOKIE)
+    # The state must be the one this browser was sent off with: else someone else's sign-in
+    # (their code) could be planted in this browser.
+    if not code or not expected or not hmac.compare_digest(expected.encode(), state.encode()):
+        return _sign_on_refused(
+            request,
+            "Your sign-in with your organisation's account could not be checked, or took too"
+            " long. Try again.",
+            400,
+        )
+    try:
+        email = await sign_on.finish(f"{public_url(request)}{CALLBACK}", state, code)
+    except SignOnRefused as refused:
+        return _sign_on_refused(request, str(refused), 401)
+    async with unit_of_work(runtime_of(request).pool) as work:
+        found = await store.credentials(work.conn, email) if is_email(email) else None
+    if found is None:
+        return _sign_on_refused(
+            request,
+            f"There is no account for {email} in this service. Ask your operator to add you.",
+            403,
+        )
+    account, _ = found
+    if account.disabled:
+        return _sign_on_refused(
+            request, f"The account for {email} is disabled. Ask your operator about it.", 403
+        )
+    response = await _open_session(request, account, datetime.now(UTC))
+    forms.delete_cookie(request, response, SIGN_ON_COOKIE)
     return response
 
 
@@ -363,8 +480,6 @@ async def open_tenders(request: Request) -> Response:
 # so and points at the API that does the same work meanwhile.
 NOT_READY = {
     "/tenders": ("manager", "tendering"),
-    "/registry": ("operator", "demand"),
-    "/users": ("operator", "web"),
 }
 
 

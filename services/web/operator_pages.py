@@ -1,0 +1,251 @@
+"""The operators' pages, rendered as HTML from plain values (pure, like pages.py): the registry
+upload with its report, and the people's accounts with the forms to add a person, disable an
+account and issue a new set-password link."""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from html import escape
+
+from services.web.pages import (
+    NO_SPELLCHECK,
+    FieldError,
+    Person,
+    _csrf,
+    _field,
+    banner,
+    error_summary,
+    layout,
+)
+from shared.presentation import local_time
+
+ROLES = {
+    "manager": "Trust business manager",
+    "school": "School",
+    "supplier": "Supplier",
+    "operator": "Operator",
+}
+# The form's field for each role's scope, and what the field is called.
+SCOPE_FIELDS = {"manager": "trust", "school": "urn", "supplier": "supplier"}
+# The registry report's counts, in the order shown, as demand's POST /v1/registry names them.
+REPORT = (
+    ("schools", "Schools in trusts in the file"),
+    ("joined", "Schools that joined a trust"),
+    ("left", "Schools that left a trust"),
+    ("unchanged", "Schools unchanged"),
+    ("skipped_without_trust", "Rows skipped (no trust)"),
+    ("demand_withdrawn", "Demand lines withdrawn (school left)"),
+)
+REGISTRY_FIELD = "registry"
+
+
+@dataclass(frozen=True)
+class Notice:
+    """What the last action did, shown once at the top of the next page: a sentence, and a
+    new set-password link or a registry report when there is one."""
+
+    text: str
+    link: str = ""
+    report: Mapping[str, int] | None = None
+
+
+def _notice(notice: Notice | None) -> str:
+    if notice is None:
+        return ""
+    shown = banner(notice.text)
+    if notice.link:
+        shown += (
+            '<div class="inset"><h2 class="heading-m">Set-password link</h2>'
+            "<p>Give this link to the person: it works once, and it is shown only now.</p>"
+            f'<p class="link-shown"><a href="{escape(notice.link)}">{escape(notice.link)}</a>'
+            "</p></div>"
+        )
+    return shown
+
+
+def _report(report: Mapping[str, int]) -> str:
+    rows = "".join(
+        f'<div class="summary-row"><dt>{escape(label)}</dt><dd>{report.get(key, 0)}</dd></div>'
+        for key, label in REPORT
+    )
+    return f'<h2 class="heading-m">Report of the upload</h2><dl class="summary-list">{rows}</dl>'
+
+
+def registry_page(
+    person: Person, csrf: str, errors: Sequence[FieldError] = (), notice: Notice | None = None
+) -> str:
+    # Every problem of a refused file is listed in the summary; the field says the file was
+    # refused, as a file input cannot keep what was chosen.
+    field_errors = [FieldError(REGISTRY_FIELD, errors[0].message)] if errors else []
+    if len(errors) > 1:
+        field_errors = [FieldError(REGISTRY_FIELD, f"The file has {len(errors)} problems")]
+    mine = field_errors[0].message if field_errors else ""
+    described = "registry-hint" + (" registry-error" if mine else "")
+    main = (
+        _notice(notice)
+        + error_summary(errors)
+        + '<span class="caption">Operator</span><h1 class="heading-l">Registry</h1>'
+        "<p>The trusts' schools, from a Get Information about Schools (GIAS) establishments"
+        " extract. Schools that are new to a trust join it; schools no longer in a trust leave it"
+        " and their open demand is withdrawn.</p>"
+        + (_report(notice.report) if notice is not None and notice.report is not None else "")
+        + '<form method="post" action="/registry" enctype="multipart/form-data" novalidate>'
+        + _csrf(csrf)
+        + f'<div class="form-group{" form-group-error" if mine else ""}">'
+        f'<label class="label" for="{REGISTRY_FIELD}">Registry file (CSV)</label>'
+        '<div class="hint" id="registry-hint">A CSV file with the columns URN,'
+        " EstablishmentName, Trusts (code), Trusts (name) and EstablishmentStatus (name);"
+        " other columns are ignored.</div>"
+        + (
+            f'<p class="error-message" id="registry-error"><span class="visually-hidden">'
+            f"Error:</span> {escape(mine)}</p>"
+            if mine
+            else ""
+        )
+        + f'<input class="file-upload" id="{REGISTRY_FIELD}" name="{REGISTRY_FIELD}" type="file"'
+        f' accept=".csv,text/csv" aria-describedby="{described}"></div>'
+        '<button type="submit" class="button">Upload registry</button></form>'
+    )
+    return layout(
+        "Registry", main, person=person, csrf=csrf, current="/registry", errors=bool(errors)
+    )
+
+
+@dataclass(frozen=True)
+class UserRow:
+    email: str
+    name: str
+    role: str
+    scope: str | None
+    disabled: bool
+    last_signed_in_at: datetime | None
+
+
+def _hidden_email(email: str) -> str:
+    return f'<input type="hidden" name="email" value="{escape(email)}">'
+
+
+def _actions(user: UserRow, csrf: str) -> str:
+    """Buttons that act on one account; each names the account for screen readers."""
+    if user.disabled:
+        return ""
+    who = f'<span class="visually-hidden"> for {escape(user.email)}</span>'
+    return (
+        f'<form method="post" action="/users/link" class="inline-form">{_csrf(csrf)}'
+        f'{_hidden_email(user.email)}<button type="submit" class="link-button">'
+        f"Issue a set-password link{who}</button></form>"
+        f'<form method="post" action="/users/disable" class="inline-form">{_csrf(csrf)}'
+        f'{_hidden_email(user.email)}<button type="submit" class="link-button">'
+        f"Disable{who}</button></form>"
+    )
+
+
+def users_page(
+    person: Person, csrf: str, users: Sequence[UserRow], notice: Notice | None = None
+) -> str:
+    heads = ("Email address", "Name", "Role", "Scope", "Status", "Last sign-in", "Actions")
+    ths = "".join(f'<th scope="col">{h}</th>' for h in heads)
+    rows = "".join(
+        f'<tr><th scope="row">{escape(u.email)}</th><td>{escape(u.name)}</td>'
+        f"<td>{escape(ROLES.get(u.role, u.role))}</td><td>{escape(u.scope or '')}</td>"
+        f"<td>{'Disabled' if u.disabled else 'Enabled'}</td>"
+        f"<td>{escape(local_time(u.last_signed_in_at)) if u.last_signed_in_at else 'Never'}</td>"
+        f"<td>{_actions(u, csrf)}</td></tr>"
+        for u in users
+    )
+    table = (
+        '<div class="table-wrap"><table class="table"><caption class="visually-hidden">'
+        f"People's accounts</caption><thead><tr>{ths}</tr></thead><tbody>{rows}</tbody>"
+        "</table></div>"
+        if users
+        else "<p>There are no accounts yet.</p>"
+    )
+    main = (
+        _notice(notice) + '<span class="caption">Operator</span><h1 class="heading-l">Users</h1>'
+        "<p>People's accounts in the web workspace. A disabled account cannot sign in, and its"
+        " sessions and set-password links have ended.</p>"
+        '<p><a href="/users/add" class="button" role="button" draggable="false">Add a person</a>'
+        f"</p>{table}"
+    )
+    return layout("Users", main, person=person, csrf=csrf, current="/users")
+
+
+def _role_select(role: str, errors: Sequence[FieldError]) -> str:
+    mine = [e for e in errors if e.field == "role"]
+    options = '<option value="">Choose a role</option>' + "".join(
+        f'<option value="{key}"{" selected" if key == role else ""}>{escape(name)}</option>'
+        for key, name in ROLES.items()
+    )
+    message = (
+        f'<p class="error-message" id="role-error"><span class="visually-hidden">Error:</span>'
+        f" {escape(mine[0].message)}</p>"
+        if mine
+        else ""
+    )
+    aria = ' aria-describedby="role-error"' if mine else ""
+    return (
+        f'<div class="form-group{" form-group-error" if mine else ""}">'
+        f'<label class="label" for="role">Role</label>{message}'
+        f'<select class="select" id="role" name="role"{aria}>{options}</select></div>'
+    )
+
+
+def add_user_page(
+    person: Person,
+    csrf: str,
+    typed: Mapping[str, str] | None = None,
+    errors: Sequence[FieldError] = (),
+) -> str:
+    """The form to add a person; `typed` is what was sent, kept when it is refused."""
+    typed = typed or {}
+    main = (
+        error_summary(errors)
+        + '<span class="caption">Operator</span><h1 class="heading-l">Add a person</h1>'
+        "<p>They get a set-password link, shown once on the next page, to choose their own"
+        " password (or they sign in with their organisation's account, if it is set up).</p>"
+        f'<form method="post" action="/users/add" novalidate>{_csrf(csrf)}'
+        + _field(
+            "email",
+            "Email address",
+            "email",
+            "off",
+            errors,
+            typed.get("email", ""),
+            extra=NO_SPELLCHECK,
+        )
+        + _field("name", "Full name", "text", "off", errors, typed.get("name", ""))
+        + _role_select(typed.get("role", ""), errors)
+        + _field(
+            "trust",
+            "Trust code",
+            "text",
+            "off",
+            errors,
+            typed.get("trust", ""),
+            hint="For a trust business manager: the trust's code in the registry.",
+        )
+        + _field(
+            "urn",
+            "School URN",
+            "text",
+            "off",
+            errors,
+            typed.get("urn", ""),
+            hint="For a school: its 6-digit unique reference number.",
+            extra=' inputmode="numeric"',
+        )
+        + _field(
+            "supplier",
+            "Supplier id",
+            "text",
+            "off",
+            errors,
+            typed.get("supplier", ""),
+            hint="For a supplier: its id, like gamma-gas.",
+        )
+        + '<button type="submit" class="button">Add person</button></form>'
+        '<p><a href="/users">Back to users</a></p>'
+    )
+    return layout(
+        "Add a person", main, person=person, csrf=csrf, current="/users", errors=bool(errors)
+    )
