@@ -138,8 +138,10 @@ async def tender(conn: Connection, tender_id: UUID, now: datetime) -> TenderOut:
     assert t is not None
     lines = await store.tender_lines(conn, tender_id)
     bids = defaultdict(list)
+    scored: dict[str, Scored] = {}
     for row in await store.bid_rows(conn, tender_id):
         bids[row["lot_no"]].append(store.bid_of(row))
+        scored[str(row["bid_id"])] = (row["scored_by"], row["scored_at"])
     closed = not sealed(t["status"], t["closes_at"], now)
     weights = Weights(t["weight_price"], t["weight_quality"])
     lots = []
@@ -177,7 +179,9 @@ async def tender(conn: Connection, tender_id: UUID, now: datetime) -> TenderOut:
                 pooled_quantity=lot["pooled_quantity"],
                 bids_received=len(bids[number]),
                 bids=(
-                    _unranked(bids[number], lot["pooled_quantity"]) if unranked else _ranked(ranked)
+                    _unranked(bids[number], lot["pooled_quantity"], scored)
+                    if unranked
+                    else _ranked(ranked, scored)
                 )
                 if closed
                 else None,
@@ -203,7 +207,11 @@ async def tender(conn: Connection, tender_id: UUID, now: datetime) -> TenderOut:
     )
 
 
-def _ranked(ranked: Sequence[ScoredBid]) -> list[RankedBidOut]:
+# Who saved a bid's quality score, and when (None, None until then).
+Scored = tuple[str | None, datetime | None]
+
+
+def _ranked(ranked: Sequence[ScoredBid], scored: dict[str, Scored]) -> list[RankedBidOut]:
     return [
         RankedBidOut(
             rank=s.rank,
@@ -214,6 +222,8 @@ def _ranked(ranked: Sequence[ScoredBid]) -> list[RankedBidOut]:
             price_score=display(s.price_score),
             quality_score=s.bid.quality_score,
             quality_comment=s.bid.quality_comment,
+            scored_by=scored[s.bid.bid_id][0],
+            scored_at=scored[s.bid.bid_id][1],
             score=display(s.score),
             submitted_at=s.bid.submitted_at,
         )
@@ -221,7 +231,9 @@ def _ranked(ranked: Sequence[ScoredBid]) -> list[RankedBidOut]:
     ]
 
 
-def _unranked(bids: Sequence[Bid], pooled_quantity: Decimal) -> list[RankedBidOut]:
+def _unranked(
+    bids: Sequence[Bid], pooled_quantity: Decimal, scored: dict[str, Scored]
+) -> list[RankedBidOut]:
     """A lot's bids while some wait for their quality score: prices, and scores recorded so far,
     in the order they were submitted; no rank yet."""
     return [
@@ -234,6 +246,8 @@ def _unranked(bids: Sequence[Bid], pooled_quantity: Decimal) -> list[RankedBidOu
             price_score=None,
             quality_score=b.quality_score,
             quality_comment=b.quality_comment,
+            scored_by=scored[b.bid_id][0],
+            scored_at=scored[b.bid_id][1],
             score=None,
             submitted_at=b.submitted_at,
         )
