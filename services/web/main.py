@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
 
-from services.web import api, workspace
+from services.web import api, tenders, workspace
 from services.web.calls import Services
 from services.web.forms import csrf_key
 from services.web.settings import WebSettings
@@ -29,7 +29,12 @@ def build(settings: ServiceSettings) -> FastAPI:
     app = create_app(
         runtime,
         migrations=Path(__file__).with_name("migrations"),
-        routers=[api.router, workspace.router, APIRouter(lifespan=services.lifespan)],
+        routers=[
+            api.router,
+            workspace.router,
+            tenders.router,
+            APIRouter(lifespan=services.lifespan),
+        ],
         title="Collective Procurement: web workspace",
         description="People's accounts, sign-in and pages; the operators' API for accounts.",
     )

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -334,21 +333,6 @@ def _service_problem(request: Request, visit: Visit, error: ServiceError) -> HTM
     )
 
 
-@router.get("/pools")
-async def pools(request: Request) -> Response:
-    """The manager's trust's pools, from tendering."""
-    visit = await _visit(request, {"manager"})
-    if isinstance(visit, Response):
-        return visit
-    trust = quote(visit.account.scope or "", safe="")
-    try:
-        path = f"/v1/trusts/{trust}/pools"
-        found = await _services(request).get(visit.account, "tendering", path)
-    except ServiceError as error:
-        return _service_problem(request, visit, error)
-    return visit.page(request, lambda person, csrf: pages.pools_page(person, csrf, found))
-
-
 @router.get("/open-tenders")
 async def open_tenders(request: Request) -> Response:
     """The tenders a supplier may bid on, from tendering."""
@@ -367,7 +351,6 @@ async def open_tenders(request: Request) -> Response:
 # The pages each role's navigation promises that this increment does not build yet: each says
 # so and points at the API that does the same work meanwhile.
 NOT_READY = {
-    "/tenders": ("manager", "tendering"),
     "/demand": ("manager school", "demand"),
     "/spend": ("manager school", "demand"),
     "/bids": ("supplier", "tendering"),
