@@ -3,7 +3,6 @@
 the answer (views.py). Refusals are domain errors, answered as problem details by shared/http.py.
 """
 
-from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 from uuid import UUID
@@ -257,9 +256,10 @@ async def read_tender(tender_id: UUID, request: Request, caller: Caller) -> Tend
 async def tender_history(
     tender_id: UUID, request: Request, caller: Caller
 ) -> list[HistoryEntryOut]:
-    """Who did what to the tender, and when, in the order it was done: for the trust's managers."""
+    """Who did what to the tender, and when, in the order it was done: for the trust's managers.
+    While bids are sealed, a bid's entry says when one came, not from whom."""
     require_role(caller, Role.MANAGER)
     async with runtime_of(request).pool.acquire() as conn:
-        await visible_tender(conn, tender_id, caller)
+        t = await visible_tender(conn, tender_id, caller)
         entries = await store.tender_history(conn, tender_id)
-    return [HistoryEntryOut.model_validate(asdict(e)) for e in entries]
+    return views.history(t, entries, datetime.now(UTC))

@@ -4,7 +4,7 @@ ranked once they are no longer sealed, the award and why), a tender's notice, a 
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
@@ -28,10 +28,12 @@ from services.tendering.domain.lots import Status
 from services.tendering.domain.pricing import price_at
 from services.tendering.domain.scoring import awaiting
 from services.tendering.handlers import PoolView
+from services.tendering.repository import HistoryEntry
 from services.tendering.schemas import (
     AssessmentOut,
     AwardOut,
     BidOut,
+    HistoryEntryOut,
     LotNoticeOut,
     LotOut,
     NoticeOut,
@@ -253,6 +255,20 @@ def _unranked(
         )
         for b in bids
     ]
+
+
+def history(
+    t: asyncpg.Record, entries: Sequence[HistoryEntry], now: datetime
+) -> list[HistoryEntryOut]:
+    """The tender's history as its trust sees it: who sent a bid stays sealed with the bid."""
+    hidden = sealed(t["status"], t["closes_at"], now)
+    shown = [
+        replace(e, done_by="supplier", supplier_id=None, supplier_name=None)
+        if hidden and e.action == "bid_received"
+        else e
+        for e in entries
+    ]
+    return [HistoryEntryOut.model_validate(asdict(e)) for e in shown]
 
 
 def _weights(t: asyncpg.Record) -> dict[str, Decimal]:

@@ -236,7 +236,7 @@ def _date_input(form: Opening, errors: Sequence[FieldError]) -> str:
     """GOV.UK date input for when bids close, with the time beside it (UK time)."""
     mine = [e for e in errors if e.field == "closes-day"]
     message = (
-        '<p class="error-message" id="closes-error"><span class="visually-hidden">Error:</span>'
+        '<p class="error-message" id="closes-day-error"><span class="visually-hidden">Error:</span>'
         f" {escape(mine[0].message)}</p>"
         if mine
         else ""
@@ -250,7 +250,7 @@ def _date_input(form: Opening, errors: Sequence[FieldError]) -> str:
             f' inputmode="numeric" value="{escape(value)}"></div>'
         )
 
-    described = "closes-hint closes-error" if mine else "closes-hint"
+    described = "closes-hint closes-day-error" if mine else "closes-hint"
     return (
         f'<div class="form-group{" form-group-error" if mine else ""}">'
         f'<fieldset class="fieldset" role="group" aria-describedby="{described}">'
@@ -320,9 +320,9 @@ def pool_page(
         ]
     )
     term = form.term_months or str(pool["term_months"])
-    weights = [e for e in errors if e.field in ("weight-price", "weight-quality")]
+    # Each weight's field shows its own error.
     weights_form = (
-        f'<div class="form-group{" form-group-error" if weights else ""}">'
+        '<div class="form-group">'
         '<fieldset class="fieldset"><legend class="legend">How bids are weighed</legend>'
         '<div class="hint">The most economically advantageous tender: percentages that add up to'
         " 100.</div>"
@@ -527,12 +527,12 @@ def _award(tender: Mapping[str, Any], lot: Mapping[str, Any]) -> str:
     )
 
 
-def _history(history: Sequence[Mapping[str, Any]]) -> str:
+def _history(history: Sequence[Mapping[str, Any]], with_lots: bool) -> str:
     rows = []
     for entry in history:
         what = ACTIONS.get(entry["action"], entry["action"])
         about = []
-        if entry.get("lot") is not None:
+        if with_lots and entry.get("lot") is not None:
             about.append(f"lot {entry['lot']}")
         if entry.get("supplier_id"):
             about.append(supplier(entry))
@@ -628,7 +628,7 @@ def tender_page(person: Person, csrf: str, view: TenderView) -> str:
             + _field("reason", "Reason for cancelling", "text", "off", view.errors, view.reason)
             + '<button type="submit" class="button button-warning">Cancel tender</button></form>'
         )
-    parts.append(_history(view.history))
+    parts.append(_history(view.history, t["lots_by"] is not None))
     title = f"{name} tender"
     main = (
         (banner(BANNERS[view.done]) if view.done in BANNERS else "")
