@@ -51,7 +51,10 @@ ACTIONS = {
     "cancelled": "Cancelled the tender",
 }
 # Who the service itself is, when it acted on its own.
-AUTOMATIC = {"policy": "Opened automatically (trust policy)", "deadline": "Automatically"}
+AUTOMATIC = {
+    "policy": "the opening policy (automatic)",
+    "deadline": "the deadline policy (automatic)",
+}
 BANNERS = {
     "opened": "Tender opened. Suppliers can bid until bids close.",
     "scored": "Quality scores saved.",
@@ -243,11 +246,13 @@ def _date_input(form: Opening, errors: Sequence[FieldError]) -> str:
     )
     error_class = " input-error" if mine else ""
 
-    def part(id_: str, label: str, value: str, width: str) -> str:
+    def part(id_: str, label: str, value: str, width: str, numeric: bool = True) -> str:
+        # A time has a colon, which a phone's numeric keypad lacks.
+        keypad = ' inputmode="numeric"' if numeric else ""
         return (
             f'<div class="date-item"><label class="label" for="{id_}">{label}</label>'
             f'<input class="input {width}{error_class}" id="{id_}" name="{id_}" type="text"'
-            f' inputmode="numeric" value="{escape(value)}"></div>'
+            f'{keypad} value="{escape(value)}"></div>'
         )
 
     described = "closes-hint closes-day-error" if mine else "closes-hint"
@@ -262,7 +267,7 @@ def _date_input(form: Opening, errors: Sequence[FieldError]) -> str:
         + part("closes-day", "Day", form.day, "width-2")
         + part("closes-month", "Month", form.month, "width-2")
         + part("closes-year", "Year", form.year, "width-4")
-        + part("closes-time", "Time", form.time, "width-5")
+        + part("closes-time", "Time", form.time, "width-5", numeric=False)
         + "</div></fieldset></div>"
     )
 
@@ -450,8 +455,13 @@ def _evaluation(tender: Mapping[str, Any], lot: Mapping[str, Any]) -> str:
         )
         for b in bids
     ]
+    caption = (
+        "How the bids were evaluated"
+        if tender["lots_by"] is None
+        else f"How the bids for lot {lot['lot']} were evaluated"
+    )
     return table(
-        f"Evaluation: {_lot_title(tender, lot)}",
+        caption,
         (
             "Supplier",
             "Unit price at pooled volume",
