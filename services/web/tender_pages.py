@@ -233,6 +233,34 @@ class Opening:
     lots_by: str = ""
     price: str = "70"
     quality: str = "30"
+    # "yes" when a planned procurement notice was published.
+    planned: str = ""
+    urgency: str = ""
+
+
+def _shorter_period(form: Opening, errors: Sequence[FieldError]) -> str:
+    """What allows a 10-day minimum on the regulated route: a planned procurement notice, or
+    urgency (Procurement Act 2023, s.54)."""
+    checked = " checked" if form.planned == "yes" else ""
+    return (
+        '<div class="form-group"><fieldset class="fieldset" aria-describedby="shorter-hint">'
+        '<legend class="legend">Shorter minimum period</legend>'
+        '<div class="hint" id="shorter-hint">Above the threshold, an open or competitive'
+        " flexible procedure may close 10 days after opening, not 25, if either applies.</div>"
+        '<div class="checkbox"><input class="checkbox-input" id="planned_procurement_notice"'
+        f' name="planned_procurement_notice" type="checkbox" value="yes"{checked}>'
+        '<label class="checkbox-label" for="planned_procurement_notice">A qualifying planned'
+        " procurement notice was published</label></div>"
+        + _field(
+            "urgency_reason",
+            "Why the matter is urgent (optional)",
+            "text",
+            "off",
+            errors,
+            form.urgency,
+        )
+        + "</fieldset></div>"
+    )
 
 
 def _date_input(form: Opening, errors: Sequence[FieldError]) -> str:
@@ -351,6 +379,7 @@ def pool_page(
             " ESPO 191 Energy.",
         )
         + _date_input(form, errors)
+        + _shorter_period(form, errors)
         + _field(
             "term_months",
             "Contract term (months)",
@@ -415,6 +444,7 @@ class TenderView:
     done: str = ""
     errors: Sequence[FieldError] = ()
     scores: Mapping[str, str] = field(default_factory=dict)
+    comments: Mapping[str, str] = field(default_factory=dict)
     reason: str = ""
 
 
@@ -480,6 +510,30 @@ def _evaluation(tender: Mapping[str, Any], lot: Mapping[str, Any]) -> str:
     )
 
 
+def _textarea(
+    id_: str, label: str, errors: Sequence[FieldError], value: str, hint: str = ""
+) -> str:
+    """A GOV.UK textarea, its message shown as _field shows one."""
+    mine = [e for e in errors if e.field == id_]
+    described = [f"{id_}-hint"] if hint else []
+    message = ""
+    if mine:
+        described.append(f"{id_}-error")
+        message = (
+            f'<p class="error-message" id="{id_}-error"><span class="visually-hidden">Error:'
+            f"</span> {escape(mine[0].message)}</p>"
+        )
+    aria = f' aria-describedby="{" ".join(described)}"' if described else ""
+    return (
+        f'<div class="form-group{" form-group-error" if mine else ""}">'
+        f'<label class="label" for="{id_}">{escape(label)}</label>'
+        + (f'<div class="hint" id="{id_}-hint">{escape(hint)}</div>' if hint else "")
+        + message
+        + f'<textarea class="textarea{" input-error" if mine else ""}" id="{id_}" name="{id_}"'
+        f' rows="3"{aria}>{escape(value)}</textarea></div>'
+    )
+
+
 def _scoring_form(view: TenderView, csrf: str) -> str:
     """One field per bid of each undecided lot: 'Quality score for {supplier}'."""
     tender = view.tender
@@ -501,11 +555,19 @@ def _scoring_form(view: TenderView, csrf: str) -> str:
                 hint="From 0 to 100, after moderation.",
                 extra=' inputmode="decimal"',
             )
+            + _textarea(
+                f"comment-{b['bid_id']}",
+                f"Why {supplier(b)} scored this (optional)",
+                view.errors,
+                view.comments.get(str(b["bid_id"]), b.get("quality_comment") or ""),
+                hint="The supplier sees this in its assessment summary once the lot is awarded.",
+            )
             for b in lot["bids"]
         )
+        legend = "Each bid" if tender["lots_by"] is None else _lot_title(tender, lot)
         groups.append(
             '<fieldset class="fieldset">'
-            f'<legend class="legend">{escape(_lot_title(tender, lot))}</legend>{fields}</fieldset>'
+            f'<legend class="legend">{escape(legend)}</legend>{fields}</fieldset>'
         )
     if not groups:
         return ""

@@ -26,6 +26,7 @@ from services.web.workspace import MAX_FIELD, Visit, _key, _service_problem, _se
 router = APIRouter(include_in_schema=False)
 MANAGERS = {"manager"}
 MAX_REASON = 500
+MAX_COMMENT = 2000
 
 # The API's field names (docs/http-api.md) as the form's inputs, and how a message names them.
 OPENING_FIELDS = {
@@ -33,8 +34,8 @@ OPENING_FIELDS = {
     "term_months": ("term_months", "Contract term"),
     "framework": ("framework", "Framework"),
     "procedure": ("procedure", "Procedure"),
-    "planned_procurement_notice": ("procedure", "Procedure"),
-    "urgency_reason": ("procedure", "Procedure"),
+    "planned_procurement_notice": ("planned_procurement_notice", "Planned procurement notice"),
+    "urgency_reason": ("urgency_reason", "Urgency"),
     "lots_by": ("lots_by", "Lots"),
     "weights.price": ("weight-price", "Price weight"),
     "weights.quality": ("weight-quality", "Quality weight"),
@@ -43,9 +44,11 @@ OPENING_FIELDS = {
 }
 
 
-def _text(form: FormData, name: str) -> str:
+def _text(form: FormData, name: str, limit: int = MAX_FIELD) -> str:
+    """A field's text, cut at `limit` (one more than a field may hold, so that the length check
+    still sees it is too long)."""
     value = form.get(name)
-    return value[:MAX_FIELD] if isinstance(value, str) else ""
+    return value[:limit] if isinstance(value, str) else ""
 
 
 def refusals(
@@ -147,6 +150,9 @@ def opening_request(
     closes = tender_forms.closing_time(typed.day, typed.month, typed.year, typed.time)
     if isinstance(closes, str):
         errors.append(FieldError("closes-day", closes))
+    if len(typed.urgency.strip()) > MAX_REASON:
+        too_long = f"Why the matter is urgent must be {MAX_REASON} characters or fewer"
+        errors.append(FieldError("urgency_reason", too_long))
     term = tender_forms.months(typed.term_months)
     if isinstance(term, str):
         errors.append(FieldError("term_months", term))
@@ -172,6 +178,10 @@ def opening_request(
         body["framework"] = typed.framework.strip()
     if typed.lots_by:
         body["lots_by"] = typed.lots_by
+    if typed.planned == "yes":
+        body["planned_procurement_notice"] = True
+    if typed.urgency.strip():
+        body["urgency_reason"] = typed.urgency.strip()
     return body, []
 
 
@@ -186,7 +196,7 @@ async def open_tender(pool_id: str, request: Request) -> Response:
         return form
     typed = Opening(
         **{
-            name: _text(form, key)
+            name: _text(form, key, MAX_REASON + 1)
             for name, key in (
                 ("procedure", "procedure"),
                 ("framework", "framework"),
@@ -198,6 +208,8 @@ async def open_tender(pool_id: str, request: Request) -> Response:
                 ("lots_by", "lots_by"),
                 ("price", "weight-price"),
                 ("quality", "weight-quality"),
+                ("planned", "planned_procurement_notice"),
+                ("urgency", "urgency_reason"),
             )
         }
     )
@@ -301,16 +313,23 @@ def _score_fields(tender: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def score_request(
-    bids: Sequence[Mapping[str, Any]], typed: Mapping[str, str]
+    bids: Sequence[Mapping[str, Any]], typed: Mapping[str, str], comments: Mapping[str, str]
 ) -> tuple[dict[str, Any], list[FieldError]]:
-    """The API's evaluation request from the typed scores (by bid id), or what is wrong."""
+    """The API's evaluation request from the typed scores and comments (by bid id), or what is
+    wrong."""
     scores, errors = [], []
     for b in bids:
-        read = tender_forms.quality_score(typed.get(str(b["bid_id"]), ""), tender_pages.supplier(b))
+        bid_id, name = str(b["bid_id"]), tender_pages.supplier(b)
+        read = tender_forms.quality_score(typed.get(bid_id, ""), name)
+        comment = comments.get(bid_id, "").strip()
         if isinstance(read, str):
-            errors.append(FieldError(f"score-{b['bid_id']}", read))
-        else:
-            scores.append({"bid_id": str(b["bid_id"]), "quality_score": str(read)})
+            errors.append(FieldError(f"score-{bid_id}", read))
+        if len(comment) > MAX_COMMENT:
+            too_long = f"Why {name} scored this must be {MAX_COMMENT:,} characters or fewer"
+            errors.append(FieldError(f"comment-{bid_id}", too_long))
+        if not isinstance(read, str):
+            score = {"bid_id": bid_id, "quality_score": str(read)}
+            scores.append(score | ({"comment": comment} if comment else {}))
     return {"scores": scores}, errors
 
 
@@ -330,7 +349,10 @@ async def save_scores(tender_id: str, request: Request) -> Response:
         return _service_problem(request, visit, error)
     bids = _score_fields(view.tender)
     typed = {str(b["bid_id"]): _text(form, f"score-{b['bid_id']}") for b in bids}
-    body, errors = score_request(bids, typed)
+    comments = {
+        str(b["bid_id"]): _text(form, f"comment-{b['bid_id']}", MAX_COMMENT + 1) for b in bids
+    }
+    body, errors = score_request(bids, typed, comments)
     if not bids:
         errors = [FieldError("main-content", "There are no bids to score")]
     if not errors:
@@ -342,7 +364,7 @@ async def save_scores(tender_id: str, request: Request) -> Response:
             if error.status not in (409, 422):
                 return _service_problem(request, visit, error)
             errors = refusals(error, _score_names(bids), f"score-{bids[0]['bid_id']}")
-    shown = TenderView(view.tender, view.history, errors=errors, scores=typed)
+    shown = TenderView(view.tender, view.history, errors=errors, scores=typed, comments=comments)
     return _show(request, visit, shown, 422)
 
 
@@ -394,7 +416,7 @@ async def cancel(tender_id: str, request: Request) -> Response:
     form = await _form(request, visit)
     if isinstance(form, Response):
         return form
-    reason = _text(form, "reason").strip()
+    reason = _text(form, "reason", MAX_REASON + 1).strip()
     errors = []
     if not reason:
         errors = [FieldError("reason", "Enter a reason for cancelling")]

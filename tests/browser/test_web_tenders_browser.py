@@ -2,7 +2,8 @@
 its form (a missing framework summarised at the top first), two suppliers' bids sealed until the
 deadline, then quality scores saved, the evaluation explained, the contract awarded and the
 history naming the person. Keeps each page in test-artifacts/ (web-pool, web-open-tender-error,
-web-tender-open, web-tender-awarded, web-tenders) at 1280 px and on a 390 px phone.
+web-tender-open, web-tender-scoring, web-tender-awarded, web-tenders) at 1280 px and on a 390 px
+phone.
 """
 
 import time
@@ -117,6 +118,9 @@ def test_a_manager_opens_scores_and_awards_a_tender_in_a_browser(
     browser.refresh()
     fill(browser, "Quality score for Alpha Energy Ltd", "80")
     fill(browser, "Quality score for Beta Power plc", "60")
+    fill(browser, "Why Alpha Energy Ltd scored this (optional)", "Good references")
+    # Kept before saving: the deadline policy awards as soon as every score is in.
+    keep(browser, "web-tender-scoring")
     press(browser, "Save scores")
     assert "Quality scores saved." in text(browser, ".notification")
     evaluation = text(browser, "table")

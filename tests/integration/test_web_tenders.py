@@ -108,7 +108,14 @@ def test_a_manager_opens_cancels_reopens_scores_and_awards_a_tender_named_in_its
     assert page.status_code == 200
     for label in ('for="framework">Framework</label>', 'for="term_months">Contract term (months)'):
         assert label in page.text
-    for legend in ("Procedure", "Bids close", "Lots", "How bids are weighed"):
+    assert "A qualifying planned procurement notice was published</label>" in page.text
+    for legend in (
+        "Procedure",
+        "Bids close",
+        "Shorter minimum period",
+        "Lots",
+        "How bids are weighed",
+    ):
         assert f'<legend class="legend">{legend}</legend>' in page.text
     assert '<button type="submit" class="button">Open tender</button>' in page.text
 
@@ -195,7 +202,9 @@ def test_a_manager_opens_cancels_reopens_scores_and_awards_a_tender_named_in_its
     assert 'value="150"' in refused.text
     scored = manager.post(
         f"{tender}/scores",
-        data=scores | {f"score-{ids['beta-power']}": "60", "csrf_token": csrf_of(page)},
+        data=scores
+        | {f"score-{ids['beta-power']}": "60", f"comment-{ids['alpha-energy']}": "Good references"}
+        | {"csrf_token": csrf_of(page)},
     )
     assert scored.status_code == 303
     page = manager.get(scored.headers["location"])
@@ -228,6 +237,8 @@ def test_a_manager_opens_cancels_reopens_scores_and_awards_a_tender_named_in_its
     # Tendering names the person, in the tender and its history.
     assert api["opened_by"] == MANAGER
     assert {b["scored_by"] for b in api["bids"]} == {MANAGER}
+    comments = {b["supplier_id"]: b["quality_comment"] for b in api["bids"]}
+    assert comments == {"alpha-energy": "Good references", "beta-power": None}
     entries = httpx.get(f"{tendering}/v1/tenders/{tender_id}/history", headers=manager_token)
     assert [(e["action"], e["done_by"]) for e in entries.json()] == [
         ("opened", MANAGER),

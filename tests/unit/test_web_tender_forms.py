@@ -1,5 +1,6 @@
 """What a manager types into the tender forms, read as tendering wants it
-(services/web/domain/tender_forms.py): UK dates and times, months, weights and scores."""
+(services/web/domain/tender_forms.py): UK dates and times, months, weights and scores; and the
+requests the forms become (services/web/tenders.py)."""
 
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -7,6 +8,8 @@ from decimal import Decimal
 import pytest
 
 from services.web.domain import tender_forms
+from services.web.tender_pages import Opening
+from services.web.tenders import opening_request, score_request
 
 
 def test_a_uk_closing_time_is_read_in_utc_summer_and_winter() -> None:
@@ -57,3 +60,66 @@ def test_months_and_quality_scores() -> None:
     assert tender_forms.quality_score("1e400", "Volt Ltd") == (
         "Quality score for Volt Ltd must be a number from 0 to 100"
     )
+
+
+POOL = {"pool_id": "4001-electricity-20270331", "category": "electricity"}
+
+
+def test_the_open_tender_form_becomes_tendering_s_request() -> None:
+    typed = Opening(
+        procedure="competitive_flexible",
+        day="1",
+        month="7",
+        year="2027",
+        time="17:00",
+        term_months="24",
+        lots_by="phase",
+        price="60",
+        quality="40",
+        planned="yes",
+        urgency=" Boiler failed ",
+    )
+    body, errors = opening_request("4001", POOL, typed)
+    assert errors == []
+    assert body == {
+        "trust_id": "4001",
+        "category": "electricity",
+        "pool_id": "4001-electricity-20270331",
+        "closes_at": "2027-07-01T16:00:00+00:00",
+        "term_months": 24,
+        "procedure": "competitive_flexible",
+        "weights": {"price": "0.6", "quality": "0.4"},
+        "lots_by": "phase",
+        "planned_procurement_notice": True,
+        "urgency_reason": "Boiler failed",
+    }
+    _, errors = opening_request(
+        "4001", POOL, Opening(procedure="x", lots_by="y", urgency="u" * 501)
+    )
+    assert [e.field for e in errors] == [
+        "procedure",
+        "closes-day",
+        "urgency_reason",
+        "term_months",
+        "lots_by",
+    ]
+
+
+def test_the_scores_form_becomes_tendering_s_evaluation() -> None:
+    bids = [
+        {"bid_id": "b1", "supplier_id": "volt", "supplier_name": "Volt Ltd"},
+        {"bid_id": "b2", "supplier_id": "watt", "supplier_name": None},
+    ]
+    body, errors = score_request(bids, {"b1": "80", "b2": "60.5"}, {"b1": " Strong references "})
+    assert errors == []
+    assert body == {
+        "scores": [
+            {"bid_id": "b1", "quality_score": "80", "comment": "Strong references"},
+            {"bid_id": "b2", "quality_score": "60.5"},
+        ]
+    }
+    _, errors = score_request(bids, {"b1": "", "b2": "7"}, {"b2": "x" * 2001})
+    assert [(e.field, e.message) for e in errors] == [
+        ("score-b1", "Enter a quality score for Volt Ltd"),
+        ("comment-b2", "Why watt scored this must be 2,000 characters or fewer"),
+    ]
