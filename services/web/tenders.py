@@ -228,7 +228,8 @@ async def open_tender(pool_id: str, request: Request) -> Response:
             where = tender_pages.tender_href(opened["tender_id"])
             return RedirectResponse(f"{where}?done=opened", status_code=303)
         except ServiceError as error:
-            if error.status not in (409, 422):
+            # 404: the pool changed since it was read.
+            if error.status not in (404, 409, 422):
                 return _service_problem(request, visit, error)
             errors = refusals(error, OPENING_FIELDS, "procedure")
     return visit.page(
