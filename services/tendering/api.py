@@ -21,6 +21,7 @@ from services.tendering.schemas import (
     BidOut,
     CancelIn,
     EvaluationIn,
+    HistoryEntryOut,
     NoticeOut,
     OpenTenderIn,
     PoolOut,
@@ -108,6 +109,7 @@ async def open_tender(body: OpenTenderIn, request: Request, caller: Caller) -> T
             opening,
             runtime.settings.pooling_window_months,
             now,
+            opened_by=caller.subject,
             below_threshold_days=below_threshold_days,
         )
         return await views.tender(work.conn, tender_id, now)
@@ -156,7 +158,14 @@ async def submit_bid(tender_id: UUID, body: BidIn, request: Request, caller: Cal
     tiers = [PriceTier(t.min_quantity, t.unit_price) for t in body.price_tiers]
     async with store.TenderingUnitOfWork.begin(runtime_of(request).pool) as work:
         lot, bid = await handlers.submit_bid(
-            work, scope, tender_id, body.lot, tiers, datetime.now(UTC), body.supplier_name
+            work,
+            scope,
+            tender_id,
+            body.lot,
+            tiers,
+            datetime.now(UTC),
+            body.supplier_name,
+            submitted_by=caller.subject,
         )
     return views.bid(tender_id, lot, bid)
 
@@ -184,7 +193,7 @@ async def evaluation(
     scores = [QualityScore(str(s.bid_id), s.quality_score, s.comment) for s in body.scores]
     now = datetime.now(UTC)
     async with store.TenderingUnitOfWork.begin(runtime_of(request).pool) as work:
-        await handlers.record_quality_scores(work, scope, tender_id, scores, now)
+        await handlers.record_quality_scores(work, scope, tender_id, scores, now, caller.subject)
         return await views.tender(work.conn, tender_id, now)
 
 
@@ -214,7 +223,7 @@ async def award(tender_id: UUID, request: Request, caller: Caller) -> TenderOut:
     scope = scope_of(caller, Role.MANAGER)
     now = datetime.now(UTC)
     async with store.TenderingUnitOfWork.begin(runtime_of(request).pool) as work:
-        await handlers.award_tender(work, scope, tender_id, now)
+        await handlers.award_tender(work, scope, tender_id, now, awarded_by=caller.subject)
         return await views.tender(work.conn, tender_id, now)
 
 
@@ -229,7 +238,7 @@ async def cancel(
     reason = (body or CancelIn()).reason
     now = datetime.now(UTC)
     async with store.TenderingUnitOfWork.begin(runtime_of(request).pool) as work:
-        await handlers.cancel_tender(work, scope, tender_id, reason, now)
+        await handlers.cancel_tender(work, scope, tender_id, reason, now, caller.subject)
         return await views.tender(work.conn, tender_id, now)
 
 
@@ -263,3 +272,18 @@ async def supplier_bids(
         )
         for r in rows
     ]
+
+
+@router.get(
+    "/tenders/{tender_id}/history", response_model=list[HistoryEntryOut], responses=problems(404)
+)
+async def tender_history(
+    tender_id: UUID, request: Request, caller: Caller
+) -> list[HistoryEntryOut]:
+    """Who did what to the tender, and when, in the order it was done: for the trust's managers.
+    While bids are sealed, a bid's entry says when one came, not from whom."""
+    require_role(caller, Role.MANAGER)
+    async with runtime_of(request).pool.acquire() as conn:
+        t = await visible_tender(conn, tender_id, caller)
+        entries = await store.tender_history(conn, tender_id)
+    return views.history(t, entries, datetime.now(UTC))

@@ -41,7 +41,14 @@ from services.tendering.domain.procedure import (
 from services.tendering.domain.route import RouteDecision
 from services.tendering.domain.scoring import QualityScore, check_all_scored, check_scores
 from services.tendering.holidays import working_calendar
-from services.tendering.repository import LotAward, NewTender, Row, TenderingWork, TenderRepository
+from services.tendering.repository import (
+    HistoryEntry,
+    LotAward,
+    NewTender,
+    Row,
+    TenderingWork,
+    TenderRepository,
+)
 from shared.domain.categories import categories
 from shared.events import (
     Allocation,
@@ -142,6 +149,7 @@ async def open_tender(
         procedure=request.procedure,
     )
     await tenders.add(tender)
+    await tenders.record_history(tender.tender_id, [HistoryEntry(now, "opened", opened_by)])
     opened = TenderOpened(
         tender_id=tender.tender_id,
         pool_id=pool.pool_id,
@@ -167,9 +175,11 @@ async def submit_bid(
     tiers: list[PriceTier],
     now: datetime,
     supplier_name: str | None = None,
+    submitted_by: str | None = None,
 ) -> tuple[int, Bid]:
     """A supplier's bid for a lot, before the deadline; it replaces the supplier's earlier bid
-    for that lot (its `supplier_name`, the bidder's trading name, too). Returns the lot and the bid.
+    for that lot (its `supplier_name`, the bidder's trading name, too). `submitted_by`: who sent
+    it (the token's subject), else the supplier. Returns the lot and the bid.
     Its quality score is the buyer's, recorded after
     the deadline (record_quality_scores)."""
     tenders = work.tenders
@@ -187,6 +197,10 @@ async def submit_bid(
         supplier_name=supplier_name,
     )
     await tenders.save_bid(tender_id, lot_no, bid)
+    entry = HistoryEntry(
+        now, "bid_received", submitted_by or supplier_id, lot_no, supplier_id, supplier_name
+    )
+    await tenders.record_history(tender_id, [entry])
     received = BidReceived(
         tender_id=tender_id,
         bid_id=UUID(bid.bid_id),
@@ -204,19 +218,33 @@ async def record_quality_scores(
     tender_id: UUID,
     scores: Sequence[QualityScore],
     now: datetime,
+    scored_by: str = "manager",
 ) -> None:
     """The buyer's moderated quality scores of bids, once bidding has closed; a bid's score may
-    be revised until its lot is decided."""
+    be revised until its lot is decided. `scored_by`: who saved them (the token's subject)."""
     tenders = work.tenders
     tender = await _trusts_tender(tenders, trust_id, tender_id)
-    bid_lots = {
-        b.bid_id: lot for lot, bids in (await tenders.bids(tender_id)).items() for b in bids
-    }
+    all_bids = await tenders.bids(tender_id)
+    bid_lots = {b.bid_id: lot for lot, bids in all_bids.items() for b in bids}
+    by_id = {b.bid_id: b for bids in all_bids.values() for b in bids}
     lot_statuses = {lot["lot_no"]: lot["status"] for lot in await tenders.lots(tender_id)}
     check_scores(
         tender_id, tender["status"], tender["closes_at"], now, scores, bid_lots, lot_statuses
     )
-    await tenders.record_scores(tender_id, scores)
+    await tenders.record_scores(tender_id, scores, scored_by, now)
+    saved = [
+        HistoryEntry(
+            now,
+            "scores_saved",
+            scored_by,
+            bid_lots[s.bid_id],
+            by_id[s.bid_id].supplier_id,
+            by_id[s.bid_id].supplier_name,
+            f"quality score {s.score}",
+        )
+        for s in scores
+    ]
+    await tenders.record_history(tender_id, saved)
     scored = [
         BidScored(
             tender_id=tender_id,
@@ -253,6 +281,7 @@ async def award_tender(
     standstill = standstill_for(tender["route"], now.date(), working_calendar())
     events: list[EventData] = []
     statuses = {lot["lot_no"]: Status(lot["status"]) for lot in lots}
+    done: list[HistoryEntry] = []
     unbid = []
     for lot in lots:
         if lot["status"] != Status.OPEN:
@@ -262,18 +291,24 @@ async def award_tender(
         if not ranked:
             unbid.append(number)
             statuses[number] = Status.NO_BIDS
+            done.append(HistoryEntry(now, "no_bids", awarded_by, number))
             continue
         winner = ranked[0]
         await tenders.record_lot_award(
             tender_id, LotAward(number, winner, now, awarded_by, standstill)
         )
         statuses[number] = Status.AWARDED
+        bid = winner.bid
+        done.append(
+            HistoryEntry(now, "awarded", awarded_by, number, bid.supplier_id, bid.supplier_name)
+        )
         events.extend(_awarded(tender, lot, lines[number], winner, now, standstill))
     if unbid:
         released = await tenders.close_lots(tender_id, unbid, Status.NO_BIDS)
         reason = no_bids_reason(unbid, with_lots=tender["lots_by"] is not None)
         events.append(TenderCancelled(tender_id=tender_id, demand_ids=released, reason=reason))
     await tenders.set_status(tender_id, tender_status(statuses.values()))
+    await tenders.record_history(tender_id, done)
     _emit(work, trust_id, tender_id, events)
 
 
@@ -320,15 +355,24 @@ def _awarded(
 
 
 async def cancel_tender(
-    work: TenderingWork, trust_id: str, tender_id: UUID, reason: str, now: datetime
+    work: TenderingWork,
+    trust_id: str,
+    tender_id: UUID,
+    reason: str,
+    now: datetime,
+    cancelled_by: str = "manager",
 ) -> None:
-    """Cancel an open tender: its lots close without award and its lines are open again."""
+    """Cancel an open tender: its lots close without award and its lines are open again.
+    `cancelled_by`: who cancelled it (the token's subject)."""
     tenders = work.tenders
     tender = await _trusts_tender(tenders, trust_id, tender_id)
     check_cancellable(tender_id, tender["status"])
     lots = [lot["lot_no"] for lot in await tenders.lots(tender_id)]
     released = await tenders.close_lots(tender_id, lots, Status.CANCELLED)
-    await tenders.record_cancellation(tender_id, now, reason)
+    await tenders.record_cancellation(tender_id, now, reason, cancelled_by)
+    await tenders.record_history(
+        tender_id, [HistoryEntry(now, "cancelled", cancelled_by, detail=reason)]
+    )
     await tenders.set_status(tender_id, Status.CANCELLED)
     cancelled = TenderCancelled(tender_id=tender_id, demand_ids=released, reason=reason)
     _emit(work, trust_id, tender_id, [cancelled])

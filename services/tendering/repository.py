@@ -55,6 +55,20 @@ class LotAward:
     standstill_ends: date | None
 
 
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One thing done to a tender (migrations/0006_named_people.sql): what, when, and by whom
+    (the token's subject, or "policy"/"deadline" for the service's own actions)."""
+
+    at: datetime
+    action: str  # opened | bid_received | scores_saved | awarded | no_bids | cancelled
+    done_by: str
+    lot_no: int | None = None
+    supplier_id: str | None = None
+    supplier_name: str | None = None
+    detail: str | None = None
+
+
 class TenderRepository(Protocol):
     async def lock_openings(self, trust_id: str) -> None:
         """Until the unit of work ends, no other tender of the trust opens (they would share
@@ -91,8 +105,11 @@ class TenderRepository(Protocol):
     async def save_bid(self, tender_id: UUID, lot_no: int, bid: Bid) -> None:
         """The bid, in place of the supplier's earlier bid for the lot if there is one."""
 
-    async def record_scores(self, tender_id: UUID, scores: Sequence[QualityScore]) -> None:
-        """The buyer's quality score (and comment) of each named bid, in place of any earlier."""
+    async def record_scores(
+        self, tender_id: UUID, scores: Sequence[QualityScore], scored_by: str, at: datetime
+    ) -> None:
+        """The buyer's quality score (and comment) of each named bid, in place of any earlier,
+        with who saved it and when."""
 
     async def record_lot_award(self, tender_id: UUID, award: LotAward) -> None:
         """The lot is awarded to the winning bid, and its lines with it."""
@@ -106,8 +123,14 @@ class TenderRepository(Protocol):
     async def set_status(self, tender_id: UUID, status: Status) -> None: ...
 
     async def record_cancellation(
-        self, tender_id: UUID, cancelled_at: datetime, reason: str
+        self, tender_id: UUID, cancelled_at: datetime, reason: str, cancelled_by: str
     ) -> None: ...
+
+    async def record_history(self, tender_id: UUID, entries: Sequence[HistoryEntry]) -> None:
+        """These entries at the end of the tender's history."""
+
+    async def history(self, tender_id: UUID) -> list[HistoryEntry]:
+        """The tender's history, in the order things were done."""
 
 
 class TenderingWork(Protocol):

@@ -222,6 +222,10 @@ class RankedBidOut(BaseModel):
     price_score: Amount | None
     quality_score: Amount | None = Field(description="the buyer's; None until recorded")
     quality_comment: str | None = None
+    scored_by: str | None = Field(
+        default=None, description="who saved the quality score (the token's subject); None until"
+    )
+    scored_at: datetime | None = None
     score: Amount | None
     submitted_at: datetime
 
@@ -233,7 +237,10 @@ class AwardOut(BaseModel):
     pooled_quantity: Amount
     pooled_unit_price: Amount
     awarded_at: datetime
-    awarded_by: str = Field(description="manager, or deadline when awarded automatically")
+    awarded_by: str = Field(
+        description="who awarded it: the token's subject (a person's email address, or"
+        " role:scope for a machine's token), or deadline when awarded automatically"
+    )
     standstill_ends: date | None = Field(
         description="regulated awards: last day of the 8-working-day standstill period; the"
         " contract may not be entered into before the day after"
@@ -266,7 +273,10 @@ class TenderOut(BaseModel):
     pool_id: str
     status: str
     opened_at: datetime
-    opened_by: str
+    opened_by: str = Field(
+        description="who opened it: the token's subject (a person's email address, or"
+        " role:scope for a machine's token), or policy"
+    )
     closes_at: datetime
     term_months: int
     weights: dict[str, Amount]
@@ -281,6 +291,7 @@ class TenderOut(BaseModel):
     award: AwardOut | None = Field(default=None, description="without lots: lots[0]'s award")
     cancelled_at: datetime | None = None
     cancel_reason: str | None = None
+    cancelled_by: str | None = Field(default=None, description="who cancelled it")
     procedure: str
     framework: str | None
     planned_procurement_notice: bool
@@ -354,3 +365,23 @@ class AssessmentOut(BaseModel):
     winner: ScoresOut
     quality_comment: str | None = Field(description="the trust's comment on this bid's quality")
     reasons: str
+
+
+class HistoryEntryOut(BaseModel):
+    """One thing done to a tender: what, when and by whom."""
+
+    at: datetime
+    action: str = Field(
+        description="opened, bid_received, scores_saved (one entry per bid scored), awarded or"
+        " no_bids (one per lot), cancelled"
+    )
+    done_by: str = Field(
+        description="the token's subject (a person's email address, or role:scope for a"
+        " machine's token), or policy/deadline for the service's own actions"
+    )
+    lot: int | None = Field(default=None, validation_alias="lot_no")
+    supplier_id: str | None = None
+    supplier_name: str | None = None
+    detail: str | None = Field(
+        default=None, description="the quality score saved, or the reason for a cancellation"
+    )

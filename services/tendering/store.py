@@ -18,7 +18,7 @@ from services.tendering.domain.lots import LotsBy, Status
 from services.tendering.domain.pooling import PoolLine, TenderedSpan
 from services.tendering.domain.pricing import PriceTier
 from services.tendering.domain.scoring import QualityScore
-from services.tendering.repository import LotAward, NewTender, TenderRepository
+from services.tendering.repository import HistoryEntry, LotAward, NewTender, TenderRepository
 from shared.db import Connection, row_by_id
 from shared.unit_of_work import UnitOfWork
 
@@ -151,6 +151,15 @@ async def supplier_bid_rows(conn: Connection, supplier_id: str, limit: int) -> l
         supplier_id,
         limit,
     )
+
+
+async def tender_history(conn: Connection, tender_id: UUID) -> list[HistoryEntry]:
+    rows = await conn.fetch(
+        "SELECT at, action, done_by, lot_no, supplier_id, supplier_name, detail"
+        " FROM tender_history WHERE tender_id = $1 ORDER BY at, entry_id",
+        tender_id,
+    )
+    return [HistoryEntry(**dict(r)) for r in rows]
 
 
 async def due_tenders(conn: Connection, now: datetime) -> list[asyncpg.Record]:
@@ -293,7 +302,8 @@ class PostgresTenderRepository:
             " $5, $6::jsonb, $7, $8, $9) ON CONFLICT (tender_id, lot_no, supplier_id) DO UPDATE"
             " SET bid_id = EXCLUDED.bid_id, quality_score = EXCLUDED.quality_score,"
             " price_tiers = EXCLUDED.price_tiers, submitted_at = EXCLUDED.submitted_at,"
-            " quality_comment = EXCLUDED.quality_comment, supplier_name = EXCLUDED.supplier_name",
+            " quality_comment = EXCLUDED.quality_comment, supplier_name = EXCLUDED.supplier_name,"
+            " scored_by = NULL, scored_at = NULL",
             UUID(bid.bid_id),
             tender_id,
             lot_no,
@@ -305,11 +315,13 @@ class PostgresTenderRepository:
             bid.supplier_name,
         )
 
-    async def record_scores(self, tender_id: UUID, scores: Sequence[QualityScore]) -> None:
+    async def record_scores(
+        self, tender_id: UUID, scores: Sequence[QualityScore], scored_by: str, at: datetime
+    ) -> None:
         await self._conn.executemany(
-            "UPDATE bids SET quality_score = $3, quality_comment = $4"
-            " WHERE tender_id = $1 AND bid_id = $2",
-            [(tender_id, UUID(s.bid_id), s.score, s.comment) for s in scores],
+            "UPDATE bids SET quality_score = $3, quality_comment = $4, scored_by = $5,"
+            " scored_at = $6 WHERE tender_id = $1 AND bid_id = $2",
+            [(tender_id, UUID(s.bid_id), s.score, s.comment, scored_by, at) for s in scores],
         )
 
     async def record_lot_award(self, tender_id: UUID, award: LotAward) -> None:
@@ -357,14 +369,38 @@ class PostgresTenderRepository:
         )
 
     async def record_cancellation(
-        self, tender_id: UUID, cancelled_at: datetime, reason: str
+        self, tender_id: UUID, cancelled_at: datetime, reason: str, cancelled_by: str
     ) -> None:
         await self._conn.execute(
-            "UPDATE tenders SET cancelled_at = $2, cancel_reason = $3 WHERE tender_id = $1",
+            "UPDATE tenders SET cancelled_at = $2, cancel_reason = $3, cancelled_by = $4"
+            " WHERE tender_id = $1",
             tender_id,
             cancelled_at,
             reason,
+            cancelled_by,
         )
+
+    async def record_history(self, tender_id: UUID, entries: Sequence[HistoryEntry]) -> None:
+        await self._conn.executemany(
+            "INSERT INTO tender_history (tender_id, at, action, done_by, lot_no, supplier_id,"
+            " supplier_name, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            [
+                (
+                    tender_id,
+                    e.at,
+                    e.action,
+                    e.done_by,
+                    e.lot_no,
+                    e.supplier_id,
+                    e.supplier_name,
+                    e.detail,
+                )
+                for e in entries
+            ],
+        )
+
+    async def history(self, tender_id: UUID) -> list[HistoryEntry]:
+        return await tender_history(self._conn, tender_id)
 
 
 class TenderingUnitOfWork(UnitOfWork):

@@ -4,7 +4,7 @@ ranked once they are no longer sealed, the award and why), a tender's notice, a 
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
@@ -28,10 +28,12 @@ from services.tendering.domain.lots import Status
 from services.tendering.domain.pricing import price_at
 from services.tendering.domain.scoring import awaiting
 from services.tendering.handlers import PoolView
+from services.tendering.repository import HistoryEntry
 from services.tendering.schemas import (
     AssessmentOut,
     AwardOut,
     BidOut,
+    HistoryEntryOut,
     LotNoticeOut,
     LotOut,
     NoticeOut,
@@ -138,8 +140,10 @@ async def tender(conn: Connection, tender_id: UUID, now: datetime) -> TenderOut:
     assert t is not None
     lines = await store.tender_lines(conn, tender_id)
     bids = defaultdict(list)
+    scored: dict[str, Scored] = {}
     for row in await store.bid_rows(conn, tender_id):
         bids[row["lot_no"]].append(store.bid_of(row))
+        scored[str(row["bid_id"])] = (row["scored_by"], row["scored_at"])
     closed = not sealed(t["status"], t["closes_at"], now)
     weights = Weights(t["weight_price"], t["weight_quality"])
     lots = []
@@ -177,7 +181,9 @@ async def tender(conn: Connection, tender_id: UUID, now: datetime) -> TenderOut:
                 pooled_quantity=lot["pooled_quantity"],
                 bids_received=len(bids[number]),
                 bids=(
-                    _unranked(bids[number], lot["pooled_quantity"]) if unranked else _ranked(ranked)
+                    _unranked(bids[number], lot["pooled_quantity"], scored)
+                    if unranked
+                    else _ranked(ranked, scored)
                 )
                 if closed
                 else None,
@@ -203,7 +209,11 @@ async def tender(conn: Connection, tender_id: UUID, now: datetime) -> TenderOut:
     )
 
 
-def _ranked(ranked: Sequence[ScoredBid]) -> list[RankedBidOut]:
+# Who saved a bid's quality score, and when (None, None until then).
+Scored = tuple[str | None, datetime | None]
+
+
+def _ranked(ranked: Sequence[ScoredBid], scored: dict[str, Scored]) -> list[RankedBidOut]:
     return [
         RankedBidOut(
             rank=s.rank,
@@ -214,6 +224,8 @@ def _ranked(ranked: Sequence[ScoredBid]) -> list[RankedBidOut]:
             price_score=display(s.price_score),
             quality_score=s.bid.quality_score,
             quality_comment=s.bid.quality_comment,
+            scored_by=scored[s.bid.bid_id][0],
+            scored_at=scored[s.bid.bid_id][1],
             score=display(s.score),
             submitted_at=s.bid.submitted_at,
         )
@@ -221,7 +233,9 @@ def _ranked(ranked: Sequence[ScoredBid]) -> list[RankedBidOut]:
     ]
 
 
-def _unranked(bids: Sequence[Bid], pooled_quantity: Decimal) -> list[RankedBidOut]:
+def _unranked(
+    bids: Sequence[Bid], pooled_quantity: Decimal, scored: dict[str, Scored]
+) -> list[RankedBidOut]:
     """A lot's bids while some wait for their quality score: prices, and scores recorded so far,
     in the order they were submitted; no rank yet."""
     return [
@@ -234,11 +248,27 @@ def _unranked(bids: Sequence[Bid], pooled_quantity: Decimal) -> list[RankedBidOu
             price_score=None,
             quality_score=b.quality_score,
             quality_comment=b.quality_comment,
+            scored_by=scored[b.bid_id][0],
+            scored_at=scored[b.bid_id][1],
             score=None,
             submitted_at=b.submitted_at,
         )
         for b in bids
     ]
+
+
+def history(
+    t: asyncpg.Record, entries: Sequence[HistoryEntry], now: datetime
+) -> list[HistoryEntryOut]:
+    """The tender's history as its trust sees it: who sent a bid stays sealed with the bid."""
+    hidden = sealed(t["status"], t["closes_at"], now)
+    shown = [
+        replace(e, done_by="supplier", supplier_id=None, supplier_name=None)
+        if hidden and e.action == "bid_received"
+        else e
+        for e in entries
+    ]
+    return [HistoryEntryOut.model_validate(asdict(e)) for e in shown]
 
 
 def _weights(t: asyncpg.Record) -> dict[str, Decimal]:

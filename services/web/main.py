@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
 
-from services.web import api, bids, dashboard, demand, operator, workspace
+from services.web import api, bids, dashboard, demand, operator, tenders, workspace
 from services.web.calls import Services
 from services.web.forms import csrf_key
 from services.web.settings import WebSettings
@@ -37,6 +37,7 @@ def build(settings: ServiceSettings) -> FastAPI:
             demand.router,
             dashboard.router,
             operator.router,
+            tenders.router,
             APIRouter(lifespan=services.lifespan),
         ],
         title="Collective Procurement: web workspace",

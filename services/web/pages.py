@@ -13,7 +13,7 @@ from typing import Any
 
 from services.web.forms import CSRF_FIELD
 from shared.domain.categories import categories
-from shared.presentation import category_name, local_time, long_date, money, quantity
+from shared.presentation import category_name, local_time, long_date, quantity
 
 SERVICE = "Collective procurement"
 # How the header and captions say who someone is, by role: "Trust business manager, trust 4001".
@@ -257,15 +257,6 @@ def home_page(person: Person, csrf: str) -> str:
     return layout("Home", main, person=person, csrf=csrf, current="/")
 
 
-def not_ready_page(person: Person, csrf: str, link: Link, api: str) -> str:
-    main = (
-        f'<h1 class="heading-l">{escape(link.label)}</h1>'
-        "<p>This page is not ready yet. Until it is, the same work can be done through the"
-        f' API: <a href="{escape(api)}">its documentation</a>.</p>'
-    )
-    return layout(link.label, main, person=person, csrf=csrf, current=link.href)
-
-
 def _amount(value: Any) -> Decimal:
     return Decimal(str(value))
 
@@ -342,15 +333,6 @@ class Listing:
         return layout(self.title, main, person=person, csrf=csrf, current=self.href)
 
 
-POOLS = Listing(
-    "/pools",
-    "Pools",
-    "Your schools' open demand, pooled by category and contract end date, with the value of a"
-    " joint contract over its term and the legal route it takes.",
-    ("Category", "Schools", "Quantity", "Contracts end", "Route", "Value inc. VAT", "Threshold"),
-    {"Schools", "Quantity", "Value inc. VAT", "Threshold"},
-    "No open demand is pooled yet: pools appear as schools submit demand.",
-)
 OPEN_TENDERS = Listing(
     "/open-tenders",
     "Open tenders",
@@ -369,23 +351,6 @@ def unit_of(category: str) -> str | None:
 def _between(first: date, last: date) -> str:
     """30 April 2027, or 31 March 2027 to 30 April 2027."""
     return long_date(first) if first == last else f"{long_date(first)} to {long_date(last)}"
-
-
-def pools_page(person: Person, csrf: str, pools: Sequence[dict[str, Any]]) -> str:
-    """The trust's pooled demand, as tendering's GET /v1/trusts/{trust_id}/pools gives it."""
-    rows = [
-        (
-            category_name(p["category"]),
-            f"{len(p['schools'])}",
-            quantity(_amount(p["total_quantity"]), unit_of(p["category"])),
-            _between(date.fromisoformat(p["earliest_end"]), date.fromisoformat(p["latest_end"])),
-            p["route"]["route"].replace("_", " "),
-            money(_amount(p["route"]["value_inc_vat"])),
-            f"{money(_amount(p['route']['threshold']))} ({p['route']['threshold_name']})",
-        )
-        for p in pools
-    ]
-    return POOLS.render(person, csrf, rows)
 
 
 def open_tenders_page(person: Person, csrf: str, notices: Sequence[dict[str, Any]]) -> str:

@@ -446,21 +446,6 @@ def _service_problem(request: Request, visit: Visit, error: ServiceError) -> HTM
     )
 
 
-@router.get("/pools")
-async def pools(request: Request) -> Response:
-    """The manager's trust's pools, from tendering."""
-    visit = await _visit(request, {"manager"})
-    if isinstance(visit, Response):
-        return visit
-    trust = quote(visit.account.scope or "", safe="")
-    try:
-        path = f"/v1/trusts/{trust}/pools"
-        found = await _services(request).get(visit.account, "tendering", path)
-    except ServiceError as error:
-        return _service_problem(request, visit, error)
-    return visit.page(request, lambda person, csrf: pages.pools_page(person, csrf, found))
-
-
 @router.get("/open-tenders")
 async def open_tenders(request: Request) -> Response:
     """The tenders a supplier may bid on, from tendering."""
@@ -474,29 +459,3 @@ async def open_tenders(request: Request) -> Response:
     except ServiceError as error:
         return _service_problem(request, visit, error)
     return visit.page(request, lambda person, csrf: pages.open_tenders_page(person, csrf, found))
-
-
-# The pages each role's navigation promises that this increment does not build yet: each says
-# so and points at the API that does the same work meanwhile.
-NOT_READY = {
-    "/tenders": ("manager", "tendering"),
-}
-
-
-def _not_ready_route(path: str, roles: Collection[str], service: str) -> None:
-    async def not_ready(request: Request) -> Response:
-        visit = await _visit(request, roles)
-        if isinstance(visit, Response):
-            return visit
-        link = next(link for link in visit.person.navigation if link.href == path)
-        urls = _services(request).urls
-        api = f"{urls[service]}/docs" if service in urls else "/docs"
-        return visit.page(
-            request, lambda person, csrf: pages.not_ready_page(person, csrf, link, api)
-        )
-
-    router.add_api_route(path, not_ready, methods=["GET"])
-
-
-for _path, (_roles, _service) in NOT_READY.items():
-    _not_ready_route(_path, _roles.split(), _service)

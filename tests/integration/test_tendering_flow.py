@@ -576,9 +576,10 @@ async def test_one_requirement_is_not_split_and_cancelling_releases_its_lines(
         # 120,000 + 50,000 + 70,000 = 240,000 kWh in one tender.
         assert reopened.json()["pooled_quantity"] == "240000"
         listed = (await http.get(f"/v1/trusts/{trust}/tenders", headers=manager)).json()
+        # Who opened them: the token's subject (a machine's token here).
         assert [(t["tender_id"], t["status"], t["opened_by"]) for t in listed] == [
-            (reopened.json()["tender_id"], "open", "manager"),
-            (t1, "cancelled", "manager"),
+            (reopened.json()["tender_id"], "open", f"manager:{trust}"),
+            (t1, "cancelled", f"manager:{trust}"),
         ]
 
     events = await tender_events(

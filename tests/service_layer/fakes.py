@@ -17,7 +17,7 @@ from services.tendering.domain.evaluation import Bid
 from services.tendering.domain.lots import LotsBy, Status
 from services.tendering.domain.pooling import PoolLine, TenderedSpan
 from services.tendering.domain.scoring import QualityScore
-from services.tendering.repository import LotAward, NewTender
+from services.tendering.repository import HistoryEntry, LotAward, NewTender
 from shared.events import Envelope, Outgoing
 
 Row = dict[str, Any]
@@ -41,6 +41,9 @@ class FakeTenderRepository:
         self._lots: dict[UUID, list[Row]] = {}
         self._lines: dict[UUID, list[Row]] = {}
         self._bids: dict[tuple[UUID, int, str], Bid] = {}
+        self._history: dict[UUID, list[HistoryEntry]] = {}
+        # Who saved each bid's quality score, and when.
+        self.scored: dict[str, tuple[str, datetime]] = {}
 
     # What the service learns from events (intake.py): demand lines and schools.
 
@@ -107,6 +110,7 @@ class FakeTenderRepository:
             "lots_by": None if tender.lots_by is None else str(tender.lots_by),
             "cancelled_at": None,
             "cancel_reason": None,
+            "cancelled_by": None,
             "procedure": str(tender.procedure.procedure),
             "framework": tender.procedure.framework,
             "planned_procurement_notice": tender.procedure.planned_procurement_notice,
@@ -166,8 +170,11 @@ class FakeTenderRepository:
     async def save_bid(self, tender_id: UUID, lot_no: int, bid: Bid) -> None:
         self._bids[tender_id, lot_no, bid.supplier_id] = bid
 
-    async def record_scores(self, tender_id: UUID, scores: Sequence[QualityScore]) -> None:
+    async def record_scores(
+        self, tender_id: UUID, scores: Sequence[QualityScore], scored_by: str, at: datetime
+    ) -> None:
         by_id = {s.bid_id: s for s in scores}
+        self.scored |= {s.bid_id: (scored_by, at) for s in scores}
         for key, bid in self._bids.items():
             if key[0] == tender_id and bid.bid_id in by_id:
                 given = by_id[bid.bid_id]
@@ -202,9 +209,17 @@ class FakeTenderRepository:
         self._tenders[tender_id]["status"] = str(status)
 
     async def record_cancellation(
-        self, tender_id: UUID, cancelled_at: datetime, reason: str
+        self, tender_id: UUID, cancelled_at: datetime, reason: str, cancelled_by: str
     ) -> None:
-        self._tenders[tender_id].update(cancelled_at=cancelled_at, cancel_reason=reason)
+        self._tenders[tender_id].update(
+            cancelled_at=cancelled_at, cancel_reason=reason, cancelled_by=cancelled_by
+        )
+
+    async def record_history(self, tender_id: UUID, entries: Sequence[HistoryEntry]) -> None:
+        self._history.setdefault(tender_id, []).extend(entries)
+
+    async def history(self, tender_id: UUID) -> list[HistoryEntry]:
+        return sorted(self._history.get(tender_id, []), key=lambda e: e.at)
 
     def _open_demand(self) -> list[_DemandLine]:
         return [d for d in self._demand.values() if d.status == "open" and not d.withdrawn]

@@ -23,7 +23,7 @@ from services.tendering.domain.pooling import Pool, PoolLine, TenderedSpan
 from services.tendering.domain.pricing import PriceTier
 from services.tendering.domain.procedure import Procedure, ProcedureChoice
 from services.tendering.domain.scoring import QualityScore
-from services.tendering.repository import LotAward, NewTender, TenderRepository
+from services.tendering.repository import HistoryEntry, LotAward, NewTender, TenderRepository
 
 TRUST = "7001"
 OPENED = datetime(2027, 1, 4, 9, tzinfo=UTC)
@@ -219,9 +219,10 @@ class TenderRepositoryContract:
         await tenders.save_bid(tender.tender_id, 1, unscored)
         await tenders.save_bid(tender.tender_id, 2, york)
 
-        await tenders.record_scores(tender.tender_id, [QualityScore(unscored.bid_id, Decimal(60))])
+        first = [QualityScore(unscored.bid_id, Decimal(60))]
+        await tenders.record_scores(tender.tender_id, first, "ann@trust.example", CLOSES)
         revised = QualityScore(unscored.bid_id, Decimal("72.5"), "moderated: strong references")
-        await tenders.record_scores(tender.tender_id, [revised])
+        await tenders.record_scores(tender.tender_id, [revised], "bo@trust.example", CLOSES)
 
         scored = replace(unscored, quality_score=Decimal("72.5"), quality_comment=revised.comment)
         assert await tenders.bids(tender.tender_id) == {1: [scored], 2: [york]}
@@ -261,7 +262,9 @@ class TenderRepositoryContract:
         await tenders.add(tender)
 
         released = await tenders.close_lots(tender.tender_id, [1], Status.CANCELLED)
-        await tenders.record_cancellation(tender.tender_id, CLOSES, "requirement changed")
+        await tenders.record_cancellation(
+            tender.tender_id, CLOSES, "requirement changed", "ann@trust.example"
+        )
         await tenders.set_status(tender.tender_id, Status.CANCELLED)
 
         assert released == sorted(UUID(line.demand_id) for line in lines)
@@ -272,6 +275,7 @@ class TenderRepositoryContract:
             CLOSES,
             "requirement changed",
         )
+        assert stored["cancelled_by"] == "ann@trust.example"
         [lot] = await tenders.lots(tender.tender_id)
         assert lot["status"] == "cancelled"
         assert await tenders.open_tender_spans(TRUST) == {}
@@ -287,3 +291,20 @@ class TenderRepositoryContract:
         assert await tenders.lots(unknown) == []
         assert await tenders.lines(unknown) == []
         assert await tenders.bids(unknown) == {}
+
+    async def test_a_tenders_history_is_kept_in_the_order_things_were_done(
+        self, tenders: TenderRepository, given: Given
+    ) -> None:
+        tender, _, _ = await added_in_two_lots(tenders, given)
+        opened = HistoryEntry(OPENED, "opened", "ann@trust.example")
+        received = HistoryEntry(
+            OPENED.replace(minute=5), "bid_received", "bids@s1.example", 1, "s1", "S One Ltd"
+        )
+        awarded = HistoryEntry(CLOSES, "awarded", "deadline", 1, "s1", "S One Ltd")
+        no_bids = HistoryEntry(CLOSES, "no_bids", "deadline", 2)
+        await tenders.record_history(tender.tender_id, [opened])
+        await tenders.record_history(tender.tender_id, [received])
+        await tenders.record_history(tender.tender_id, [awarded, no_bids])
+
+        assert await tenders.history(tender.tender_id) == [opened, received, awarded, no_bids]
+        assert await tenders.history(uuid4()) == []

@@ -563,3 +563,71 @@ async def test_a_cancelled_tender_releases_its_lines_and_takes_nothing_more(
     await refused(work, TenderWasCancelled, handlers.award_tender(work, TRUST, tender_id, CLOSES))
     bid = handlers.submit_bid(work, "s1", tender_id, None, tiers(("0", "1")), NOW)
     await refused(work, BiddingClosed, bid)
+
+
+# Who did it
+
+
+async def test_each_action_records_who_did_it_in_the_tenders_history(
+    work: FakeUnitOfWork,
+) -> None:
+    await demand(work, "800001", "1000")
+    async with work:
+        opening = request(closes_at=CLOSES)
+        tender_id = await handlers.open_tender(
+            work, opening, WINDOW, NOW, opened_by="ann@trust.example"
+        )
+    async with work:
+        _, bid = await handlers.submit_bid(
+            work, "s1", tender_id, None, tiers(("0", "0.28")), NOW, "S One Ltd", "bo@s1.example"
+        )
+    scores = [QualityScore(bid.bid_id, Decimal(70))]
+    async with work:
+        await handlers.record_quality_scores(
+            work, TRUST, tender_id, scores, CLOSES, "cy@trust.example"
+        )
+    async with work:
+        await handlers.award_tender(work, TRUST, tender_id, CLOSES, "ann@trust.example")
+
+    history = await work.tenders.history(tender_id)
+    assert [(e.action, e.done_by, e.at) for e in history] == [
+        ("opened", "ann@trust.example", NOW),
+        ("bid_received", "bo@s1.example", NOW),
+        ("scores_saved", "cy@trust.example", CLOSES),
+        ("awarded", "ann@trust.example", CLOSES),
+    ]
+    assert [(e.lot_no, e.supplier_id, e.supplier_name) for e in history[1:]] == [
+        (1, "s1", "S One Ltd")
+    ] * 3
+    assert history[2].detail == "quality score 70"
+    assert work.tenders.scored[bid.bid_id] == ("cy@trust.example", CLOSES)
+    tender = await work.tenders.get(tender_id)
+    [lot] = await work.tenders.lots(tender_id)
+    assert tender is not None
+    assert (tender["opened_by"], lot["awarded_by"]) == ("ann@trust.example", "ann@trust.example")
+
+
+async def test_a_cancellation_records_who_cancelled_and_why(work: FakeUnitOfWork) -> None:
+    tender_id = await one_line_tender(work)
+    async with work:
+        await handlers.cancel_tender(work, TRUST, tender_id, "budget cut", NOW, "ann@trust.example")
+
+    tender = await work.tenders.get(tender_id)
+    assert tender is not None and tender["cancelled_by"] == "ann@trust.example"
+    [*_, cancelled] = await work.tenders.history(tender_id)
+    assert (cancelled.action, cancelled.done_by, cancelled.detail) == (
+        "cancelled",
+        "ann@trust.example",
+        "budget cut",
+    )
+
+
+async def test_a_lot_without_bids_is_recorded_as_closed_by_the_deadline(
+    work: FakeUnitOfWork,
+) -> None:
+    tender_id = await one_line_tender(work)
+    async with work:
+        await handlers.award_tender(work, TRUST, tender_id, CLOSES, "deadline")
+
+    [*_, closed] = await work.tenders.history(tender_id)
+    assert (closed.action, closed.done_by, closed.lot_no) == ("no_bids", "deadline", 1)

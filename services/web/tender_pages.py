@@ -1,0 +1,714 @@
+"""The manager's pools and tenders pages, rendered as HTML from what tendering's API gives
+(docs/http-api.md): the pools with their route and warnings, a pool's page with the form that
+opens a tender, the trust's tenders, and a tender's page (its notice, the bids once bidding has
+closed, quality scoring, the evaluation explained, award, cancellation and its history). Pure
+functions of plain values, in the patterns of pages.py.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from html import escape
+from typing import Any
+from urllib.parse import quote
+
+from services.web.pages import (
+    FieldError,
+    Person,
+    _csrf,
+    _field,
+    banner,
+    error_summary,
+    layout,
+    unit_of,
+    who,
+)
+from shared.presentation import category_name, local_time, long_date, money, quantity
+
+PROCEDURES = {
+    "open": "Open procedure",
+    "competitive_flexible": "Competitive flexible procedure",
+    "framework_call_off": "Call-off from a framework",
+}
+LOTS = {
+    "": "One lot for the whole pool",
+    "local_authority": "A lot for each local authority",
+    "phase": "A lot for each phase (primary, secondary)",
+}
+STATUSES = {
+    "open": "Open",
+    "awarded": "Awarded",
+    "no_bids": "Closed without bids",
+    "cancelled": "Cancelled",
+}
+ACTIONS = {
+    "opened": "Opened the tender",
+    "bid_received": "Bid received",
+    "scores_saved": "Quality score saved",
+    "awarded": "Contract awarded",
+    "no_bids": "Closed without bids",
+    "cancelled": "Cancelled the tender",
+}
+# Who the service itself is, when it acted on its own.
+AUTOMATIC = {
+    "policy": "the opening policy (automatic)",
+    "deadline": "the deadline policy (automatic)",
+}
+BANNERS = {
+    "opened": "Tender opened. Suppliers can bid until bids close.",
+    "scored": "Quality scores saved.",
+    "awarded": "Contract awarded.",
+    "cancelled": "Tender cancelled. Its demand is back in the pool.",
+}
+
+
+def _amount(value: Any) -> Decimal:
+    return Decimal(str(value))
+
+
+def _when(text: str) -> str:
+    return local_time(datetime.fromisoformat(text))
+
+
+def pool_href(pool_id: str) -> str:
+    return f"/pools/{quote(pool_id, safe='')}"
+
+
+def tender_href(tender_id: str) -> str:
+    return f"/tenders/{quote(tender_id, safe='')}"
+
+
+def _between(first: str, last: str) -> str:
+    one, two = date.fromisoformat(first), date.fromisoformat(last)
+    return long_date(one) if one == two else f"{long_date(one)} to {long_date(two)}"
+
+
+def supplier(bid: Mapping[str, Any]) -> str:
+    """A bidder as people know it: its trading name, else its supplier id."""
+    name: str = bid.get("supplier_name") or bid["supplier_id"]
+    return name
+
+
+def person_of(done_by: str) -> str:
+    """Who did something, as the history shows them."""
+    return AUTOMATIC.get(done_by, done_by)
+
+
+def table(
+    caption: str, columns: Sequence[str], rows: Sequence[Sequence[str]], numeric: int = 0
+) -> str:
+    """A table of cells that are already HTML; the last `numeric` columns right-aligned; the
+    caption shown, as a heading of the table."""
+    first_numeric = len(columns) - numeric
+
+    def cls(i: int) -> str:
+        return ' class="num"' if i >= first_numeric else ""
+
+    heads = "".join(f'<th scope="col"{cls(i)}>{escape(c)}</th>' for i, c in enumerate(columns))
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<th scope="row"{cls(i)}>{cell}</th>' if i == 0 else f"<td{cls(i)}>{cell}</td>"
+            for i, cell in enumerate(row)
+        )
+        + "</tr>"
+        for row in rows
+    )
+    return (
+        f'<div class="table-wrap"><table class="table"><caption class="table-caption">'
+        f"{escape(caption)}</caption><thead><tr>{heads}</tr></thead><tbody>{body}</tbody>"
+        "</table></div>"
+    )
+
+
+def summary_list(rows: Sequence[tuple[str, str]]) -> str:
+    """GOV.UK summary list: each key and its value (already HTML)."""
+    items = "".join(
+        f'<div class="summary-row"><dt class="summary-key">{escape(k)}</dt>'
+        f'<dd class="summary-value">{v}</dd></div>'
+        for k, v in rows
+    )
+    return f'<dl class="summary-list">{items}</dl>'
+
+
+def _radios(
+    name: str, legend: str, options: Mapping[str, str], chosen: str, errors: Sequence[FieldError]
+) -> str:
+    """A fieldset of radios; the first radio's id is `name` (where errors link to)."""
+    mine = [e for e in errors if e.field == name]
+    message = (
+        f'<p class="error-message" id="{name}-error"><span class="visually-hidden">Error:</span>'
+        f" {escape(mine[0].message)}</p>"
+        if mine
+        else ""
+    )
+    items = "".join(
+        '<div class="radio">'
+        f'<input class="radio-input" id="{name if i == 0 else f"{name}-{i}"}" name="{name}"'
+        f' type="radio" value="{escape(value)}"{" checked" if value == chosen else ""}>'
+        f'<label class="radio-label" for="{name if i == 0 else f"{name}-{i}"}">'
+        f"{escape(text)}</label></div>"
+        for i, (value, text) in enumerate(options.items())
+    )
+    return (
+        f'<div class="form-group{" form-group-error" if mine else ""}"><fieldset class="fieldset"'
+        + (f' aria-describedby="{name}-error"' if mine else "")
+        + f'><legend class="legend">{escape(legend)}</legend>{message}{items}</fieldset></div>'
+    )
+
+
+# Pools
+
+
+def pools_page(person: Person, csrf: str, pools: Sequence[Mapping[str, Any]]) -> str:
+    """The trust's pooled demand, as tendering's GET /v1/trusts/{trust_id}/pools gives it: each
+    pool with its route, value, threshold and any warning, linked to its page."""
+    rows = [
+        (
+            f'<a href="{escape(pool_href(p["pool_id"]))}">{escape(category_name(p["category"]))}'
+            f'<span class="visually-hidden">, contracts ending'
+            f" {escape(_between(p['earliest_end'], p['latest_end']))}</span></a>",
+            escape(_between(p["earliest_end"], p["latest_end"])),
+            escape(p["route"]["route"].replace("_", " ")),
+            escape(warning(p) or "None"),
+            f"{len(p['schools'])}",
+            escape(quantity(_amount(p["total_quantity"]), unit_of(p["category"]))),
+            escape(money(_amount(p["route"]["value_inc_vat"]))),
+            escape(f"{money(_amount(p['route']['threshold']))} ({p['route']['threshold_name']})"),
+        )
+        for p in pools
+    ]
+    listing = (
+        table(
+            "Pools",
+            (
+                "Category",
+                "Contracts end",
+                "Route",
+                "Warnings",
+                "Schools",
+                "Quantity",
+                "Value inc. VAT",
+                "Threshold",
+            ),
+            rows,
+            numeric=4,
+        )
+        if rows
+        else "<p>No open demand is pooled yet: pools appear as schools submit demand.</p>"
+    )
+    main = (
+        f'<span class="caption">{escape(who(person))}</span><h1 class="heading-l">Pools</h1>'
+        "<p>Your schools' open demand, pooled by category and contract end date, with the value"
+        " of a joint contract over its term and the legal route it takes. Open a pool to start a"
+        " tender for it.</p>"
+        f"{listing}"
+    )
+    return layout("Pools", main, person=person, csrf=csrf, current="/pools")
+
+
+def warning(pool: Mapping[str, Any]) -> str:
+    """Why the pool cannot be tendered on its own now, if it cannot."""
+    conflicts = pool.get("conflicting_tenders") or []
+    if not conflicts:
+        return ""
+    return (
+        "Would split a requirement: an open tender already covers demand ending within the"
+        " pooling window. Cancel or award it first."
+    )
+
+
+@dataclass(frozen=True)
+class Opening:
+    """What the manager typed into the form that opens a tender."""
+
+    procedure: str = "open"
+    framework: str = ""
+    day: str = ""
+    month: str = ""
+    year: str = ""
+    time: str = "12:00"
+    term_months: str = ""
+    lots_by: str = ""
+    price: str = "70"
+    quality: str = "30"
+    # "yes" when a planned procurement notice was published.
+    planned: str = ""
+    urgency: str = ""
+
+
+def _shorter_period(form: Opening, errors: Sequence[FieldError]) -> str:
+    """What allows a 10-day minimum on the regulated route: a planned procurement notice, or
+    urgency (Procurement Act 2023, s.54)."""
+    checked = " checked" if form.planned == "yes" else ""
+    return (
+        '<div class="form-group"><fieldset class="fieldset" aria-describedby="shorter-hint">'
+        '<legend class="legend">Shorter minimum period</legend>'
+        '<div class="hint" id="shorter-hint">Above the threshold, an open or competitive'
+        " flexible procedure may close 10 days after opening, not 25, if either applies.</div>"
+        '<div class="checkbox"><input class="checkbox-input" id="planned_procurement_notice"'
+        f' name="planned_procurement_notice" type="checkbox" value="yes"{checked}>'
+        '<label class="checkbox-label" for="planned_procurement_notice">A qualifying planned'
+        " procurement notice was published</label></div>"
+        + _field(
+            "urgency_reason",
+            "Why the matter is urgent (optional)",
+            "text",
+            "off",
+            errors,
+            form.urgency,
+        )
+        + "</fieldset></div>"
+    )
+
+
+def _date_input(form: Opening, errors: Sequence[FieldError]) -> str:
+    """GOV.UK date input for when bids close, with the time beside it (UK time)."""
+    mine = [e for e in errors if e.field == "closes-day"]
+    message = (
+        '<p class="error-message" id="closes-day-error"><span class="visually-hidden">Error:</span>'
+        f" {escape(mine[0].message)}</p>"
+        if mine
+        else ""
+    )
+    error_class = " input-error" if mine else ""
+
+    def part(id_: str, label: str, value: str, width: str, numeric: bool = True) -> str:
+        # A time has a colon, which a phone's numeric keypad lacks.
+        keypad = ' inputmode="numeric"' if numeric else ""
+        return (
+            f'<div class="date-item"><label class="label" for="{id_}">{label}</label>'
+            f'<input class="input {width}{error_class}" id="{id_}" name="{id_}" type="text"'
+            f'{keypad} value="{escape(value)}"></div>'
+        )
+
+    described = "closes-hint closes-day-error" if mine else "closes-hint"
+    return (
+        f'<div class="form-group{" form-group-error" if mine else ""}">'
+        f'<fieldset class="fieldset" role="group" aria-describedby="{described}">'
+        '<legend class="legend">Bids close</legend>'
+        '<div class="hint" id="closes-hint">UK time. For example, 27 3 2027 at 17:00. An open'
+        " or competitive flexible procedure above the threshold needs 25 days or more; a"
+        " call-off from a framework has no minimum.</div>"
+        f'{message}<div class="date-input">'
+        + part("closes-day", "Day", form.day, "width-2")
+        + part("closes-month", "Month", form.month, "width-2")
+        + part("closes-year", "Year", form.year, "width-4")
+        + part("closes-time", "Time", form.time, "width-5", numeric=False)
+        + "</div></fieldset></div>"
+    )
+
+
+def pool_page(
+    person: Person,
+    csrf: str,
+    pool: Mapping[str, Any],
+    form: Opening,
+    errors: Sequence[FieldError] = (),
+) -> str:
+    """A pool: its schools' lines, its route explained, and the form that opens a tender."""
+    route = pool["route"]
+    name = category_name(pool["category"])
+    unit = unit_of(pool["category"])
+    lines = table(
+        "Demand lines in this pool",
+        ("School (URN)", "Contract ends", "Quantity", "Current unit price"),
+        [
+            (
+                escape(line["school_urn"]),
+                escape(long_date(date.fromisoformat(line["contract_end"]))),
+                escape(quantity(_amount(line["quantity"]), unit)),
+                escape(f"£{_amount(line['baseline_unit_price']):f}"),
+            )
+            for line in pool["lines"]
+        ],
+        numeric=2,
+    )
+    conflicts = pool.get("conflicting_tenders") or []
+    warned = (
+        '<div class="warning-text"><strong><span class="visually-hidden">Warning: </span>'
+        f"{escape(warning(pool))}</strong> "
+        + ", ".join(
+            f'<a href="{escape(tender_href(t))}">the open tender {i}</a>'
+            for i, t in enumerate(conflicts, start=1)
+        )
+        + "</div>"
+        if conflicts
+        else ""
+    )
+    facts = summary_list(
+        [
+            ("Schools", f"{len(pool['schools'])}"),
+            ("Quantity", escape(quantity(_amount(pool["total_quantity"]), unit))),
+            ("Contracts end", escape(_between(pool["earliest_end"], pool["latest_end"]))),
+            ("Contract term", f"{pool['term_months']} months"),
+            ("Value inc. VAT", escape(money(_amount(route["value_inc_vat"])))),
+            (
+                "Threshold",
+                escape(f"{money(_amount(route['threshold']))} ({route['threshold_name']})"),
+            ),
+            ("Route", escape(route["route"].replace("_", " "))),
+            ("Why", escape(route["reason"])),
+        ]
+    )
+    term = form.term_months or str(pool["term_months"])
+    # Each weight's field shows its own error.
+    weights_form = (
+        '<div class="form-group">'
+        '<fieldset class="fieldset"><legend class="legend">How bids are weighed</legend>'
+        '<div class="hint">The most economically advantageous tender: percentages that add up to'
+        " 100.</div>"
+        + _field("weight-price", "Price (%)", "text", "off", errors, form.price)
+        + _field("weight-quality", "Quality (%)", "text", "off", errors, form.quality)
+        + "</fieldset></div>"
+    )
+    opening = (
+        '<h2 class="heading-m">Open a tender for this pool</h2>'
+        f'<form method="post" action="{escape(pool_href(pool["pool_id"]))}" novalidate>'
+        f"{_csrf(csrf)}"
+        + _radios("procedure", "Procedure", PROCEDURES, form.procedure, errors)
+        + _field(
+            "framework",
+            "Framework",
+            "text",
+            "off",
+            errors,
+            form.framework,
+            hint="Only for a call-off from a framework: the framework's name, for example"
+            " ESPO 191 Energy.",
+        )
+        + _date_input(form, errors)
+        + _shorter_period(form, errors)
+        + _field(
+            "term_months",
+            "Contract term (months)",
+            "text",
+            "off",
+            errors,
+            term,
+            extra=' inputmode="numeric"',
+        )
+        + _radios("lots_by", "Lots", LOTS, form.lots_by, errors)
+        + weights_form
+        + '<button type="submit" class="button">Open tender</button></form>'
+    )
+    title = f"{name} pool"
+    main = (
+        error_summary(errors) + f'<span class="caption">{escape(who(person))}</span>'
+        f'<h1 class="heading-l">{escape(title)}</h1>'
+        f"{warned}{facts}{lines}{opening}"
+        '<p><a href="/pools">Back to pools</a></p>'
+    )
+    return layout(title, main, person=person, csrf=csrf, current="/pools", errors=bool(errors))
+
+
+# Tenders
+
+
+def tenders_page(person: Person, csrf: str, tenders: Sequence[Mapping[str, Any]]) -> str:
+    """The trust's tenders, newest first, as GET /v1/trusts/{trust_id}/tenders gives them."""
+    rows = [
+        (
+            f'<a href="{escape(tender_href(t["tender_id"]))}">'
+            f"{escape(category_name(t['category']))}"
+            f'<span class="visually-hidden">, opened {escape(_when(t["opened_at"]))}</span></a>',
+            escape(STATUSES.get(t["status"], t["status"])),
+            escape(_when(t["closes_at"])),
+            escape(PROCEDURES.get(t["procedure"], t["procedure"])),
+            escape(_when(t["opened_at"])),
+        )
+        for t in tenders
+    ]
+    listing = (
+        table(
+            "Your trust's tenders", ("Tender", "Status", "Bids close", "Procedure", "Opened"), rows
+        )
+        if rows
+        else '<p>No tenders yet. Open one from a <a href="/pools">pool</a>.</p>'
+    )
+    main = (
+        f'<span class="caption">{escape(who(person))}</span><h1 class="heading-l">Tenders</h1>'
+        "<p>Your trust's joint tenders, newest first.</p>" + listing
+    )
+    return layout("Tenders", main, person=person, csrf=csrf, current="/tenders")
+
+
+@dataclass(frozen=True)
+class TenderView:
+    """What a tender's page shows: the tender and its history from tendering, what the manager
+    typed (scores by bid id, a cancellation reason) and any banner or errors."""
+
+    tender: Mapping[str, Any]
+    history: Sequence[Mapping[str, Any]]
+    done: str = ""
+    errors: Sequence[FieldError] = ()
+    scores: Mapping[str, str] = field(default_factory=dict)
+    comments: Mapping[str, str] = field(default_factory=dict)
+    reason: str = ""
+
+
+def _lot_title(tender: Mapping[str, Any], lot: Mapping[str, Any]) -> str:
+    if tender["lots_by"] is None:
+        return "Bids"
+    return f"Lot {lot['lot']}: {lot['name'] or 'unnamed'}"
+
+
+def _percent(weight: Any) -> str:
+    return f"{(_amount(weight) * 100).normalize():f}%"
+
+
+def _evaluation(tender: Mapping[str, Any], lot: Mapping[str, Any]) -> str:
+    """The lot's bids, ranked and scored row by row (or waiting for quality scores)."""
+    bids = lot["bids"] or []
+    if not bids:
+        return "<p>No bids were received for this lot.</p>"
+    unit = tender["unit"]
+    price_w, quality_w = (
+        _percent(tender["weights"]["price"]),
+        _percent(tender["weights"]["quality"]),
+    )
+
+    def score(value: Any) -> str:
+        return "Not yet" if value is None else escape(f"{_amount(value):f}")
+
+    rows = [
+        (
+            escape(supplier(b)),
+            escape(f"£{_amount(b['unit_price_at_pooled_volume']):f} per {unit}"),
+            score(b["price_score"])
+            + (f" &times; {price_w}" if b["price_score"] is not None else ""),
+            score(b["quality_score"])
+            + (f" &times; {quality_w}" if b["quality_score"] is not None else ""),
+            score(b["score"]),
+            "Not yet" if b["rank"] is None else f"{b['rank']}",
+        )
+        for b in bids
+    ]
+    caption = (
+        "How the bids were evaluated"
+        if tender["lots_by"] is None
+        else f"How the bids for lot {lot['lot']} were evaluated"
+    )
+    return table(
+        caption,
+        (
+            "Supplier",
+            "Unit price at pooled volume",
+            "Price score",
+            "Quality score",
+            "Total",
+            "Rank",
+        ),
+        rows,
+        numeric=5,
+    ) + (
+        f"<p>The lowest price scores 100 and each other price scores in proportion to it. Each"
+        f" total is the price score &times; {price_w} plus the quality score &times;"
+        f" {quality_w}, out of 100. The highest total ranks first; a tie goes to the lower"
+        " price, then the earlier bid.</p>"
+    )
+
+
+def _textarea(
+    id_: str, label: str, errors: Sequence[FieldError], value: str, hint: str = ""
+) -> str:
+    """A GOV.UK textarea, its message shown as _field shows one."""
+    mine = [e for e in errors if e.field == id_]
+    described = [f"{id_}-hint"] if hint else []
+    message = ""
+    if mine:
+        described.append(f"{id_}-error")
+        message = (
+            f'<p class="error-message" id="{id_}-error"><span class="visually-hidden">Error:'
+            f"</span> {escape(mine[0].message)}</p>"
+        )
+    aria = f' aria-describedby="{" ".join(described)}"' if described else ""
+    return (
+        f'<div class="form-group{" form-group-error" if mine else ""}">'
+        f'<label class="label" for="{id_}">{escape(label)}</label>'
+        + (f'<div class="hint" id="{id_}-hint">{escape(hint)}</div>' if hint else "")
+        + message
+        + f'<textarea class="textarea{" input-error" if mine else ""}" id="{id_}" name="{id_}"'
+        f' rows="3"{aria}>{escape(value)}</textarea></div>'
+    )
+
+
+def _scoring_form(view: TenderView, csrf: str) -> str:
+    """One field per bid of each undecided lot: 'Quality score for {supplier}'."""
+    tender = view.tender
+    groups = []
+    for lot in tender["lots"]:
+        if lot["status"] != "open" or not lot["bids"]:
+            continue
+        fields = "".join(
+            _field(
+                f"score-{b['bid_id']}",
+                f"Quality score for {supplier(b)}",
+                "text",
+                "off",
+                view.errors,
+                view.scores.get(
+                    str(b["bid_id"]),
+                    "" if b["quality_score"] is None else f"{_amount(b['quality_score']):f}",
+                ),
+                hint="From 0 to 100, after moderation.",
+                extra=' inputmode="decimal"',
+            )
+            + _textarea(
+                f"comment-{b['bid_id']}",
+                f"Why {supplier(b)} scored this (optional)",
+                view.errors,
+                view.comments.get(str(b["bid_id"]), b.get("quality_comment") or ""),
+                hint="The supplier sees this in its assessment summary once the lot is awarded.",
+            )
+            for b in lot["bids"]
+        )
+        legend = "Each bid" if tender["lots_by"] is None else _lot_title(tender, lot)
+        groups.append(
+            '<fieldset class="fieldset">'
+            f'<legend class="legend">{escape(legend)}</legend>{fields}</fieldset>'
+        )
+    if not groups:
+        return ""
+    return (
+        '<h2 class="heading-m">Quality scores</h2>'
+        f'<form method="post" action="{escape(tender_href(tender["tender_id"]))}/scores"'
+        f" novalidate>{_csrf(csrf)}{''.join(groups)}"
+        '<button type="submit" class="button">Save scores</button></form>'
+    )
+
+
+def _award(tender: Mapping[str, Any], lot: Mapping[str, Any]) -> str:
+    award = lot.get("award")
+    if not award:
+        return ""
+    ends = award.get("standstill_ends")
+    standstill = (
+        f" The standstill period ends on {escape(long_date(date.fromisoformat(ends)))}:"
+        " the contract may be entered into from the day after."
+        if ends
+        else ""
+    )
+    price = f"£{_amount(award['pooled_unit_price']):f}"
+    return (
+        f'<div class="inset"><p><strong>Awarded to {escape(supplier(award))}</strong> at'
+        f" {escape(price)} per {escape(tender['unit'])},"
+        f" {escape(_when(award['awarded_at']))}, by {escape(person_of(award['awarded_by']))}."
+        f"{standstill}</p><p>{escape(award['reason'])}</p></div>"
+    )
+
+
+def _history(history: Sequence[Mapping[str, Any]], with_lots: bool) -> str:
+    rows = []
+    for entry in history:
+        what = ACTIONS.get(entry["action"], entry["action"])
+        about = []
+        if with_lots and entry.get("lot") is not None:
+            about.append(f"lot {entry['lot']}")
+        if entry.get("supplier_id"):
+            about.append(supplier(entry))
+        if entry.get("detail"):
+            about.append(entry["detail"])
+        rows.append(
+            (
+                escape(_when(entry["at"])),
+                escape(what + (f": {', '.join(about)}" if about else "")),
+                escape(person_of(entry["done_by"])),
+            )
+        )
+    return '<h2 class="heading-m">History</h2>' + table(
+        "Who did what, and when", ("When", "What", "Who"), rows
+    )
+
+
+def tender_page(person: Person, csrf: str, view: TenderView) -> str:
+    """A tender: its notice; the number of bids while they are sealed; after the deadline the
+    bids, quality scoring, the evaluation explained and the award; cancellation; history."""
+    t = view.tender
+    name = category_name(t["category"])
+    status = STATUSES.get(t["status"], t["status"])
+    notice = summary_list(
+        [
+            ("Status", escape(status)),
+            ("Bids close", escape(_when(t["closes_at"]))),
+            ("Procedure", escape(PROCEDURES.get(t["procedure"], t["procedure"]))),
+            *([("Framework", escape(t["framework"]))] if t.get("framework") else []),
+            ("Contract term", f"{t['term_months']} months"),
+            ("Quantity", escape(quantity(_amount(t["pooled_quantity"]), t["unit"]))),
+            ("Schools", f"{len({line['school_urn'] for line in t['lines']})}"),
+            ("Value inc. VAT", escape(money(_amount(t["route"]["value_inc_vat"])))),
+            ("Route", escape(t["route"]["route"].replace("_", " "))),
+            (
+                "How bids are weighed",
+                f"Price {_percent(t['weights']['price'])}, quality"
+                f" {_percent(t['weights']['quality'])}",
+            ),
+            ("Opened", escape(f"{_when(t['opened_at'])} by {person_of(t['opened_by'])}")),
+            *(
+                [
+                    (
+                        "Cancelled",
+                        escape(
+                            f"{_when(t['cancelled_at'])} by {person_of(t['cancelled_by'] or '')}:"
+                            f" {t['cancel_reason']}"
+                        ),
+                    )
+                ]
+                if t.get("cancelled_at")
+                else []
+            ),
+        ]
+    )
+    sealed = all(lot["bids"] is None for lot in t["lots"])
+    parts = []
+    if sealed:
+        received = sum(lot["bids_received"] for lot in t["lots"])
+        parts.append(
+            '<h2 class="heading-m">Bids</h2>'
+            f"<p>{received} bid{'' if received == 1 else 's'} received so far. Bids stay sealed"
+            f" until bidding closes on {escape(_when(t['closes_at']))}.</p>"
+        )
+    else:
+        for lot in t["lots"]:
+            parts.append(
+                f'<h2 class="heading-m">{escape(_lot_title(t, lot))}</h2>'
+                + _evaluation(t, lot)
+                + _award(t, lot)
+            )
+        if t["status"] == "open":
+            parts.append(_scoring_form(view, csrf))
+            if t.get("awaiting"):
+                parts.append(
+                    "<p>The contract can be awarded once every bid has a quality score.</p>"
+                )
+            else:
+                parts.append(
+                    '<h2 class="heading-m">Award</h2>'
+                    "<p>Each lot goes to its first-ranked bid; a lot without bids closes and its"
+                    " demand goes back to the pool.</p>"
+                    f'<form method="post" action="{escape(tender_href(t["tender_id"]))}/award">'
+                    f'{_csrf(csrf)}<button type="submit" class="button">Award contract</button>'
+                    "</form>"
+                )
+    if t["status"] == "open":
+        parts.append(
+            '<h2 class="heading-m">Cancel tender</h2>'
+            "<p>Its demand goes back to the pool and suppliers can no longer bid.</p>"
+            f'<form method="post" action="{escape(tender_href(t["tender_id"]))}/cancel"'
+            f" novalidate>{_csrf(csrf)}"
+            + _field("reason", "Reason for cancelling", "text", "off", view.errors, view.reason)
+            + '<button type="submit" class="button button-warning">Cancel tender</button></form>'
+        )
+    parts.append(_history(view.history, t["lots_by"] is not None))
+    title = f"{name} tender"
+    main = (
+        (banner(BANNERS[view.done]) if view.done in BANNERS else "")
+        + error_summary(view.errors)
+        + f'<span class="caption">{escape(who(person))}</span>'
+        f'<h1 class="heading-l">{escape(title)}</h1>{notice}{"".join(parts)}'
+        '<p><a href="/tenders">Back to tenders</a></p>'
+    )
+    return layout(
+        title, main, person=person, csrf=csrf, current="/tenders", errors=bool(view.errors)
+    )

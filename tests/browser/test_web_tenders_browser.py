@@ -1,0 +1,146 @@
+"""A manager's tender in a real browser: from the pools to a pool's page, a tender opened through
+its form (a missing framework summarised at the top first), two suppliers' bids sealed until the
+deadline, then quality scores saved, the evaluation explained, the contract awarded and the
+history naming the person. Keeps each page in test-artifacts/ (web-pool, web-open-tender-error,
+web-tender-open, web-tender-scoring, web-tender-awarded, web-tenders) at 1280 px and on a 390 px
+phone.
+"""
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+
+from procure.launcher import RunningSystem
+from shared.auth import Role
+from shared.presentation import LOCAL
+from tests.browser.browsing import fill, follow, loaded_after, on_a_phone, press
+from tests.browser.browsing import keep as dashboard_keep
+from tests.helpers import bearer, bid_body
+from tests.integration.test_web_accounts import pool_demand
+
+pytestmark = pytest.mark.e2e
+
+TRUST = "7291"
+EMAIL = "ana.costa@rowan-trust.example"
+PASSWORD = "marble canyon whistle"
+
+
+@pytest.fixture(scope="module")
+def manager(system: RunningSystem) -> str:
+    """A manager of a trust whose two schools' demand is pooled."""
+    pool_demand(system, TRUST, ("729101", "729102"))
+    added = httpx.post(
+        f"{system.urls['web']}/v1/users",
+        json={"email": EMAIL, "name": "Ana Costa", "role": "manager", "scope": TRUST}
+        | {"password": PASSWORD},
+        headers=bearer(system.token(Role.OPERATOR)),
+    )
+    assert added.status_code in (201, 409), added.text
+    return EMAIL
+
+
+def keep(browser: webdriver.Chrome, name: str) -> None:
+    dashboard_keep(browser, name)
+    on_a_phone(browser, name)
+
+
+def closing(browser: webdriver.Chrome, at: datetime) -> None:
+    """Types when bids close, in UK time, into the date and time fields."""
+    uk = at.astimezone(LOCAL)
+    for label, value in (
+        ("Day", str(uk.day)),
+        ("Month", str(uk.month)),
+        ("Year", str(uk.year)),
+        ("Time", uk.strftime("%H:%M:%S")),
+    ):
+        fill(browser, label, value)
+
+
+def text(browser: webdriver.Chrome, css: str) -> str:
+    found: str = browser.find_element(By.CSS_SELECTOR, css).text
+    return found
+
+
+def test_a_manager_opens_scores_and_awards_a_tender_in_a_browser(
+    system: RunningSystem, browser: webdriver.Chrome, manager: str
+) -> None:
+    web, tendering = system.urls["web"], system.urls["tendering"]
+    browser.delete_all_cookies()
+    browser.get(f"{web}/sign-in")
+    fill(browser, "Email address", manager)
+    fill(browser, "Password", PASSWORD)
+    press(browser, "Sign in")
+
+    follow(browser, "Pools")
+    pool_link = browser.find_element(By.CSS_SELECTOR, "main a[href^='/pools/']")
+    loaded_after(browser, pool_link.click)
+    assert text(browser, "h1") == "Electricity pool"
+    assert "Value inc. VAT" in text(browser, "main")
+    keep(browser, "web-pool")
+
+    # A call-off without its framework: summarised at the top, the form keeps what was typed.
+    browser.find_element(By.XPATH, "//label[text()='Call-off from a framework']").click()
+    closing(browser, datetime.now(UTC) + timedelta(days=2))
+    fill(browser, "Contract term (months)", "24")
+    press(browser, "Open tender")
+    assert browser.title.startswith("Error: ")
+    assert "Enter the framework a call-off calls off" in text(browser, ".error-summary")
+    assert browser.find_element(By.ID, "term_months").get_attribute("value") == "24"
+    keep(browser, "web-open-tender-error")
+
+    fill(browser, "Framework", "ESPO 191 Energy")
+    closes_at = datetime.now(UTC) + timedelta(seconds=20)
+    closing(browser, closes_at)
+    press(browser, "Open tender")
+    assert "Tender opened." in text(browser, ".notification")
+    assert text(browser, "h1") == "Electricity tender"
+    tender_id = browser.current_url.split("/tenders/")[1].split("?")[0]
+    for supplier, name, price in (
+        ("alpha-energy", "Alpha Energy Ltd", "0.25"),
+        ("beta-power", "Beta Power plc", "0.245"),
+    ):
+        placed = httpx.post(
+            f"{tendering}/v1/tenders/{tender_id}/bids",
+            json=bid_body(("0", price)) | {"supplier_name": name},
+            headers=bearer(system.token(Role.SUPPLIER, supplier)),
+        )
+        assert placed.status_code == 201, placed.text
+    browser.refresh()
+    assert "2 bids received so far" in text(browser, "main")
+    assert "Alpha Energy Ltd" not in text(browser, "main")
+    keep(browser, "web-tender-open")
+
+    time.sleep(max(0.0, (closes_at - datetime.now(UTC)).total_seconds()) + 0.5)
+    browser.refresh()
+    fill(browser, "Quality score for Alpha Energy Ltd", "80")
+    fill(browser, "Quality score for Beta Power plc", "60")
+    fill(browser, "Why Alpha Energy Ltd scored this (optional)", "Good references")
+    # Kept before saving: the deadline policy awards as soon as every score is in.
+    keep(browser, "web-tender-scoring")
+    press(browser, "Save scores")
+    assert "Quality scores saved." in text(browser, ".notification")
+    evaluation = text(browser, "table")
+    # alpha: 0.7 x 98 + 0.3 x 80 = 92.60, first; beta: 0.7 x 100 + 0.3 x 60 = 88.00.
+    assert "Alpha Energy Ltd" in evaluation and "92.60" in evaluation and "88.00" in evaluation
+
+    # With every score in, tendering's deadline policy awards within a second too: the button
+    # is there only if this page came first (the awarded page still shows the evaluation).
+    if browser.find_elements(By.XPATH, "//button[normalize-space()='Award contract']"):
+        press(browser, "Award contract")
+        assert "Contract awarded." in text(browser, ".notification")
+    else:
+        browser.refresh()
+    assert "Awarded to Alpha Energy Ltd" in text(browser, ".inset")
+    history = browser.find_elements(By.CSS_SELECTOR, "table")[-1].text
+    assert f"Opened the tender {manager}" in history
+    assert f"Quality score saved: Beta Power plc, quality score 60 {manager}" in history
+    assert "Contract awarded: Alpha Energy Ltd" in history
+    keep(browser, "web-tender-awarded")
+
+    follow(browser, "Tenders")
+    assert "Awarded" in text(browser, "table")
+    keep(browser, "web-tenders")
