@@ -16,6 +16,7 @@ from services.web.pages import (
     banner,
     error_summary,
     layout,
+    table,
 )
 from shared.presentation import local_time
 
@@ -144,19 +145,20 @@ def users_page(
     person: Person, csrf: str, users: Sequence[UserRow], notice: Notice | None = None
 ) -> str:
     heads = ("Email address", "Name", "Role", "Scope", "Status", "Last sign-in", "Actions")
-    ths = "".join(f'<th scope="col">{h}</th>' for h in heads)
-    rows = "".join(
-        f'<tr><th scope="row">{escape(u.email)}</th><td>{escape(u.name)}</td>'
-        f"<td>{escape(ROLES.get(u.role, u.role))}</td><td>{escape(u.scope or '')}</td>"
-        f"<td>{'Disabled' if u.disabled else 'Enabled'}</td>"
-        f"<td>{escape(local_time(u.last_signed_in_at)) if u.last_signed_in_at else 'Never'}</td>"
-        f"<td>{_actions(u, csrf)}</td></tr>"
+    rows = [
+        [
+            escape(u.email),
+            escape(u.name),
+            escape(ROLES.get(u.role, u.role)),
+            escape(u.scope or ""),
+            "Disabled" if u.disabled else "Enabled",
+            escape(local_time(u.last_signed_in_at)) if u.last_signed_in_at else "Never",
+            _actions(u, csrf),
+        ]
         for u in users
-    )
-    table = (
-        '<div class="table-wrap"><table class="table"><caption class="visually-hidden">'
-        f"People's accounts</caption><thead><tr>{ths}</tr></thead><tbody>{rows}</tbody>"
-        "</table></div>"
+    ]
+    listing = (
+        table("People's accounts", [(h, False) for h in heads], rows)
         if users
         else "<p>There are no accounts yet.</p>"
     )
@@ -165,7 +167,7 @@ def users_page(
         "<p>People's accounts in the web workspace. A disabled account cannot sign in, and its"
         " sessions and set-password links have ended.</p>"
         '<p><a href="/users/add" class="button" role="button" draggable="false">Add a person</a>'
-        f"</p>{table}"
+        f"</p>{listing}"
     )
     return layout("Users", main, person=person, csrf=csrf, current="/users")
 

@@ -271,11 +271,17 @@ class Html:
 Cell = str | Html
 
 
-def table(caption: str, columns: Sequence[tuple[str, bool]], rows: Sequence[Sequence[str]]) -> str:
+def table(
+    caption: str,
+    columns: Sequence[tuple[str, bool]],
+    rows: Sequence[Sequence[str]],
+    caption_shown: bool = False,
+) -> str:
     """A table of cells already in HTML; `columns` are (heading, numeric), the numeric ones
     right-aligned; each row's first cell heads it. Its box is a region named by the caption
     that takes keyboard focus, so that it can be scrolled without a mouse on a phone (WCAG
-    2.1.1)."""
+    2.1.1). The caption is for screen readers unless `caption_shown`, when it heads the table."""
+    caption_class = "table-caption" if caption_shown else "visually-hidden"
     classes = [' class="num"' if numeric else "" for _, numeric in columns]
     ths = "".join(
         f'<th scope="col"{cls}>{escape(name)}</th>'
@@ -292,7 +298,7 @@ def table(caption: str, columns: Sequence[tuple[str, bool]], rows: Sequence[Sequ
     )
     return (
         f'<div class="table-wrap" role="region" aria-label="{escape(caption)}" tabindex="0">'
-        '<table class="table"><caption class="visually-hidden">'
+        f'<table class="table"><caption class="{caption_class}">'
         f"{escape(caption)}</caption><thead><tr>{ths}</tr></thead><tbody>{body}</tbody>"
         "</table></div>"
     )

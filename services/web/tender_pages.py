@@ -13,6 +13,7 @@ from html import escape
 from typing import Any
 from urllib.parse import quote
 
+from services.web import pages
 from services.web.pages import (
     FieldError,
     Person,
@@ -101,25 +102,8 @@ def table(
     """A table of cells that are already HTML; the last `numeric` columns right-aligned; the
     caption shown, as a heading of the table."""
     first_numeric = len(columns) - numeric
-
-    def cls(i: int) -> str:
-        return ' class="num"' if i >= first_numeric else ""
-
-    heads = "".join(f'<th scope="col"{cls(i)}>{escape(c)}</th>' for i, c in enumerate(columns))
-    body = "".join(
-        "<tr>"
-        + "".join(
-            f'<th scope="row"{cls(i)}>{cell}</th>' if i == 0 else f"<td{cls(i)}>{cell}</td>"
-            for i, cell in enumerate(row)
-        )
-        + "</tr>"
-        for row in rows
-    )
-    return (
-        f'<div class="table-wrap"><table class="table"><caption class="table-caption">'
-        f"{escape(caption)}</caption><thead><tr>{heads}</tr></thead><tbody>{body}</tbody>"
-        "</table></div>"
-    )
+    heads = [(name, i >= first_numeric) for i, name in enumerate(columns)]
+    return pages.table(caption, heads, rows, caption_shown=True)
 
 
 def summary_list(rows: Sequence[tuple[str, str]]) -> str:

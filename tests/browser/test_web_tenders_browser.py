@@ -24,7 +24,7 @@ from tests.integration.test_web_accounts import pool_demand
 
 pytestmark = pytest.mark.e2e
 
-TRUST = "7291"
+TRUST = "7691"
 EMAIL = "ana.costa@rowan-trust.example"
 PASSWORD = "marble canyon whistle"
 
@@ -32,7 +32,7 @@ PASSWORD = "marble canyon whistle"
 @pytest.fixture(scope="module")
 def manager(system: RunningSystem) -> str:
     """A manager of a trust whose two schools' demand is pooled."""
-    pool_demand(system, TRUST, ("729101", "729102"))
+    pool_demand(system, TRUST, ("769101", "769102"))
     added = httpx.post(
         f"{system.urls['web']}/v1/users",
         json={"email": EMAIL, "name": "Ana Costa", "role": "manager", "scope": TRUST}

@@ -61,7 +61,7 @@ def test_a_new_link_through_the_api_and_the_cli_ends_the_older_ones(
     first = added["set_password_url"]
     email = added["email"]
     assert httpx.post(f"{web}/v1/users/{email}/link").status_code == 401
-    manager = bearer(system.token(Role.MANAGER, "7301"))
+    manager = bearer(system.token(Role.MANAGER, "7801"))
     assert httpx.post(f"{web}/v1/users/{email}/link", headers=manager).status_code == 403
     unknown = httpx.post(f"{web}/v1/users/nobody@ash.example/link", headers=operator)
     assert unknown.status_code == 404
@@ -87,7 +87,7 @@ def test_a_new_link_through_the_api_and_the_cli_ends_the_older_ones(
 
 
 def test_a_managers_session_is_refused_on_the_operators_pages(system: RunningSystem) -> None:
-    email = add(system, "manager", "7301", PASSWORD)
+    email = add(system, "manager", "7801", PASSWORD)
     with browser(system) as client:
         assert sign_in(client, email).status_code == 303
         token = csrf_of(client.get("/"))
@@ -101,7 +101,7 @@ def test_a_managers_session_is_refused_on_the_operators_pages(system: RunningSys
             ("/users/link", {"email": email}),
         ):
             assert client.post(path, data=data | {"csrf_token": token}).status_code == 403
-        files = {"registry": ("r.csv", registry_csv("7301", [("730101", "A")]), "text/csv")}
+        files = {"registry": ("r.csv", registry_csv("7801", [("780101", "A")]), "text/csv")}
         refused = client.post("/registry", data={"csrf_token": token}, files=files)
         assert refused.status_code == 403
         assert client.get("/").status_code == 200  # still the manager, nothing else changed

@@ -21,10 +21,10 @@ from tests.integration.test_web_accounts import browser, csrf_of, pool_demand, s
 
 pytestmark = pytest.mark.integration
 
-TRUST, OTHER_TRUST = "7281", "7282"
+TRUST, OTHER_TRUST = "7681", "7682"
 PASSWORD = "amber lighthouse orchard"
 MANAGER = "lee.hughes@birch-trust.example"
-SUPPLIER = "bids@delta-power.example"
+SUPPLIER = "bids@epsilon-power.example"
 CALL_OFF = {"procedure": "framework_call_off", "framework": "ESPO 191 Energy"}
 TENDER_LINK = re.compile(r'href="/tenders/([0-9a-f-]{36})"')
 
@@ -42,7 +42,7 @@ def add_account(system: RunningSystem, email: str, role: str, scope: str) -> Non
 @pytest.fixture(scope="module")
 def pool(system: RunningSystem) -> dict[str, Any]:
     """The trust's one pool (two schools' electricity), and its manager's account."""
-    [found] = pool_demand(system, TRUST, ("728101", "728102"))
+    [found] = pool_demand(system, TRUST, ("768101", "768102"))
     add_account(system, MANAGER, "manager", TRUST)
     return found
 
@@ -260,7 +260,7 @@ def test_a_manager_opens_cancels_reopens_scores_and_awards_a_tender_named_in_its
 def test_another_trusts_tender_and_a_suppliers_session_are_refused(
     system: RunningSystem, manager: httpx.Client
 ) -> None:
-    pool_demand(system, OTHER_TRUST, ("728201",))
+    pool_demand(system, OTHER_TRUST, ("768201",))
     with httpx.Client(timeout=30) as http:
         theirs = open_tender(
             http,
@@ -281,7 +281,7 @@ def test_another_trusts_tender_and_a_suppliers_session_are_refused(
     assert manager.get("/tenders/not-a-tender").status_code == 403
     assert manager.get("/pools/electricity-1999-01").status_code == 404
 
-    add_account(system, SUPPLIER, "supplier", "delta-power")
+    add_account(system, SUPPLIER, "supplier", "epsilon-power")
     with browser(system) as client:
         assert sign_in(client, SUPPLIER, PASSWORD).status_code == 303
         for path in ("/tenders", f"/tenders/{theirs}", "/pools"):
