@@ -1,4 +1,5 @@
-"""The tendering process's background policies: open due pools, award tenders at their deadline.
+"""The tendering process's background policies: open due pools, award tenders at their deadline
+(where price alone decides or no bids came in; otherwise the award is the buyer's).
 
 Every tick is idempotent and safe with several instances: openings are serialised per trust and
 re-check the pool; awards lock the tender and leave a decided tender as it is.

@@ -12,7 +12,8 @@ class PolicySettings(BaseSettings):
     auto_open_days: int | None = Field(default=None, ge=0, le=3650)
     # How long a tender opened by the policy takes bids.
     auto_bidding_days: int = Field(default=14, ge=1, le=365)
-    # Evaluate and award each tender when its deadline passes, without waiting for a manager.
+    # At the deadline, award each tender where price alone decides and close lots without bids,
+    # without waiting for a manager; where quality counts and bids came in, the manager awards.
     auto_award: bool = True
     # The trust's own minimum tendering period off the regulated route, in days (quotes and
     # below-threshold competition have no statutory one); unset: none.

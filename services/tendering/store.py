@@ -163,13 +163,15 @@ async def tender_history(conn: Connection, tender_id: UUID) -> list[HistoryEntry
 
 
 async def due_tenders(conn: Connection, now: datetime) -> list[asyncpg.Record]:
-    """Open tenders whose deadline has passed, oldest deadline first, except those waiting for
-    the buyer's quality scores (an undecided lot with an unscored bid, where quality counts)."""
+    """Open tenders whose deadline has passed, oldest deadline first, for the deadline policy to
+    award: those where price alone decides, and those without bids on an undecided lot (closed
+    as without bids). Where quality counts and bids came in, the award is the buyer's: the
+    manager scores the bids, reviews the evaluation and awards (docs/domain-rules.md)."""
     return await conn.fetch(
         "SELECT tender_id, trust_id FROM tenders t WHERE status = 'open' AND closes_at <= $1"
         " AND NOT (weight_quality > 0 AND EXISTS (SELECT 1 FROM bids b JOIN tender_lots l"
-        " USING (tender_id, lot_no) WHERE b.tender_id = t.tender_id AND l.status = 'open'"
-        " AND b.quality_score IS NULL)) ORDER BY closes_at, tender_id LIMIT 100",
+        " USING (tender_id, lot_no) WHERE b.tender_id = t.tender_id AND l.status = 'open'))"
+        " ORDER BY closes_at, tender_id LIMIT 100",
         now,
     )
 

@@ -1,6 +1,7 @@
 """Tendering in its own process, on the real broker: registry and demand events published straight
 onto procurement.registry / procurement.demand, pools over HTTP, a tender in lots, suppliers'
-bids, the automatic award at the deadline, and tender.awarded read back from procurement.tenders.
+bids, the manager's award once the bids are scored, and tender.awarded read back from
+procurement.tenders.
 
 Every expected figure is worked out by hand in the comments.
 """
@@ -375,12 +376,11 @@ async def test_from_demand_events_to_awards_per_lot_on_the_broker(system: Runnin
         scored = await http.post(evaluation, headers=manager, json=body)
         assert scored.status_code == 200, scored.text
 
-        # Scored: the tendering process awards without a manager's action.
-        awarded = await until(
-            lambda: http.get(f"/v1/tenders/{tender_id}", headers=manager),
-            lambda r: r.json()["status"] != "open",
-            seconds=20,
-        )
+        # Scored: quality counts, so the award is the buyer's (the deadline policy leaves it).
+        still_open = (await http.get(f"/v1/tenders/{tender_id}", headers=manager)).json()
+        assert (still_open["status"], still_open["awaiting"]) == ("open", None)
+        awarded = await http.post(f"/v1/tenders/{tender_id}/award", headers=manager)
+        assert awarded.status_code == 200, awarded.text
         tender = awarded.json()
         late = await bid(volt_a, VOLT_A | {"lot": 3})
         assert (late.status_code, late.json()["title"]) == (409, "Tender closed")
@@ -430,7 +430,7 @@ async def test_from_demand_events_to_awards_per_lot_on_the_broker(system: Runnin
     assert (award["supplier_id"], award["pooled_unit_price"], award["awarded_by"]) == (
         "volt-a",
         "0.2500",
-        "deadline",
+        f"manager:{TRUST}",
     )
     assert award["reason"] == (
         "volt-a won with a score of 91.00 out of 100: at the pooled volume of 330,000 kWh it"

@@ -190,7 +190,7 @@ async def test_a_tender_that_would_split_an_open_tenders_requirement_is_refused(
     assert await line_ids(tendering_db, newest["tender_id"]) == {first, late}
 
 
-async def test_lots_are_evaluated_at_the_deadline_each_on_its_own(
+async def test_lots_are_evaluated_each_on_its_own_when_the_buyer_awards(
     tendering_db: asyncpg.Pool,
 ) -> None:
     await school(tendering_db, "2104", "210301", "Leeds")
@@ -207,17 +207,18 @@ async def test_lots_are_evaluated_at_the_deadline_each_on_its_own(
     async with store.TenderingUnitOfWork.begin(tendering_db) as work:
         _, bid = await handlers.submit_bid(work, "s1", tender_id, 1, tiers, opened_at)
 
-    # Due at the deadline itself, once the trust has scored the bid's quality: until then the
-    # policy leaves it open.
-    await scheduler(tendering_db, closes_at, auto_award=True).tick()
+    # Quality counts and a bid came in: the award is the buyer's, so the deadline policy leaves
+    # the tender open, before and after the trust scores the bid's quality.
+    async with store.TenderingUnitOfWork.begin(tendering_db) as work:
+        scores = [QualityScore(bid.bid_id, Decimal(80))]
+        await handlers.record_quality_scores(work, "2104", tender_id, scores, closes_at)
+    await scheduler(tendering_db, closes_at + timedelta(hours=1), auto_award=True).tick()
     status = await tendering_db.fetchval(
         "SELECT status FROM tenders WHERE tender_id = $1", tender_id
     )
     assert status == "open"
     async with store.TenderingUnitOfWork.begin(tendering_db) as work:
-        scores = [QualityScore(bid.bid_id, Decimal(80))]
-        await handlers.record_quality_scores(work, "2104", tender_id, scores, closes_at)
-    await scheduler(tendering_db, closes_at, auto_award=True).tick()
+        await handlers.award_tender(work, "2104", tender_id, closes_at, awarded_by="manager:2104")
 
     tender = await tendering_db.fetchrow("SELECT * FROM tenders WHERE tender_id = $1", tender_id)
     assert tender is not None
@@ -234,7 +235,7 @@ async def test_lots_are_evaluated_at_the_deadline_each_on_its_own(
     # Awarded 23 Dec 2026: 23, 24 Dec; 25 and 28 (substitute Boxing Day) are holidays; 29, 30,
     # 31; 1 Jan 2027 is a holiday; 4, 5, 6 Jan: the eighth working day is 6 Jan 2027.
     assert lots[0]["standstill_ends"] == date(2027, 1, 6)
-    assert lots[0]["awarded_by"] == "deadline"
+    assert lots[0]["awarded_by"] == "manager:2104"
     assert lots[0]["pooled_unit_price"] == Decimal("0.25")
     rows = await tendering_db.fetch(
         "SELECT demand_id, status FROM demand_lines WHERE demand_id = ANY($1::uuid[])",
@@ -276,6 +277,54 @@ async def test_lots_are_evaluated_at_the_deadline_each_on_its_own(
     with pytest.raises(TenderNotOpen, match="nothing to cancel"):
         async with store.TenderingUnitOfWork.begin(tendering_db) as work:
             await handlers.cancel_tender(work, "2104", tender_id, "too late", closes_at)
+
+
+async def test_the_deadline_policy_awards_on_price_alone_and_leaves_quality_to_the_buyer(
+    tendering_db: asyncpg.Pool,
+) -> None:
+    """At the deadline the policy awards a price-only tender and closes a tender without bids;
+    a tender where quality counts and bids came in, even scored, waits for the manager."""
+    opened_at = at(date(2027, 1, 4))
+    closes_at = opened_at + timedelta(days=28)
+    tiers = [PriceTier(Decimal(0), Decimal("0.29"))]
+
+    async def tender_of(trust: str, weights: Weights, bidder: str | None) -> UUID:
+        await demand(tendering_db, trust, f"{trust}01", "10000", date(2027, 3, 31))
+        async with store.TenderingUnitOfWork.begin(tendering_db) as work:
+            request = handlers.OpenRequest(trust, "electricity", closes_at, weights=weights)
+            tender_id = await handlers.open_tender(work, request, WINDOW, opened_at)
+            if bidder is not None:
+                _, bid = await handlers.submit_bid(work, bidder, tender_id, None, tiers, opened_at)
+                if weights.quality > 0:
+                    scores = [QualityScore(bid.bid_id, Decimal(75))]
+                    await handlers.record_quality_scores(work, trust, tender_id, scores, closes_at)
+        return tender_id
+
+    price_only = await tender_of("2108", PRICE_ONLY, "s1")
+    scored = await tender_of("2109", Weights(), "s1")
+    unbid = await tender_of("2110", Weights(), None)
+    assert Weights().quality > 0  # the default weights count quality
+
+    async def decided() -> dict[UUID, tuple[str, str, str | None]]:
+        rows = await tendering_db.fetch(
+            "SELECT tender_id, t.status AS tender_status, l.status, l.awarded_by FROM tenders t"
+            " JOIN tender_lots l USING (tender_id) WHERE tender_id = ANY($1::uuid[])",
+            [price_only, scored, unbid],
+        )
+        return {r["tender_id"]: (r["tender_status"], r["status"], r["awarded_by"]) for r in rows}
+
+    await scheduler(tendering_db, closes_at - timedelta(seconds=1), auto_award=True).tick()
+    assert set((await decided()).values()) == {("open", "open", None)}
+    await scheduler(tendering_db, closes_at, auto_award=True).tick()
+    assert await decided() == {
+        price_only: ("awarded", "awarded", "deadline"),
+        scored: ("open", "open", None),
+        unbid: ("no_bids", "no_bids", None),
+    }
+    history = await tendering_db.fetch(
+        "SELECT action, done_by FROM tender_history WHERE tender_id = $1 ORDER BY at", unbid
+    )
+    assert [(h["action"], h["done_by"]) for h in history][-1] == ("no_bids", "deadline")
 
 
 async def test_the_scheduler_runs_in_the_background_of_the_service(
