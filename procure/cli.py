@@ -100,7 +100,6 @@ def _up(args: argparse.Namespace, folder: Path, throwaway: bool) -> None:
         demo_done = folder / "demo-loaded"
         if args.demo and demo_done.exists():
             print(f"the demo trust {TRUST_ID} is already in this data folder: not loaded again")
-            print(f"\nmanager token for trust {TRUST_ID}: {system.token(Role.MANAGER, TRUST_ID)}")
             print(f"\n{demo_sign_in(demo_accounts(), system.urls['web'])}")
         elif args.demo:
             print(
@@ -110,7 +109,6 @@ def _up(args: argparse.Namespace, folder: Path, throwaway: bool) -> None:
             demo = run_demo(system)
             print(f"\nSavings for trust {TRUST_ID}:\n{savings_cli.savings_table(demo.savings)}")
             print(f"\n{realised_summary(demo.realised, demo.invoices, system.urls['savings'])}")
-            print(f"\nmanager token for trust {TRUST_ID}: {system.token(Role.MANAGER, TRUST_ID)}")
             print(f"\n{demo_sign_in(demo.people, system.urls['web'])}")
             demo_done.touch(mode=0o600)
         print(next_steps(folder, system.urls, TRUST_ID if args.demo else None))
@@ -125,29 +123,25 @@ def _up(args: argparse.Namespace, folder: Path, throwaway: bool) -> None:
 
 
 def next_steps(folder: Path, urls: dict[str, str], trust: str | None) -> str:
-    """What to do with a running system, in commands that work from any folder."""
+    """What to do with a running system, in commands that work from any folder. People (the
+    savings dashboard included) use the web workspace with their own account; tokens are for
+    machine clients of the HTTP APIs."""
     prefix = "" if folder == default_data_dir() else f"PROCURE_DATA_DIR={folder} "
-    dashboard = f"{urls['savings']}/sign-in"
+    web = urls["web"]
     lines = ["", "next:"]
-    lines += [
-        "  add people's accounts, then sign in at " + f"{urls['web']}/sign-in:",
-        f"    {prefix}procure user add --email E --name N --role manager --trust TRUST_CODE",
-    ]
     if trust is None:
         lines += [
             "  load a schools registry (a GIAS-style CSV with a trust column):",
             f"    {prefix}procure registry load FILE.csv",
-            "  sign in to the dashboard with a trust manager's token:",
-            f"    {prefix}procure token create --role manager --trust TRUST_CODE",
-            f"    then paste it at {dashboard}",
         ]
-    else:
-        lines += [f"  sign in to the dashboard at {dashboard} with the manager token above"]
-        lines += [f"  (or a new one: {prefix}procure token create --role manager --trust {trust})"]
     lines += [
-        "  post demand as a school:",
-        f"    {prefix}procure token create --role school --urn URN",
-        f"    and POST /v1/demands to {urls['demand']} (see README, HTTP API)",
+        f"  add people's accounts (each gets a set-password link), then sign in at {web}/sign-in:",
+        f"    {prefix}procure user add --email E --name N --role manager --trust TRUST_CODE",
+        f"    {prefix}procure user add --email E --name N --role school --urn URN",
+        f"    {prefix}procure user add --email E --name N --role supplier --supplier SUPPLIER_ID",
+        "  managers find the savings dashboard there, and schools Your savings",
+        "  machine clients of the HTTP APIs (see README, HTTP API) use a bearer token:",
+        f"    {prefix}procure token create --role manager --trust {trust or 'TRUST_CODE'}",
     ]
     if prefix:
         lines += [f"  the other commands find this system with PROCURE_DATA_DIR={folder}"]

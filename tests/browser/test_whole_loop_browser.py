@@ -1,0 +1,171 @@
+"""The whole job in a real browser, as named people signing in through the sign-in form: a manager
+opens a tender from a pool's page; two suppliers bid through the bid form (one adds a price tier);
+past the deadline the manager scores both bids and awards the contract, named in the history;
+then a school of the trust finds its saving on Your savings.
+
+Keeps each step in test-artifacts/ (loop-tender-opened, loop-bid-form, loop-your-bids,
+loop-tender-evaluated, loop-tender-awarded, loop-school-savings; the bid form and the school's
+savings also at 390 px).
+"""
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+
+from procure.launcher import RunningSystem
+from shared.auth import Role
+from shared.presentation import LOCAL
+from tests.browser.browsing import fill, follow, keep, loaded_after, on_a_phone, press
+from tests.helpers import bearer
+from tests.integration.test_web_accounts import pool_demand
+
+pytestmark = pytest.mark.e2e
+
+TRUST = "7901"
+URNS = ("790101", "790102")
+PASSWORD = "heather lantern quarry"
+MANAGER = "nia.hughes@moorland-trust.example"
+ALPHA = "bids@alpha-grid.example"
+BETA = "tenders@beta-current.example"
+SCHOOL = "office@790101-school.example"
+PEOPLE = (
+    (MANAGER, "Nia Hughes", "manager", TRUST),
+    (ALPHA, "Sam Reid", "supplier", "alpha-grid"),
+    (BETA, "Lee Park", "supplier", "beta-current"),
+    (SCHOOL, "Jo Bell", "school", URNS[0]),
+)
+# Bidding stays open long enough for both suppliers to sign in and bid on a slow machine.
+BIDDING_SECONDS = 40
+
+
+@pytest.fixture(scope="module")
+def people(system: RunningSystem) -> None:
+    """The trust's two schools with their demand pooled, and an account for each person."""
+    pool_demand(system, TRUST, URNS)
+    for email, name, role, scope in PEOPLE:
+        added = httpx.post(
+            f"{system.urls['web']}/v1/users",
+            json={"email": email, "name": name, "role": role, "scope": scope}
+            | {"password": PASSWORD},
+            headers=bearer(system.token(Role.OPERATOR)),
+        )
+        assert added.status_code in (201, 409), added.text
+
+
+def sign_in(browser: webdriver.Chrome, web: str, email: str) -> None:
+    browser.delete_all_cookies()
+    browser.get(f"{web}/sign-in")
+    fill(browser, "Email address", email)
+    fill(browser, "Password", PASSWORD)
+    press(browser, "Sign in")
+    assert browser.current_url == f"{web}/"
+
+
+def text(browser: webdriver.Chrome, css: str) -> str:
+    found: str = browser.find_element(By.CSS_SELECTOR, css).text
+    return found
+
+
+def typed_into(browser: webdriver.Chrome, field_id: str, value: str) -> None:
+    field = browser.find_element(By.ID, field_id)
+    field.clear()
+    field.send_keys(value)
+
+
+def bid(browser: webdriver.Chrome, web: str, email: str, tender_id: str, name: str) -> None:
+    """A supplier's person signs in and opens the tender's notice from Open tenders."""
+    sign_in(browser, web, email)
+    follow(browser, "Open tenders")
+    notice = browser.find_element(By.CSS_SELECTOR, f'a[href="/open-tenders/{tender_id}"]')
+    loaded_after(browser, notice.click)
+    fill(browser, "Trading name (optional)", name)
+
+
+def test_a_tender_from_pool_to_a_schools_saving_in_a_browser(
+    system: RunningSystem, browser: webdriver.Chrome, people: None
+) -> None:
+    web = system.urls["web"]
+    sign_in(browser, web, MANAGER)
+    follow(browser, "Pools")
+    pool_link = browser.find_element(By.CSS_SELECTOR, "main a[href^='/pools/']")
+    loaded_after(browser, pool_link.click)
+    assert text(browser, "h1") == "Electricity pool"
+    browser.find_element(By.XPATH, "//label[text()='Call-off from a framework']").click()
+    fill(browser, "Framework", "ESPO 191 Energy")
+    fill(browser, "Contract term (months)", "24")
+    closes_at = datetime.now(UTC) + timedelta(seconds=BIDDING_SECONDS)
+    uk = closes_at.astimezone(LOCAL)
+    for label, value in (
+        ("Day", str(uk.day)),
+        ("Month", str(uk.month)),
+        ("Year", str(uk.year)),
+        ("Time", uk.strftime("%H:%M:%S")),
+    ):
+        fill(browser, label, value)
+    press(browser, "Open tender")
+    assert "Tender opened." in text(browser, ".notification")
+    tender_id = browser.current_url.split("/tenders/")[1].split("?")[0]
+    keep(browser, "loop-tender-opened")
+
+    # One price for any volume; the other cheaper from 200,000 kWh (the pool is 290,000).
+    bid(browser, web, ALPHA, tender_id, "Alpha Grid Ltd")
+    fill(browser, "Unit price", "0.2550")
+    press(browser, "Submit bid")
+    assert browser.current_url == f"{web}/bids?done=bid"
+    bid(browser, web, BETA, tender_id, "Beta Current plc")
+    fill(browser, "Unit price", "0.2700")
+    press(browser, "Add a price tier")
+    typed_into(browser, "tier-2-min_quantity", "200000")
+    typed_into(browser, "tier-2-unit_price", "0.2450")
+    keep(browser, "loop-bid-form")
+    on_a_phone(browser, "loop-bid-form")
+    press(browser, "Submit bid")
+    assert "Your bid is submitted." in text(browser, ".notification")
+    assert "From 200,000 kWh: £0.2450 per kWh" in text(browser, "table")
+    keep(browser, "loop-your-bids")
+
+    remaining = (closes_at - datetime.now(UTC)).total_seconds()
+    assert remaining > 0, "both bids must arrive before the deadline"
+    time.sleep(remaining + 0.5)
+    sign_in(browser, web, MANAGER)
+    follow(browser, "Tenders")
+    tender_link = browser.find_element(By.CSS_SELECTOR, f"main a[href='/tenders/{tender_id}']")
+    loaded_after(browser, tender_link.click)
+    fill(browser, "Quality score for Alpha Grid Ltd", "70")
+    fill(browser, "Quality score for Beta Current plc", "80")
+    press(browser, "Save scores")
+    assert "Quality scores saved." in text(browser, ".notification")
+    # beta: 0.2450 at 290,000 kWh, price score 100: 0.7 x 100 + 0.3 x 80 = 94.00, first;
+    # alpha: 0.2450 / 0.2550 x 100 = 96.08: 0.7 x 96.08 + 0.3 x 70 = 88.25.
+    evaluation = browser.find_elements(By.CSS_SELECTOR, "table")[0].text
+    assert evaluation.index("Beta Current plc") < evaluation.index("Alpha Grid Ltd")
+    assert "94.00" in evaluation and "88.25" in evaluation
+    keep(browser, "loop-tender-evaluated")
+    # Quality counts: the award is the manager's, not the deadline policy's.
+    press(browser, "Award contract")
+    assert "Contract awarded." in text(browser, ".notification")
+    assert "Awarded to Beta Current plc" in text(browser, ".inset")
+    history = browser.find_elements(By.CSS_SELECTOR, "table")[-1].text
+    assert f"Opened the tender {MANAGER}" in history
+    assert f"Contract awarded: Beta Current plc {MANAGER}" in history
+    keep(browser, "loop-tender-awarded")
+
+    sign_in(browser, web, SCHOOL)
+    follow(browser, "Your savings")
+    assert browser.current_url == f"{web}/schools/{URNS[0]}"
+    # The award reaches savings over the broker: a moment after the manager's press.
+    for _ in range(60):
+        if "No savings yet" not in text(browser, "main"):
+            break
+        time.sleep(0.5)
+        loaded_after(browser, browser.refresh)
+    # 145,000 kWh a year x (0.2870 - 0.2450) = 6,090.00; over the 24 months, 12,180.00.
+    assert text(browser, "#annual-saving") == "£6,090.00"
+    assert text(browser, "#term-saving") == "£12,180.00"
+    assert "Beta Current plc" in text(browser, "main")
+    keep(browser, "loop-school-savings")
+    on_a_phone(browser, "loop-school-savings")
