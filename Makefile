@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test test-faults lint browser bench compose-up compose-down test-compose
+.PHONY: install run test test-faults lint browser bench compose-up compose-down test-compose \
+	screenshots
 
 install: $(VENV)/.installed
 
@@ -57,3 +58,10 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+# README's screenshots (docs/images/): the browser tests that keep those pages, then each page cut
+# to its top and stored small (tests/browser/screenshots.py; about 2 minutes).
+screenshots: install browser
+	$(BIN)/pytest -q -p no:cacheprovider tests/browser/test_whole_loop_browser.py \
+		tests/browser/test_web_tenders_browser.py
+	$(BIN)/python -m tests.browser.screenshots

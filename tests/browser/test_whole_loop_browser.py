@@ -121,6 +121,7 @@ def test_a_tender_from_pool_to_a_schools_saving_in_a_browser(
     press(browser, "Add a price tier")
     typed_into(browser, "tier-2-min_quantity", "200000")
     typed_into(browser, "tier-2-unit_price", "0.2450")
+    browser.execute_script("window.scrollTo(0, 0)")  # typing scrolled to the field
     keep(browser, "loop-bid-form")
     on_a_phone(browser, "loop-bid-form")
     press(browser, "Submit bid")
