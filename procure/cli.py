@@ -134,14 +134,18 @@ def next_steps(folder: Path, urls: dict[str, str], trust: str | None) -> str:
             "  load a schools registry (a GIAS-style CSV with a trust column):",
             f"    {prefix}procure registry load FILE.csv",
         ]
+    more = "" if trust is None else " more"
     lines += [
-        f"  add people's accounts (each gets a set-password link), then sign in at {web}/sign-in:",
+        f"  add{more} people's accounts (each gets a set-password link), then sign in at"
+        f" {web}/sign-in",
+        "  (managers find the savings dashboard there, schools Your savings):",
         f"    {prefix}procure user add --email E --name N --role manager --trust TRUST_CODE",
         f"    {prefix}procure user add --email E --name N --role school --urn URN",
         f"    {prefix}procure user add --email E --name N --role supplier --supplier SUPPLIER_ID",
-        "  managers find the savings dashboard there, and schools Your savings",
-        "  machine clients of the HTTP APIs (see README, HTTP API) use a bearer token:",
+        "  machine clients of the HTTP APIs (see README, HTTP API) use a bearer token instead:",
         f"    {prefix}procure token create --role manager --trust {trust or 'TRUST_CODE'}",
+        f"    {prefix}procure token create --role school --urn URN  (POST /v1/demands to"
+        f" {urls['demand']})",
     ]
     if prefix:
         lines += [f"  the other commands find this system with PROCURE_DATA_DIR={folder}"]
