@@ -15,6 +15,7 @@ from uuid import uuid4
 import httpx
 from aiokafka import AIOKafkaProducer
 
+from shared.auth import Role
 from shared.events import Allocation, Envelope, EventData, TenderAwarded, outgoing
 
 if TYPE_CHECKING:
@@ -73,6 +74,30 @@ async def until(
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def add_person(
+    system: "RunningSystem",
+    email: str,
+    name: str,
+    role: str,
+    scope: str | None = None,
+    password: str | None = None,
+    *,
+    new: bool = False,
+) -> str:
+    """Adds a person's account in the web workspace as an operator does; the email address.
+
+    One already there is accepted (a module's fixture may meet its own account again) unless
+    `new` asks for a fresh one."""
+    body: dict[str, str | None] = {"email": email, "name": name, "role": role, "scope": scope}
+    if password:
+        body["password"] = password
+    added = httpx.post(
+        f"{system.urls['web']}/v1/users", json=body, headers=bearer(system.token(Role.OPERATOR))
+    )
+    assert added.status_code in ((201,) if new else (201, 409)), added.text
+    return email
 
 
 def assert_field_error(response: httpx.Response, status: int, field: str, reason: str) -> None:

@@ -279,11 +279,17 @@ def _card(anchor: str, heading: str, content: str, kind: str = "card") -> str:
     )
 
 
-def _saving_chart(
-    chart_id: str, title: str, description: str, bars: Iterable[tuple[str, Decimal]]
+def _saving_figure(
+    chart_id: str,
+    title: str,
+    description: str,
+    bars: Iterable[tuple[str, Decimal]],
+    *,
+    with_key: bool = True,
 ) -> str:
-    """Horizontal bars of a yearly saving, one per (label, saving): drawn wide for a desktop and
-    narrow for a phone (the page's style shows one of them)."""
+    """Horizontal bars of a yearly saving, one per (label, saving), in a figure: drawn wide for a
+    desktop and narrow for a phone (the page's style shows one of them), after their key (which
+    names a cost increase when a bar is one) unless `with_key` is False."""
     drawn = [charts.Bar(label, saving, money(saving)) for label, saving in bars]
     wide = charts.bar_chart(chart_id, title, description, drawn, whole_pounds, kind="chart-wide")
     narrow = charts.bar_chart(
@@ -296,7 +302,8 @@ def _saving_chart(
         kind="chart-narrow",
         narrow=True,
     )
-    return wide + narrow
+    key = _key([bar.value for bar in drawn]) if with_key else ""
+    return f"{key}<figure>{wide}{narrow}</figure>"
 
 
 def _head(*columns: str) -> str:
@@ -425,7 +432,7 @@ def _key(values: Sequence[Decimal]) -> str:
 
 def _schools(s: TrustSavings) -> str:
     ranked = sorted(s.schools, key=lambda x: (-x.annual_saving, x.urn))
-    chart = _saving_chart(
+    figure = _saving_figure(
         "chart-schools",
         "Saving per year, by school",
         _BARS_BY_SCHOOL,
@@ -440,7 +447,7 @@ def _schools(s: TrustSavings) -> str:
         "Savings per school",
         '<p class="lede">What each school saves a year under the joint contracts, against what'
         " it pays today on its own.</p>"
-        f"{_key([x.annual_saving for x in ranked])}<figure>{chart}</figure>"
+        + figure
         + _table(
             "Savings per school, per year unless stated",
             (
@@ -460,7 +467,7 @@ def _schools(s: TrustSavings) -> str:
 
 
 def _categories(rows: Sequence[CategoryBreakdown]) -> str:
-    chart = _saving_chart(
+    figure = _saving_figure(
         "chart-categories",
         "Saving per year, by category",
         "Horizontal bars, one per category; a bar left of zero is a cost increase. The table"
@@ -482,7 +489,7 @@ def _categories(rows: Sequence[CategoryBreakdown]) -> str:
     return _card(
         "categories",
         "Savings per category",
-        f"{_key([c.annual_saving for c in rows])}<figure>{chart}</figure>"
+        figure
         + _table(
             "Savings per category, per year unless stated",
             (
@@ -571,12 +578,13 @@ def _pooling(entries: Sequence[LedgerEntry], categories: Sequence[CategoryBreakd
 
 
 def _months(months: Sequence[MonthSavings]) -> str:
-    chart = _saving_chart(
+    figure = _saving_figure(
         "chart-months",
         "Saving per year of the supplies starting each month",
         "Horizontal bars, one per month in which a school's supply under a joint contract"
         " starts. The table below gives the same figures and the running total.",
         ((month_name(m.month), m.annual_saving) for m in months),
+        with_key=False,
     )
     rows = "".join(
         "<tr>"
@@ -594,7 +602,7 @@ def _months(months: Sequence[MonthSavings]) -> str:
         '<p class="lede">By the month each school\'s supply under a joint contract starts (the'
         " day after its own current contract ends, or after the standstill): the yearly saving"
         " each month adds, and the yearly saving in place from then on.</p>"
-        f"<figure>{chart}</figure>"
+        + figure
         + _table(
             "Savings by the month supply starts",
             (
@@ -746,7 +754,7 @@ def _award(a: ContractAward, unit: str) -> str:
     anchor = f"award-{a.bid_id}"
     heading = "Award: " if a.lot is None else f"Lot {a.lot}, {a.lot_name or 'unnamed'}: "
     supplier = supplier_label(a.supplier_id, a.supplier_name)
-    chart = _saving_chart(
+    figure = _saving_figure(
         f"chart-{anchor}",
         f"Saving per year, by school, under the award to {supplier}",
         _BARS_BY_SCHOOL,
@@ -796,7 +804,7 @@ def _award(a: ContractAward, unit: str) -> str:
                 else "no standstill (below threshold)",
             ),
         )
-        + f"{_key([e.annual_saving for e in a.entries])}<figure>{chart}</figure>"
+        + figure
         + _table(
             "Savings per school under this award, per year unless stated",
             (
@@ -877,7 +885,7 @@ def _line_name(e: LedgerEntry) -> str:
 
 
 def _own_lines(d: SchoolDetail) -> str:
-    chart = _saving_chart(
+    figure = _saving_figure(
         "chart-lines",
         "Saving per year, by joint contract",
         "Horizontal bars, one per joint contract the school is in; a bar left of zero is a cost"
@@ -903,7 +911,7 @@ def _own_lines(d: SchoolDetail) -> str:
         " against what it pays today on its own. Each contract supplies your school from the day"
         " after its own current contract ends (or after the standstill), for the contract's"
         " term.</p>"
-        f"{_key([e.annual_saving for e in d.entries])}<figure>{chart}</figure>"
+        + figure
         + _table(
             "Your school's savings per joint contract, per year unless stated",
             (

@@ -138,3 +138,19 @@ def on_a_phone(browser: webdriver.Chrome, name: str) -> None:
         assert browser.save_screenshot(str(ARTIFACTS / f"{name}-phone.png"))
     finally:
         browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def kept(browser: webdriver.Chrome, name: str) -> None:
+    """The page at 1280 px (a screenshot and a PDF print) and on a 390 px phone, where nothing
+    but a table may be wider than the screen."""
+    keep(browser, name)
+    on_a_phone(browser, name)
+
+
+def signs_in(browser: webdriver.Chrome, web: str, email: str, password: str) -> None:
+    """A person signs in to the web workspace through its form, afresh (no cookies kept)."""
+    browser.delete_all_cookies()
+    browser.get(f"{web}/sign-in")
+    fill(browser, "Email address", email)
+    fill(browser, "Password", password)
+    press(browser, "Sign in")

@@ -47,25 +47,28 @@ def pounds(text: str) -> Decimal:
     return Decimal(text.replace("\u2212", "-").replace("£", "").replace(",", "").replace("%", ""))
 
 
+def signs_in_with(browser: webdriver.Chrome, url: str, token: str, lands_on: str) -> None:
+    """Pastes `token` into the dashboard's sign-in form and waits for the page it leads to."""
+    browser.get(f"{url}/sign-in")
+    browser.find_element(By.ID, "token").send_keys(token)
+    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    WebDriverWait(browser, 10).until(expected_conditions.url_to_be(f"{url}{lands_on}"))
+
+
 def sign_in(
     browser: webdriver.Chrome, system: RunningSystem, trust_id: str = SCENARIO.trust_id
 ) -> None:
     """Through the form, as a manager of the trust (the scenario's unless told), once."""
-    url = system.urls["savings"]
-    browser.get(f"{url}/sign-in")
-    browser.find_element(By.ID, "token").send_keys(system.token(Role.MANAGER, trust_id))
-    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    WebDriverWait(browser, 10).until(expected_conditions.url_to_be(f"{url}/trusts/{trust_id}"))
+    token = system.token(Role.MANAGER, trust_id)
+    signs_in_with(browser, system.urls["savings"], token, f"/trusts/{trust_id}")
 
 
 def school_signs_in(browser: webdriver.Chrome, system: RunningSystem, urn: str) -> None:
     """Through the form, as the school, afresh."""
-    url = system.urls["savings"]
     browser.delete_all_cookies()
-    browser.get(f"{url}/sign-in")
-    browser.find_element(By.ID, "token").send_keys(system.token(Role.SCHOOL, urn))
-    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    WebDriverWait(browser, 10).until(expected_conditions.url_to_be(f"{url}/schools/{urn}"))
+    signs_in_with(
+        browser, system.urls["savings"], system.token(Role.SCHOOL, urn), f"/schools/{urn}"
+    )
 
 
 def refused(browser: webdriver.Chrome, address: str, heading: str, *hidden: str) -> None:

@@ -17,9 +17,9 @@ from selenium.webdriver.support.select import Select
 
 from procure.launcher import RunningSystem
 from shared.auth import Role
-from tests.browser.browsing import fill, follow, on_a_phone, press
-from tests.browser.browsing import keep as keep_wide
-from tests.helpers import bearer, registry_csv
+from tests.browser.browsing import fill, follow, press, signs_in
+from tests.browser.browsing import kept as keep
+from tests.helpers import add_person, bearer, registry_csv
 
 pytestmark = pytest.mark.e2e
 
@@ -33,28 +33,15 @@ CONTRACT_END = (date.today() + timedelta(days=300)).isoformat()
 @pytest.fixture(scope="module")
 def accounts(system: RunningSystem) -> None:
     """A trust of two schools, a school's account and the trust manager's."""
-    operator = bearer(system.token(Role.OPERATOR))
-    with httpx.Client(timeout=30, headers=operator) as http:
-        loaded = http.post(
-            f"{system.urls['demand']}/v1/registry",
-            content=registry_csv(TRUST, [(SCHOOL, "Elm Primary"), (NEIGHBOUR, "Ash Academy")]),
-        )
-        assert loaded.status_code == 200, loaded.text
-        for email, name, role, scope in (
-            (SCHOOL_EMAIL, "Jo Adeyemi", "school", SCHOOL),
-            (MANAGER_EMAIL, "Kim Walsh", "manager", TRUST),
-        ):
-            added = http.post(
-                f"{system.urls['web']}/v1/users",
-                json={
-                    "email": email,
-                    "name": name,
-                    "role": role,
-                    "scope": scope,
-                    "password": PASSWORD,
-                },
-            )
-            assert added.status_code in (201, 409), added.text
+    loaded = httpx.post(
+        f"{system.urls['demand']}/v1/registry",
+        content=registry_csv(TRUST, [(SCHOOL, "Elm Primary"), (NEIGHBOUR, "Ash Academy")]),
+        headers=bearer(system.token(Role.OPERATOR)),
+        timeout=30,
+    )
+    assert loaded.status_code == 200, loaded.text
+    add_person(system, SCHOOL_EMAIL, "Jo Adeyemi", "school", SCHOOL, PASSWORD)
+    add_person(system, MANAGER_EMAIL, "Kim Walsh", "manager", TRUST, PASSWORD)
 
 
 @pytest.fixture(scope="module")
@@ -85,18 +72,8 @@ def choose(browser: webdriver.Chrome, label: str, option: str) -> None:
 
 
 def sign_in_as(browser: webdriver.Chrome, web: str, email: str) -> None:
-    browser.delete_all_cookies()
-    browser.get(f"{web}/sign-in")
-    fill(browser, "Email address", email)
-    fill(browser, "Password", PASSWORD)
-    press(browser, "Sign in")
+    signs_in(browser, web, email, PASSWORD)
     assert browser.current_url == f"{web}/"
-
-
-def keep(browser: webdriver.Chrome, name: str) -> None:
-    """The page at 1280 px (a screenshot and a PDF print) and on a 390 px phone."""
-    keep_wide(browser, name)
-    on_a_phone(browser, name)
 
 
 def heading(browser: webdriver.Chrome) -> str:

@@ -15,8 +15,8 @@ from selenium.webdriver.common.keys import Keys
 
 from procure.launcher import RunningSystem
 from shared.auth import Role
-from tests.browser.browsing import fill, follow, keep, loaded_after, on_a_phone, press
-from tests.helpers import bearer, open_tender
+from tests.browser.browsing import fill, follow, kept, loaded_after, press, signs_in
+from tests.helpers import add_person, bearer, open_tender
 from tests.integration.test_web_accounts import pool_demand
 
 pytestmark = pytest.mark.e2e
@@ -41,19 +41,8 @@ def tender(system: RunningSystem) -> str:
             procedure="framework_call_off",
             framework="CCS RM6011",
         )
-        person = {"email": EMAIL, "name": "Ade Mensah", "role": "supplier", "scope": "zeta-power"}
-        added = http.post(
-            f"{system.urls['web']}/v1/users",
-            json=person | {"password": PASSWORD},
-            headers=bearer(system.token(Role.OPERATOR)),
-        )
-        assert added.status_code in (201, 409), added.text
+    add_person(system, EMAIL, "Ade Mensah", "supplier", "zeta-power", PASSWORD)
     return tender_id
-
-
-def kept(browser: webdriver.Chrome, name: str) -> None:
-    keep(browser, name)
-    on_a_phone(browser, name)
 
 
 def typed_into(browser: webdriver.Chrome, field_id: str, value: str) -> None:
@@ -66,11 +55,7 @@ def test_a_supplier_bids_in_a_browser(
     system: RunningSystem, browser: webdriver.Chrome, tender: str
 ) -> None:
     web = system.urls["web"]
-    browser.delete_all_cookies()
-    browser.get(f"{web}/sign-in")
-    fill(browser, "Email address", EMAIL)
-    fill(browser, "Password", PASSWORD)
-    press(browser, "Sign in")
+    signs_in(browser, web, EMAIL, PASSWORD)
     follow(browser, "Open tenders")
     notice = browser.find_element(By.CSS_SELECTOR, f'a[href="/open-tenders/{tender}"]')
     loaded_after(browser, notice.click)

@@ -13,9 +13,9 @@ from selenium.webdriver.common.by import By
 
 from procure.launcher import RunningSystem
 from shared.auth import Role
-from tests.browser.browsing import accessible, fill, follow, on_a_phone, press, sent_to_sign_in
-from tests.browser.browsing import keep as dashboard_keep
-from tests.helpers import bearer
+from tests.browser.browsing import accessible, fill, follow, press, sent_to_sign_in
+from tests.browser.browsing import kept as keep
+from tests.helpers import add_person, bearer
 from tests.integration.test_web_accounts import pool_demand
 
 pytestmark = pytest.mark.e2e
@@ -28,26 +28,7 @@ PASSWORD = "copper lantern meadow"
 def manager(system: RunningSystem) -> str:
     """A manager of a trust whose two schools' demand is pooled."""
     pool_demand(system, "7191", ("719101", "719102"))
-    added = httpx.post(
-        f"{system.urls['web']}/v1/users",
-        json={
-            "email": EMAIL,
-            "name": "Sam Okafor",
-            "role": "manager",
-            "scope": "7191",
-            "password": PASSWORD,
-        },
-        headers=bearer(system.token(Role.OPERATOR)),
-    )
-    assert added.status_code in (201, 409), added.text
-    return EMAIL
-
-
-def keep(browser: webdriver.Chrome, name: str) -> None:
-    """The page at 1280 px (a screenshot and a PDF print) and on a 390 px phone, where nothing
-    but a table may be wider than the screen, as the dashboard's pages are kept."""
-    dashboard_keep(browser, name)
-    on_a_phone(browser, name)
+    return add_person(system, EMAIL, "Sam Okafor", "manager", "7191", PASSWORD)
 
 
 def test_a_manager_signs_in_and_out_in_a_browser(

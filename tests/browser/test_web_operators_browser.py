@@ -6,26 +6,19 @@ web-add-person*.png, their PDF prints and -phone variants at 390 px)."""
 
 from pathlib import Path
 
-import httpx
 import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.select import Select
 
 from procure.launcher import RunningSystem
-from shared.auth import Role
-from tests.browser.browsing import fill, follow, keep, on_a_phone, press
-from tests.helpers import bearer, registry_csv
+from tests.browser.browsing import fill, follow, kept, press, signs_in
+from tests.helpers import add_person, registry_csv
 
 pytestmark = pytest.mark.e2e
 
 EMAIL = "jo.mensah@ops.example"
 PASSWORD = "saffron ladder quay"
-
-
-def kept(browser: webdriver.Chrome, name: str) -> None:
-    keep(browser, name)
-    on_a_phone(browser, name)
 
 
 def upload(browser: webdriver.Chrome, path: Path) -> None:
@@ -37,17 +30,8 @@ def test_an_operator_uploads_a_registry_and_adds_a_person(
     system: RunningSystem, browser: webdriver.Chrome, tmp_path: Path
 ) -> None:
     web = system.urls["web"]
-    added = httpx.post(
-        f"{web}/v1/users",
-        json={"email": EMAIL, "name": "Jo Mensah", "role": "operator", "password": PASSWORD},
-        headers=bearer(system.token(Role.OPERATOR)),
-    )
-    assert added.status_code in (201, 409), added.text
-    browser.delete_all_cookies()
-    browser.get(f"{web}/sign-in")
-    fill(browser, "Email address", EMAIL)
-    fill(browser, "Password", PASSWORD)
-    press(browser, "Sign in")
+    add_person(system, EMAIL, "Jo Mensah", "operator", password=PASSWORD)
+    signs_in(browser, web, EMAIL, PASSWORD)
     assert browser.find_element(By.TAG_NAME, "h1").text == "Jo Mensah"
 
     follow(browser, "Registry")

@@ -17,9 +17,9 @@ from selenium.webdriver.common.by import By
 from procure.launcher import RunningSystem
 from shared.auth import Role
 from shared.presentation import LOCAL
-from tests.browser.browsing import fill, follow, loaded_after, on_a_phone, press
-from tests.browser.browsing import keep as dashboard_keep
-from tests.helpers import bearer, bid_body
+from tests.browser.browsing import fill, follow, loaded_after, press, signs_in
+from tests.browser.browsing import kept as keep
+from tests.helpers import add_person, bearer, bid_body
 from tests.integration.test_web_accounts import pool_demand
 
 pytestmark = pytest.mark.e2e
@@ -33,19 +33,7 @@ PASSWORD = "marble canyon whistle"
 def manager(system: RunningSystem) -> str:
     """A manager of a trust whose two schools' demand is pooled."""
     pool_demand(system, TRUST, ("769101", "769102"))
-    added = httpx.post(
-        f"{system.urls['web']}/v1/users",
-        json={"email": EMAIL, "name": "Ana Costa", "role": "manager", "scope": TRUST}
-        | {"password": PASSWORD},
-        headers=bearer(system.token(Role.OPERATOR)),
-    )
-    assert added.status_code in (201, 409), added.text
-    return EMAIL
-
-
-def keep(browser: webdriver.Chrome, name: str) -> None:
-    dashboard_keep(browser, name)
-    on_a_phone(browser, name)
+    return add_person(system, EMAIL, "Ana Costa", "manager", TRUST, PASSWORD)
 
 
 def closing(browser: webdriver.Chrome, at: datetime) -> None:
@@ -69,11 +57,7 @@ def test_a_manager_opens_scores_and_awards_a_tender_in_a_browser(
     system: RunningSystem, browser: webdriver.Chrome, manager: str
 ) -> None:
     web, tendering = system.urls["web"], system.urls["tendering"]
-    browser.delete_all_cookies()
-    browser.get(f"{web}/sign-in")
-    fill(browser, "Email address", manager)
-    fill(browser, "Password", PASSWORD)
-    press(browser, "Sign in")
+    signs_in(browser, web, manager, PASSWORD)
 
     follow(browser, "Pools")
     pool_link = browser.find_element(By.CSS_SELECTOR, "main a[href^='/pools/']")

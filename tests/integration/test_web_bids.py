@@ -15,7 +15,7 @@ import pytest
 
 from procure.launcher import RunningSystem
 from shared.auth import Role
-from tests.helpers import bearer, open_tender
+from tests.helpers import add_person, bearer, open_tender
 from tests.integration.test_web_accounts import PASSWORD, browser, csrf_of, pool_demand, sign_in
 
 pytestmark = pytest.mark.integration
@@ -37,14 +37,7 @@ def tier(minimum: str, price: str) -> dict[str, str]:
 
 
 def add_account(system: RunningSystem, email: str, role: str, scope: str) -> str:
-    added = httpx.post(
-        f"{system.urls['web']}/v1/users",
-        json={"email": email, "name": f"Kim {role}", "role": role, "scope": scope}
-        | {"password": PASSWORD},
-        headers=bearer(system.token(Role.OPERATOR)),
-    )
-    assert added.status_code in (201, 409), added.text
-    return email
+    return add_person(system, email, f"Kim {role}", role, scope, PASSWORD)
 
 
 @pytest.fixture(scope="module")

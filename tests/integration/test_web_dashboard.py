@@ -17,7 +17,7 @@ import pytest
 from procure.infra.provision import Infrastructure
 from procure.launcher import RunningSystem
 from shared.auth import Role
-from tests.helpers import bearer
+from tests.helpers import add_person, bearer
 from tests.integration.savings_scenario import Scenario, recorded
 from tests.integration.test_web_accounts import csrf_of, sign_in
 
@@ -38,19 +38,7 @@ async def published(system: RunningSystem, infra: Infrastructure) -> None:
 
 
 def account(system: RunningSystem, email: str, role: str, scope: str) -> str:
-    added = httpx.post(
-        f"{system.urls['web']}/v1/users",
-        json={
-            "email": email,
-            "name": "Lee Ash",
-            "role": role,
-            "scope": scope,
-            "password": PASSWORD,
-        },
-        headers=bearer(system.token(Role.OPERATOR)),
-    )
-    assert added.status_code in (201, 409), added.text
-    return email
+    return add_person(system, email, "Lee Ash", role, scope, PASSWORD)
 
 
 @contextmanager

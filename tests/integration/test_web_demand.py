@@ -15,7 +15,7 @@ import pytest
 
 from procure.launcher import RunningSystem
 from shared.auth import Role
-from tests.helpers import bearer, eventually, open_tender, registry_csv
+from tests.helpers import add_person, bearer, eventually, open_tender, registry_csv
 from tests.integration.test_web_accounts import PASSWORD, csrf_of, sign_in
 
 pytestmark = pytest.mark.integration
@@ -41,29 +41,25 @@ def people(system: RunningSystem) -> dict[str, str]:
                 content=registry_csv(trust, [(urn, f"School {urn}") for urn in urns]),
             )
             assert loaded.status_code == 200, loaded.text
-        accounts = {
-            "manager": ("manager", TRUST),
-            "other manager": ("manager", OTHER_TRUST),
-            "school a": ("school", SCHOOL_A),
-            "school b": ("school", SCHOOL_B),
-            "supplier": ("supplier", "delta-dairy"),
-        }
-        emails = {}
-        for who, (role, scope) in accounts.items():
-            email = f"{who.replace(' ', '-')}@web-demand.example"
-            added = http.post(
-                f"{system.urls['web']}/v1/users",
-                json={
-                    "email": email,
-                    "name": who.title(),
-                    "role": role,
-                    "scope": scope,
-                    "password": PASSWORD,
-                },
-            )
-            assert added.status_code == 201, added.text
-            emails[who] = email
-    return emails
+    accounts = {
+        "manager": ("manager", TRUST),
+        "other manager": ("manager", OTHER_TRUST),
+        "school a": ("school", SCHOOL_A),
+        "school b": ("school", SCHOOL_B),
+        "supplier": ("supplier", "delta-dairy"),
+    }
+    return {
+        who: add_person(
+            system,
+            f"{who.replace(' ', '-')}@web-demand.example",
+            who.title(),
+            role,
+            scope,
+            PASSWORD,
+            new=True,
+        )
+        for who, (role, scope) in accounts.items()
+    }
 
 
 @pytest.fixture

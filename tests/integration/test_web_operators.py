@@ -14,7 +14,7 @@ import pytest
 from procure.cli import main as procure
 from procure.launcher import RunningSystem
 from shared.auth import Role
-from tests.helpers import bearer, registry_csv
+from tests.helpers import add_person, bearer, registry_csv
 from tests.integration.test_web_accounts import PASSWORD, browser, csrf_of, sign_in
 
 pytestmark = pytest.mark.integration
@@ -24,14 +24,7 @@ LINK = re.compile(r'<a href="(http://[^"]+/set-password/([^"]+))">')
 
 def add(system: RunningSystem, role: str, scope: str | None, password: str | None) -> str:
     email = f"{role}-{secrets.token_hex(4)}@ash-trust.example"
-    body = {"email": email, "name": f"Kit {role.title()}", "role": role, "scope": scope}
-    if password:
-        body["password"] = password
-    added = httpx.post(
-        f"{system.urls['web']}/v1/users", json=body, headers=bearer(system.token(Role.OPERATOR))
-    )
-    assert added.status_code == 201, added.text
-    return email
+    return add_person(system, email, f"Kit {role.title()}", role, scope, password, new=True)
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from oidc_provider_mock import run_server_in_thread
 from procure.infra.processes import free_port, stop
 from procure.launcher import RunningSystem
 from shared.auth import Role
-from tests.helpers import bearer
+from tests.helpers import add_person, bearer
 from tests.integration.test_web_accounts import csrf_of
 
 pytestmark = pytest.mark.integration
@@ -76,13 +76,8 @@ def rig(system: RunningSystem) -> Iterator[SignOnRig]:
 def person(system: RunningSystem, rig: SignOnRig, verified: bool = True) -> tuple[str, str]:
     """An account (no password: it signs in only through its organisation) and the subject at
     the provider whose email address is the account's, in another case."""
-    email = f"pat-{secrets.token_hex(4)}@oak-trust.example"
-    added = httpx.post(
-        f"{system.urls['web']}/v1/users",
-        json={"email": email, "name": "Pat Sign-On", "role": "manager", "scope": "7291"},
-        headers=bearer(system.token(Role.OPERATOR)),
-    )
-    assert added.status_code == 201, added.text
+    address = f"pat-{secrets.token_hex(4)}@oak-trust.example"
+    email = add_person(system, address, "Pat Sign-On", "manager", "7291", new=True)
     subject = f"subject-{secrets.token_hex(4)}"
     claims = {"email": email.upper(), "email_verified": verified, "name": "Pat"}
     assert httpx.put(f"{rig.issuer}/users/{subject}", json=claims).status_code == 204

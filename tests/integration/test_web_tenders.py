@@ -16,7 +16,7 @@ import pytest
 from procure.launcher import RunningSystem
 from shared.auth import Role
 from shared.presentation import LOCAL
-from tests.helpers import bearer, bid_body, open_tender
+from tests.helpers import add_person, bearer, bid_body, open_tender
 from tests.integration.test_web_accounts import browser, csrf_of, pool_demand, sign_in
 
 pytestmark = pytest.mark.integration
@@ -30,13 +30,7 @@ TENDER_LINK = re.compile(r'href="/tenders/([0-9a-f-]{36})"')
 
 
 def add_account(system: RunningSystem, email: str, role: str, scope: str) -> None:
-    added = httpx.post(
-        f"{system.urls['web']}/v1/users",
-        json={"email": email, "name": "Lee Hughes", "role": role, "scope": scope}
-        | {"password": PASSWORD},
-        headers=bearer(system.token(Role.OPERATOR)),
-    )
-    assert added.status_code in (201, 409), added.text
+    add_person(system, email, "Lee Hughes", role, scope, PASSWORD)
 
 
 @pytest.fixture(scope="module")
