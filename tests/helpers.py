@@ -310,8 +310,8 @@ def start_procure_up(
 
 def wait_until_running(process: subprocess.Popen[bytes], output: Path) -> None:
     """Until `procure up` says it is running; fail with what it printed if it exits first or
-    takes more than a minute."""
-    deadline = time.monotonic() + 60
+    takes more than two minutes (it took 55 s to start on a busy machine)."""
+    deadline = time.monotonic() + 120
     while "running; press Ctrl-C" not in output.read_text(errors="replace"):
         assert process.poll() is None, output.read_text(errors="replace")
         assert time.monotonic() < deadline, output.read_text(errors="replace")
