@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from subprocess import Popen
@@ -114,9 +115,18 @@ class RunningSystem:
             for process in self.processes.values():
                 processes.stop(process, sig=signal.SIGKILL)
             restart_broker()
-            for instance, url in list(self.urls.items()):
-                if instance in self.processes:
-                    self.start(instance.split("-")[0], instance, int(url.rsplit(":", 1)[1]))
+            # Side by side: each waits seconds to be ready, and a busy machine made one after
+            # another take more than 30 s.
+            with ThreadPoolExecutor() as starting:
+                started = [
+                    starting.submit(
+                        self.start, instance.split("-")[0], instance, int(url.rsplit(":", 1)[1])
+                    )
+                    for instance, url in list(self.urls.items())
+                    if instance in self.processes
+                ]
+            for start in started:
+                start.result()  # a failed start is raised here, as it was one at a time
 
     def supervise(self, supervisor: Supervisor, also: Sequence[Watched] = ()) -> None:
         """Have `supervisor` restart every instance started so far, and the embedded broker

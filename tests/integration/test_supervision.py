@@ -202,7 +202,8 @@ def test_a_killed_broker_is_restarted_and_loses_nothing(up: Up) -> None:
     os.kill(broker, signal.SIGKILL)  # the line just posted may not have left demand yet
     killed = time.monotonic()
     up.wait_for(r"^broker exited with -9\b.*restarting in", timeout=5)
-    up.wait_for(r"^broker is back \(ready after", timeout=30)
+    # The broker, then every instance (side by side) once it is ready.
+    up.wait_for(r"^broker is back \(ready after", timeout=60)
     eventually(lambda: [ready(url) for url in up.urls.values()], all)
     print(f"services ready {time.monotonic() - killed:.1f} s after the broker was killed")
     eventually(pooled, lambda urns: len(urns) >= 2, 60)
