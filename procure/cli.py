@@ -108,7 +108,12 @@ def _up(args: argparse.Namespace, folder: Path, throwaway: bool) -> None:
             )
             demo = run_demo(system)
             print(f"\nSavings for trust {TRUST_ID}:\n{savings_cli.savings_table(demo.savings)}")
-            print(f"\n{realised_summary(demo.realised, demo.invoices, system.urls['savings'])}")
+            print(
+                "\n"
+                + realised_summary(
+                    demo.realised, demo.invoices, system.urls["savings"], system.urls["web"]
+                )
+            )
             print(f"\n{demo_sign_in(demo.people, system.urls['web'])}")
             demo_done.touch(mode=0o600)
         print(next_steps(folder, system.urls, TRUST_ID if args.demo else None))

@@ -551,7 +551,9 @@ def _post_invoices(
 WORTH_CHASING = Decimal("1.00")
 
 
-def realised_summary(realised: dict[str, Any], invoices: int, savings_url: str) -> str:
+def realised_summary(
+    realised: dict[str, Any], invoices: int, savings_url: str, web_url: str
+) -> str:
     """The realised report in a few lines: what the invoices achieved, what to chase, what the
     trust could still save, and where to see the detail."""
     schools = realised["schools"]
@@ -602,8 +604,8 @@ def realised_summary(realised: dict[str, Any], invoices: int, savings_url: str) 
     base = f"{savings_url}/v1/trusts/{TRUST_ID}/savings"
     out += [
         "",
-        f"see it on the dashboard, {savings_url}/sign-in (with the manager token below),",
-        f"or GET {base}/realised; every invoice line: {base}/realised.csv",
+        f"see it at {web_url}/trusts/{TRUST_ID}/realised, signed in as the demo's manager (below),",
+        f"or GET {base}/realised with a manager token; every invoice line: {base}/realised.csv",
     ]
     return "\n".join(out)
 

@@ -98,10 +98,11 @@ def test_the_demo_pools_tenders_awards_and_reports_savings(system: RunningSystem
         assert Decimal(u["amount"]) == sum(Decimal(line["amount"]) for line in spent)
         assert Decimal(u["opportunity"]) == sum(Decimal(line["opportunity"]) for line in spent)
 
-    summary = realised_summary(realised, demo.invoices, system.urls["savings"])
+    summary = realised_summary(realised, demo.invoices, system.urls["savings"], system.urls["web"])
     for label in ("Realised saving", "Price variance", "Off-contract spend", "Uncontracted"):
         assert label in summary
     assert f"{base}/realised" in summary
+    assert f"{system.urls['web']}/trusts/{TRUST_ID}/realised" in summary
 
     # The demo's people sign in to the web workspace with the printed password: the trust's
     # manager, two suppliers who bid and one of its schools.
