@@ -12,17 +12,18 @@ from typing import Any
 
 from services.web.domain.bids import MAX_TIERS, BidForm, tier_id
 from services.web.pages import (
-    NO_SPELLCHECK,
     Cell,
     FieldError,
     Html,
     Person,
-    _csrf,
-    _field,
-    _table,
     banner,
+    csrf_input,
     error_summary,
     layout,
+    radios,
+    summary_list,
+    text_input,
+    text_table,
     who,
 )
 from shared.presentation import category_name, local_time, quantity
@@ -53,36 +54,20 @@ def takes_bids(notice: Mapping[str, Any], now: datetime) -> bool:
     return bool(notice["status"] == "open" and datetime.fromisoformat(notice["closes_at"]) > now)
 
 
-def _summary_list(rows: Sequence[tuple[str, str]]) -> str:
-    items = "".join(
-        f'<div class="summary-row"><dt>{escape(key)}</dt><dd>{escape(value)}</dd></div>'
-        for key, value in rows
-    )
-    return f'<dl class="summary-list">{items}</dl>'
-
-
-def _error_at(field: str, errors: Sequence[FieldError]) -> str:
-    mine = next((e for e in errors if e.field == field), None)
-    if mine is None:
-        return ""
-    return (
-        f'<p class="error-message" id="{field}-error"><span class="visually-hidden">Error:'
-        f"</span> {escape(mine.message)}</p>"
-    )
-
-
 def _tier_field(
     number: int, part: str, label: str, value: str, errors: Sequence[FieldError]
 ) -> str:
-    id_ = tier_id(number, part)
-    error = _error_at(id_, errors)
-    described = "tiers-hint" + (f" {id_}-error" if error else "")
-    return (
-        f'<div class="form-group tier-field{" form-group-error" if error else ""}">'
-        f'<label class="label" for="{id_}">{label}</label>{error}'
-        f'<input class="input{" input-error" if error else ""}" id="{id_}" name="{part}"'
-        f' type="text" inputmode="decimal" autocomplete="off" value="{escape(value)}"'
-        f' aria-describedby="{described}"{NO_SPELLCHECK}></div>'
+    """A tier's field: its id numbers the row, its name is the column's (sent once a row)."""
+    return text_input(
+        tier_id(number, part),
+        label,
+        errors,
+        value,
+        name=part,
+        inputmode="decimal",
+        spellcheck=False,
+        described="tiers-hint",
+        group_class=" tier-field",
     )
 
 
@@ -106,36 +91,22 @@ def _tier_rows(form: BidForm, errors: Sequence[FieldError]) -> str:
     return "".join(rows)
 
 
-def _radio(index: int, lot: Mapping[str, Any], unit: str, form: BidForm) -> str:
-    number = str(lot["lot"])
-    id_ = "lot" if index == 0 else f"lot-{number}"
-    checked = " checked" if form.lot == number else ""
-    about = (
-        f"Lot {number}: {lot['name'] or 'all schools'}, {lot['schools']}"
-        f" school{'' if lot['schools'] == 1 else 's'},"
-        f" {quantity(Decimal(str(lot['pooled_quantity'])), unit)}"
-    )
-    return (
-        f'<div class="radio"><input type="radio" name="lot" value="{escape(number)}"'
-        f' id="{id_}"{checked}><label for="{id_}">{escape(about)}</label></div>'
-    )
-
-
 def _lot_choice(
     lots: Sequence[Mapping[str, Any]], unit: str, form: BidForm, errors: Sequence[FieldError]
 ) -> str:
     """Radios, one a lot; the first radio's id is the field's, for the error summary's link."""
     if len(lots) < 2:
         return ""
-    error = _error_at("lot", errors)
-    radios = "".join(_radio(i, lot, unit, form) for i, lot in enumerate(lots))
-    return (
-        f'<div class="form-group{" form-group-error" if error else ""}">'
-        '<fieldset class="fieldset"'
-        + (' aria-describedby="lot-error"' if error else "")
-        + '><legend class="legend">Lot</legend>'
-        f"{error}{radios}</fieldset></div>"
-    )
+    options = [
+        (
+            str(lot["lot"]),
+            f"Lot {lot['lot']}: {lot['name'] or 'all schools'}, {lot['schools']}"
+            f" school{'' if lot['schools'] == 1 else 's'},"
+            f" {quantity(Decimal(str(lot['pooled_quantity'])), unit)}",
+        )
+        for lot in lots
+    ]
+    return radios("lot", "Lot", options, form.lot, errors)
 
 
 def _bid_form(
@@ -156,15 +127,14 @@ def _bid_form(
         " novalidate>"
         # Enter in a field sends the bid: a form's first submit button is the one Enter presses.
         '<input type="submit" name="action" value="submit" hidden tabindex="-1">'
-        + _csrf(csrf)
-        + _field(
+        + csrf_input(csrf)
+        + text_input(
             "supplier_name",
             "Trading name (optional)",
-            "text",
-            "organization",
             errors,
             form.supplier_name,
             hint="How the trust sees your company on the award, for example Volt Energy Ltd.",
+            autocomplete="organization",
         )
         + _lot_choice(notice["lots"], unit, form, errors)
         + '<h3 class="heading-s">Price tiers</h3>'
@@ -217,9 +187,9 @@ def notice_page(
     main = (
         error_summary(errors) + f'<span class="caption">{escape(who(person))}</span>'
         f'<h1 class="heading-l">{escape(title)}</h1>'
-        + _summary_list(facts)
+        + summary_list(facts)
         + '<h2 class="heading-m">Lots</h2>'
-        + _table("Lots", ("Lot", "Name", "Schools", "Quantity"), {"Schools", "Quantity"}, lots)
+        + text_table("Lots", ("Lot", "Name", "Schools", "Quantity"), {"Schools", "Quantity"}, lots)
         + bidding
     )
     return layout(
@@ -273,7 +243,7 @@ def _assessment(bid: Mapping[str, Any], a: Mapping[str, Any]) -> str:
         f"<p>{escape(outcome)} Pooled annual quantity:"
         f" {escape(quantity(Decimal(str(a['pooled_quantity'])), unit))}. Award criteria:"
         f" {escape(_criteria(a['weights']))}.</p>"
-        + _table(
+        + text_table(
             f"Scores: {title}",
             ("Score", "Your bid", "Winning bid"),
             {"Your bid", "Winning bid"},
@@ -308,7 +278,9 @@ def bids_page(
         for b in bids
     ]
     table = (
-        _table("Your bids", ("Tender", "Lot", "Submitted", "Price tiers", "Status"), {"Lot"}, rows)
+        text_table(
+            "Your bids", ("Tender", "Lot", "Submitted", "Price tiers", "Status"), {"Lot"}, rows
+        )
         if rows
         else '<p>You have not bid yet. <a href="/open-tenders">See the open tenders</a>.</p>'
     )

@@ -5,7 +5,7 @@ withdraws its own demand lines and uploads its own spend. A CSV upload's per-row
 shown as an error summary, one entry per refused row, so nothing refused goes unsaid.
 """
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -17,13 +17,19 @@ from services.web.pages import (
     FieldError,
     Person,
     banner,
+    between,
+    csrf_input,
     error_summary,
+    file_upload,
     layout,
+    select,
+    summary_list,
     table,
+    text_input,
+    textarea,
     unit_of,
     who,
 )
-from services.web.pages import _csrf as csrf_field
 from shared.domain.categories import categories
 from shared.presentation import category_name, long_date, money, quantity
 
@@ -48,7 +54,6 @@ DONE = {
     "withdrawn": "Demand line withdrawn.",
 }
 FILE_FIELD = "file"
-STATUS_ID = ' id="status"'
 
 
 @dataclass(frozen=True)
@@ -149,94 +154,6 @@ def field_errors(
     return found
 
 
-def _message(id_: str, errors: Sequence[FieldError]) -> tuple[str, list[str], bool]:
-    mine = [e for e in errors if e.field == id_]
-    if not mine:
-        return "", [], False
-    text = (
-        f'<p class="error-message" id="{id_}-error"><span class="visually-hidden">Error:'
-        f"</span> {escape(mine[0].message)}</p>"
-    )
-    return text, [f"{id_}-error"], True
-
-
-def _group(
-    id_: str,
-    label: str,
-    control: Callable[[str, str], str],
-    errors: Sequence[FieldError],
-    hint: str = "",
-) -> str:
-    """A form group: the label, the hint, the field's error, then the field `control` makes
-    of its aria-describedby attribute and its error class."""
-    message, described, wrong = _message(id_, errors)
-    described = ([f"{id_}-hint"] if hint else []) + described
-    aria = f' aria-describedby="{" ".join(described)}"' if described else ""
-    return (
-        f'<div class="form-group{" form-group-error" if wrong else ""}">'
-        f'<label class="label" for="{id_}">{escape(label)}</label>'
-        + (f'<div class="hint" id="{id_}-hint">{escape(hint)}</div>' if hint else "")
-        + message
-        + control(aria, " input-error" if wrong else "")
-        + "</div>"
-    )
-
-
-def text_field(
-    id_: str,
-    label: str,
-    errors: Sequence[FieldError],
-    value: str = "",
-    hint: str = "",
-    *,
-    width: str = "",
-    inputmode: str = "",
-) -> str:
-    mode = f' inputmode="{inputmode}"' if inputmode else ""
-    size = f" input-{width}" if width else ""
-
-    def control(aria: str, error: str) -> str:
-        return (
-            f'<input class="input{size}{error}" id="{id_}" name="{id_}" type="text"'
-            f' value="{escape(value)}" autocomplete="off" spellcheck="false"{mode}{aria}>'
-        )
-
-    return _group(id_, label, control, errors, hint)
-
-
-def select_field(
-    id_: str,
-    label: str,
-    options: Sequence[tuple[str, str]],
-    errors: Sequence[FieldError],
-    value: str = "",
-    hint: str = "",
-) -> str:
-    choices = "".join(
-        f'<option value="{escape(code)}"{" selected" if code == value else ""}>'
-        f"{escape(name)}</option>"
-        for code, name in options
-    )
-
-    def control(aria: str, error: str) -> str:
-        return f'<select class="select{error}" id="{id_}" name="{id_}"{aria}>{choices}</select>'
-
-    return _group(id_, label, control, errors, hint)
-
-
-def textarea_field(
-    id_: str, label: str, errors: Sequence[FieldError], value: str = "", hint: str = ""
-) -> str:
-
-    def control(aria: str, error: str) -> str:
-        return (
-            f'<textarea class="textarea{error}" id="{id_}" name="{id_}" rows="3"{aria}>'
-            f"{escape(value)}</textarea>"
-        )
-
-    return _group(id_, label, control, errors, hint)
-
-
 def category_options(first: str | None = None) -> list[tuple[str, str]]:
     """The categories as choices, by name; `first` is an "any" or "choose" choice."""
     known = sorted(((c.code, c.name) for c in categories().values()), key=lambda c: c[1])
@@ -247,19 +164,14 @@ def upload_form(
     action: str, csrf: str, errors: Sequence[FieldError], label: str, columns: str
 ) -> str:
     """A CSV file upload (multipart), its refusals at the file field."""
-    message, described, wrong = _message(FILE_FIELD, errors)
-    aria = " ".join([f"{FILE_FIELD}-hint", *described])
+    hint = (
+        f"A CSV file with a header row naming its columns: {columns}. Every row is accepted or"
+        " refused on its own."
+    )
     return (
         f'<form method="post" action="{action}" enctype="multipart/form-data" novalidate>'
-        f"{csrf_field(csrf)}"
-        f'<div class="form-group{" form-group-error" if wrong else ""}">'
-        f'<label class="label" for="{FILE_FIELD}">{escape(label)}</label>'
-        f'<div class="hint" id="{FILE_FIELD}-hint">A CSV file with a header row naming its'
-        f" columns: {escape(columns)}. Every row is accepted or refused on its own.</div>"
-        f"{message}"
-        f'<input class="file-upload{" input-error" if wrong else ""}" id="{FILE_FIELD}"'
-        f' name="{FILE_FIELD}" type="file" accept=".csv,text/csv" aria-describedby="{aria}">'
-        '</div><button type="submit" class="button">Upload file</button></form>'
+        f"{csrf_input(csrf)}{file_upload(FILE_FIELD, label, errors, hint)}"
+        '<button type="submit" class="button">Upload file</button></form>'
     )
 
 
@@ -301,13 +213,14 @@ def _address(path: str, filters: Filters, cursor: str | None = None) -> str:
 def filter_form(path: str, filters: Filters, errors: Sequence[FieldError], manager: bool) -> str:
     """Narrow a list (GET: the filters are in the page's address, so it can be shared)."""
     school = (
-        text_field(
+        text_input(
             "school_urn",
             "School URN",
             errors,
             filters.school_urn,
             width="short",
             inputmode="numeric",
+            spellcheck=False,
         )
         if manager
         else ""
@@ -315,8 +228,8 @@ def filter_form(path: str, filters: Filters, errors: Sequence[FieldError], manag
     status = ""
     if path == "/demand":
         options = [("", "All statuses"), *STATUS_NAMES.items()]
-        status = select_field("status", "Status", options, errors, filters.status)
-    category = select_field(
+        status = select("status", "Status", options, errors, filters.status)
+    category = select(
         "category", "Category", category_options("All categories"), errors, filters.category
     )
     return (
@@ -451,62 +364,54 @@ def missing_to_demand_fields(typed: Mapping[str, str]) -> list[FieldError]:
     return [FieldError(n, m) for n, m in messages.items() if not typed.get(n)]
 
 
+# The text fields of a demand line a school sets: each one's hint, width and phone keypad.
+LINE_INPUTS = (
+    (
+        "quantity",
+        "How much your school uses or needs in a year, in the unit below.",
+        "short",
+        "decimal",
+    ),
+    (
+        "unit",
+        "Leave empty for the category's own unit (kWh for electricity), or use a compatible one"
+        " (MWh).",
+        "short",
+        "",
+    ),
+    (
+        "current_unit_price",
+        "In pounds, excluding VAT, per unit, as your school pays today. For example, 0.2870.",
+        "short",
+        "decimal",
+    ),
+    ("current_supplier", "", "", ""),
+    (
+        "contract_end",
+        "The day your current contract ends, as year-month-day. For example, 2027-03-31.",
+        "short",
+        "",
+    ),
+    ("term_months", "How long the new contract should last: 1 to 120 months.", "short", "numeric"),
+)
+
+
 def _line_fields(typed: Mapping[str, str], errors: Sequence[FieldError]) -> str:
     """The fields of a demand line a school sets, with what it typed."""
-
-    def label(name: str) -> str:
-        return LINE_FIELDS[name][1]
-
-    return (
-        text_field(
-            "quantity",
-            label("quantity"),
+    inputs = "".join(
+        text_input(
+            name,
+            LINE_FIELDS[name][1],
             errors,
-            typed.get("quantity", ""),
-            "How much your school uses or needs in a year, in the unit below.",
-            width="short",
-            inputmode="decimal",
+            typed.get(name, ""),
+            hint,
+            width=width,
+            inputmode=keypad,
+            spellcheck=False,
         )
-        + text_field(
-            "unit",
-            label("unit"),
-            errors,
-            typed.get("unit", ""),
-            "Leave empty for the category's own unit (kWh for electricity), or use a"
-            " compatible one (MWh).",
-            width="short",
-        )
-        + text_field(
-            "current_unit_price",
-            label("current_unit_price"),
-            errors,
-            typed.get("current_unit_price", ""),
-            "In pounds, excluding VAT, per unit, as your school pays today. For example, 0.2870.",
-            width="short",
-            inputmode="decimal",
-        )
-        + text_field(
-            "current_supplier", label("current_supplier"), errors, typed.get("current_supplier", "")
-        )
-        + text_field(
-            "contract_end",
-            label("contract_end"),
-            errors,
-            typed.get("contract_end", ""),
-            "The day your current contract ends, as year-month-day. For example, 2027-03-31.",
-            width="short",
-        )
-        + text_field(
-            "term_months",
-            label("term_months"),
-            errors,
-            typed.get("term_months", ""),
-            "How long the new contract should last: 1 to 120 months.",
-            width="short",
-            inputmode="numeric",
-        )
-        + textarea_field("notes", label("notes"), errors, typed.get("notes", ""))
+        for name, hint, width, keypad in LINE_INPUTS
     )
+    return inputs + textarea("notes", LINE_FIELDS["notes"][1], errors, typed.get("notes", ""))
 
 
 def add_line_page(
@@ -514,7 +419,7 @@ def add_line_page(
 ) -> str:
     """A school adds a demand line. `key` is the form's idempotency key: sending it twice (a
     double click, a retry) adds one line."""
-    category = select_field(
+    category = select(
         "category",
         "Category",
         category_options("Choose a category"),
@@ -524,7 +429,7 @@ def add_line_page(
     main = (
         error_summary(errors) + f'<span class="caption">{escape(who(person))}</span>'
         '<h1 class="heading-l">Add a demand line</h1>'
-        f'<form method="post" action="/demand/add" novalidate>{csrf_field(csrf)}'
+        f'<form method="post" action="/demand/add" novalidate>{csrf_input(csrf)}'
         f'<input type="hidden" name="key" value="{escape(key)}">'
         + category
         + _line_fields(typed, errors)
@@ -549,17 +454,6 @@ def typed_of(line: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
-def _summary_list(rows: Sequence[tuple[str, str]]) -> str:
-    """Key and value rows; the status row's value has the id `status`, where a refusal to
-    change the line points."""
-    items = "".join(
-        f'<div class="summary-row"><dt>{escape(key)}</dt>'
-        f"<dd{STATUS_ID if key == 'Status' else ''}>{escape(value)}</dd></div>"
-        for key, value in rows
-    )
-    return f'<dl class="summary-list">{items}</dl>'
-
-
 def line_page(
     person: Person,
     csrf: str,
@@ -572,7 +466,7 @@ def line_page(
     demand_id = escape(str(line["demand_id"]))
     title = f"{category_name(line['category'])} demand"
     status = line["status"]
-    facts = _summary_list(
+    facts = summary_list(
         [
             ("School URN", line["school_urn"]),
             ("Category", category_name(line["category"])),
@@ -586,23 +480,26 @@ def line_page(
             ("Contract term wanted", f"{line['term_months']} months"),
             ("Status", STATUS_NAMES.get(status, status)),
         ]
-        + ([("Reason", line["status_reason"])] if line.get("status_reason") else [])
+        + ([("Reason", line["status_reason"])] if line.get("status_reason") else []),
+        # Where a refusal to change the line points.
+        ids={"Status": "status"},
     )
     if status == "open":
         forms = (
             '<h2 class="heading-m">Change this line</h2>'
-            f'<form method="post" action="/demand/{demand_id}" novalidate>{csrf_field(csrf)}'
+            f'<form method="post" action="/demand/{demand_id}" novalidate>{csrf_input(csrf)}'
             + _line_fields(typed_of(line) | dict(typed or {}), errors)
             + '<button type="submit" class="button">Save changes</button></form>'
             '<h2 class="heading-m">Withdraw this line</h2>'
             "<p>A withdrawn line is no longer bought for. You cannot undo this.</p>"
             f'<form method="post" action="/demand/{demand_id}/withdraw" novalidate>'
-            + csrf_field(csrf)
-            + text_field(
+            + csrf_input(csrf)
+            + text_input(
                 "reason",
                 "Reason for withdrawing (optional)",
                 errors,
                 (typed or {}).get("reason", ""),
+                spellcheck=False,
             )
             + '<button type="submit" class="button button-warning">Withdraw line</button></form>'
         )
@@ -646,23 +543,24 @@ def _to_demand_form(csrf: str, outcome: Outcome) -> str:
         " no demand line for it, gets one made from its spend. Running it again adds nothing"
         " for schools that have a line.</p>"
         + skipped
-        + f'<form method="post" action="/spend/demand" novalidate>{csrf_field(csrf)}'
-        + select_field(
+        + f'<form method="post" action="/spend/demand" novalidate>{csrf_input(csrf)}'
+        + select(
             "spend_category",
             "Category of spend",
             category_options("Choose a category"),
             errors,
             typed.get("spend_category", ""),
         )
-        + text_field(
+        + text_input(
             "spend_contract_end",
             "Current contracts end",
             errors,
             typed.get("spend_contract_end", ""),
             "When the schools' current contracts end, as year-month-day. For example, 2027-03-31.",
             width="short",
+            spellcheck=False,
         )
-        + text_field(
+        + text_input(
             "spend_term_months",
             "Contract term wanted (months)",
             errors,
@@ -670,6 +568,7 @@ def _to_demand_form(csrf: str, outcome: Outcome) -> str:
             "1 to 120 months.",
             width="short",
             inputmode="numeric",
+            spellcheck=False,
         )
         + '<button type="submit" class="button">Create demand lines</button></form>'
     )
@@ -693,7 +592,7 @@ def spend_page(
             escape(line["school_urn"]),
             escape(line["supplier"]),
             escape(line["invoice_ref"]),
-            escape(_period(line["period_start"], line["period_end"])),
+            escape(between(line["period_start"], line["period_end"])),
             escape(quantity(_amount(line["quantity"]), line["unit"])),
             escape(money(_amount(line["amount"]))),
         )
@@ -729,11 +628,6 @@ def spend_page(
     return layout(
         "Spend", main, person=person, csrf=csrf, current="/spend", errors=_errors(outcome)
     )
-
-
-def _period(start: str, end: str) -> str:
-    first, last = date.fromisoformat(start), date.fromisoformat(end)
-    return long_date(first) if first == last else f"{long_date(first)} to {long_date(last)}"
 
 
 def created_text(created: int, skipped: int) -> str:

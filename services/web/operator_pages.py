@@ -8,15 +8,17 @@ from datetime import datetime
 from html import escape
 
 from services.web.pages import (
-    NO_SPELLCHECK,
     FieldError,
     Person,
-    _csrf,
-    _field,
     banner,
+    csrf_input,
     error_summary,
+    file_upload,
     layout,
+    select,
+    summary_list,
     table,
+    text_input,
 )
 from shared.presentation import local_time
 
@@ -65,11 +67,8 @@ def _notice(notice: Notice | None) -> str:
 
 
 def _report(report: Mapping[str, int]) -> str:
-    rows = "".join(
-        f'<div class="summary-row"><dt>{escape(label)}</dt><dd>{report.get(key, 0)}</dd></div>'
-        for key, label in REPORT
-    )
-    return f'<h2 class="heading-m">Report of the upload</h2><dl class="summary-list">{rows}</dl>'
+    rows = [(label, str(report.get(key, 0))) for key, label in REPORT]
+    return '<h2 class="heading-m">Report of the upload</h2>' + summary_list(rows)
 
 
 def registry_page(
@@ -80,8 +79,6 @@ def registry_page(
     field_errors = [FieldError(REGISTRY_FIELD, errors[0].message)] if errors else []
     if len(errors) > 1:
         field_errors = [FieldError(REGISTRY_FIELD, f"The file has {len(errors)} problems")]
-    mine = field_errors[0].message if field_errors else ""
-    described = "registry-hint" + (" registry-error" if mine else "")
     main = (
         _notice(notice)
         + error_summary(errors)
@@ -91,21 +88,15 @@ def registry_page(
         " and their open demand is withdrawn.</p>"
         + (_report(notice.report) if notice is not None and notice.report is not None else "")
         + '<form method="post" action="/registry" enctype="multipart/form-data" novalidate>'
-        + _csrf(csrf)
-        + f'<div class="form-group{" form-group-error" if mine else ""}">'
-        f'<label class="label" for="{REGISTRY_FIELD}">Registry file (CSV)</label>'
-        '<div class="hint" id="registry-hint">A CSV file with the columns URN,'
-        " EstablishmentName, Trusts (code), Trusts (name) and EstablishmentStatus (name);"
-        " other columns are ignored.</div>"
-        + (
-            f'<p class="error-message" id="registry-error"><span class="visually-hidden">'
-            f"Error:</span> {escape(mine)}</p>"
-            if mine
-            else ""
+        + csrf_input(csrf)
+        + file_upload(
+            REGISTRY_FIELD,
+            "Registry file (CSV)",
+            field_errors,
+            "A CSV file with the columns URN, EstablishmentName, Trusts (code), Trusts (name)"
+            " and EstablishmentStatus (name); other columns are ignored.",
         )
-        + f'<input class="file-upload" id="{REGISTRY_FIELD}" name="{REGISTRY_FIELD}" type="file"'
-        f' accept=".csv,text/csv" aria-describedby="{described}"></div>'
-        '<button type="submit" class="button">Upload registry</button></form>'
+        + '<button type="submit" class="button">Upload registry</button></form>'
     )
     return layout(
         "Registry", main, person=person, csrf=csrf, current="/registry", errors=bool(errors)
@@ -132,10 +123,10 @@ def _actions(user: UserRow, csrf: str) -> str:
         return ""
     who = f'<span class="visually-hidden"> for {escape(user.email)}</span>'
     return (
-        f'<form method="post" action="/users/link" class="inline-form">{_csrf(csrf)}'
+        f'<form method="post" action="/users/link" class="inline-form">{csrf_input(csrf)}'
         f'{_hidden_email(user.email)}<button type="submit" class="link-button">'
         f"Issue a set-password link{who}</button></form>"
-        f'<form method="post" action="/users/disable" class="inline-form">{_csrf(csrf)}'
+        f'<form method="post" action="/users/disable" class="inline-form">{csrf_input(csrf)}'
         f'{_hidden_email(user.email)}<button type="submit" class="link-button">'
         f"Disable{who}</button></form>"
     )
@@ -172,26 +163,6 @@ def users_page(
     return layout("Users", main, person=person, csrf=csrf, current="/users")
 
 
-def _role_select(role: str, errors: Sequence[FieldError]) -> str:
-    mine = [e for e in errors if e.field == "role"]
-    options = '<option value="">Choose a role</option>' + "".join(
-        f'<option value="{key}"{" selected" if key == role else ""}>{escape(name)}</option>'
-        for key, name in ROLES.items()
-    )
-    message = (
-        f'<p class="error-message" id="role-error"><span class="visually-hidden">Error:</span>'
-        f" {escape(mine[0].message)}</p>"
-        if mine
-        else ""
-    )
-    aria = ' aria-describedby="role-error"' if mine else ""
-    return (
-        f'<div class="form-group{" form-group-error" if mine else ""}">'
-        f'<label class="label" for="role">Role</label>{message}'
-        f'<select class="select" id="role" name="role"{aria}>{options}</select></div>'
-    )
-
-
 def add_user_page(
     person: Person,
     csrf: str,
@@ -205,42 +176,32 @@ def add_user_page(
         + '<span class="caption">Operator</span><h1 class="heading-l">Add a person</h1>'
         "<p>They get a set-password link, shown once on the next page, to choose their own"
         " password (or they sign in with their organisation's account, if it is set up).</p>"
-        f'<form method="post" action="/users/add" novalidate>{_csrf(csrf)}'
-        + _field(
-            "email",
-            "Email address",
-            "email",
-            "off",
-            errors,
-            typed.get("email", ""),
-            extra=NO_SPELLCHECK,
+        f'<form method="post" action="/users/add" novalidate>{csrf_input(csrf)}'
+        + text_input(
+            "email", "Email address", errors, typed.get("email", ""), kind="email", spellcheck=False
         )
-        + _field("name", "Full name", "text", "off", errors, typed.get("name", ""))
-        + _role_select(typed.get("role", ""), errors)
-        + _field(
+        + text_input("name", "Full name", errors, typed.get("name", ""))
+        + select(
+            "role", "Role", [("", "Choose a role"), *ROLES.items()], errors, typed.get("role", "")
+        )
+        + text_input(
             "trust",
             "Trust code",
-            "text",
-            "off",
             errors,
             typed.get("trust", ""),
             hint="For a trust business manager: the trust's code in the registry.",
         )
-        + _field(
+        + text_input(
             "urn",
             "School URN",
-            "text",
-            "off",
             errors,
             typed.get("urn", ""),
             hint="For a school: its 6-digit unique reference number.",
-            extra=' inputmode="numeric"',
+            inputmode="numeric",
         )
-        + _field(
+        + text_input(
             "supplier",
             "Supplier id",
-            "text",
-            "off",
             errors,
             typed.get("supplier", ""),
             hint="For a supplier: its id, like gamma-gas.",

@@ -17,11 +17,16 @@ from services.web import pages
 from services.web.pages import (
     FieldError,
     Person,
-    _csrf,
-    _field,
     banner,
+    between,
+    csrf_input,
     error_summary,
+    fieldset,
     layout,
+    radios,
+    summary_list,
+    text_input,
+    textarea,
     unit_of,
     who,
 )
@@ -80,11 +85,6 @@ def tender_href(tender_id: str) -> str:
     return f"/tenders/{quote(tender_id, safe='')}"
 
 
-def _between(first: str, last: str) -> str:
-    one, two = date.fromisoformat(first), date.fromisoformat(last)
-    return long_date(one) if one == two else f"{long_date(one)} to {long_date(two)}"
-
-
 def supplier(bid: Mapping[str, Any]) -> str:
     """A bidder as people know it: its trading name, else its supplier id."""
     name: str = bid.get("supplier_name") or bid["supplier_id"]
@@ -106,42 +106,6 @@ def table(
     return pages.table(caption, heads, rows, caption_shown=True)
 
 
-def summary_list(rows: Sequence[tuple[str, str]]) -> str:
-    """GOV.UK summary list: each key and its value (already HTML)."""
-    items = "".join(
-        f'<div class="summary-row"><dt class="summary-key">{escape(k)}</dt>'
-        f'<dd class="summary-value">{v}</dd></div>'
-        for k, v in rows
-    )
-    return f'<dl class="summary-list">{items}</dl>'
-
-
-def _radios(
-    name: str, legend: str, options: Mapping[str, str], chosen: str, errors: Sequence[FieldError]
-) -> str:
-    """A fieldset of radios; the first radio's id is `name` (where errors link to)."""
-    mine = [e for e in errors if e.field == name]
-    message = (
-        f'<p class="error-message" id="{name}-error"><span class="visually-hidden">Error:</span>'
-        f" {escape(mine[0].message)}</p>"
-        if mine
-        else ""
-    )
-    items = "".join(
-        '<div class="radio">'
-        f'<input class="radio-input" id="{name if i == 0 else f"{name}-{i}"}" name="{name}"'
-        f' type="radio" value="{escape(value)}"{" checked" if value == chosen else ""}>'
-        f'<label class="radio-label" for="{name if i == 0 else f"{name}-{i}"}">'
-        f"{escape(text)}</label></div>"
-        for i, (value, text) in enumerate(options.items())
-    )
-    return (
-        f'<div class="form-group{" form-group-error" if mine else ""}"><fieldset class="fieldset"'
-        + (f' aria-describedby="{name}-error"' if mine else "")
-        + f'><legend class="legend">{escape(legend)}</legend>{message}{items}</fieldset></div>'
-    )
-
-
 # Pools
 
 
@@ -152,8 +116,8 @@ def pools_page(person: Person, csrf: str, pools: Sequence[Mapping[str, Any]]) ->
         (
             f'<a href="{escape(pool_href(p["pool_id"]))}">{escape(category_name(p["category"]))}'
             f'<span class="visually-hidden">, contracts ending'
-            f" {escape(_between(p['earliest_end'], p['latest_end']))}</span></a>",
-            escape(_between(p["earliest_end"], p["latest_end"])),
+            f" {escape(between(p['earliest_end'], p['latest_end']))}</span></a>",
+            escape(between(p["earliest_end"], p["latest_end"])),
             escape(p["route"]["route"].replace("_", " ")),
             escape(warning(p) or "None"),
             f"{len(p['schools'])}",
@@ -226,37 +190,22 @@ def _shorter_period(form: Opening, errors: Sequence[FieldError]) -> str:
     """What allows a 10-day minimum on the regulated route: a planned procurement notice, or
     urgency (Procurement Act 2023, s.54)."""
     checked = " checked" if form.planned == "yes" else ""
-    return (
-        '<div class="form-group"><fieldset class="fieldset" aria-describedby="shorter-hint">'
-        '<legend class="legend">Shorter minimum period</legend>'
-        '<div class="hint" id="shorter-hint">Above the threshold, an open or competitive'
-        " flexible procedure may close 10 days after opening, not 25, if either applies.</div>"
+    return fieldset(
+        "Shorter minimum period",
         '<div class="checkbox"><input class="checkbox-input" id="planned_procurement_notice"'
         f' name="planned_procurement_notice" type="checkbox" value="yes"{checked}>'
         '<label class="checkbox-label" for="planned_procurement_notice">A qualifying planned'
         " procurement notice was published</label></div>"
-        + _field(
-            "urgency_reason",
-            "Why the matter is urgent (optional)",
-            "text",
-            "off",
-            errors,
-            form.urgency,
-        )
-        + "</fieldset></div>"
+        + text_input("urgency_reason", "Why the matter is urgent (optional)", errors, form.urgency),
+        hint="Above the threshold, an open or competitive flexible procedure may close 10 days"
+        " after opening, not 25, if either applies.",
+        hint_id="shorter-hint",
     )
 
 
 def _date_input(form: Opening, errors: Sequence[FieldError]) -> str:
     """GOV.UK date input for when bids close, with the time beside it (UK time)."""
-    mine = [e for e in errors if e.field == "closes-day"]
-    message = (
-        '<p class="error-message" id="closes-day-error"><span class="visually-hidden">Error:</span>'
-        f" {escape(mine[0].message)}</p>"
-        if mine
-        else ""
-    )
-    error_class = " input-error" if mine else ""
+    error_class = " input-error" if any(e.field == "closes-day" for e in errors) else ""
 
     def part(id_: str, label: str, value: str, width: str, numeric: bool = True) -> str:
         # A time has a colon, which a phone's numeric keypad lacks.
@@ -267,20 +216,21 @@ def _date_input(form: Opening, errors: Sequence[FieldError]) -> str:
             f'{keypad} value="{escape(value)}"></div>'
         )
 
-    described = "closes-hint closes-day-error" if mine else "closes-hint"
-    return (
-        f'<div class="form-group{" form-group-error" if mine else ""}">'
-        f'<fieldset class="fieldset" role="group" aria-describedby="{described}">'
-        '<legend class="legend">Bids close</legend>'
-        '<div class="hint" id="closes-hint">UK time. For example, 27 3 2027 at 17:00. An open'
-        " or competitive flexible procedure above the threshold needs 25 days or more; a"
-        " call-off from a framework has no minimum.</div>"
-        f'{message}<div class="date-input">'
+    return fieldset(
+        "Bids close",
+        '<div class="date-input">'
         + part("closes-day", "Day", form.day, "width-2")
         + part("closes-month", "Month", form.month, "width-2")
         + part("closes-year", "Year", form.year, "width-4")
         + part("closes-time", "Time", form.time, "width-5", numeric=False)
-        + "</div></fieldset></div>"
+        + "</div>",
+        errors,
+        id_="closes-day",
+        hint="UK time. For example, 27 3 2027 at 17:00. An open or competitive flexible"
+        " procedure above the threshold needs 25 days or more; a call-off from a framework has"
+        " no minimum.",
+        hint_id="closes-hint",
+        role="group",
     )
 
 
@@ -324,39 +274,35 @@ def pool_page(
     facts = summary_list(
         [
             ("Schools", f"{len(pool['schools'])}"),
-            ("Quantity", escape(quantity(_amount(pool["total_quantity"]), unit))),
-            ("Contracts end", escape(_between(pool["earliest_end"], pool["latest_end"]))),
+            ("Quantity", quantity(_amount(pool["total_quantity"]), unit)),
+            ("Contracts end", between(pool["earliest_end"], pool["latest_end"])),
             ("Contract term", f"{pool['term_months']} months"),
-            ("Value inc. VAT", escape(money(_amount(route["value_inc_vat"])))),
+            ("Value inc. VAT", money(_amount(route["value_inc_vat"]))),
             (
                 "Threshold",
-                escape(f"{money(_amount(route['threshold']))} ({route['threshold_name']})"),
+                f"{money(_amount(route['threshold']))} ({route['threshold_name']})",
             ),
-            ("Route", escape(route["route"].replace("_", " "))),
-            ("Why", escape(route["reason"])),
+            ("Route", route["route"].replace("_", " ")),
+            ("Why", route["reason"]),
         ]
     )
     term = form.term_months or str(pool["term_months"])
     # Each weight's field shows its own error.
-    weights_form = (
-        '<div class="form-group">'
-        '<fieldset class="fieldset"><legend class="legend">How bids are weighed</legend>'
-        '<div class="hint">The most economically advantageous tender: percentages that add up to'
-        " 100.</div>"
-        + _field("weight-price", "Price (%)", "text", "off", errors, form.price)
-        + _field("weight-quality", "Quality (%)", "text", "off", errors, form.quality)
-        + "</fieldset></div>"
+    weights_form = fieldset(
+        "How bids are weighed",
+        text_input("weight-price", "Price (%)", errors, form.price)
+        + text_input("weight-quality", "Quality (%)", errors, form.quality),
+        hint="The most economically advantageous tender: percentages that add up to 100.",
+        hint_id="weights-hint",
     )
     opening = (
         '<h2 class="heading-m">Open a tender for this pool</h2>'
         f'<form method="post" action="{escape(pool_href(pool["pool_id"]))}" novalidate>'
-        f"{_csrf(csrf)}"
-        + _radios("procedure", "Procedure", PROCEDURES, form.procedure, errors)
-        + _field(
+        f"{csrf_input(csrf)}"
+        + radios("procedure", "Procedure", list(PROCEDURES.items()), form.procedure, errors)
+        + text_input(
             "framework",
             "Framework",
-            "text",
-            "off",
             errors,
             form.framework,
             hint="Only for a call-off from a framework: the framework's name, for example"
@@ -364,16 +310,8 @@ def pool_page(
         )
         + _date_input(form, errors)
         + _shorter_period(form, errors)
-        + _field(
-            "term_months",
-            "Contract term (months)",
-            "text",
-            "off",
-            errors,
-            term,
-            extra=' inputmode="numeric"',
-        )
-        + _radios("lots_by", "Lots", LOTS, form.lots_by, errors)
+        + text_input("term_months", "Contract term (months)", errors, term, inputmode="numeric")
+        + radios("lots_by", "Lots", list(LOTS.items()), form.lots_by, errors)
         + weights_form
         + '<button type="submit" class="button">Open tender</button></form>'
     )
@@ -494,30 +432,6 @@ def _evaluation(tender: Mapping[str, Any], lot: Mapping[str, Any]) -> str:
     )
 
 
-def _textarea(
-    id_: str, label: str, errors: Sequence[FieldError], value: str, hint: str = ""
-) -> str:
-    """A GOV.UK textarea, its message shown as _field shows one."""
-    mine = [e for e in errors if e.field == id_]
-    described = [f"{id_}-hint"] if hint else []
-    message = ""
-    if mine:
-        described.append(f"{id_}-error")
-        message = (
-            f'<p class="error-message" id="{id_}-error"><span class="visually-hidden">Error:'
-            f"</span> {escape(mine[0].message)}</p>"
-        )
-    aria = f' aria-describedby="{" ".join(described)}"' if described else ""
-    return (
-        f'<div class="form-group{" form-group-error" if mine else ""}">'
-        f'<label class="label" for="{id_}">{escape(label)}</label>'
-        + (f'<div class="hint" id="{id_}-hint">{escape(hint)}</div>' if hint else "")
-        + message
-        + f'<textarea class="textarea{" input-error" if mine else ""}" id="{id_}" name="{id_}"'
-        f' rows="3"{aria}>{escape(value)}</textarea></div>'
-    )
-
-
 def _scoring_form(view: TenderView, csrf: str) -> str:
     """One field per bid of each undecided lot: 'Quality score for {supplier}'."""
     tender = view.tender
@@ -526,20 +440,18 @@ def _scoring_form(view: TenderView, csrf: str) -> str:
         if lot["status"] != "open" or not lot["bids"]:
             continue
         fields = "".join(
-            _field(
+            text_input(
                 f"score-{b['bid_id']}",
                 f"Quality score for {supplier(b)}",
-                "text",
-                "off",
                 view.errors,
                 view.scores.get(
                     str(b["bid_id"]),
                     "" if b["quality_score"] is None else f"{_amount(b['quality_score']):f}",
                 ),
                 hint="From 0 to 100, after moderation.",
-                extra=' inputmode="decimal"',
+                inputmode="decimal",
             )
-            + _textarea(
+            + textarea(
                 f"comment-{b['bid_id']}",
                 f"Why {supplier(b)} scored this (optional)",
                 view.errors,
@@ -558,7 +470,7 @@ def _scoring_form(view: TenderView, csrf: str) -> str:
     return (
         '<h2 class="heading-m">Quality scores</h2>'
         f'<form method="post" action="{escape(tender_href(tender["tender_id"]))}/scores"'
-        f" novalidate>{_csrf(csrf)}{''.join(groups)}"
+        f" novalidate>{csrf_input(csrf)}{''.join(groups)}"
         '<button type="submit" class="button">Save scores</button></form>'
     )
 
@@ -614,29 +526,27 @@ def tender_page(person: Person, csrf: str, view: TenderView) -> str:
     status = STATUSES.get(t["status"], t["status"])
     notice = summary_list(
         [
-            ("Status", escape(status)),
-            ("Bids close", escape(_when(t["closes_at"]))),
-            ("Procedure", escape(PROCEDURES.get(t["procedure"], t["procedure"]))),
-            *([("Framework", escape(t["framework"]))] if t.get("framework") else []),
+            ("Status", status),
+            ("Bids close", _when(t["closes_at"])),
+            ("Procedure", PROCEDURES.get(t["procedure"], t["procedure"])),
+            *([("Framework", t["framework"])] if t.get("framework") else []),
             ("Contract term", f"{t['term_months']} months"),
-            ("Quantity", escape(quantity(_amount(t["pooled_quantity"]), t["unit"]))),
+            ("Quantity", quantity(_amount(t["pooled_quantity"]), t["unit"])),
             ("Schools", f"{len({line['school_urn'] for line in t['lines']})}"),
-            ("Value inc. VAT", escape(money(_amount(t["route"]["value_inc_vat"])))),
-            ("Route", escape(t["route"]["route"].replace("_", " "))),
+            ("Value inc. VAT", money(_amount(t["route"]["value_inc_vat"]))),
+            ("Route", t["route"]["route"].replace("_", " ")),
             (
                 "How bids are weighed",
                 f"Price {_percent(t['weights']['price'])}, quality"
                 f" {_percent(t['weights']['quality'])}",
             ),
-            ("Opened", escape(f"{_when(t['opened_at'])} by {person_of(t['opened_by'])}")),
+            ("Opened", f"{_when(t['opened_at'])} by {person_of(t['opened_by'])}"),
             *(
                 [
                     (
                         "Cancelled",
-                        escape(
-                            f"{_when(t['cancelled_at'])} by {person_of(t['cancelled_by'] or '')}:"
-                            f" {t['cancel_reason']}"
-                        ),
+                        f"{_when(t['cancelled_at'])} by {person_of(t['cancelled_by'] or '')}:"
+                        f" {t['cancel_reason']}",
                     )
                 ]
                 if t.get("cancelled_at")
@@ -672,16 +582,16 @@ def tender_page(person: Person, csrf: str, view: TenderView) -> str:
                     "<p>Each lot goes to its first-ranked bid; a lot without bids closes and its"
                     " demand goes back to the pool.</p>"
                     f'<form method="post" action="{escape(tender_href(t["tender_id"]))}/award">'
-                    f'{_csrf(csrf)}<button type="submit" class="button">Award contract</button>'
-                    "</form>"
+                    f"{csrf_input(csrf)}"
+                    '<button type="submit" class="button">Award contract</button></form>'
                 )
     if t["status"] == "open":
         parts.append(
             '<h2 class="heading-m">Cancel tender</h2>'
             "<p>Its demand goes back to the pool and suppliers can no longer bid.</p>"
             f'<form method="post" action="{escape(tender_href(t["tender_id"]))}/cancel"'
-            f" novalidate>{_csrf(csrf)}"
-            + _field("reason", "Reason for cancelling", "text", "off", view.errors, view.reason)
+            f" novalidate>{csrf_input(csrf)}"
+            + text_input("reason", "Reason for cancelling", view.errors, view.reason)
             + '<button type="submit" class="button button-warning">Cancel tender</button></form>'
         )
     parts.append(_history(view.history, t["lots_by"] is not None))
