@@ -20,7 +20,7 @@ from uuid import UUID
 from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 from fastapi.responses import RedirectResponse
 
-from services.web import demand_pages, forms
+from services.web import demand_pages, forms, routes
 from services.web.calls import ServiceError
 from services.web.demand_pages import (
     DONE,
@@ -33,7 +33,7 @@ from services.web.demand_pages import (
     Page,
 )
 from services.web.pages import FieldError
-from services.web.workspace import MAX_FIELD, Visit, _key, _service_problem, _services, _visit
+from services.web.routes import TextField, Visit
 
 router = APIRouter(include_in_schema=False)
 
@@ -46,7 +46,6 @@ FILTER_FIELDS = {
     "status": ("status", "Status"),
     "cursor": ("category", "Page"),
 }
-Field = Annotated[str, Form(max_length=MAX_FIELD)]
 View = Callable[[Outcome, int], Awaitable[Response]]
 # A call on a demand line: method, the action after the line's path, JSON body.
 Call = tuple[str, str, dict[str, Any]]
@@ -73,11 +72,11 @@ async def _listing(
     cursor = request.query_params.get("cursor") or None
     params = filters.params() | {"limit": str(PAGE_SIZE)} | ({"cursor": cursor} if cursor else {})
     try:
-        found = await _services(request).get(visit.account, "demand", path, params)
+        found = await routes.services(request).get(visit.account, "demand", path, params)
     except ServiceError as error:
         if error.status == 422:
             return Page(), demand_pages.field_errors(error.errors, error.detail, FILTER_FIELDS)
-        return _service_problem(request, visit, error)
+        return routes.service_problem(request, visit, error)
     return Page(found["items"], found.get("next_cursor"), cursor), []
 
 
@@ -112,7 +111,7 @@ async def _spend_view(request: Request, visit: Visit, outcome: Outcome, status: 
 
 
 def _forgery(request: Request, visit: Visit, csrf_token: str) -> str | None:
-    return forms.forgery(request, _key(request), csrf_token, visit.session_id)
+    return forms.forgery(request, routes.csrf_key(request), csrf_token, visit.session_id)
 
 
 def _done(what: str) -> RedirectResponse:
@@ -122,7 +121,7 @@ def _done(what: str) -> RedirectResponse:
 @router.get("/demand")
 async def demand(request: Request) -> Response:
     """A manager's trust's demand lines, or a school's own, filtered and paged."""
-    visit = await _visit(request, ROLES)
+    visit = await routes.visit(request, ROLES)
     if isinstance(visit, Response):
         return visit
     notice = DONE.get(request.query_params.get("done", ""), "")
@@ -132,7 +131,7 @@ async def demand(request: Request) -> Response:
 @router.get("/spend")
 async def spend(request: Request) -> Response:
     """A manager's trust's spend lines, or a school's own invoices, filtered and paged."""
-    visit = await _visit(request, ROLES)
+    visit = await routes.visit(request, ROLES)
     if isinstance(visit, Response):
         return visit
     return await _spend_view(request, visit, Outcome(), 200)
@@ -162,7 +161,7 @@ async def _upload(
         )
     key = f"web-upload-{hashlib.sha256(content).hexdigest()}"
     try:
-        report = await _services(request).send(
+        report = await routes.services(request).send(
             visit.account,
             "POST",
             "demand",
@@ -175,7 +174,7 @@ async def _upload(
         if error.status in (413, 422):
             errors = demand_pages.file_refused(error.detail, error.errors)
             return await view(Outcome(errors=errors), 422)
-        return _service_problem(request, visit, error)
+        return routes.service_problem(request, visit, error)
     result = demand_pages.import_report(report)
     return await view(Outcome(report=result, errors=result.refused), 200)
 
@@ -184,8 +183,10 @@ Upload = Annotated[UploadFile | None, File()]
 
 
 @router.post("/demand/upload")
-async def upload_demand(request: Request, file: Upload = None, csrf_token: Field = "") -> Response:
-    visit = await _visit(request, ROLES)
+async def upload_demand(
+    request: Request, file: Upload = None, csrf_token: TextField = ""
+) -> Response:
+    visit = await routes.visit(request, ROLES)
     if isinstance(visit, Response):
         return visit
 
@@ -196,8 +197,10 @@ async def upload_demand(request: Request, file: Upload = None, csrf_token: Field
 
 
 @router.post("/spend/upload")
-async def upload_spend(request: Request, file: Upload = None, csrf_token: Field = "") -> Response:
-    visit = await _visit(request, ROLES)
+async def upload_spend(
+    request: Request, file: Upload = None, csrf_token: TextField = ""
+) -> Response:
+    visit = await routes.visit(request, ROLES)
     if isinstance(visit, Response):
         return visit
 
@@ -228,7 +231,7 @@ def _line_body(category: str, typed: dict[str, str]) -> dict[str, Any]:
 
 @router.get("/demand/add")
 async def add_form(request: Request) -> Response:
-    visit = await _visit(request, {"school"})
+    visit = await routes.visit(request, {"school"})
     if isinstance(visit, Response):
         return visit
     key = secrets.token_urlsafe(16)
@@ -240,19 +243,19 @@ async def add_form(request: Request) -> Response:
 @router.post("/demand/add")
 async def add_line(
     request: Request,
-    key: Field = "",
-    category: Field = "",
-    quantity: Field = "",
-    unit: Field = "",
-    current_unit_price: Field = "",
-    current_supplier: Field = "",
-    contract_end: Field = "",
-    term_months: Field = "",
+    key: TextField = "",
+    category: TextField = "",
+    quantity: TextField = "",
+    unit: TextField = "",
+    current_unit_price: TextField = "",
+    current_supplier: TextField = "",
+    contract_end: TextField = "",
+    term_months: TextField = "",
     notes: Annotated[str, Form(max_length=MAX_NOTES)] = "",
-    csrf_token: Field = "",
+    csrf_token: TextField = "",
 ) -> Response:
     """A school adds a demand line; the form's key makes a second send of it add nothing."""
-    visit = await _visit(request, {"school"})
+    visit = await routes.visit(request, {"school"})
     if isinstance(visit, Response):
         return visit
     typed = {
@@ -283,7 +286,7 @@ async def add_line(
     body = {"school_urn": visit.account.scope, "category": typed["category"]}
     body |= _line_body(typed["category"], typed)
     try:
-        await _services(request).send(
+        await routes.services(request).send(
             visit.account,
             "POST",
             "demand",
@@ -294,7 +297,7 @@ async def add_line(
     except ServiceError as error:
         if error.status in (409, 413, 422):
             return again(demand_pages.field_errors(error.errors, error.detail, LINE_FIELDS), 422)
-        return _service_problem(request, visit, error)
+        return routes.service_problem(request, visit, error)
     return _done("added")
 
 
@@ -303,20 +306,20 @@ async def _line(request: Request, visit: Visit, demand_id: str) -> dict[str, Any
     try:
         UUID(demand_id)
     except ValueError:
-        return _service_problem(request, visit, ServiceError(404, "there is no such line"))
+        return routes.service_problem(request, visit, ServiceError(404, "there is no such line"))
     try:
-        line: dict[str, Any] = await _services(request).get(
+        line: dict[str, Any] = await routes.services(request).get(
             visit.account, "demand", f"/v1/demands/{quote(demand_id, safe='')}"
         )
     except ServiceError as error:
-        return _service_problem(request, visit, error)
+        return routes.service_problem(request, visit, error)
     return line
 
 
 @router.get("/demand/{demand_id}")
 async def line_page(demand_id: str, request: Request) -> Response:
     """One demand line, with the forms that change or withdraw it while it is open."""
-    visit = await _visit(request, ROLES)
+    visit = await routes.visit(request, ROLES)
     if isinstance(visit, Response):
         return visit
     line = await _line(request, visit, demand_id)
@@ -357,7 +360,7 @@ async def _change(
     method, action, body = call
     path = f"/v1/demands/{quote(demand_id, safe='')}{action}"
     try:
-        await _services(request).send(visit.account, method, "demand", path, json=body)
+        await routes.services(request).send(visit.account, method, "demand", path, json=body)
     except ServiceError as error:
         if error.status == 409:
             fresh = await _line(request, visit, demand_id)
@@ -368,7 +371,7 @@ async def _change(
         if error.status in (413, 422):
             fields = LINE_FIELDS | {"reason": ("reason", "Reason for withdrawing")}
             return again(line, demand_pages.field_errors(error.errors, error.detail, fields), 422)
-        return _service_problem(request, visit, error)
+        return routes.service_problem(request, visit, error)
     return _done(done)
 
 
@@ -376,17 +379,17 @@ async def _change(
 async def change_line(
     demand_id: str,
     request: Request,
-    quantity: Field = "",
-    unit: Field = "",
-    current_unit_price: Field = "",
-    current_supplier: Field = "",
-    contract_end: Field = "",
-    term_months: Field = "",
+    quantity: TextField = "",
+    unit: TextField = "",
+    current_unit_price: TextField = "",
+    current_supplier: TextField = "",
+    contract_end: TextField = "",
+    term_months: TextField = "",
     notes: Annotated[str, Form(max_length=MAX_NOTES)] = "",
-    csrf_token: Field = "",
+    csrf_token: TextField = "",
 ) -> Response:
     """Changes an open line: every field of the form is sent (unchanged ones change nothing)."""
-    visit = await _visit(request, ROLES)
+    visit = await routes.visit(request, ROLES)
     if isinstance(visit, Response):
         return visit
     typed = {
@@ -411,10 +414,10 @@ async def withdraw_line(
     demand_id: str,
     request: Request,
     reason: Annotated[str, Form(max_length=2000)] = "",
-    csrf_token: Field = "",
+    csrf_token: TextField = "",
 ) -> Response:
     """Withdraws an open line, with the reason given (if any)."""
-    visit = await _visit(request, ROLES)
+    visit = await routes.visit(request, ROLES)
     if isinstance(visit, Response):
         return visit
     reason = reason.strip()
@@ -430,14 +433,14 @@ async def withdraw_line(
 @router.post("/spend/demand")
 async def spend_to_demand(
     request: Request,
-    spend_category: Field = "",
-    spend_contract_end: Field = "",
-    spend_term_months: Field = "",
-    csrf_token: Field = "",
+    spend_category: TextField = "",
+    spend_contract_end: TextField = "",
+    spend_term_months: TextField = "",
+    csrf_token: TextField = "",
 ) -> Response:
     """A manager turns the trust's uncontracted spend in a category into demand lines; the page
     says how many were made and why each other school was skipped."""
-    visit = await _visit(request, {"manager"})
+    visit = await routes.visit(request, {"manager"})
     if isinstance(visit, Response):
         return visit
     typed = {
@@ -462,14 +465,14 @@ async def spend_to_demand(
     }
     trust = quote(visit.account.scope or "", safe="")
     try:
-        made = await _services(request).send(
+        made = await routes.services(request).send(
             visit.account, "POST", "demand", f"/v1/trusts/{trust}/spend/demand", json=body
         )
     except ServiceError as error:
         if error.status in (413, 422):
             errors = demand_pages.field_errors(error.errors, error.detail, TO_DEMAND_FIELDS)
             return await again(errors, 422)
-        return _service_problem(request, visit, error)
+        return routes.service_problem(request, visit, error)
     skipped = [(s["school_urn"], s["reason"]) for s in made["skipped"]]
     notice = demand_pages.created_text(len(made["created"]), len(skipped))
     return await _spend_view(request, visit, Outcome(notice=notice, skipped=skipped), 200)

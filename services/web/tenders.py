@@ -9,19 +9,18 @@ error summary, the message at its field and what was typed.
 
 from collections.abc import Mapping, Sequence
 from typing import Any
-from urllib.parse import quote
 from uuid import UUID
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.datastructures import FormData
 
-from services.web import forms, pages, tender_pages
+from services.web import routes, tender_pages
 from services.web.calls import ServiceError
 from services.web.domain import tender_forms
 from services.web.pages import FieldError, Person
+from services.web.routes import Visit
 from services.web.tender_pages import Opening, TenderView
-from services.web.workspace import MAX_FIELD, Visit, _key, _service_problem, _services, _visit
 
 router = APIRouter(include_in_schema=False)
 MANAGERS = {"manager"}
@@ -44,13 +43,6 @@ OPENING_FIELDS = {
 }
 
 
-def _text(form: FormData, name: str, limit: int = MAX_FIELD) -> str:
-    """A field's text, cut at `limit` (one more than a field may hold, so that the length check
-    still sees it is too long)."""
-    value = form.get(name)
-    return value[:limit] if isinstance(value, str) else ""
-
-
 def refusals(
     error: ServiceError, fields: Mapping[str, tuple[str, str]], fallback: str
 ) -> list[FieldError]:
@@ -68,27 +60,13 @@ def refusals(
     return found or [FieldError(fallback, error.detail[:1].upper() + error.detail[1:])]
 
 
-async def _form(request: Request, visit: Visit) -> FormData | Response:
-    """The posted form, if it came from our own page (CSRF); else the refusal."""
-    form = await request.form()
-    token = _text(form, forms.CSRF_FIELD)
-    forgery = forms.forgery(request, _key(request), token, visit.session_id)
-    if forgery is None:
-        return form
-    return visit.page(
-        request,
-        lambda person, csrf: pages.message_page("Your form was not sent", forgery, person, csrf),
-        403,
-    )
-
-
 # Pools
 
 
 async def _pools(request: Request, visit: Visit) -> list[dict[str, Any]]:
-    trust = quote(visit.account.scope or "", safe="")
-    found: list[dict[str, Any]] = await _services(request).get(
-        visit.account, "tendering", f"/v1/trusts/{trust}/pools"
+    path = routes.trust_path(visit.account, "pools")
+    found: list[dict[str, Any]] = await routes.services(request).get(
+        visit.account, "tendering", path
     )
     return found
 
@@ -96,40 +74,34 @@ async def _pools(request: Request, visit: Visit) -> list[dict[str, Any]]:
 @router.get("/pools")
 async def pools(request: Request) -> Response:
     """The manager's trust's pools, from tendering."""
-    visit = await _visit(request, MANAGERS)
-    if isinstance(visit, Response):
-        return visit
-    try:
-        found = await _pools(request, visit)
-    except ServiceError as error:
-        return _service_problem(request, visit, error)
-    return visit.page(request, lambda person, csrf: tender_pages.pools_page(person, csrf, found))
+    return await routes.service_page(
+        request,
+        MANAGERS,
+        "tendering",
+        lambda account: routes.trust_path(account, "pools"),
+        tender_pages.pools_page,
+    )
 
 
 def _no_pool(request: Request, visit: Visit) -> Response:
-    return visit.page(
+    return visit.message(
         request,
-        lambda person, csrf: pages.message_page(
-            "Pool not found",
-            "This pool is no longer open: a tender may have taken its demand, or its demand"
-            " changed.",
-            person,
-            csrf,
-            '<p><a href="/pools">Go to your pools</a></p>',
-        ),
+        "Pool not found",
+        "This pool is no longer open: a tender may have taken its demand, or its demand changed.",
         404,
+        '<p><a href="/pools">Go to your pools</a></p>',
     )
 
 
 @router.get("/pools/{pool_id}")
 async def pool(pool_id: str, request: Request) -> Response:
-    visit = await _visit(request, MANAGERS)
+    visit = await routes.visit(request, MANAGERS)
     if isinstance(visit, Response):
         return visit
     try:
         found = next((p for p in await _pools(request, visit) if p["pool_id"] == pool_id), None)
     except ServiceError as error:
-        return _service_problem(request, visit, error)
+        return routes.service_problem(request, visit, error)
     if found is None:
         return _no_pool(request, visit)
     return visit.page(
@@ -188,15 +160,15 @@ def opening_request(
 @router.post("/pools/{pool_id}")
 async def open_tender(pool_id: str, request: Request) -> Response:
     """Opens a tender for the pool, as the signed-in manager."""
-    visit = await _visit(request, MANAGERS)
+    visit = await routes.visit(request, MANAGERS)
     if isinstance(visit, Response):
         return visit
-    form = await _form(request, visit)
+    form = await routes.checked_form(request, visit)
     if isinstance(form, Response):
         return form
     typed = Opening(
         **{
-            name: _text(form, key, MAX_REASON + 1)
+            name: routes.text(form, key, MAX_REASON + 1)
             for name, key in (
                 ("procedure", "procedure"),
                 ("framework", "framework"),
@@ -216,13 +188,13 @@ async def open_tender(pool_id: str, request: Request) -> Response:
     try:
         found = next((p for p in await _pools(request, visit) if p["pool_id"] == pool_id), None)
     except ServiceError as error:
-        return _service_problem(request, visit, error)
+        return routes.service_problem(request, visit, error)
     if found is None:
         return _no_pool(request, visit)
     body, errors = opening_request(visit.account.scope or "", found, typed)
     if not errors:
         try:
-            opened = await _services(request).send(
+            opened = await routes.services(request).send(
                 visit.account, "POST", "tendering", "/v1/tenders", json=body
             )
             where = tender_pages.tender_href(opened["tender_id"])
@@ -230,7 +202,7 @@ async def open_tender(pool_id: str, request: Request) -> Response:
         except ServiceError as error:
             # 404: the pool changed since it was read.
             if error.status not in (404, 409, 422):
-                return _service_problem(request, visit, error)
+                return routes.service_problem(request, visit, error)
             errors = refusals(error, OPENING_FIELDS, "procedure")
     return visit.page(
         request,
@@ -245,17 +217,13 @@ async def open_tender(pool_id: str, request: Request) -> Response:
 @router.get("/tenders")
 async def tenders(request: Request) -> Response:
     """The manager's trust's tenders, from tendering."""
-    visit = await _visit(request, MANAGERS)
-    if isinstance(visit, Response):
-        return visit
-    trust = quote(visit.account.scope or "", safe="")
-    try:
-        found = await _services(request).get(
-            visit.account, "tendering", f"/v1/trusts/{trust}/tenders"
-        )
-    except ServiceError as error:
-        return _service_problem(request, visit, error)
-    return visit.page(request, lambda person, csrf: tender_pages.tenders_page(person, csrf, found))
+    return await routes.service_page(
+        request,
+        MANAGERS,
+        "tendering",
+        lambda account: routes.trust_path(account, "tenders"),
+        tender_pages.tenders_page,
+    )
 
 
 def _tender_id(text: str) -> str | None:
@@ -265,10 +233,17 @@ def _tender_id(text: str) -> str | None:
         return None
 
 
-async def _tender_view(request: Request, visit: Visit, tender_id: str, **shown: Any) -> TenderView:
-    services = _services(request)
-    tender = await services.get(visit.account, "tendering", f"/v1/tenders/{tender_id}")
-    history = await services.get(visit.account, "tendering", f"/v1/tenders/{tender_id}/history")
+async def _tender_view(
+    request: Request, visit: Visit, tender_id: str, **shown: Any
+) -> TenderView | Response:
+    """The tender and its history as tendering gives them to the manager, with what the page
+    shows besides; or the page that says tendering refused."""
+    services = routes.services(request)
+    try:
+        tender = await services.get(visit.account, "tendering", f"/v1/tenders/{tender_id}")
+        history = await services.get(visit.account, "tendering", f"/v1/tenders/{tender_id}/history")
+    except ServiceError as error:
+        return routes.service_problem(request, visit, error)
     return TenderView(tender, history, **shown)
 
 
@@ -281,13 +256,27 @@ def _show(request: Request, visit: Visit, view: TenderView, status: int = 200) -
 
 async def _tender_visit(request: Request, tender_id: str) -> tuple[Visit, str] | Response:
     """The signed-in manager and the tender's id, or the page that refuses."""
-    visit = await _visit(request, MANAGERS)
+    visit = await routes.visit(request, MANAGERS)
     if isinstance(visit, Response):
         return visit
     checked = _tender_id(tender_id)
     if checked is None:
-        return _service_problem(request, visit, ServiceError(404, f"no tender {tender_id[:40]}"))
+        missing = ServiceError(404, f"no tender {tender_id[:40]}")
+        return routes.service_problem(request, visit, missing)
     return visit, checked
+
+
+async def _tender_form(request: Request, tender_id: str) -> tuple[Visit, str, FormData] | Response:
+    """A form posted on a tender's page: the signed-in manager, the tender's id and the form
+    (from our own page); or the page that refuses."""
+    found = await _tender_visit(request, tender_id)
+    if isinstance(found, Response):
+        return found
+    visit, checked = found
+    form = await routes.checked_form(request, visit)
+    if isinstance(form, Response):
+        return form
+    return visit, checked, form
 
 
 @router.get("/tenders/{tender_id}")
@@ -296,11 +285,9 @@ async def tender(tender_id: str, request: Request) -> Response:
     if isinstance(found, Response):
         return found
     visit, checked = found
-    done = request.query_params.get("done", "")
-    try:
-        view = await _tender_view(request, visit, checked, done=done)
-    except ServiceError as error:
-        return _service_problem(request, visit, error)
+    view = await _tender_view(request, visit, checked, done=request.query_params.get("done", ""))
+    if isinstance(view, Response):
+        return view
     return _show(request, visit, view)
 
 
@@ -337,21 +324,17 @@ def score_request(
 @router.post("/tenders/{tender_id}/scores")
 async def save_scores(tender_id: str, request: Request) -> Response:
     """Saves the manager's quality scores of the bids."""
-    found = await _tender_visit(request, tender_id)
+    found = await _tender_form(request, tender_id)
     if isinstance(found, Response):
         return found
-    visit, checked = found
-    form = await _form(request, visit)
-    if isinstance(form, Response):
-        return form
-    try:
-        view = await _tender_view(request, visit, checked)
-    except ServiceError as error:
-        return _service_problem(request, visit, error)
+    visit, checked, form = found
+    view = await _tender_view(request, visit, checked)
+    if isinstance(view, Response):
+        return view
     bids = _score_fields(view.tender)
-    typed = {str(b["bid_id"]): _text(form, f"score-{b['bid_id']}") for b in bids}
+    typed = {str(b["bid_id"]): routes.text(form, f"score-{b['bid_id']}") for b in bids}
     comments = {
-        str(b["bid_id"]): _text(form, f"comment-{b['bid_id']}", MAX_COMMENT + 1) for b in bids
+        str(b["bid_id"]): routes.text(form, f"comment-{b['bid_id']}", MAX_COMMENT + 1) for b in bids
     }
     body, errors = score_request(bids, typed, comments)
     if not bids:
@@ -359,11 +342,11 @@ async def save_scores(tender_id: str, request: Request) -> Response:
     if not errors:
         try:
             path = f"/v1/tenders/{checked}/evaluation"
-            await _services(request).send(visit.account, "POST", "tendering", path, json=body)
+            await routes.services(request).send(visit.account, "POST", "tendering", path, json=body)
             return _done(checked, "scored")
         except ServiceError as error:
             if error.status not in (409, 422):
-                return _service_problem(request, visit, error)
+                return routes.service_problem(request, visit, error)
             errors = refusals(error, _score_names(bids), f"score-{bids[0]['bid_id']}")
     shown = TenderView(view.tender, view.history, errors=errors, scores=typed, comments=comments)
     return _show(request, visit, shown, 422)
@@ -382,25 +365,21 @@ def _score_names(bids: Sequence[Mapping[str, Any]]) -> dict[str, tuple[str, str]
 @router.post("/tenders/{tender_id}/award")
 async def award(tender_id: str, request: Request) -> Response:
     """Awards each undecided lot to its first-ranked bid, as the signed-in manager."""
-    found = await _tender_visit(request, tender_id)
+    found = await _tender_form(request, tender_id)
     if isinstance(found, Response):
         return found
-    visit, checked = found
-    form = await _form(request, visit)
-    if isinstance(form, Response):
-        return form
+    visit, checked, _ = found
     path = f"/v1/tenders/{checked}/award"
     try:
-        await _services(request).send(visit.account, "POST", "tendering", path)
+        await routes.services(request).send(visit.account, "POST", "tendering", path)
         return _done(checked, "awarded")
     except ServiceError as error:
         if error.status != 409:
-            return _service_problem(request, visit, error)
+            return routes.service_problem(request, visit, error)
         refused = error
-    try:
-        view = await _tender_view(request, visit, checked)
-    except ServiceError as error:
-        return _service_problem(request, visit, error)
+    view = await _tender_view(request, visit, checked)
+    if isinstance(view, Response):
+        return view
     bids = _score_fields(view.tender)
     first = f"score-{bids[0]['bid_id']}" if bids else "main-content"
     errors = refusals(refused, {}, first)
@@ -410,14 +389,11 @@ async def award(tender_id: str, request: Request) -> Response:
 @router.post("/tenders/{tender_id}/cancel")
 async def cancel(tender_id: str, request: Request) -> Response:
     """Cancels the tender with the manager's reason."""
-    found = await _tender_visit(request, tender_id)
+    found = await _tender_form(request, tender_id)
     if isinstance(found, Response):
         return found
-    visit, checked = found
-    form = await _form(request, visit)
-    if isinstance(form, Response):
-        return form
-    reason = _text(form, "reason", MAX_REASON + 1).strip()
+    visit, checked, form = found
+    reason = routes.text(form, "reason", MAX_REASON + 1).strip()
     errors = []
     if not reason:
         errors = [FieldError("reason", "Enter a reason for cancelling")]
@@ -427,14 +403,13 @@ async def cancel(tender_id: str, request: Request) -> Response:
         if not errors:
             path = f"/v1/tenders/{checked}/cancel"
             body = {"reason": reason}
-            await _services(request).send(visit.account, "POST", "tendering", path, json=body)
+            await routes.services(request).send(visit.account, "POST", "tendering", path, json=body)
             return _done(checked, "cancelled")
     except ServiceError as error:
         if error.status not in (409, 422):
-            return _service_problem(request, visit, error)
+            return routes.service_problem(request, visit, error)
         errors = refusals(error, {"reason": ("reason", "Reason")}, "reason")
-    try:
-        view = await _tender_view(request, visit, checked, errors=errors, reason=reason)
-    except ServiceError as error:
-        return _service_problem(request, visit, error)
+    view = await _tender_view(request, visit, checked, errors=errors, reason=reason)
+    if isinstance(view, Response):
+        return view
     return _show(request, visit, view, 422)
