@@ -11,14 +11,15 @@ are keyed by invoice, and spend-to-demand skips schools that have a line).
 
 import hashlib
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
 from typing import Annotated, Any
 from urllib.parse import quote
 from uuid import UUID
 
-from fastapi import APIRouter, File, Form, Request, Response, UploadFile
+from fastapi import APIRouter, File, Request, Response, UploadFile
 from fastapi.responses import RedirectResponse
+from starlette.datastructures import FormData
 
 from services.web import demand_pages, forms, routes
 from services.web.calls import ServiceError
@@ -33,20 +34,23 @@ from services.web.demand_pages import (
     Page,
 )
 from services.web.pages import FieldError
-from services.web.routes import TextField, Visit
+from services.web.routes import MAX_FIELD, TextField, Visit
 
 router = APIRouter(include_in_schema=False)
 
 ROLES = {"manager", "school"}
-# Notes may be 2,000 characters (demand's API says so when there are more).
+# Notes may be 2,000 characters and a reason 500 (demand's API says so when there are more).
 MAX_NOTES = 8000
+MAX_REASON = 2000
+
 FILTER_FIELDS = {
     "category": ("category", "Category"),
     "school_urn": ("school_urn", "School URN"),
     "status": ("status", "Status"),
     "cursor": ("category", "Page"),
 }
-View = Callable[[Outcome, int], Awaitable[Response]]
+# A list page (demand or spend) with what a form's outcome adds to it, and its status.
+View = Callable[[Request, Visit, Outcome, int], Awaitable[Response]]
 # A call on a demand line: method, the action after the line's path, JSON body.
 Call = tuple[str, str, dict[str, Any]]
 
@@ -110,8 +114,17 @@ async def _spend_view(request: Request, visit: Visit, outcome: Outcome, status: 
     return await _list_view(request, visit, outcome, status, "/v1/spend", demand_pages.spend_page)
 
 
-def _forgery(request: Request, visit: Visit, csrf_token: str) -> str | None:
-    return forms.forgery(request, routes.csrf_key(request), csrf_token, visit.session_id)
+def _typed(form: FormData, names: Iterable[str]) -> dict[str, str]:
+    """What was typed into the form's fields `names`, trimmed; each cut one past what the API
+    takes (notes at MAX_NOTES), so that the API still says it is too long."""
+    return {
+        name: routes.text(form, name, MAX_NOTES if name == "notes" else MAX_FIELD + 1).strip()
+        for name in names
+    }
+
+
+def _forgery(request: Request, visit: Visit, form: FormData) -> str | None:
+    return routes.forgery(request, visit, routes.text(form, forms.CSRF_FIELD))
 
 
 def _done(what: str) -> RedirectResponse:
@@ -139,26 +152,31 @@ async def spend(request: Request) -> Response:
 
 async def _upload(
     request: Request,
-    visit: Visit,
     csrf_token: str,
     file: UploadFile | None,
     api_path: str,
     view: View,
     keyed: bool,
 ) -> Response:
-    """Sends the chosen CSV file to demand's import at `api_path` and shows its report: each
-    refused row in the error summary. `keyed`: the file's bytes make its Idempotency-Key, so
-    the same file sent again (a refresh) replays instead of adding its lines twice."""
-    forgery = _forgery(request, visit, csrf_token)
+    """Sends the chosen CSV file to demand's import at `api_path` and shows its report on the
+    list page `view`: each refused row in the error summary. `keyed`: the file's bytes make its
+    Idempotency-Key, so the same file sent again (a refresh) replays instead of adding its lines
+    twice."""
+    visit = await routes.visit(request, ROLES)
+    if isinstance(visit, Response):
+        return visit
+
+    async def refused(message: str, status: int) -> Response:
+        return await view(request, visit, Outcome(errors=[FieldError(FILE_FIELD, message)]), status)
+
+    forgery = routes.forgery(request, visit, csrf_token)
     if forgery is not None:
-        return await view(Outcome(errors=[FieldError(FILE_FIELD, forgery)]), 403)
+        return await refused(forgery, 403)
     if file is None or not file.filename:
-        return await view(Outcome(errors=[FieldError(FILE_FIELD, "Select a CSV file")]), 422)
+        return await refused("Select a CSV file", 422)
     content = await file.read()
     if not content.strip():
-        return await view(
-            Outcome(errors=[FieldError(FILE_FIELD, "The selected file is empty")]), 422
-        )
+        return await refused("The selected file is empty", 422)
     key = f"web-upload-{hashlib.sha256(content).hexdigest()}"
     try:
         report = await routes.services(request).send(
@@ -173,10 +191,10 @@ async def _upload(
     except ServiceError as error:
         if error.status in (413, 422):
             errors = demand_pages.file_refused(error.detail, error.errors)
-            return await view(Outcome(errors=errors), 422)
+            return await view(request, visit, Outcome(errors=errors), 422)
         return routes.service_problem(request, visit, error)
     result = demand_pages.import_report(report)
-    return await view(Outcome(report=result, errors=result.refused), 200)
+    return await view(request, visit, Outcome(report=result, errors=result.refused), 200)
 
 
 Upload = Annotated[UploadFile | None, File()]
@@ -186,28 +204,14 @@ Upload = Annotated[UploadFile | None, File()]
 async def upload_demand(
     request: Request, file: Upload = None, csrf_token: TextField = ""
 ) -> Response:
-    visit = await routes.visit(request, ROLES)
-    if isinstance(visit, Response):
-        return visit
-
-    async def view(outcome: Outcome, status: int) -> Response:
-        return await _demand_view(request, visit, outcome, status)
-
-    return await _upload(request, visit, csrf_token, file, "/v1/demands/import", view, True)
+    return await _upload(request, csrf_token, file, "/v1/demands/import", _demand_view, True)
 
 
 @router.post("/spend/upload")
 async def upload_spend(
     request: Request, file: Upload = None, csrf_token: TextField = ""
 ) -> Response:
-    visit = await routes.visit(request, ROLES)
-    if isinstance(visit, Response):
-        return visit
-
-    async def view(outcome: Outcome, status: int) -> Response:
-        return await _spend_view(request, visit, outcome, status)
-
-    return await _upload(request, visit, csrf_token, file, "/v1/spend/import", view, False)
+    return await _upload(request, csrf_token, file, "/v1/spend/import", _spend_view, False)
 
 
 def _term(text: str) -> int | str:
@@ -241,33 +245,14 @@ async def add_form(request: Request) -> Response:
 
 
 @router.post("/demand/add")
-async def add_line(
-    request: Request,
-    key: TextField = "",
-    category: TextField = "",
-    quantity: TextField = "",
-    unit: TextField = "",
-    current_unit_price: TextField = "",
-    current_supplier: TextField = "",
-    contract_end: TextField = "",
-    term_months: TextField = "",
-    notes: Annotated[str, Form(max_length=MAX_NOTES)] = "",
-    csrf_token: TextField = "",
-) -> Response:
+async def add_line(request: Request) -> Response:
     """A school adds a demand line; the form's key makes a second send of it add nothing."""
     visit = await routes.visit(request, {"school"})
     if isinstance(visit, Response):
         return visit
-    typed = {
-        "category": category.strip(),
-        "quantity": quantity.strip(),
-        "unit": unit.strip(),
-        "current_unit_price": current_unit_price.strip(),
-        "current_supplier": current_supplier.strip(),
-        "contract_end": contract_end.strip(),
-        "term_months": term_months.strip(),
-        "notes": notes.strip(),
-    }
+    form = await request.form()
+    typed = _typed(form, LINE_FIELDS)
+    key = routes.text(form, "key").strip() or secrets.token_urlsafe(16)
     key = key.strip() or secrets.token_urlsafe(16)
 
     def again(errors: list[FieldError], status: int) -> Response:
@@ -277,7 +262,7 @@ async def add_line(
             status,
         )
 
-    forgery = _forgery(request, visit, csrf_token)
+    forgery = _forgery(request, visit, form)
     if forgery is not None:
         return again([FieldError("category", forgery)], 403)
     missing = demand_pages.missing_line_fields(typed, with_category=True)
@@ -332,7 +317,7 @@ async def _change(
     request: Request,
     visit: Visit,
     demand_id: str,
-    csrf_token: str,
+    form: FormData,
     typed: dict[str, str],
     act: Callable[[dict[str, Any]], Call | list[FieldError]],
     done: str,
@@ -351,7 +336,7 @@ async def _change(
             status,
         )
 
-    forgery = _forgery(request, visit, csrf_token)
+    forgery = _forgery(request, visit, form)
     if forgery is not None:
         return again(line, [FieldError("status", forgery)], 403)
     call = act(line)
@@ -376,83 +361,50 @@ async def _change(
 
 
 @router.post("/demand/{demand_id}")
-async def change_line(
-    demand_id: str,
-    request: Request,
-    quantity: TextField = "",
-    unit: TextField = "",
-    current_unit_price: TextField = "",
-    current_supplier: TextField = "",
-    contract_end: TextField = "",
-    term_months: TextField = "",
-    notes: Annotated[str, Form(max_length=MAX_NOTES)] = "",
-    csrf_token: TextField = "",
-) -> Response:
+async def change_line(demand_id: str, request: Request) -> Response:
     """Changes an open line: every field of the form is sent (unchanged ones change nothing)."""
     visit = await routes.visit(request, ROLES)
     if isinstance(visit, Response):
         return visit
-    typed = {
-        "quantity": quantity.strip(),
-        "unit": unit.strip(),
-        "current_unit_price": current_unit_price.strip(),
-        "current_supplier": current_supplier.strip(),
-        "contract_end": contract_end.strip(),
-        "term_months": term_months.strip(),
-        "notes": notes.strip(),
-    }
+    form = await request.form()
+    typed = _typed(form, (name for name in LINE_FIELDS if name != "category"))
 
     def act(line: dict[str, Any]) -> Call | list[FieldError]:
         missing = demand_pages.missing_line_fields(typed, with_category=False)
         return missing or ("PATCH", "", _line_body(line["category"], typed))
 
-    return await _change(request, visit, demand_id, csrf_token, typed, act, "changed")
+    return await _change(request, visit, demand_id, form, typed, act, "changed")
 
 
 @router.post("/demand/{demand_id}/withdraw")
-async def withdraw_line(
-    demand_id: str,
-    request: Request,
-    reason: Annotated[str, Form(max_length=2000)] = "",
-    csrf_token: TextField = "",
-) -> Response:
+async def withdraw_line(demand_id: str, request: Request) -> Response:
     """Withdraws an open line, with the reason given (if any)."""
     visit = await routes.visit(request, ROLES)
     if isinstance(visit, Response):
         return visit
-    reason = reason.strip()
+    form = await request.form()
+    reason = routes.text(form, "reason", MAX_REASON).strip()
 
     def act(_: dict[str, Any]) -> Call:
         return "POST", "/withdraw", ({"reason": reason} if reason else {})
 
-    return await _change(
-        request, visit, demand_id, csrf_token, {"reason": reason}, act, "withdrawn"
-    )
+    return await _change(request, visit, demand_id, form, {"reason": reason}, act, "withdrawn")
 
 
 @router.post("/spend/demand")
-async def spend_to_demand(
-    request: Request,
-    spend_category: TextField = "",
-    spend_contract_end: TextField = "",
-    spend_term_months: TextField = "",
-    csrf_token: TextField = "",
-) -> Response:
+async def spend_to_demand(request: Request) -> Response:
     """A manager turns the trust's uncontracted spend in a category into demand lines; the page
     says how many were made and why each other school was skipped."""
     visit = await routes.visit(request, {"manager"})
     if isinstance(visit, Response):
         return visit
-    typed = {
-        "spend_category": spend_category.strip(),
-        "spend_contract_end": spend_contract_end.strip(),
-        "spend_term_months": spend_term_months.strip(),
-    }
+    form = await request.form()
+    typed = _typed(form, ("spend_category", "spend_contract_end", "spend_term_months"))
 
     async def again(errors: list[FieldError], status: int) -> Response:
         return await _spend_view(request, visit, Outcome(errors=errors, typed=typed), status)
 
-    forgery = _forgery(request, visit, csrf_token)
+    forgery = _forgery(request, visit, form)
     if forgery is not None:
         return await again([FieldError("spend_category", forgery)], 403)
     missing = demand_pages.missing_to_demand_fields(typed)
