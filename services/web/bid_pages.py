@@ -10,22 +10,9 @@ from decimal import Decimal
 from html import escape
 from typing import Any
 
+from services.web import pages
 from services.web.domain.bids import MAX_TIERS, BidForm, tier_id
-from services.web.pages import (
-    Cell,
-    FieldError,
-    Html,
-    Person,
-    banner,
-    csrf_input,
-    error_summary,
-    layout,
-    radios,
-    summary_list,
-    text_input,
-    text_table,
-    who,
-)
+from services.web.pages import Cell, FieldError, Html, Person
 from shared.presentation import category_name, local_time, quantity
 
 YOUR_BIDS = "/bids"
@@ -58,7 +45,7 @@ def _tier_field(
     number: int, part: str, label: str, value: str, errors: Sequence[FieldError]
 ) -> str:
     """A tier's field: its id numbers the row, its name is the column's (sent once a row)."""
-    return text_input(
+    return pages.text_input(
         tier_id(number, part),
         label,
         errors,
@@ -106,7 +93,7 @@ def _lot_choice(
         )
         for lot in lots
     ]
-    return radios("lot", "Lot", options, form.lot, errors)
+    return pages.radios("lot", "Lot", options, form.lot, errors)
 
 
 def _bid_form(
@@ -127,8 +114,8 @@ def _bid_form(
         " novalidate>"
         # Enter in a field sends the bid: a form's first submit button is the one Enter presses.
         '<input type="submit" name="action" value="submit" hidden tabindex="-1">'
-        + csrf_input(csrf)
-        + text_input(
+        + pages.csrf_input(csrf)
+        + pages.text_input(
             "supplier_name",
             "Trading name (optional)",
             errors,
@@ -185,14 +172,16 @@ def notice_page(
     )
     title = f"{category_name(notice['category'])} tender"
     main = (
-        error_summary(errors) + f'<span class="caption">{escape(who(person))}</span>'
-        f'<h1 class="heading-l">{escape(title)}</h1>'
-        + summary_list(facts)
+        pages.error_summary(errors)
+        + pages.heading(person, title)
+        + pages.summary_list(facts)
         + '<h2 class="heading-m">Lots</h2>'
-        + text_table("Lots", ("Lot", "Name", "Schools", "Quantity"), {"Schools", "Quantity"}, lots)
+        + pages.text_table(
+            "Lots", ("Lot", "Name", "Schools", "Quantity"), {"Schools", "Quantity"}, lots
+        )
         + bidding
     )
-    return layout(
+    return pages.layout(
         title, main, person=person, csrf=csrf, current="/open-tenders", errors=bool(errors)
     )
 
@@ -243,7 +232,7 @@ def _assessment(bid: Mapping[str, Any], a: Mapping[str, Any]) -> str:
         f"<p>{escape(outcome)} Pooled annual quantity:"
         f" {escape(quantity(Decimal(str(a['pooled_quantity'])), unit))}. Award criteria:"
         f" {escape(_criteria(a['weights']))}.</p>"
-        + text_table(
+        + pages.text_table(
             f"Scores: {title}",
             ("Score", "Your bid", "Winning bid"),
             {"Your bid", "Winning bid"},
@@ -278,7 +267,7 @@ def bids_page(
         for b in bids
     ]
     table = (
-        text_table(
+        pages.text_table(
             "Your bids", ("Tender", "Lot", "Submitted", "Price tiers", "Status"), {"Lot"}, rows
         )
         if rows
@@ -290,9 +279,9 @@ def bids_page(
         if str(b["bid_id"]) in assessments
     )
     main = (
-        (banner(notice) if notice else "") + f'<span class="caption">{escape(who(person))}</span>'
-        '<h1 class="heading-l">Your bids</h1>'
-        "<p>Your bids on every tender, newest first. Once a lot is awarded, your bid's"
+        (pages.banner(notice) if notice else "")
+        + pages.heading(person, "Your bids")
+        + "<p>Your bids on every tender, newest first. Once a lot is awarded, your bid's"
         " assessment summary shows its scores beside the winner's, and why.</p>"
         + table
         + '<h2 class="heading-m">Assessment summaries</h2>'
@@ -301,4 +290,4 @@ def bids_page(
             or "<p>None yet: a summary appears here once a lot you bid for is awarded.</p>"
         )
     )
-    return layout("Your bids", main, person=person, csrf=csrf, current=YOUR_BIDS)
+    return pages.layout("Your bids", main, person=person, csrf=csrf, current=YOUR_BIDS)

@@ -13,23 +13,8 @@ from html import escape
 from typing import Any
 from urllib.parse import urlencode
 
-from services.web.pages import (
-    FieldError,
-    Person,
-    banner,
-    between,
-    csrf_input,
-    error_summary,
-    file_upload,
-    layout,
-    select,
-    summary_list,
-    table,
-    text_input,
-    textarea,
-    unit_of,
-    who,
-)
+from services.web import pages
+from services.web.pages import FieldError, Person
 from shared.domain.categories import categories
 from shared.presentation import category_name, long_date, money, quantity
 
@@ -170,7 +155,7 @@ def upload_form(
     )
     return (
         f'<form method="post" action="{action}" enctype="multipart/form-data" novalidate>'
-        f"{csrf_input(csrf)}{file_upload(FILE_FIELD, label, errors, hint)}"
+        f"{pages.csrf_input(csrf)}{pages.file_upload(FILE_FIELD, label, errors, hint)}"
         '<button type="submit" class="button">Upload file</button></form>'
     )
 
@@ -213,7 +198,7 @@ def _address(path: str, filters: Filters, cursor: str | None = None) -> str:
 def filter_form(path: str, filters: Filters, errors: Sequence[FieldError], manager: bool) -> str:
     """Narrow a list (GET: the filters are in the page's address, so it can be shared)."""
     school = (
-        text_input(
+        pages.text_input(
             "school_urn",
             "School URN",
             errors,
@@ -228,8 +213,8 @@ def filter_form(path: str, filters: Filters, errors: Sequence[FieldError], manag
     status = ""
     if path == "/demand":
         options = [("", "All statuses"), *STATUS_NAMES.items()]
-        status = select("status", "Status", options, errors, filters.status)
-    category = select(
+        status = pages.select("status", "Status", options, errors, filters.status)
+    category = pages.select(
         "category", "Category", category_options("All categories"), errors, filters.category
     )
     return (
@@ -243,10 +228,9 @@ def _top(person: Person, title: str, outcome: Outcome) -> str:
     """Above the page's heading: the success banner and the error summary."""
     notice = outcome.notice or (outcome.report.text() if outcome.report else "")
     return (
-        (banner(notice) if notice else "")
-        + error_summary(outcome.errors)
-        + f'<span class="caption">{escape(who(person))}</span>'
-        f'<h1 class="heading-l">{escape(title)}</h1>'
+        (pages.banner(notice) if notice else "")
+        + pages.error_summary(outcome.errors)
+        + pages.heading(person, title)
     )
 
 
@@ -306,7 +290,7 @@ def demand_page(
         ("Status", False),
     ]
     listing = (
-        table(f"{title}: demand lines", columns, rows)
+        pages.table(f"{title}: demand lines", columns, rows)
         if rows
         else "<p>No demand lines match.</p>"
         if filters.params()
@@ -322,7 +306,9 @@ def demand_page(
         + '<h2 class="heading-m">Upload demand from a CSV file</h2>'
         + upload_form("/demand/upload", csrf, outcome.errors, "Demand CSV file", DEMAND_COLUMNS_CSV)
     )
-    return layout(title, main, person=person, csrf=csrf, current="/demand", errors=_errors(outcome))
+    return pages.layout(
+        title, main, person=person, csrf=csrf, current="/demand", errors=_errors(outcome)
+    )
 
 
 # The demand line form's fields: the API's field name to the form field's id and label.
@@ -399,7 +385,7 @@ LINE_INPUTS = (
 def _line_fields(typed: Mapping[str, str], errors: Sequence[FieldError]) -> str:
     """The fields of a demand line a school sets, with what it typed."""
     inputs = "".join(
-        text_input(
+        pages.text_input(
             name,
             LINE_FIELDS[name][1],
             errors,
@@ -411,7 +397,7 @@ def _line_fields(typed: Mapping[str, str], errors: Sequence[FieldError]) -> str:
         )
         for name, hint, width, keypad in LINE_INPUTS
     )
-    return inputs + textarea("notes", LINE_FIELDS["notes"][1], errors, typed.get("notes", ""))
+    return inputs + pages.textarea("notes", LINE_FIELDS["notes"][1], errors, typed.get("notes", ""))
 
 
 def add_line_page(
@@ -419,7 +405,7 @@ def add_line_page(
 ) -> str:
     """A school adds a demand line. `key` is the form's idempotency key: sending it twice (a
     double click, a retry) adds one line."""
-    category = select(
+    category = pages.select(
         "category",
         "Category",
         category_options("Choose a category"),
@@ -427,16 +413,16 @@ def add_line_page(
         typed.get("category", ""),
     )
     main = (
-        error_summary(errors) + f'<span class="caption">{escape(who(person))}</span>'
-        '<h1 class="heading-l">Add a demand line</h1>'
-        f'<form method="post" action="/demand/add" novalidate>{csrf_input(csrf)}'
+        pages.error_summary(errors)
+        + pages.heading(person, "Add a demand line")
+        + f'<form method="post" action="/demand/add" novalidate>{pages.csrf_input(csrf)}'
         f'<input type="hidden" name="key" value="{escape(key)}">'
         + category
         + _line_fields(typed, errors)
         + '<button type="submit" class="button">Add line</button></form>'
         '<p><a href="/demand">Back to your demand</a></p>'
     )
-    return layout(
+    return pages.layout(
         "Add a demand line", main, person=person, csrf=csrf, current="/demand", errors=bool(errors)
     )
 
@@ -466,7 +452,7 @@ def line_page(
     demand_id = escape(str(line["demand_id"]))
     title = f"{category_name(line['category'])} demand"
     status = line["status"]
-    facts = summary_list(
+    facts = pages.summary_list(
         [
             ("School URN", line["school_urn"]),
             ("Category", category_name(line["category"])),
@@ -487,14 +473,14 @@ def line_page(
     if status == "open":
         forms = (
             '<h2 class="heading-m">Change this line</h2>'
-            f'<form method="post" action="/demand/{demand_id}" novalidate>{csrf_input(csrf)}'
+            f'<form method="post" action="/demand/{demand_id}" novalidate>{pages.csrf_input(csrf)}'
             + _line_fields(typed_of(line) | dict(typed or {}), errors)
             + '<button type="submit" class="button">Save changes</button></form>'
             '<h2 class="heading-m">Withdraw this line</h2>'
             "<p>A withdrawn line is no longer bought for. You cannot undo this.</p>"
             f'<form method="post" action="/demand/{demand_id}/withdraw" novalidate>'
-            + csrf_input(csrf)
-            + text_input(
+            + pages.csrf_input(csrf)
+            + pages.text_input(
                 "reason",
                 "Reason for withdrawing (optional)",
                 errors,
@@ -509,13 +495,15 @@ def line_page(
             f"{escape(CANNOT_CHANGE.get(status, ''))}</p>"
         )
     main = (
-        error_summary(errors) + f'<span class="caption">{escape(who(person))}</span>'
-        f'<h1 class="heading-l">{escape(title)}</h1>'
+        pages.error_summary(errors)
+        + pages.heading(person, title)
         + facts
         + forms
         + '<p><a href="/demand">Back to demand</a></p>'
     )
-    return layout(title, main, person=person, csrf=csrf, current="/demand", errors=bool(errors))
+    return pages.layout(
+        title, main, person=person, csrf=csrf, current="/demand", errors=bool(errors)
+    )
 
 
 # The spend-to-demand form's fields: the API's field name to the form field's id and label.
@@ -529,7 +517,7 @@ TO_DEMAND_FIELDS = {
 def _to_demand_form(csrf: str, outcome: Outcome) -> str:
     typed, errors = outcome.typed, outcome.errors
     skipped = (
-        table(
+        pages.table(
             "Schools skipped",
             [("School URN", False), ("Why it was skipped", False)],
             [(escape(urn), escape(reason)) for urn, reason in outcome.skipped],
@@ -543,15 +531,15 @@ def _to_demand_form(csrf: str, outcome: Outcome) -> str:
         " no demand line for it, gets one made from its spend. Running it again adds nothing"
         " for schools that have a line.</p>"
         + skipped
-        + f'<form method="post" action="/spend/demand" novalidate>{csrf_input(csrf)}'
-        + select(
+        + f'<form method="post" action="/spend/demand" novalidate>{pages.csrf_input(csrf)}'
+        + pages.select(
             "spend_category",
             "Category of spend",
             category_options("Choose a category"),
             errors,
             typed.get("spend_category", ""),
         )
-        + text_input(
+        + pages.text_input(
             "spend_contract_end",
             "Current contracts end",
             errors,
@@ -560,7 +548,7 @@ def _to_demand_form(csrf: str, outcome: Outcome) -> str:
             width="short",
             spellcheck=False,
         )
-        + text_input(
+        + pages.text_input(
             "spend_term_months",
             "Contract term wanted (months)",
             errors,
@@ -592,7 +580,7 @@ def spend_page(
             escape(line["school_urn"]),
             escape(line["supplier"]),
             escape(line["invoice_ref"]),
-            escape(between(line["period_start"], line["period_end"])),
+            escape(pages.between(line["period_start"], line["period_end"])),
             escape(quantity(_amount(line["quantity"]), line["unit"])),
             escape(money(_amount(line["amount"]))),
         )
@@ -608,7 +596,7 @@ def spend_page(
         ("Amount ex VAT", True),
     ]
     listing = (
-        table("Spend lines", columns, rows)
+        pages.table("Spend lines", columns, rows)
         if rows
         else "<p>No spend lines match.</p>"
         if filters.params()
@@ -625,7 +613,7 @@ def spend_page(
         + pagination("/spend", filters, page)
         + (_to_demand_form(csrf, outcome) if manager else "")
     )
-    return layout(
+    return pages.layout(
         "Spend", main, person=person, csrf=csrf, current="/spend", errors=_errors(outcome)
     )
 
@@ -638,4 +626,4 @@ def created_text(created: int, skipped: int) -> str:
 
 def unit_or_default(category: str, unit: str) -> str:
     """The unit typed, else the category's own."""
-    return unit.strip() or (unit_of(category) or "")
+    return unit.strip() or (pages.unit_of(category) or "")

@@ -7,19 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 
-from services.web.pages import (
-    FieldError,
-    Person,
-    banner,
-    csrf_input,
-    error_summary,
-    file_upload,
-    layout,
-    select,
-    summary_list,
-    table,
-    text_input,
-)
+from services.web import pages
+from services.web.pages import FieldError, Person
 from shared.presentation import local_time
 
 ROLES = {
@@ -55,7 +44,7 @@ class Notice:
 def _notice(notice: Notice | None) -> str:
     if notice is None:
         return ""
-    shown = banner(notice.text)
+    shown = pages.banner(notice.text)
     if notice.link:
         shown += (
             '<div class="inset"><h2 class="heading-m">Set-password link</h2>'
@@ -68,7 +57,7 @@ def _notice(notice: Notice | None) -> str:
 
 def _report(report: Mapping[str, int]) -> str:
     rows = [(label, str(report.get(key, 0))) for key, label in REPORT]
-    return '<h2 class="heading-m">Report of the upload</h2>' + summary_list(rows)
+    return '<h2 class="heading-m">Report of the upload</h2>' + pages.summary_list(rows)
 
 
 def registry_page(
@@ -81,15 +70,15 @@ def registry_page(
         field_errors = [FieldError(REGISTRY_FIELD, f"The file has {len(errors)} problems")]
     main = (
         _notice(notice)
-        + error_summary(errors)
+        + pages.error_summary(errors)
         + '<span class="caption">Operator</span><h1 class="heading-l">Registry</h1>'
         "<p>The trusts' schools, from a Get Information about Schools (GIAS) establishments"
         " extract. Schools that are new to a trust join it; schools no longer in a trust leave it"
         " and their open demand is withdrawn.</p>"
         + (_report(notice.report) if notice is not None and notice.report is not None else "")
         + '<form method="post" action="/registry" enctype="multipart/form-data" novalidate>'
-        + csrf_input(csrf)
-        + file_upload(
+        + pages.csrf_input(csrf)
+        + pages.file_upload(
             REGISTRY_FIELD,
             "Registry file (CSV)",
             field_errors,
@@ -98,7 +87,7 @@ def registry_page(
         )
         + '<button type="submit" class="button">Upload registry</button></form>'
     )
-    return layout(
+    return pages.layout(
         "Registry", main, person=person, csrf=csrf, current="/registry", errors=bool(errors)
     )
 
@@ -123,10 +112,10 @@ def _actions(user: UserRow, csrf: str) -> str:
         return ""
     who = f'<span class="visually-hidden"> for {escape(user.email)}</span>'
     return (
-        f'<form method="post" action="/users/link" class="inline-form">{csrf_input(csrf)}'
+        f'<form method="post" action="/users/link" class="inline-form">{pages.csrf_input(csrf)}'
         f'{_hidden_email(user.email)}<button type="submit" class="link-button">'
         f"Issue a set-password link{who}</button></form>"
-        f'<form method="post" action="/users/disable" class="inline-form">{csrf_input(csrf)}'
+        f'<form method="post" action="/users/disable" class="inline-form">{pages.csrf_input(csrf)}'
         f'{_hidden_email(user.email)}<button type="submit" class="link-button">'
         f"Disable{who}</button></form>"
     )
@@ -149,7 +138,7 @@ def users_page(
         for u in users
     ]
     listing = (
-        table("People's accounts", [(h, False) for h in heads], rows)
+        pages.table("People's accounts", [(h, False) for h in heads], rows)
         if users
         else "<p>There are no accounts yet.</p>"
     )
@@ -160,7 +149,7 @@ def users_page(
         '<p><a href="/users/add" class="button" role="button" draggable="false">Add a person</a>'
         f"</p>{listing}"
     )
-    return layout("Users", main, person=person, csrf=csrf, current="/users")
+    return pages.layout("Users", main, person=person, csrf=csrf, current="/users")
 
 
 def add_user_page(
@@ -172,26 +161,26 @@ def add_user_page(
     """The form to add a person; `typed` is what was sent, kept when it is refused."""
     typed = typed or {}
     main = (
-        error_summary(errors)
+        pages.error_summary(errors)
         + '<span class="caption">Operator</span><h1 class="heading-l">Add a person</h1>'
         "<p>They get a set-password link, shown once on the next page, to choose their own"
         " password (or they sign in with their organisation's account, if it is set up).</p>"
-        f'<form method="post" action="/users/add" novalidate>{csrf_input(csrf)}'
-        + text_input(
+        f'<form method="post" action="/users/add" novalidate>{pages.csrf_input(csrf)}'
+        + pages.text_input(
             "email", "Email address", errors, typed.get("email", ""), kind="email", spellcheck=False
         )
-        + text_input("name", "Full name", errors, typed.get("name", ""))
-        + select(
+        + pages.text_input("name", "Full name", errors, typed.get("name", ""))
+        + pages.select(
             "role", "Role", [("", "Choose a role"), *ROLES.items()], errors, typed.get("role", "")
         )
-        + text_input(
+        + pages.text_input(
             "trust",
             "Trust code",
             errors,
             typed.get("trust", ""),
             hint="For a trust business manager: the trust's code in the registry.",
         )
-        + text_input(
+        + pages.text_input(
             "urn",
             "School URN",
             errors,
@@ -199,7 +188,7 @@ def add_user_page(
             hint="For a school: its 6-digit unique reference number.",
             inputmode="numeric",
         )
-        + text_input(
+        + pages.text_input(
             "supplier",
             "Supplier id",
             errors,
@@ -209,6 +198,6 @@ def add_user_page(
         + '<button type="submit" class="button">Add person</button></form>'
         '<p><a href="/users">Back to users</a></p>'
     )
-    return layout(
+    return pages.layout(
         "Add a person", main, person=person, csrf=csrf, current="/users", errors=bool(errors)
     )

@@ -62,6 +62,14 @@ def who(person: Person) -> str:
     return ROLE_NAMES.get(person.role, person.role).format(person.scope)
 
 
+def heading(person: Person, title: str) -> str:
+    """A page's heading, with who the person is above it."""
+    return (
+        f'<span class="caption">{escape(who(person))}</span>'
+        f'<h1 class="heading-l">{escape(title)}</h1>'
+    )
+
+
 def layout(
     title: str,
     main: str,
@@ -394,11 +402,7 @@ def home_page(person: Person, csrf: str) -> str:
         f"<p>{escape(link.about)}</p></li>"
         for link in person.navigation
     )
-    main = (
-        f'<span class="caption">{escape(who(person))}</span>'
-        f'<h1 class="heading-l">{escape(person.name)}</h1>'
-        f'<ul class="cards">{cards}</ul>'
-    )
+    main = heading(person, person.name) + f'<ul class="cards">{cards}</ul>'
     return layout("Home", main, person=person, csrf=csrf, current="/")
 
 
@@ -494,10 +498,7 @@ class Listing:
             if rows
             else f"<p>{escape(self.empty)}</p>"
         )
-        main = (
-            f'<span class="caption">{escape(who(person))}</span>'
-            f'<h1 class="heading-l">{escape(self.title)}</h1><p>{escape(self.intro)}</p>{table}'
-        )
+        main = heading(person, self.title) + f"<p>{escape(self.intro)}</p>{table}"
         return layout(self.title, main, person=person, csrf=csrf, current=self.href)
 
 

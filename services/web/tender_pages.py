@@ -14,22 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from services.web import pages
-from services.web.pages import (
-    FieldError,
-    Person,
-    banner,
-    between,
-    csrf_input,
-    error_summary,
-    fieldset,
-    layout,
-    radios,
-    summary_list,
-    text_input,
-    textarea,
-    unit_of,
-    who,
-)
+from services.web.pages import FieldError, Person
 from shared.presentation import category_name, local_time, long_date, money, quantity
 
 PROCEDURES = {
@@ -116,12 +101,12 @@ def pools_page(person: Person, csrf: str, pools: Sequence[Mapping[str, Any]]) ->
         (
             f'<a href="{escape(pool_href(p["pool_id"]))}">{escape(category_name(p["category"]))}'
             f'<span class="visually-hidden">, contracts ending'
-            f" {escape(between(p['earliest_end'], p['latest_end']))}</span></a>",
-            escape(between(p["earliest_end"], p["latest_end"])),
+            f" {escape(pages.between(p['earliest_end'], p['latest_end']))}</span></a>",
+            escape(pages.between(p["earliest_end"], p["latest_end"])),
             escape(p["route"]["route"].replace("_", " ")),
             escape(warning(p) or "None"),
             f"{len(p['schools'])}",
-            escape(quantity(_amount(p["total_quantity"]), unit_of(p["category"]))),
+            escape(quantity(_amount(p["total_quantity"]), pages.unit_of(p["category"]))),
             escape(money(_amount(p["route"]["value_inc_vat"]))),
             escape(f"{money(_amount(p['route']['threshold']))} ({p['route']['threshold_name']})"),
         )
@@ -147,13 +132,13 @@ def pools_page(person: Person, csrf: str, pools: Sequence[Mapping[str, Any]]) ->
         else "<p>No open demand is pooled yet: pools appear as schools submit demand.</p>"
     )
     main = (
-        f'<span class="caption">{escape(who(person))}</span><h1 class="heading-l">Pools</h1>'
-        "<p>Your schools' open demand, pooled by category and contract end date, with the value"
+        pages.heading(person, "Pools")
+        + "<p>Your schools' open demand, pooled by category and contract end date, with the value"
         " of a joint contract over its term and the legal route it takes. Open a pool to start a"
         " tender for it.</p>"
         f"{listing}"
     )
-    return layout("Pools", main, person=person, csrf=csrf, current="/pools")
+    return pages.layout("Pools", main, person=person, csrf=csrf, current="/pools")
 
 
 def warning(pool: Mapping[str, Any]) -> str:
@@ -190,13 +175,15 @@ def _shorter_period(form: Opening, errors: Sequence[FieldError]) -> str:
     """What allows a 10-day minimum on the regulated route: a planned procurement notice, or
     urgency (Procurement Act 2023, s.54)."""
     checked = " checked" if form.planned == "yes" else ""
-    return fieldset(
+    return pages.fieldset(
         "Shorter minimum period",
         '<div class="checkbox"><input class="checkbox-input" id="planned_procurement_notice"'
         f' name="planned_procurement_notice" type="checkbox" value="yes"{checked}>'
         '<label class="checkbox-label" for="planned_procurement_notice">A qualifying planned'
         " procurement notice was published</label></div>"
-        + text_input("urgency_reason", "Why the matter is urgent (optional)", errors, form.urgency),
+        + pages.text_input(
+            "urgency_reason", "Why the matter is urgent (optional)", errors, form.urgency
+        ),
         hint="Above the threshold, an open or competitive flexible procedure may close 10 days"
         " after opening, not 25, if either applies.",
         hint_id="shorter-hint",
@@ -216,7 +203,7 @@ def _date_input(form: Opening, errors: Sequence[FieldError]) -> str:
             f'{keypad} value="{escape(value)}"></div>'
         )
 
-    return fieldset(
+    return pages.fieldset(
         "Bids close",
         '<div class="date-input">'
         + part("closes-day", "Day", form.day, "width-2")
@@ -244,7 +231,7 @@ def pool_page(
     """A pool: its schools' lines, its route explained, and the form that opens a tender."""
     route = pool["route"]
     name = category_name(pool["category"])
-    unit = unit_of(pool["category"])
+    unit = pages.unit_of(pool["category"])
     lines = table(
         "Demand lines in this pool",
         ("School (URN)", "Contract ends", "Quantity", "Current unit price"),
@@ -271,11 +258,11 @@ def pool_page(
         if conflicts
         else ""
     )
-    facts = summary_list(
+    facts = pages.summary_list(
         [
             ("Schools", f"{len(pool['schools'])}"),
             ("Quantity", quantity(_amount(pool["total_quantity"]), unit)),
-            ("Contracts end", between(pool["earliest_end"], pool["latest_end"])),
+            ("Contracts end", pages.between(pool["earliest_end"], pool["latest_end"])),
             ("Contract term", f"{pool['term_months']} months"),
             ("Value inc. VAT", money(_amount(route["value_inc_vat"]))),
             (
@@ -288,19 +275,19 @@ def pool_page(
     )
     term = form.term_months or str(pool["term_months"])
     # Each weight's field shows its own error.
-    weights_form = fieldset(
+    weights_form = pages.fieldset(
         "How bids are weighed",
-        text_input("weight-price", "Price (%)", errors, form.price)
-        + text_input("weight-quality", "Quality (%)", errors, form.quality),
+        pages.text_input("weight-price", "Price (%)", errors, form.price)
+        + pages.text_input("weight-quality", "Quality (%)", errors, form.quality),
         hint="The most economically advantageous tender: percentages that add up to 100.",
         hint_id="weights-hint",
     )
     opening = (
         '<h2 class="heading-m">Open a tender for this pool</h2>'
         f'<form method="post" action="{escape(pool_href(pool["pool_id"]))}" novalidate>'
-        f"{csrf_input(csrf)}"
-        + radios("procedure", "Procedure", list(PROCEDURES.items()), form.procedure, errors)
-        + text_input(
+        f"{pages.csrf_input(csrf)}"
+        + pages.radios("procedure", "Procedure", list(PROCEDURES.items()), form.procedure, errors)
+        + pages.text_input(
             "framework",
             "Framework",
             errors,
@@ -310,19 +297,23 @@ def pool_page(
         )
         + _date_input(form, errors)
         + _shorter_period(form, errors)
-        + text_input("term_months", "Contract term (months)", errors, term, inputmode="numeric")
-        + radios("lots_by", "Lots", list(LOTS.items()), form.lots_by, errors)
+        + pages.text_input(
+            "term_months", "Contract term (months)", errors, term, inputmode="numeric"
+        )
+        + pages.radios("lots_by", "Lots", list(LOTS.items()), form.lots_by, errors)
         + weights_form
         + '<button type="submit" class="button">Open tender</button></form>'
     )
     title = f"{name} pool"
     main = (
-        error_summary(errors) + f'<span class="caption">{escape(who(person))}</span>'
-        f'<h1 class="heading-l">{escape(title)}</h1>'
-        f"{warned}{facts}{lines}{opening}"
+        pages.error_summary(errors)
+        + pages.heading(person, title)
+        + f"{warned}{facts}{lines}{opening}"
         '<p><a href="/pools">Back to pools</a></p>'
     )
-    return layout(title, main, person=person, csrf=csrf, current="/pools", errors=bool(errors))
+    return pages.layout(
+        title, main, person=person, csrf=csrf, current="/pools", errors=bool(errors)
+    )
 
 
 # Tenders
@@ -350,10 +341,11 @@ def tenders_page(person: Person, csrf: str, tenders: Sequence[Mapping[str, Any]]
         else '<p>No tenders yet. Open one from a <a href="/pools">pool</a>.</p>'
     )
     main = (
-        f'<span class="caption">{escape(who(person))}</span><h1 class="heading-l">Tenders</h1>'
-        "<p>Your trust's joint tenders, newest first.</p>" + listing
+        pages.heading(person, "Tenders")
+        + "<p>Your trust's joint tenders, newest first.</p>"
+        + listing
     )
-    return layout("Tenders", main, person=person, csrf=csrf, current="/tenders")
+    return pages.layout("Tenders", main, person=person, csrf=csrf, current="/tenders")
 
 
 @dataclass(frozen=True)
@@ -440,7 +432,7 @@ def _scoring_form(view: TenderView, csrf: str) -> str:
         if lot["status"] != "open" or not lot["bids"]:
             continue
         fields = "".join(
-            text_input(
+            pages.text_input(
                 f"score-{b['bid_id']}",
                 f"Quality score for {supplier(b)}",
                 view.errors,
@@ -451,7 +443,7 @@ def _scoring_form(view: TenderView, csrf: str) -> str:
                 hint="From 0 to 100, after moderation.",
                 inputmode="decimal",
             )
-            + textarea(
+            + pages.textarea(
                 f"comment-{b['bid_id']}",
                 f"Why {supplier(b)} scored this (optional)",
                 view.errors,
@@ -470,7 +462,7 @@ def _scoring_form(view: TenderView, csrf: str) -> str:
     return (
         '<h2 class="heading-m">Quality scores</h2>'
         f'<form method="post" action="{escape(tender_href(tender["tender_id"]))}/scores"'
-        f" novalidate>{csrf_input(csrf)}{''.join(groups)}"
+        f" novalidate>{pages.csrf_input(csrf)}{''.join(groups)}"
         '<button type="submit" class="button">Save scores</button></form>'
     )
 
@@ -524,7 +516,7 @@ def tender_page(person: Person, csrf: str, view: TenderView) -> str:
     t = view.tender
     name = category_name(t["category"])
     status = STATUSES.get(t["status"], t["status"])
-    notice = summary_list(
+    notice = pages.summary_list(
         [
             ("Status", status),
             ("Bids close", _when(t["closes_at"])),
@@ -582,7 +574,7 @@ def tender_page(person: Person, csrf: str, view: TenderView) -> str:
                     "<p>Each lot goes to its first-ranked bid; a lot without bids closes and its"
                     " demand goes back to the pool.</p>"
                     f'<form method="post" action="{escape(tender_href(t["tender_id"]))}/award">'
-                    f"{csrf_input(csrf)}"
+                    f"{pages.csrf_input(csrf)}"
                     '<button type="submit" class="button">Award contract</button></form>'
                 )
     if t["status"] == "open":
@@ -590,19 +582,19 @@ def tender_page(person: Person, csrf: str, view: TenderView) -> str:
             '<h2 class="heading-m">Cancel tender</h2>'
             "<p>Its demand goes back to the pool and suppliers can no longer bid.</p>"
             f'<form method="post" action="{escape(tender_href(t["tender_id"]))}/cancel"'
-            f" novalidate>{csrf_input(csrf)}"
-            + text_input("reason", "Reason for cancelling", view.errors, view.reason)
+            f" novalidate>{pages.csrf_input(csrf)}"
+            + pages.text_input("reason", "Reason for cancelling", view.errors, view.reason)
             + '<button type="submit" class="button button-warning">Cancel tender</button></form>'
         )
     parts.append(_history(view.history, t["lots_by"] is not None))
     title = f"{name} tender"
     main = (
-        (banner(BANNERS[view.done]) if view.done in BANNERS else "")
-        + error_summary(view.errors)
-        + f'<span class="caption">{escape(who(person))}</span>'
-        f'<h1 class="heading-l">{escape(title)}</h1>{notice}{"".join(parts)}'
+        (pages.banner(BANNERS[view.done]) if view.done in BANNERS else "")
+        + pages.error_summary(view.errors)
+        + pages.heading(person, title)
+        + f"{notice}{''.join(parts)}"
         '<p><a href="/tenders">Back to tenders</a></p>'
     )
-    return layout(
+    return pages.layout(
         title, main, person=person, csrf=csrf, current="/tenders", errors=bool(view.errors)
     )

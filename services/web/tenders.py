@@ -7,7 +7,7 @@ answers with Post/Redirect/Get and a success banner; a refusal comes back as the
 error summary, the message at its field and what was typed.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -26,6 +26,8 @@ router = APIRouter(include_in_schema=False)
 MANAGERS = {"manager"}
 MAX_REASON = 500
 MAX_COMMENT = 2000
+# What the tender's page says after each action (tender_pages.BANNERS).
+DONE = {"evaluation": "scored", "award": "awarded", "cancel": "cancelled"}
 
 # The API's field names (docs/http-api.md) as the form's inputs, and how a message names them.
 OPENING_FIELDS = {
@@ -71,16 +73,19 @@ async def _pools(request: Request, visit: Visit) -> list[dict[str, Any]]:
     return found
 
 
+async def _trust_page(
+    request: Request, what: str, render: Callable[[Person, str, Any], str]
+) -> Response:
+    """A page of what tendering lists of the manager's trust: its pools, its tenders."""
+    return await routes.service_page(
+        request, MANAGERS, "tendering", lambda account: routes.trust_path(account, what), render
+    )
+
+
 @router.get("/pools")
 async def pools(request: Request) -> Response:
     """The manager's trust's pools, from tendering."""
-    return await routes.service_page(
-        request,
-        MANAGERS,
-        "tendering",
-        lambda account: routes.trust_path(account, "pools"),
-        tender_pages.pools_page,
-    )
+    return await _trust_page(request, "pools", tender_pages.pools_page)
 
 
 def _no_pool(request: Request, visit: Visit) -> Response:
@@ -217,13 +222,7 @@ async def open_tender(pool_id: str, request: Request) -> Response:
 @router.get("/tenders")
 async def tenders(request: Request) -> Response:
     """The manager's trust's tenders, from tendering."""
-    return await routes.service_page(
-        request,
-        MANAGERS,
-        "tendering",
-        lambda account: routes.trust_path(account, "tenders"),
-        tender_pages.tenders_page,
-    )
+    return await _trust_page(request, "tenders", tender_pages.tenders_page)
 
 
 def _tender_id(text: str) -> str | None:
@@ -291,8 +290,26 @@ async def tender(tender_id: str, request: Request) -> Response:
     return _show(request, visit, view)
 
 
-def _done(tender_id: str, what: str) -> Response:
-    return RedirectResponse(f"{tender_pages.tender_href(tender_id)}?done={what}", status_code=303)
+async def _act(
+    request: Request,
+    visit: Visit,
+    tender_id: str,
+    action: str,
+    refusable: Collection[int],
+    body: Mapping[str, Any] | None = None,
+) -> Response | ServiceError:
+    """Sends the manager's `action` on the tender to tendering: then on to the tender's page,
+    which says it is done (Post/Redirect/Get); or tendering's refusal (its status one of
+    `refusable`), for the form to show; or the page that says tendering failed."""
+    path = f"/v1/tenders/{tender_id}/{action}"
+    try:
+        await routes.services(request).send(visit.account, "POST", "tendering", path, json=body)
+    except ServiceError as error:
+        if error.status in refusable:
+            return error
+        return routes.service_problem(request, visit, error)
+    done = DONE[action]
+    return RedirectResponse(f"{tender_pages.tender_href(tender_id)}?done={done}", status_code=303)
 
 
 def _score_fields(tender: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -340,14 +357,10 @@ async def save_scores(tender_id: str, request: Request) -> Response:
     if not bids:
         errors = [FieldError("main-content", "There are no bids to score")]
     if not errors:
-        try:
-            path = f"/v1/tenders/{checked}/evaluation"
-            await routes.services(request).send(visit.account, "POST", "tendering", path, json=body)
-            return _done(checked, "scored")
-        except ServiceError as error:
-            if error.status not in (409, 422):
-                return routes.service_problem(request, visit, error)
-            errors = refusals(error, _score_names(bids), f"score-{bids[0]['bid_id']}")
+        sent = await _act(request, visit, checked, "evaluation", (409, 422), body)
+        if isinstance(sent, Response):
+            return sent
+        errors = refusals(sent, _score_names(bids), f"score-{bids[0]['bid_id']}")
     shown = TenderView(view.tender, view.history, errors=errors, scores=typed, comments=comments)
     return _show(request, visit, shown, 422)
 
@@ -369,14 +382,9 @@ async def award(tender_id: str, request: Request) -> Response:
     if isinstance(found, Response):
         return found
     visit, checked, _ = found
-    path = f"/v1/tenders/{checked}/award"
-    try:
-        await routes.services(request).send(visit.account, "POST", "tendering", path)
-        return _done(checked, "awarded")
-    except ServiceError as error:
-        if error.status != 409:
-            return routes.service_problem(request, visit, error)
-        refused = error
+    refused = await _act(request, visit, checked, "award", (409,))
+    if isinstance(refused, Response):
+        return refused
     view = await _tender_view(request, visit, checked)
     if isinstance(view, Response):
         return view
@@ -399,16 +407,11 @@ async def cancel(tender_id: str, request: Request) -> Response:
         errors = [FieldError("reason", "Enter a reason for cancelling")]
     elif len(reason) > MAX_REASON:
         errors = [FieldError("reason", f"Reason must be {MAX_REASON} characters or fewer")]
-    try:
-        if not errors:
-            path = f"/v1/tenders/{checked}/cancel"
-            body = {"reason": reason}
-            await routes.services(request).send(visit.account, "POST", "tendering", path, json=body)
-            return _done(checked, "cancelled")
-    except ServiceError as error:
-        if error.status not in (409, 422):
-            return routes.service_problem(request, visit, error)
-        errors = refusals(error, {"reason": ("reason", "Reason")}, "reason")
+    if not errors:
+        sent = await _act(request, visit, checked, "cancel", (409, 422), {"reason": reason})
+        if isinstance(sent, Response):
+            return sent
+        errors = refusals(sent, {"reason": ("reason", "Reason")}, "reason")
     view = await _tender_view(request, visit, checked, errors=errors, reason=reason)
     if isinstance(view, Response):
         return view
