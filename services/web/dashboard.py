@@ -104,10 +104,6 @@ async def _download(request: Request, path: str, roles: set[str]) -> Response:
     )
 
 
-def _path(*parts: str) -> str:
-    return "/" + "/".join(quote(part, safe="") for part in parts)
-
-
 @router.get(STYLESHEET)
 async def stylesheet(request: Request) -> Response:
     """The dashboard's style, as the savings service serves it."""
@@ -123,41 +119,30 @@ async def stylesheet(request: Request) -> Response:
     )
 
 
-@router.get("/trusts/{trust_id}")
-async def trust(trust_id: str, request: Request) -> Response:
-    return await _page(request, _path("trusts", trust_id), TRUST_PAGES)
+def _serve(template: str, roles: set[str], download: bool) -> None:
+    """Serves the dashboard's page (or CSV download) at `template` here: the savings service's
+    path is this request's own, each part quoted again."""
+
+    async def endpoint(request: Request) -> Response:
+        parts = {name: quote(value, safe="") for name, value in request.path_params.items()}
+        path = template.format(**parts)
+        return await (_download if download else _page)(request, path, roles)
+
+    router.add_api_route(template, endpoint, methods=["GET"])
 
 
-@router.get("/trusts/{trust_id}/contracts/{tender_id}")
-async def contract(trust_id: str, tender_id: str, request: Request) -> Response:
-    return await _page(request, _path("trusts", trust_id, "contracts", tender_id), TRUST_PAGES)
-
-
-@router.get("/trusts/{trust_id}/realised")
-async def realised(trust_id: str, request: Request) -> Response:
-    return await _page(request, _path("trusts", trust_id, "realised"), TRUST_PAGES)
-
-
-@router.get("/trusts/{trust_id}/ledger.csv")
-async def trust_ledger(trust_id: str, request: Request) -> Response:
-    return await _download(request, _path("trusts", trust_id, "ledger.csv"), TRUST_PAGES)
-
-
-@router.get("/trusts/{trust_id}/realised.csv")
-async def trust_realised(trust_id: str, request: Request) -> Response:
-    return await _download(request, _path("trusts", trust_id, "realised.csv"), TRUST_PAGES)
-
-
-@router.get("/schools/{urn}")
-async def school(urn: str, request: Request) -> Response:
-    return await _page(request, _path("schools", urn), SCHOOL_PAGES)
-
-
-@router.get("/schools/{urn}/ledger.csv")
-async def school_ledger(urn: str, request: Request) -> Response:
-    return await _download(request, _path("schools", urn, "ledger.csv"), SCHOOL_PAGES)
-
-
-@router.get("/schools/{urn}/realised.csv")
-async def school_realised(urn: str, request: Request) -> Response:
-    return await _download(request, _path("schools", urn, "realised.csv"), SCHOOL_PAGES)
+# The dashboard's pages and downloads, and who may ask for them here.
+for template, roles in {
+    "/trusts/{trust_id}": TRUST_PAGES,
+    "/trusts/{trust_id}/contracts/{tender_id}": TRUST_PAGES,
+    "/trusts/{trust_id}/realised": TRUST_PAGES,
+    "/schools/{urn}": SCHOOL_PAGES,
+}.items():
+    _serve(template, roles, download=False)
+for template, roles in {
+    "/trusts/{trust_id}/ledger.csv": TRUST_PAGES,
+    "/trusts/{trust_id}/realised.csv": TRUST_PAGES,
+    "/schools/{urn}/ledger.csv": SCHOOL_PAGES,
+    "/schools/{urn}/realised.csv": SCHOOL_PAGES,
+}.items():
+    _serve(template, roles, download=True)

@@ -78,10 +78,15 @@ def _shown(request: Request, response: Response, notice: Notice | None) -> Respo
     return response
 
 
-def _forged(request: Request, visit: Visit, csrf_token: str) -> Response | None:
+async def _operator_form(request: Request, csrf_token: str) -> Visit | Response:
+    """The signed-in operator, if the form came from our own page; else the page that
+    refuses, and says nothing was changed."""
+    visit = await routes.visit(request, OPERATOR)
+    if isinstance(visit, Response):
+        return visit
     forgery = routes.forgery(request, visit, csrf_token)
     if forgery is None:
-        return None
+        return visit
     return visit.message(request, "Nothing was changed", forgery, 403, routes.HOME_LINK)
 
 
@@ -110,12 +115,9 @@ async def upload_registry(
     registry: Annotated[UploadFile | None, File()] = None,
     csrf_token: TextField = "",
 ) -> Response:
-    visit = await routes.visit(request, OPERATOR)
+    visit = await _operator_form(request, csrf_token)
     if isinstance(visit, Response):
         return visit
-    forged = _forged(request, visit, csrf_token)
-    if forged is not None:
-        return forged
 
     def again(errors: list[FieldError]) -> Response:
         return visit.page(request, lambda person, csrf: registry_page(person, csrf, errors), 422)
@@ -256,12 +258,9 @@ async def add_user(
 
 
 async def _account_action(request: Request, email: str, csrf_token: str, link: bool) -> Response:
-    visit = await routes.visit(request, OPERATOR)
+    visit = await _operator_form(request, csrf_token)
     if isinstance(visit, Response):
         return visit
-    forged = _forged(request, visit, csrf_token)
-    if forged is not None:
-        return forged
     try:
         if link:
             user = await api.new_link(request, email)

@@ -29,6 +29,12 @@ REPORT = (
     ("demand_withdrawn", "Demand lines withdrawn (school left)"),
 )
 REGISTRY_FIELD = "registry"
+# The scope fields of the add-a-person form: each one's label, hint and phone keypad.
+SCOPE_INPUTS = (
+    ("trust", "Trust code", "For a trust business manager: the trust's code in the registry.", ""),
+    ("urn", "School URN", "For a school: its 6-digit unique reference number.", "numeric"),
+    ("supplier", "Supplier id", "For a supplier: its id, like gamma-gas.", ""),
+)
 
 
 @dataclass(frozen=True)
@@ -173,27 +179,9 @@ def add_user_page(
         + pages.select(
             "role", "Role", [("", "Choose a role"), *ROLES.items()], errors, typed.get("role", "")
         )
-        + pages.text_input(
-            "trust",
-            "Trust code",
-            errors,
-            typed.get("trust", ""),
-            hint="For a trust business manager: the trust's code in the registry.",
-        )
-        + pages.text_input(
-            "urn",
-            "School URN",
-            errors,
-            typed.get("urn", ""),
-            hint="For a school: its 6-digit unique reference number.",
-            inputmode="numeric",
-        )
-        + pages.text_input(
-            "supplier",
-            "Supplier id",
-            errors,
-            typed.get("supplier", ""),
-            hint="For a supplier: its id, like gamma-gas.",
+        + "".join(
+            pages.text_input(name, label, errors, typed.get(name, ""), hint, inputmode=keypad)
+            for name, label, hint, keypad in SCOPE_INPUTS
         )
         + '<button type="submit" class="button">Add person</button></form>'
         '<p><a href="/users">Back to users</a></p>'
