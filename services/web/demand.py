@@ -253,7 +253,6 @@ async def add_line(request: Request) -> Response:
     form = await request.form()
     typed = _typed(form, LINE_FIELDS)
     key = routes.text(form, "key").strip() or secrets.token_urlsafe(16)
-    key = key.strip() or secrets.token_urlsafe(16)
 
     def again(errors: list[FieldError], status: int) -> Response:
         return visit.page(
@@ -304,13 +303,11 @@ async def _line(request: Request, visit: Visit, demand_id: str) -> dict[str, Any
 @router.get("/demand/{demand_id}")
 async def line_page(demand_id: str, request: Request) -> Response:
     """One demand line, with the forms that change or withdraw it while it is open."""
-    visit = await routes.visit(request, ROLES)
-    if isinstance(visit, Response):
-        return visit
-    line = await _line(request, visit, demand_id)
-    if isinstance(line, Response):
-        return line
-    return visit.page(request, lambda person, csrf: demand_pages.line_page(person, csrf, line))
+
+    async def find(visit: Visit) -> dict[str, Any] | Response:
+        return await _line(request, visit, demand_id)
+
+    return await routes.found_page(request, ROLES, find, demand_pages.line_page)
 
 
 async def _change(

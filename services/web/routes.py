@@ -4,7 +4,7 @@ browser's CSRF token, the check that a posted form came from our own page, the f
 read one way, and a service's API asked as the person, its refusal shown as a page.
 """
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -166,6 +166,23 @@ def service_problem(request: Request, visit: Visit, error: ServiceError) -> HTML
     )
 
 
+async def found_page(
+    request: Request,
+    roles: Collection[str],
+    find: Callable[[Visit], Awaitable[Any]],
+    render: Callable[[Person, str, Any], str],
+) -> Response:
+    """A page of what `find` finds for the signed-in person; or the page `find` answers
+    instead (a refusal, a thing not found)."""
+    visiting = await visit(request, roles)
+    if isinstance(visiting, Response):
+        return visiting
+    found = await find(visiting)
+    if isinstance(found, Response):
+        return found
+    return visiting.page(request, lambda person, csrf: render(person, csrf, found))
+
+
 async def service_page(
     request: Request,
     roles: Collection[str],
@@ -176,16 +193,16 @@ async def service_page(
 ) -> Response:
     """A page of what a service's API answers at `path` (of the person's account), asked as
     the signed-in person; its refusal shown as a page."""
-    visiting = await visit(request, roles)
-    if isinstance(visiting, Response):
-        return visiting
-    try:
-        found = await services(request).get(
-            visiting.account, service, path(visiting.account), params
-        )
-    except ServiceError as error:
-        return service_problem(request, visiting, error)
-    return visiting.page(request, lambda person, csrf: render(person, csrf, found))
+
+    async def ask(visiting: Visit) -> Any:
+        try:
+            return await services(request).get(
+                visiting.account, service, path(visiting.account), params
+            )
+        except ServiceError as error:
+            return service_problem(request, visiting, error)
+
+    return await found_page(request, roles, ask, render)
 
 
 def trust_path(account: Account, what: str) -> str:

@@ -7,11 +7,11 @@ answers with Post/Redirect/Get and a success banner; a refusal comes back as the
 error summary, the message at its field and what was typed.
 """
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.datastructures import FormData
 
@@ -65,14 +65,6 @@ def refusals(
 # Pools
 
 
-async def _pools(request: Request, visit: Visit) -> list[dict[str, Any]]:
-    path = routes.trust_path(visit.account, "pools")
-    found: list[dict[str, Any]] = await routes.services(request).get(
-        visit.account, "tendering", path
-    )
-    return found
-
-
 async def _trust_page(
     request: Request, what: str, render: Callable[[Person, str, Any], str]
 ) -> Response:
@@ -88,7 +80,17 @@ async def pools(request: Request) -> Response:
     return await _trust_page(request, "pools", tender_pages.pools_page)
 
 
-def _no_pool(request: Request, visit: Visit) -> Response:
+async def _pool(request: Request, visit: Visit, pool_id: str) -> dict[str, Any] | Response:
+    """The trust's open pool, as tendering lists it; else the page that says it is gone, or
+    that tendering refused."""
+    path = routes.trust_path(visit.account, "pools")
+    try:
+        pools = await routes.services(request).get(visit.account, "tendering", path)
+    except ServiceError as error:
+        return routes.service_problem(request, visit, error)
+    found: dict[str, Any] | None = next((p for p in pools if p["pool_id"] == pool_id), None)
+    if found is not None:
+        return found
     return visit.message(
         request,
         "Pool not found",
@@ -100,18 +102,15 @@ def _no_pool(request: Request, visit: Visit) -> Response:
 
 @router.get("/pools/{pool_id}")
 async def pool(pool_id: str, request: Request) -> Response:
-    visit = await routes.visit(request, MANAGERS)
-    if isinstance(visit, Response):
-        return visit
-    try:
-        found = next((p for p in await _pools(request, visit) if p["pool_id"] == pool_id), None)
-    except ServiceError as error:
-        return routes.service_problem(request, visit, error)
-    if found is None:
-        return _no_pool(request, visit)
-    return visit.page(
-        request, lambda person, csrf: tender_pages.pool_page(person, csrf, found, Opening())
-    )
+    """A pool's page, with the form that opens a tender for it."""
+
+    async def find(visit: Visit) -> dict[str, Any] | Response:
+        return await _pool(request, visit, pool_id)
+
+    def render(person: Person, csrf: str, found: dict[str, Any]) -> str:
+        return tender_pages.pool_page(person, csrf, found, Opening())
+
+    return await routes.found_page(request, MANAGERS, find, render)
 
 
 def opening_request(
@@ -190,12 +189,9 @@ async def open_tender(pool_id: str, request: Request) -> Response:
             )
         }
     )
-    try:
-        found = next((p for p in await _pools(request, visit) if p["pool_id"] == pool_id), None)
-    except ServiceError as error:
-        return routes.service_problem(request, visit, error)
-    if found is None:
-        return _no_pool(request, visit)
+    found = await _pool(request, visit, pool_id)
+    if isinstance(found, Response):
+        return found
     body, errors = opening_request(visit.account.scope or "", found, typed)
     if not errors:
         try:
@@ -265,19 +261,6 @@ async def _tender_visit(request: Request, tender_id: str) -> tuple[Visit, str] |
     return visit, checked
 
 
-async def _tender_form(request: Request, tender_id: str) -> tuple[Visit, str, FormData] | Response:
-    """A form posted on a tender's page: the signed-in manager, the tender's id and the form
-    (from our own page); or the page that refuses."""
-    found = await _tender_visit(request, tender_id)
-    if isinstance(found, Response):
-        return found
-    visit, checked = found
-    form = await routes.checked_form(request, visit)
-    if isinstance(form, Response):
-        return form
-    return visit, checked, form
-
-
 @router.get("/tenders/{tender_id}")
 async def tender(tender_id: str, request: Request) -> Response:
     found = await _tender_visit(request, tender_id)
@@ -338,13 +321,8 @@ def score_request(
     return {"scores": scores}, errors
 
 
-@router.post("/tenders/{tender_id}/scores")
-async def save_scores(tender_id: str, request: Request) -> Response:
+async def _save_scores(request: Request, visit: Visit, checked: str, form: FormData) -> Response:
     """Saves the manager's quality scores of the bids."""
-    found = await _tender_form(request, tender_id)
-    if isinstance(found, Response):
-        return found
-    visit, checked, form = found
     view = await _tender_view(request, visit, checked)
     if isinstance(view, Response):
         return view
@@ -375,13 +353,8 @@ def _score_names(bids: Sequence[Mapping[str, Any]]) -> dict[str, tuple[str, str]
     return names
 
 
-@router.post("/tenders/{tender_id}/award")
-async def award(tender_id: str, request: Request) -> Response:
+async def _award(request: Request, visit: Visit, checked: str, _: FormData) -> Response:
     """Awards each undecided lot to its first-ranked bid, as the signed-in manager."""
-    found = await _tender_form(request, tender_id)
-    if isinstance(found, Response):
-        return found
-    visit, checked, _ = found
     refused = await _act(request, visit, checked, "award", (409,))
     if isinstance(refused, Response):
         return refused
@@ -394,13 +367,8 @@ async def award(tender_id: str, request: Request) -> Response:
     return _show(request, visit, TenderView(view.tender, view.history, errors=errors), 409)
 
 
-@router.post("/tenders/{tender_id}/cancel")
-async def cancel(tender_id: str, request: Request) -> Response:
+async def _cancel(request: Request, visit: Visit, checked: str, form: FormData) -> Response:
     """Cancels the tender with the manager's reason."""
-    found = await _tender_form(request, tender_id)
-    if isinstance(found, Response):
-        return found
-    visit, checked, form = found
     reason = routes.text(form, "reason", MAX_REASON + 1).strip()
     errors = []
     if not reason:
@@ -416,3 +384,28 @@ async def cancel(tender_id: str, request: Request) -> Response:
     if isinstance(view, Response):
         return view
     return _show(request, visit, view, 422)
+
+
+# The forms of a tender's page, by the last part of the address each posts to.
+TENDER_FORMS: dict[str, Callable[[Request, Visit, str, FormData], Awaitable[Response]]] = {
+    "scores": _save_scores,
+    "award": _award,
+    "cancel": _cancel,
+}
+
+
+@router.post("/tenders/{tender_id}/{action}")
+async def tender_form(tender_id: str, action: str, request: Request) -> Response:
+    """A form of the tender's page sent (quality scores, the award, the cancellation), by the
+    signed-in manager from our own page."""
+    act = TENDER_FORMS.get(action)
+    if act is None:
+        raise HTTPException(status_code=404)
+    found = await _tender_visit(request, tender_id)
+    if isinstance(found, Response):
+        return found
+    visit, checked = found
+    form = await routes.checked_form(request, visit)
+    if isinstance(form, Response):
+        return form
+    return await act(request, visit, checked, form)
