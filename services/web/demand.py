@@ -11,7 +11,7 @@ are keyed by invoice, and spend-to-demand skips schools that have a line).
 
 import hashlib
 import secrets
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -34,7 +34,7 @@ from services.web.demand_pages import (
     Page,
 )
 from services.web.pages import FieldError
-from services.web.routes import MAX_FIELD, TextField, Visit
+from services.web.routes import TextField, Visit
 
 router = APIRouter(include_in_schema=False)
 
@@ -112,15 +112,6 @@ async def _demand_view(request: Request, visit: Visit, outcome: Outcome, status:
 
 async def _spend_view(request: Request, visit: Visit, outcome: Outcome, status: int) -> Response:
     return await _list_view(request, visit, outcome, status, "/v1/spend", demand_pages.spend_page)
-
-
-def _typed(form: FormData, names: Iterable[str]) -> dict[str, str]:
-    """What was typed into the form's fields `names`, trimmed; each cut one past what the API
-    takes (notes at MAX_NOTES), so that the API still says it is too long."""
-    return {
-        name: routes.text(form, name, MAX_NOTES if name == "notes" else MAX_FIELD + 1).strip()
-        for name in names
-    }
 
 
 def _forgery(request: Request, visit: Visit, form: FormData) -> str | None:
@@ -251,7 +242,7 @@ async def add_line(request: Request) -> Response:
     if isinstance(visit, Response):
         return visit
     form = await request.form()
-    typed = _typed(form, LINE_FIELDS)
+    typed = routes.typed(form, LINE_FIELDS, {"notes": MAX_NOTES})
     key = routes.text(form, "key").strip() or secrets.token_urlsafe(16)
 
     def again(errors: list[FieldError], status: int) -> Response:
@@ -364,7 +355,7 @@ async def change_line(demand_id: str, request: Request) -> Response:
     if isinstance(visit, Response):
         return visit
     form = await request.form()
-    typed = _typed(form, (name for name in LINE_FIELDS if name != "category"))
+    typed = routes.typed(form, LINE_FIELDS.keys() - {"category"}, {"notes": MAX_NOTES})
 
     def act(line: dict[str, Any]) -> Call | list[FieldError]:
         missing = demand_pages.missing_line_fields(typed, with_category=False)
@@ -396,7 +387,7 @@ async def spend_to_demand(request: Request) -> Response:
     if isinstance(visit, Response):
         return visit
     form = await request.form()
-    typed = _typed(form, ("spend_category", "spend_contract_end", "spend_term_months"))
+    typed = routes.typed(form, ("spend_category", "spend_contract_end", "spend_term_months"))
 
     async def again(errors: list[FieldError], status: int) -> Response:
         return await _spend_view(request, visit, Outcome(errors=errors, typed=typed), status)

@@ -203,34 +203,20 @@ def person_problems(typed: Mapping[str, str]) -> list[FieldError]:
 
 
 @router.post("/users/add")
-async def add_user(
-    request: Request,
-    email: TextField = "",
-    name: TextField = "",
-    role: TextField = "",
-    trust: TextField = "",
-    urn: TextField = "",
-    supplier: TextField = "",
-    csrf_token: TextField = "",
-) -> Response:
+async def add_user(request: Request) -> Response:
     visit = await routes.visit(request, OPERATOR)
     if isinstance(visit, Response):
         return visit
-    typed = {
-        "email": email.strip(),
-        "name": name.strip(),
-        "role": role,
-        "trust": trust.strip(),
-        "urn": urn.strip(),
-        "supplier": supplier.strip(),
-    }
+    form = await request.form()
+    typed = routes.typed(form, ("email", "name", "role", "trust", "urn", "supplier"))
+    role = typed["role"]
 
     def again(errors: list[FieldError], status: int = 422) -> Response:
         return visit.page(
             request, lambda person, csrf: add_user_page(person, csrf, typed, errors), status
         )
 
-    forgery = routes.forgery(request, visit, csrf_token)
+    forgery = routes.forgery(request, visit, routes.text(form, forms.CSRF_FIELD))
     if forgery is not None:
         return again([FieldError("email", forgery)], 403)
     errors = person_problems(typed)

@@ -4,7 +4,7 @@ browser's CSRF token, the check that a posted form came from our own page, the f
 read one way, and a service's API asked as the person, its refusal shown as a page.
 """
 
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -221,6 +221,16 @@ def text(form: FormData, name: str, limit: int = MAX_FIELD) -> str:
     still sees it is too long); "" when it is missing or a file."""
     value = form.get(name)
     return value[:limit] if isinstance(value, str) else ""
+
+
+def typed(
+    form: FormData, names: Iterable[str], limits: Mapping[str, int] | None = None
+) -> dict[str, str]:
+    """What was typed into the form's fields `names`, trimmed; each cut one past the longest
+    a field may hold (or its own limit in `limits`), so that the checks still see it is too
+    long."""
+    limits = limits or {}
+    return {name: text(form, name, limits.get(name, MAX_FIELD + 1)).strip() for name in names}
 
 
 def texts(form: FormData, name: str, limit: int = MAX_FIELD) -> list[str]:
