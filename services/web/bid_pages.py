@@ -18,13 +18,9 @@ from shared.presentation import category_name, local_time, quantity
 YOUR_BIDS = "/bids"
 
 
-def _percent(weight: Any) -> str:
-    return f"{(Decimal(str(weight)) * 100).normalize():f}%"
-
-
 def _criteria(weights: Mapping[str, Any]) -> str:
     """Price 70%, quality 30%."""
-    return f"Price {_percent(weights['price'])}, quality {_percent(weights['quality'])}"
+    return f"Price {pages.percent(weights['price'])}, quality {pages.percent(weights['quality'])}"
 
 
 def _words(code: str) -> str:

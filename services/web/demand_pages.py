@@ -160,13 +160,9 @@ def upload_form(
     )
 
 
-def _amount(value: Any) -> Decimal:
-    return Decimal(str(value))
-
-
 def unit_price(value: Any) -> str:
     """£0.2870 is shown as £0.287: a unit price keeps its fractions of a penny."""
-    amount = _amount(value).normalize()
+    amount = pages.amount(value).normalize()
     exponent = amount.as_tuple().exponent
     if isinstance(exponent, int) and exponent > -2:
         amount = amount.quantize(Decimal("0.01"))
@@ -272,7 +268,7 @@ def demand_page(
             f'<a href="/demand/{escape(str(line["demand_id"]))}">'
             f"{escape(category_name(line['category']))}</a>",
             escape(line["school_urn"]),
-            escape(quantity(_amount(line["quantity"]), line["unit"])),
+            escape(quantity(pages.amount(line["quantity"]), line["unit"])),
             escape(unit_price(line["current_unit_price"])) + f" per {escape(line['unit'])}",
             escape(_day(line["contract_end"])),
             escape(str(line["term_months"])),
@@ -430,9 +426,9 @@ def add_line_page(
 def typed_of(line: Mapping[str, Any]) -> dict[str, str]:
     """A stored line as its change form shows it."""
     return {
-        "quantity": f"{_amount(line['quantity']).normalize():f}",
+        "quantity": f"{pages.amount(line['quantity']).normalize():f}",
         "unit": str(line["unit"]),
-        "current_unit_price": f"{_amount(line['current_unit_price']).normalize():f}",
+        "current_unit_price": f"{pages.amount(line['current_unit_price']).normalize():f}",
         "current_supplier": line.get("current_supplier") or "",
         "contract_end": str(line["contract_end"]),
         "term_months": str(line["term_months"]),
@@ -456,7 +452,7 @@ def line_page(
         [
             ("School URN", line["school_urn"]),
             ("Category", category_name(line["category"])),
-            ("Quantity a year", quantity(_amount(line["quantity"]), line["unit"])),
+            ("Quantity a year", quantity(pages.amount(line["quantity"]), line["unit"])),
             (
                 "Current price",
                 f"{unit_price(line['current_unit_price'])} per {line['unit']}",
@@ -581,8 +577,8 @@ def spend_page(
             escape(line["supplier"]),
             escape(line["invoice_ref"]),
             escape(pages.between(line["period_start"], line["period_end"])),
-            escape(quantity(_amount(line["quantity"]), line["unit"])),
-            escape(money(_amount(line["amount"]))),
+            escape(quantity(pages.amount(line["quantity"]), line["unit"])),
+            escape(money(pages.amount(line["amount"]))),
         )
         for line in page.items
     ]

@@ -406,8 +406,14 @@ def home_page(person: Person, csrf: str) -> str:
     return layout("Home", main, person=person, csrf=csrf, current="/")
 
 
-def _amount(value: Any) -> Decimal:
+def amount(value: Any) -> Decimal:
+    """A number as the JSON of an API gives it (a string or a number), exactly."""
     return Decimal(str(value))
+
+
+def percent(weight: Any) -> str:
+    """A weight as a percentage: 0.7 is 70%."""
+    return f"{(amount(weight) * 100).normalize():f}%"
 
 
 @dataclass(frozen=True)
@@ -536,7 +542,7 @@ def open_tenders_page(person: Person, csrf: str, notices: Sequence[dict[str, Any
             str(len(n["lots"])),
             f"{n['term_months']}",
             n["procedure"].replace("_", " "),
-            quantity(sum((_amount(lot["pooled_quantity"]) for lot in n["lots"]), ZERO), n["unit"]),
+            quantity(sum((amount(lot["pooled_quantity"]) for lot in n["lots"]), ZERO), n["unit"]),
         )
         for n in notices
     ]

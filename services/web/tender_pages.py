@@ -8,7 +8,6 @@ functions of plain values, in the patterns of pages.py.
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
 from html import escape
 from typing import Any
 from urllib.parse import quote
@@ -52,10 +51,6 @@ BANNERS = {
     "awarded": "Contract awarded.",
     "cancelled": "Tender cancelled. Its demand is back in the pool.",
 }
-
-
-def _amount(value: Any) -> Decimal:
-    return Decimal(str(value))
 
 
 def _when(text: str) -> str:
@@ -106,9 +101,11 @@ def pools_page(person: Person, csrf: str, pools: Sequence[Mapping[str, Any]]) ->
             escape(p["route"]["route"].replace("_", " ")),
             escape(warning(p) or "None"),
             f"{len(p['schools'])}",
-            escape(quantity(_amount(p["total_quantity"]), pages.unit_of(p["category"]))),
-            escape(money(_amount(p["route"]["value_inc_vat"]))),
-            escape(f"{money(_amount(p['route']['threshold']))} ({p['route']['threshold_name']})"),
+            escape(quantity(pages.amount(p["total_quantity"]), pages.unit_of(p["category"]))),
+            escape(money(pages.amount(p["route"]["value_inc_vat"]))),
+            escape(
+                f"{money(pages.amount(p['route']['threshold']))} ({p['route']['threshold_name']})"
+            ),
         )
         for p in pools
     ]
@@ -239,8 +236,8 @@ def pool_page(
             (
                 escape(line["school_urn"]),
                 escape(long_date(date.fromisoformat(line["contract_end"]))),
-                escape(quantity(_amount(line["quantity"]), unit)),
-                escape(f"£{_amount(line['baseline_unit_price']):f}"),
+                escape(quantity(pages.amount(line["quantity"]), unit)),
+                escape(f"£{pages.amount(line['baseline_unit_price']):f}"),
             )
             for line in pool["lines"]
         ],
@@ -261,13 +258,13 @@ def pool_page(
     facts = pages.summary_list(
         [
             ("Schools", f"{len(pool['schools'])}"),
-            ("Quantity", quantity(_amount(pool["total_quantity"]), unit)),
+            ("Quantity", quantity(pages.amount(pool["total_quantity"]), unit)),
             ("Contracts end", pages.between(pool["earliest_end"], pool["latest_end"])),
             ("Contract term", f"{pool['term_months']} months"),
-            ("Value inc. VAT", money(_amount(route["value_inc_vat"]))),
+            ("Value inc. VAT", money(pages.amount(route["value_inc_vat"]))),
             (
                 "Threshold",
-                f"{money(_amount(route['threshold']))} ({route['threshold_name']})",
+                f"{money(pages.amount(route['threshold']))} ({route['threshold_name']})",
             ),
             ("Route", route["route"].replace("_", " ")),
             ("Why", route["reason"]),
@@ -368,10 +365,6 @@ def _lot_title(tender: Mapping[str, Any], lot: Mapping[str, Any]) -> str:
     return f"Lot {lot['lot']}: {lot['name'] or 'unnamed'}"
 
 
-def _percent(weight: Any) -> str:
-    return f"{(_amount(weight) * 100).normalize():f}%"
-
-
 def _evaluation(tender: Mapping[str, Any], lot: Mapping[str, Any]) -> str:
     """The lot's bids, ranked and scored row by row (or waiting for quality scores)."""
     bids = lot["bids"] or []
@@ -379,17 +372,17 @@ def _evaluation(tender: Mapping[str, Any], lot: Mapping[str, Any]) -> str:
         return "<p>No bids were received for this lot.</p>"
     unit = tender["unit"]
     price_w, quality_w = (
-        _percent(tender["weights"]["price"]),
-        _percent(tender["weights"]["quality"]),
+        pages.percent(tender["weights"]["price"]),
+        pages.percent(tender["weights"]["quality"]),
     )
 
     def score(value: Any) -> str:
-        return "Not yet" if value is None else escape(f"{_amount(value):f}")
+        return "Not yet" if value is None else escape(f"{pages.amount(value):f}")
 
     rows = [
         (
             escape(supplier(b)),
-            escape(f"£{_amount(b['unit_price_at_pooled_volume']):f} per {unit}"),
+            escape(f"£{pages.amount(b['unit_price_at_pooled_volume']):f} per {unit}"),
             score(b["price_score"])
             + (f" &times; {price_w}" if b["price_score"] is not None else ""),
             score(b["quality_score"])
@@ -438,7 +431,7 @@ def _scoring_form(view: TenderView, csrf: str) -> str:
                 view.errors,
                 view.scores.get(
                     str(b["bid_id"]),
-                    "" if b["quality_score"] is None else f"{_amount(b['quality_score']):f}",
+                    "" if b["quality_score"] is None else f"{pages.amount(b['quality_score']):f}",
                 ),
                 hint="From 0 to 100, after moderation.",
                 inputmode="decimal",
@@ -478,7 +471,7 @@ def _award(tender: Mapping[str, Any], lot: Mapping[str, Any]) -> str:
         if ends
         else ""
     )
-    price = f"£{_amount(award['pooled_unit_price']):f}"
+    price = f"£{pages.amount(award['pooled_unit_price']):f}"
     return (
         f'<div class="inset"><p><strong>Awarded to {escape(supplier(award))}</strong> at'
         f" {escape(price)} per {escape(tender['unit'])},"
@@ -523,14 +516,14 @@ def tender_page(person: Person, csrf: str, view: TenderView) -> str:
             ("Procedure", PROCEDURES.get(t["procedure"], t["procedure"])),
             *([("Framework", t["framework"])] if t.get("framework") else []),
             ("Contract term", f"{t['term_months']} months"),
-            ("Quantity", quantity(_amount(t["pooled_quantity"]), t["unit"])),
+            ("Quantity", quantity(pages.amount(t["pooled_quantity"]), t["unit"])),
             ("Schools", f"{len({line['school_urn'] for line in t['lines']})}"),
-            ("Value inc. VAT", money(_amount(t["route"]["value_inc_vat"]))),
+            ("Value inc. VAT", money(pages.amount(t["route"]["value_inc_vat"]))),
             ("Route", t["route"]["route"].replace("_", " ")),
             (
                 "How bids are weighed",
-                f"Price {_percent(t['weights']['price'])}, quality"
-                f" {_percent(t['weights']['quality'])}",
+                f"Price {pages.percent(t['weights']['price'])}, quality"
+                f" {pages.percent(t['weights']['quality'])}",
             ),
             ("Opened", f"{_when(t['opened_at'])} by {person_of(t['opened_by'])}"),
             *(
