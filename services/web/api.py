@@ -24,6 +24,8 @@ from shared.service import runtime_of
 from shared.unit_of_work import unit_of_work
 
 router = APIRouter(prefix="/v1", tags=["web"], responses=problems())
+# An account's email address in a path.
+EmailPath = Annotated[str, Path(max_length=MAX_EMAIL)]
 
 
 def web_settings(request: Request) -> WebSettings:
@@ -164,9 +166,7 @@ async def add_user(body: UserIn, request: Request, caller: Caller) -> UserOut:
 
 
 @router.post("/users/{email}/disable", response_model=DisabledOut, responses=problems(404))
-async def disable_user(
-    email: Annotated[str, Path(max_length=MAX_EMAIL)], request: Request, caller: Caller
-) -> DisabledOut:
+async def disable_user(email: EmailPath, request: Request, caller: Caller) -> DisabledOut:
     """Disable an account (operators): it can no longer sign in, its sessions end at once and
     its set-password links stop working."""
     require_role(caller, Role.OPERATOR)
@@ -174,9 +174,7 @@ async def disable_user(
 
 
 @router.post("/users/{email}/link", response_model=UserOut, responses=problems(404))
-async def reissue_link(
-    email: Annotated[str, Path(max_length=MAX_EMAIL)], request: Request, caller: Caller
-) -> UserOut:
+async def reissue_link(email: EmailPath, request: Request, caller: Caller) -> UserOut:
     """Issue a new one-time set-password link for an enabled account (operators), e.g. when a
     person forgot their password or the first link expired. Older unused links of the account
     stop working; its password and sessions are left as they are until the link is used."""

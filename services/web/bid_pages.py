@@ -10,33 +10,17 @@ from decimal import Decimal
 from html import escape
 from typing import Any
 
+from services.web import pages
 from services.web.domain.bids import MAX_TIERS, BidForm, tier_id
-from services.web.pages import (
-    NO_SPELLCHECK,
-    Cell,
-    FieldError,
-    Html,
-    Person,
-    _csrf,
-    _field,
-    _table,
-    banner,
-    error_summary,
-    layout,
-    who,
-)
+from services.web.pages import Cell, FieldError, Html, Person
 from shared.presentation import category_name, local_time, quantity
 
 YOUR_BIDS = "/bids"
 
 
-def _percent(weight: Any) -> str:
-    return f"{(Decimal(str(weight)) * 100).normalize():f}%"
-
-
 def _criteria(weights: Mapping[str, Any]) -> str:
     """Price 70%, quality 30%."""
-    return f"Price {_percent(weights['price'])}, quality {_percent(weights['quality'])}"
+    return f"Price {pages.percent(weights['price'])}, quality {pages.percent(weights['quality'])}"
 
 
 def _words(code: str) -> str:
@@ -53,36 +37,20 @@ def takes_bids(notice: Mapping[str, Any], now: datetime) -> bool:
     return bool(notice["status"] == "open" and datetime.fromisoformat(notice["closes_at"]) > now)
 
 
-def _summary_list(rows: Sequence[tuple[str, str]]) -> str:
-    items = "".join(
-        f'<div class="summary-row"><dt>{escape(key)}</dt><dd>{escape(value)}</dd></div>'
-        for key, value in rows
-    )
-    return f'<dl class="summary-list">{items}</dl>'
-
-
-def _error_at(field: str, errors: Sequence[FieldError]) -> str:
-    mine = next((e for e in errors if e.field == field), None)
-    if mine is None:
-        return ""
-    return (
-        f'<p class="error-message" id="{field}-error"><span class="visually-hidden">Error:'
-        f"</span> {escape(mine.message)}</p>"
-    )
-
-
 def _tier_field(
     number: int, part: str, label: str, value: str, errors: Sequence[FieldError]
 ) -> str:
-    id_ = tier_id(number, part)
-    error = _error_at(id_, errors)
-    described = "tiers-hint" + (f" {id_}-error" if error else "")
-    return (
-        f'<div class="form-group tier-field{" form-group-error" if error else ""}">'
-        f'<label class="label" for="{id_}">{label}</label>{error}'
-        f'<input class="input{" input-error" if error else ""}" id="{id_}" name="{part}"'
-        f' type="text" inputmode="decimal" autocomplete="off" value="{escape(value)}"'
-        f' aria-describedby="{described}"{NO_SPELLCHECK}></div>'
+    """A tier's field: its id numbers the row, its name is the column's (sent once a row)."""
+    return pages.text_input(
+        tier_id(number, part),
+        label,
+        errors,
+        value,
+        name=part,
+        inputmode="decimal",
+        spellcheck=False,
+        described="tiers-hint",
+        group_class=" tier-field",
     )
 
 
@@ -106,36 +74,22 @@ def _tier_rows(form: BidForm, errors: Sequence[FieldError]) -> str:
     return "".join(rows)
 
 
-def _radio(index: int, lot: Mapping[str, Any], unit: str, form: BidForm) -> str:
-    number = str(lot["lot"])
-    id_ = "lot" if index == 0 else f"lot-{number}"
-    checked = " checked" if form.lot == number else ""
-    about = (
-        f"Lot {number}: {lot['name'] or 'all schools'}, {lot['schools']}"
-        f" school{'' if lot['schools'] == 1 else 's'},"
-        f" {quantity(Decimal(str(lot['pooled_quantity'])), unit)}"
-    )
-    return (
-        f'<div class="radio"><input type="radio" name="lot" value="{escape(number)}"'
-        f' id="{id_}"{checked}><label for="{id_}">{escape(about)}</label></div>'
-    )
-
-
 def _lot_choice(
     lots: Sequence[Mapping[str, Any]], unit: str, form: BidForm, errors: Sequence[FieldError]
 ) -> str:
     """Radios, one a lot; the first radio's id is the field's, for the error summary's link."""
     if len(lots) < 2:
         return ""
-    error = _error_at("lot", errors)
-    radios = "".join(_radio(i, lot, unit, form) for i, lot in enumerate(lots))
-    return (
-        f'<div class="form-group{" form-group-error" if error else ""}">'
-        '<fieldset class="fieldset"'
-        + (' aria-describedby="lot-error"' if error else "")
-        + '><legend class="legend">Lot</legend>'
-        f"{error}{radios}</fieldset></div>"
-    )
+    options = [
+        (
+            str(lot["lot"]),
+            f"Lot {lot['lot']}: {lot['name'] or 'all schools'}, {lot['schools']}"
+            f" school{'' if lot['schools'] == 1 else 's'},"
+            f" {quantity(Decimal(str(lot['pooled_quantity'])), unit)}",
+        )
+        for lot in lots
+    ]
+    return pages.radios("lot", "Lot", options, form.lot, errors)
 
 
 def _bid_form(
@@ -156,15 +110,14 @@ def _bid_form(
         " novalidate>"
         # Enter in a field sends the bid: a form's first submit button is the one Enter presses.
         '<input type="submit" name="action" value="submit" hidden tabindex="-1">'
-        + _csrf(csrf)
-        + _field(
+        + pages.csrf_input(csrf)
+        + pages.text_input(
             "supplier_name",
             "Trading name (optional)",
-            "text",
-            "organization",
             errors,
             form.supplier_name,
             hint="How the trust sees your company on the award, for example Volt Energy Ltd.",
+            autocomplete="organization",
         )
         + _lot_choice(notice["lots"], unit, form, errors)
         + '<h3 class="heading-s">Price tiers</h3>'
@@ -215,14 +168,16 @@ def notice_page(
     )
     title = f"{category_name(notice['category'])} tender"
     main = (
-        error_summary(errors) + f'<span class="caption">{escape(who(person))}</span>'
-        f'<h1 class="heading-l">{escape(title)}</h1>'
-        + _summary_list(facts)
+        pages.error_summary(errors)
+        + pages.heading(person, title)
+        + pages.summary_list(facts)
         + '<h2 class="heading-m">Lots</h2>'
-        + _table("Lots", ("Lot", "Name", "Schools", "Quantity"), {"Schools", "Quantity"}, lots)
+        + pages.text_table(
+            "Lots", ("Lot", "Name", "Schools", "Quantity"), {"Schools", "Quantity"}, lots
+        )
         + bidding
     )
-    return layout(
+    return pages.layout(
         title, main, person=person, csrf=csrf, current="/open-tenders", errors=bool(errors)
     )
 
@@ -273,7 +228,7 @@ def _assessment(bid: Mapping[str, Any], a: Mapping[str, Any]) -> str:
         f"<p>{escape(outcome)} Pooled annual quantity:"
         f" {escape(quantity(Decimal(str(a['pooled_quantity'])), unit))}. Award criteria:"
         f" {escape(_criteria(a['weights']))}.</p>"
-        + _table(
+        + pages.text_table(
             f"Scores: {title}",
             ("Score", "Your bid", "Winning bid"),
             {"Your bid", "Winning bid"},
@@ -308,7 +263,9 @@ def bids_page(
         for b in bids
     ]
     table = (
-        _table("Your bids", ("Tender", "Lot", "Submitted", "Price tiers", "Status"), {"Lot"}, rows)
+        pages.text_table(
+            "Your bids", ("Tender", "Lot", "Submitted", "Price tiers", "Status"), {"Lot"}, rows
+        )
         if rows
         else '<p>You have not bid yet. <a href="/open-tenders">See the open tenders</a>.</p>'
     )
@@ -318,9 +275,9 @@ def bids_page(
         if str(b["bid_id"]) in assessments
     )
     main = (
-        (banner(notice) if notice else "") + f'<span class="caption">{escape(who(person))}</span>'
-        '<h1 class="heading-l">Your bids</h1>'
-        "<p>Your bids on every tender, newest first. Once a lot is awarded, your bid's"
+        (pages.banner(notice) if notice else "")
+        + pages.heading(person, "Your bids")
+        + "<p>Your bids on every tender, newest first. Once a lot is awarded, your bid's"
         " assessment summary shows its scores beside the winner's, and why.</p>"
         + table
         + '<h2 class="heading-m">Assessment summaries</h2>'
@@ -329,4 +286,4 @@ def bids_page(
             or "<p>None yet: a summary appears here once a lot you bid for is awarded.</p>"
         )
     )
-    return layout("Your bids", main, person=person, csrf=csrf, current=YOUR_BIDS)
+    return pages.layout("Your bids", main, person=person, csrf=csrf, current=YOUR_BIDS)

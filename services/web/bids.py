@@ -5,20 +5,21 @@ and its refusals are shown at the form's fields.
 """
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
+from starlette.datastructures import FormData
 
-from services.web import bid_pages, forms
+from services.web import bid_pages, forms, routes
 from services.web.calls import ServiceError
 from services.web.domain import bids
 from services.web.domain.bids import BidForm
-from services.web.pages import FieldError
-from services.web.workspace import MAX_FIELD, Visit, _key, _service_problem, _services, _visit
+from services.web.pages import FieldError, Person
+from services.web.routes import Visit
 
 router = APIRouter(include_in_schema=False)
 
@@ -32,51 +33,45 @@ def _shown(problems: Sequence[bids.Problem]) -> list[FieldError]:
 
 
 async def _notice(request: Request, visit: Visit, tender_id: UUID) -> Any:
-    return await _services(request).get(
+    return await routes.services(request).get(
         visit.account, "tendering", f"/v1/tenders/{tender_id}/notice"
     )
 
 
-def _typed(fields: Mapping[str, list[str]]) -> BidForm:
-    def one(name: str) -> str:
-        return (fields.get(name) or [""])[0][:MAX_FIELD]
-
+def _typed(form: FormData) -> BidForm:
     return bids.typed(
-        one("supplier_name"),
-        one("lot"),
-        [v[:MAX_FIELD] for v in fields.get("min_quantity", [])],
-        [v[:MAX_FIELD] for v in fields.get("unit_price", [])],
+        routes.text(form, "supplier_name"),
+        routes.text(form, "lot"),
+        routes.texts(form, "min_quantity"),
+        routes.texts(form, "unit_price"),
     )
 
 
 @router.get("/open-tenders/{tender_id}")
 async def notice(tender_id: UUID, request: Request) -> Response:
     """The tender's notice and, while it takes bids, the bid form."""
-    visit = await _visit(request, SUPPLIER)
-    if isinstance(visit, Response):
-        return visit
-    try:
-        found = await _notice(request, visit, tender_id)
-    except ServiceError as error:
-        return _service_problem(request, visit, error)
-    now = datetime.now(UTC)
-    return visit.page(request, lambda p, csrf: bid_pages.notice_page(p, csrf, found, now))
+
+    def render(person: Person, csrf: str, found: Any) -> str:
+        return bid_pages.notice_page(person, csrf, found, datetime.now(UTC))
+
+    return await routes.service_page(
+        request, SUPPLIER, "tendering", lambda _: f"/v1/tenders/{tender_id}/notice", render
+    )
 
 
 @router.post("/open-tenders/{tender_id}")
 async def bid(tender_id: UUID, request: Request) -> Response:
     """The bid form sent: a row added or removed (the form again, as typed), or the bid, sent to
     tendering; its refusals are shown at the fields, the form keeping what was typed."""
-    visit = await _visit(request, SUPPLIER)
+    visit = await routes.visit(request, SUPPLIER)
     if isinstance(visit, Response):
         return visit
     sent = await request.form()
-    fields = {name: [v for v in sent.getlist(name) if isinstance(v, str)] for name in sent}
     try:
         found = await _notice(request, visit, tender_id)
     except ServiceError as error:
-        return _service_problem(request, visit, error)
-    form, now = _typed(fields), datetime.now(UTC)
+        return routes.service_problem(request, visit, error)
+    form, now = _typed(sent), datetime.now(UTC)
 
     def again(errors: Sequence[FieldError], status: int, shown: BidForm = form) -> Response:
         return visit.page(
@@ -85,11 +80,10 @@ async def bid(tender_id: UUID, request: Request) -> Response:
             status,
         )
 
-    token = (fields.get(forms.CSRF_FIELD) or [""])[0][:MAX_FIELD]
-    forgery = forms.forgery(request, _key(request), token, visit.session_id)
+    forgery = routes.forgery(request, visit, routes.text(sent, forms.CSRF_FIELD))
     if forgery is not None:
         return again([FieldError(bids.tier_id(1, "min_quantity"), forgery)], 403)
-    action = (fields.get("action") or ["submit"])[0]
+    action = routes.text(sent, "action") or "submit"
     if action == "add":
         return again([], 200, bids.with_tier_added(form))
     if action.startswith("remove-") and action.removeprefix("remove-").isdigit():
@@ -101,7 +95,7 @@ async def bid(tender_id: UUID, request: Request) -> Response:
         return again(_shown(blank), 422)
     path = f"/v1/tenders/{tender_id}/bids"
     try:
-        await _services(request).send(
+        await routes.services(request).send(
             visit.account, "POST", "tendering", path, json=bids.bid_body(form)
         )
     except ServiceError as error:
@@ -111,17 +105,17 @@ async def bid(tender_id: UUID, request: Request) -> Response:
             # Bidding closed while the form was open.
             closed = [FieldError(bids.tier_id(1, "min_quantity"), error.detail)]
             return again(closed, 409)
-        return _service_problem(request, visit, error)
+        return routes.service_problem(request, visit, error)
     return RedirectResponse(f"{bid_pages.YOUR_BIDS}?done=bid", status_code=303)
 
 
 @router.get("/bids")
 async def your_bids(request: Request) -> Response:
     """The supplier's bids, and the assessment summaries of those whose lot is awarded."""
-    visit = await _visit(request, SUPPLIER)
+    visit = await routes.visit(request, SUPPLIER)
     if isinstance(visit, Response):
         return visit
-    services = _services(request)
+    services = routes.services(request)
     try:
         found = await services.get(visit.account, "tendering", "/v1/bids")
         awarded = [b for b in found if b["lot_status"] == "awarded"][:MAX_SUMMARIES]
@@ -136,7 +130,7 @@ async def your_bids(request: Request) -> Response:
             )
         )
     except ServiceError as error:
-        return _service_problem(request, visit, error)
+        return routes.service_problem(request, visit, error)
     assessments = {str(b["bid_id"]): a for b, a in zip(awarded, summaries, strict=True)}
     done = "Your bid is submitted." if request.query_params.get("done") == "bid" else ""
     now = datetime.now(UTC)

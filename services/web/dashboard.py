@@ -16,10 +16,10 @@ from urllib.parse import quote
 import httpx
 from fastapi import APIRouter, Request, Response
 
-from services.web import pages
-from services.web.calls import ServiceError, Services
+from services.web import pages, routes
+from services.web.calls import ServiceError
 from services.web.pages import Person
-from services.web.workspace import _service_problem, _visit, savings_home
+from services.web.routes import Visit, savings_home
 
 router = APIRouter(include_in_schema=False)
 
@@ -29,30 +29,37 @@ TRUST_PAGES = {"manager"}
 SCHOOL_PAGES = {"school"}
 
 
-def _services(request: Request) -> Services:
-    services: Services = request.app.state.services
-    return services
-
-
 def savings_page(person: Person, csrf: str, title: str, main: str, current: str) -> str:
     """A page the savings service rendered (`main`, its HTML), in the workspace's frame; the
     navigation marks `current`, the person's dashboard link."""
     return pages.layout(title, main, person=person, csrf=csrf, current=current, styles=[STYLESHEET])
 
 
-async def _page(request: Request, path: str, roles: set[str]) -> Response:
-    """The savings service's page at `path`, asked as the signed-in person and framed here."""
-    visit = await _visit(request, roles)
+async def _fetch(
+    request: Request, path: str, roles: set[str], content_type: str
+) -> tuple[Visit, httpx.Response] | Response:
+    """The savings service's answer at `path` of `content_type`, asked as the signed-in person;
+    else the page that says why not."""
+    visit = await routes.visit(request, roles)
     if isinstance(visit, Response):
         return visit
     try:
-        answer = await _services(request).fetch(visit.account, "savings", path)
+        answer = await routes.services(request).fetch(visit.account, "savings", path)
     except ServiceError as error:
-        return _service_problem(request, visit, error)
+        return routes.service_problem(request, visit, error)
+    if not _is(answer, content_type):
+        return routes.service_problem(request, visit, _refusal(answer))
+    return visit, answer
+
+
+async def _page(request: Request, path: str, roles: set[str]) -> Response:
+    """The savings service's page at `path`, asked as the signed-in person and framed here."""
     # A page is JSON, its title and main content; an unknown contract is a page too (404).
     # Any other refusal is problem details (application/problem+json).
-    if not _is(answer, "application/json"):
-        return _service_problem(request, visit, _refusal(answer))
+    fetched = await _fetch(request, path, roles, "application/json")
+    if isinstance(fetched, Response):
+        return fetched
+    visit, answer = fetched
     part = answer.json()
     current = savings_home(visit.account)
     return visit.page(
@@ -79,15 +86,12 @@ def _refusal(answer: httpx.Response) -> ServiceError:
 
 async def _download(request: Request, path: str, roles: set[str]) -> Response:
     """The savings service's CSV at `path`, asked as the signed-in person, passed on as it is."""
-    visit = await _visit(request, roles)
-    if isinstance(visit, Response):
-        return visit
-    try:
-        answer = await _services(request).fetch(visit.account, "savings", path)
-    except ServiceError as error:
-        return _service_problem(request, visit, error)
-    if answer.status_code != 200 or not _is(answer, "text/csv"):
-        return _service_problem(request, visit, _refusal(answer))
+    fetched = await _fetch(request, path, roles, "text/csv")
+    if isinstance(fetched, Response):
+        return fetched
+    visit, answer = fetched
+    if answer.status_code != 200:
+        return routes.service_problem(request, visit, _refusal(answer))
     return Response(
         answer.content,
         media_type=answer.headers["content-type"],
@@ -100,15 +104,11 @@ async def _download(request: Request, path: str, roles: set[str]) -> Response:
     )
 
 
-def _path(*parts: str) -> str:
-    return "/" + "/".join(quote(part, safe="") for part in parts)
-
-
 @router.get(STYLESHEET)
 async def stylesheet(request: Request) -> Response:
     """The dashboard's style, as the savings service serves it."""
     try:
-        answer = await _services(request).fetch(None, "savings", STYLESHEET)
+        answer = await routes.services(request).fetch(None, "savings", STYLESHEET)
     except ServiceError:
         return Response("/* the savings service did not answer */", 502, media_type="text/css")
     return Response(
@@ -119,41 +119,30 @@ async def stylesheet(request: Request) -> Response:
     )
 
 
-@router.get("/trusts/{trust_id}")
-async def trust(trust_id: str, request: Request) -> Response:
-    return await _page(request, _path("trusts", trust_id), TRUST_PAGES)
+def _serve(template: str, roles: set[str], download: bool) -> None:
+    """Serves the dashboard's page (or CSV download) at `template` here: the savings service's
+    path is this request's own, each part quoted again."""
+
+    async def endpoint(request: Request) -> Response:
+        parts = {name: quote(value, safe="") for name, value in request.path_params.items()}
+        path = template.format(**parts)
+        return await (_download if download else _page)(request, path, roles)
+
+    router.add_api_route(template, endpoint, methods=["GET"])
 
 
-@router.get("/trusts/{trust_id}/contracts/{tender_id}")
-async def contract(trust_id: str, tender_id: str, request: Request) -> Response:
-    return await _page(request, _path("trusts", trust_id, "contracts", tender_id), TRUST_PAGES)
-
-
-@router.get("/trusts/{trust_id}/realised")
-async def realised(trust_id: str, request: Request) -> Response:
-    return await _page(request, _path("trusts", trust_id, "realised"), TRUST_PAGES)
-
-
-@router.get("/trusts/{trust_id}/ledger.csv")
-async def trust_ledger(trust_id: str, request: Request) -> Response:
-    return await _download(request, _path("trusts", trust_id, "ledger.csv"), TRUST_PAGES)
-
-
-@router.get("/trusts/{trust_id}/realised.csv")
-async def trust_realised(trust_id: str, request: Request) -> Response:
-    return await _download(request, _path("trusts", trust_id, "realised.csv"), TRUST_PAGES)
-
-
-@router.get("/schools/{urn}")
-async def school(urn: str, request: Request) -> Response:
-    return await _page(request, _path("schools", urn), SCHOOL_PAGES)
-
-
-@router.get("/schools/{urn}/ledger.csv")
-async def school_ledger(urn: str, request: Request) -> Response:
-    return await _download(request, _path("schools", urn, "ledger.csv"), SCHOOL_PAGES)
-
-
-@router.get("/schools/{urn}/realised.csv")
-async def school_realised(urn: str, request: Request) -> Response:
-    return await _download(request, _path("schools", urn, "realised.csv"), SCHOOL_PAGES)
+# The dashboard's pages and downloads, and who may ask for them here.
+for template, roles in {
+    "/trusts/{trust_id}": TRUST_PAGES,
+    "/trusts/{trust_id}/contracts/{tender_id}": TRUST_PAGES,
+    "/trusts/{trust_id}/realised": TRUST_PAGES,
+    "/schools/{urn}": SCHOOL_PAGES,
+}.items():
+    _serve(template, roles, download=False)
+for template, roles in {
+    "/trusts/{trust_id}/ledger.csv": TRUST_PAGES,
+    "/trusts/{trust_id}/realised.csv": TRUST_PAGES,
+    "/schools/{urn}/ledger.csv": SCHOOL_PAGES,
+    "/schools/{urn}/realised.csv": SCHOOL_PAGES,
+}.items():
+    _serve(template, roles, download=True)

@@ -17,10 +17,11 @@ from typing import Annotated, Any
 from urllib.parse import quote
 from uuid import UUID
 
-from fastapi import APIRouter, File, Form, Request, Response, UploadFile
+from fastapi import APIRouter, File, Request, Response, UploadFile
 from fastapi.responses import RedirectResponse
+from starlette.datastructures import FormData
 
-from services.web import demand_pages, forms
+from services.web import demand_pages, forms, routes
 from services.web.calls import ServiceError
 from services.web.demand_pages import (
     DONE,
@@ -33,21 +34,23 @@ from services.web.demand_pages import (
     Page,
 )
 from services.web.pages import FieldError
-from services.web.workspace import MAX_FIELD, Visit, _key, _service_problem, _services, _visit
+from services.web.routes import TextField, Visit
 
 router = APIRouter(include_in_schema=False)
 
 ROLES = {"manager", "school"}
-# Notes may be 2,000 characters (demand's API says so when there are more).
+# Notes may be 2,000 characters and a reason 500 (demand's API says so when there are more).
 MAX_NOTES = 8000
+MAX_REASON = 2000
+
 FILTER_FIELDS = {
     "category": ("category", "Category"),
     "school_urn": ("school_urn", "School URN"),
     "status": ("status", "Status"),
     "cursor": ("category", "Page"),
 }
-Field = Annotated[str, Form(max_length=MAX_FIELD)]
-View = Callable[[Outcome, int], Awaitable[Response]]
+# A list page (demand or spend) with what a form's outcome adds to it, and its status.
+View = Callable[[Request, Visit, Outcome, int], Awaitable[Response]]
 # A call on a demand line: method, the action after the line's path, JSON body.
 Call = tuple[str, str, dict[str, Any]]
 
@@ -73,11 +76,11 @@ async def _listing(
     cursor = request.query_params.get("cursor") or None
     params = filters.params() | {"limit": str(PAGE_SIZE)} | ({"cursor": cursor} if cursor else {})
     try:
-        found = await _services(request).get(visit.account, "demand", path, params)
+        found = await routes.services(request).get(visit.account, "demand", path, params)
     except ServiceError as error:
         if error.status == 422:
             return Page(), demand_pages.field_errors(error.errors, error.detail, FILTER_FIELDS)
-        return _service_problem(request, visit, error)
+        return routes.service_problem(request, visit, error)
     return Page(found["items"], found.get("next_cursor"), cursor), []
 
 
@@ -111,8 +114,8 @@ async def _spend_view(request: Request, visit: Visit, outcome: Outcome, status: 
     return await _list_view(request, visit, outcome, status, "/v1/spend", demand_pages.spend_page)
 
 
-def _forgery(request: Request, visit: Visit, csrf_token: str) -> str | None:
-    return forms.forgery(request, _key(request), csrf_token, visit.session_id)
+def _forgery(request: Request, visit: Visit, form: FormData) -> str | None:
+    return routes.forgery(request, visit, routes.text(form, forms.CSRF_FIELD))
 
 
 def _done(what: str) -> RedirectResponse:
@@ -122,7 +125,7 @@ def _done(what: str) -> RedirectResponse:
 @router.get("/demand")
 async def demand(request: Request) -> Response:
     """A manager's trust's demand lines, or a school's own, filtered and paged."""
-    visit = await _visit(request, ROLES)
+    visit = await routes.visit(request, ROLES)
     if isinstance(visit, Response):
         return visit
     notice = DONE.get(request.query_params.get("done", ""), "")
@@ -132,7 +135,7 @@ async def demand(request: Request) -> Response:
 @router.get("/spend")
 async def spend(request: Request) -> Response:
     """A manager's trust's spend lines, or a school's own invoices, filtered and paged."""
-    visit = await _visit(request, ROLES)
+    visit = await routes.visit(request, ROLES)
     if isinstance(visit, Response):
         return visit
     return await _spend_view(request, visit, Outcome(), 200)
@@ -140,29 +143,34 @@ async def spend(request: Request) -> Response:
 
 async def _upload(
     request: Request,
-    visit: Visit,
     csrf_token: str,
     file: UploadFile | None,
     api_path: str,
     view: View,
     keyed: bool,
 ) -> Response:
-    """Sends the chosen CSV file to demand's import at `api_path` and shows its report: each
-    refused row in the error summary. `keyed`: the file's bytes make its Idempotency-Key, so
-    the same file sent again (a refresh) replays instead of adding its lines twice."""
-    forgery = _forgery(request, visit, csrf_token)
+    """Sends the chosen CSV file to demand's import at `api_path` and shows its report on the
+    list page `view`: each refused row in the error summary. `keyed`: the file's bytes make its
+    Idempotency-Key, so the same file sent again (a refresh) replays instead of adding its lines
+    twice."""
+    visit = await routes.visit(request, ROLES)
+    if isinstance(visit, Response):
+        return visit
+
+    async def refused(message: str, status: int) -> Response:
+        return await view(request, visit, Outcome(errors=[FieldError(FILE_FIELD, message)]), status)
+
+    forgery = routes.forgery(request, visit, csrf_token)
     if forgery is not None:
-        return await view(Outcome(errors=[FieldError(FILE_FIELD, forgery)]), 403)
+        return await refused(forgery, 403)
     if file is None or not file.filename:
-        return await view(Outcome(errors=[FieldError(FILE_FIELD, "Select a CSV file")]), 422)
+        return await refused("Select a CSV file", 422)
     content = await file.read()
     if not content.strip():
-        return await view(
-            Outcome(errors=[FieldError(FILE_FIELD, "The selected file is empty")]), 422
-        )
+        return await refused("The selected file is empty", 422)
     key = f"web-upload-{hashlib.sha256(content).hexdigest()}"
     try:
-        report = await _services(request).send(
+        report = await routes.services(request).send(
             visit.account,
             "POST",
             "demand",
@@ -174,37 +182,27 @@ async def _upload(
     except ServiceError as error:
         if error.status in (413, 422):
             errors = demand_pages.file_refused(error.detail, error.errors)
-            return await view(Outcome(errors=errors), 422)
-        return _service_problem(request, visit, error)
+            return await view(request, visit, Outcome(errors=errors), 422)
+        return routes.service_problem(request, visit, error)
     result = demand_pages.import_report(report)
-    return await view(Outcome(report=result, errors=result.refused), 200)
+    return await view(request, visit, Outcome(report=result, errors=result.refused), 200)
 
 
 Upload = Annotated[UploadFile | None, File()]
 
 
 @router.post("/demand/upload")
-async def upload_demand(request: Request, file: Upload = None, csrf_token: Field = "") -> Response:
-    visit = await _visit(request, ROLES)
-    if isinstance(visit, Response):
-        return visit
-
-    async def view(outcome: Outcome, status: int) -> Response:
-        return await _demand_view(request, visit, outcome, status)
-
-    return await _upload(request, visit, csrf_token, file, "/v1/demands/import", view, True)
+async def upload_demand(
+    request: Request, file: Upload = None, csrf_token: TextField = ""
+) -> Response:
+    return await _upload(request, csrf_token, file, "/v1/demands/import", _demand_view, True)
 
 
 @router.post("/spend/upload")
-async def upload_spend(request: Request, file: Upload = None, csrf_token: Field = "") -> Response:
-    visit = await _visit(request, ROLES)
-    if isinstance(visit, Response):
-        return visit
-
-    async def view(outcome: Outcome, status: int) -> Response:
-        return await _spend_view(request, visit, outcome, status)
-
-    return await _upload(request, visit, csrf_token, file, "/v1/spend/import", view, False)
+async def upload_spend(
+    request: Request, file: Upload = None, csrf_token: TextField = ""
+) -> Response:
+    return await _upload(request, csrf_token, file, "/v1/spend/import", _spend_view, False)
 
 
 def _term(text: str) -> int | str:
@@ -228,7 +226,7 @@ def _line_body(category: str, typed: dict[str, str]) -> dict[str, Any]:
 
 @router.get("/demand/add")
 async def add_form(request: Request) -> Response:
-    visit = await _visit(request, {"school"})
+    visit = await routes.visit(request, {"school"})
     if isinstance(visit, Response):
         return visit
     key = secrets.token_urlsafe(16)
@@ -238,34 +236,14 @@ async def add_form(request: Request) -> Response:
 
 
 @router.post("/demand/add")
-async def add_line(
-    request: Request,
-    key: Field = "",
-    category: Field = "",
-    quantity: Field = "",
-    unit: Field = "",
-    current_unit_price: Field = "",
-    current_supplier: Field = "",
-    contract_end: Field = "",
-    term_months: Field = "",
-    notes: Annotated[str, Form(max_length=MAX_NOTES)] = "",
-    csrf_token: Field = "",
-) -> Response:
+async def add_line(request: Request) -> Response:
     """A school adds a demand line; the form's key makes a second send of it add nothing."""
-    visit = await _visit(request, {"school"})
+    visit = await routes.visit(request, {"school"})
     if isinstance(visit, Response):
         return visit
-    typed = {
-        "category": category.strip(),
-        "quantity": quantity.strip(),
-        "unit": unit.strip(),
-        "current_unit_price": current_unit_price.strip(),
-        "current_supplier": current_supplier.strip(),
-        "contract_end": contract_end.strip(),
-        "term_months": term_months.strip(),
-        "notes": notes.strip(),
-    }
-    key = key.strip() or secrets.token_urlsafe(16)
+    form = await request.form()
+    typed = routes.typed(form, LINE_FIELDS, {"notes": MAX_NOTES})
+    key = routes.text(form, "key").strip() or secrets.token_urlsafe(16)
 
     def again(errors: list[FieldError], status: int) -> Response:
         return visit.page(
@@ -274,7 +252,7 @@ async def add_line(
             status,
         )
 
-    forgery = _forgery(request, visit, csrf_token)
+    forgery = _forgery(request, visit, form)
     if forgery is not None:
         return again([FieldError("category", forgery)], 403)
     missing = demand_pages.missing_line_fields(typed, with_category=True)
@@ -283,7 +261,7 @@ async def add_line(
     body = {"school_urn": visit.account.scope, "category": typed["category"]}
     body |= _line_body(typed["category"], typed)
     try:
-        await _services(request).send(
+        await routes.services(request).send(
             visit.account,
             "POST",
             "demand",
@@ -294,7 +272,7 @@ async def add_line(
     except ServiceError as error:
         if error.status in (409, 413, 422):
             return again(demand_pages.field_errors(error.errors, error.detail, LINE_FIELDS), 422)
-        return _service_problem(request, visit, error)
+        return routes.service_problem(request, visit, error)
     return _done("added")
 
 
@@ -303,33 +281,31 @@ async def _line(request: Request, visit: Visit, demand_id: str) -> dict[str, Any
     try:
         UUID(demand_id)
     except ValueError:
-        return _service_problem(request, visit, ServiceError(404, "there is no such line"))
+        return routes.service_problem(request, visit, ServiceError(404, "there is no such line"))
     try:
-        line: dict[str, Any] = await _services(request).get(
+        line: dict[str, Any] = await routes.services(request).get(
             visit.account, "demand", f"/v1/demands/{quote(demand_id, safe='')}"
         )
     except ServiceError as error:
-        return _service_problem(request, visit, error)
+        return routes.service_problem(request, visit, error)
     return line
 
 
 @router.get("/demand/{demand_id}")
 async def line_page(demand_id: str, request: Request) -> Response:
     """One demand line, with the forms that change or withdraw it while it is open."""
-    visit = await _visit(request, ROLES)
-    if isinstance(visit, Response):
-        return visit
-    line = await _line(request, visit, demand_id)
-    if isinstance(line, Response):
-        return line
-    return visit.page(request, lambda person, csrf: demand_pages.line_page(person, csrf, line))
+
+    async def find(visit: Visit) -> dict[str, Any] | Response:
+        return await _line(request, visit, demand_id)
+
+    return await routes.found_page(request, ROLES, find, demand_pages.line_page)
 
 
 async def _change(
     request: Request,
     visit: Visit,
     demand_id: str,
-    csrf_token: str,
+    form: FormData,
     typed: dict[str, str],
     act: Callable[[dict[str, Any]], Call | list[FieldError]],
     done: str,
@@ -348,7 +324,7 @@ async def _change(
             status,
         )
 
-    forgery = _forgery(request, visit, csrf_token)
+    forgery = _forgery(request, visit, form)
     if forgery is not None:
         return again(line, [FieldError("status", forgery)], 403)
     call = act(line)
@@ -357,7 +333,7 @@ async def _change(
     method, action, body = call
     path = f"/v1/demands/{quote(demand_id, safe='')}{action}"
     try:
-        await _services(request).send(visit.account, method, "demand", path, json=body)
+        await routes.services(request).send(visit.account, method, "demand", path, json=body)
     except ServiceError as error:
         if error.status == 409:
             fresh = await _line(request, visit, demand_id)
@@ -368,88 +344,55 @@ async def _change(
         if error.status in (413, 422):
             fields = LINE_FIELDS | {"reason": ("reason", "Reason for withdrawing")}
             return again(line, demand_pages.field_errors(error.errors, error.detail, fields), 422)
-        return _service_problem(request, visit, error)
+        return routes.service_problem(request, visit, error)
     return _done(done)
 
 
 @router.post("/demand/{demand_id}")
-async def change_line(
-    demand_id: str,
-    request: Request,
-    quantity: Field = "",
-    unit: Field = "",
-    current_unit_price: Field = "",
-    current_supplier: Field = "",
-    contract_end: Field = "",
-    term_months: Field = "",
-    notes: Annotated[str, Form(max_length=MAX_NOTES)] = "",
-    csrf_token: Field = "",
-) -> Response:
+async def change_line(demand_id: str, request: Request) -> Response:
     """Changes an open line: every field of the form is sent (unchanged ones change nothing)."""
-    visit = await _visit(request, ROLES)
+    visit = await routes.visit(request, ROLES)
     if isinstance(visit, Response):
         return visit
-    typed = {
-        "quantity": quantity.strip(),
-        "unit": unit.strip(),
-        "current_unit_price": current_unit_price.strip(),
-        "current_supplier": current_supplier.strip(),
-        "contract_end": contract_end.strip(),
-        "term_months": term_months.strip(),
-        "notes": notes.strip(),
-    }
+    form = await request.form()
+    typed = routes.typed(form, LINE_FIELDS.keys() - {"category"}, {"notes": MAX_NOTES})
 
     def act(line: dict[str, Any]) -> Call | list[FieldError]:
         missing = demand_pages.missing_line_fields(typed, with_category=False)
         return missing or ("PATCH", "", _line_body(line["category"], typed))
 
-    return await _change(request, visit, demand_id, csrf_token, typed, act, "changed")
+    return await _change(request, visit, demand_id, form, typed, act, "changed")
 
 
 @router.post("/demand/{demand_id}/withdraw")
-async def withdraw_line(
-    demand_id: str,
-    request: Request,
-    reason: Annotated[str, Form(max_length=2000)] = "",
-    csrf_token: Field = "",
-) -> Response:
+async def withdraw_line(demand_id: str, request: Request) -> Response:
     """Withdraws an open line, with the reason given (if any)."""
-    visit = await _visit(request, ROLES)
+    visit = await routes.visit(request, ROLES)
     if isinstance(visit, Response):
         return visit
-    reason = reason.strip()
+    form = await request.form()
+    reason = routes.text(form, "reason", MAX_REASON).strip()
 
     def act(_: dict[str, Any]) -> Call:
         return "POST", "/withdraw", ({"reason": reason} if reason else {})
 
-    return await _change(
-        request, visit, demand_id, csrf_token, {"reason": reason}, act, "withdrawn"
-    )
+    return await _change(request, visit, demand_id, form, {"reason": reason}, act, "withdrawn")
 
 
 @router.post("/spend/demand")
-async def spend_to_demand(
-    request: Request,
-    spend_category: Field = "",
-    spend_contract_end: Field = "",
-    spend_term_months: Field = "",
-    csrf_token: Field = "",
-) -> Response:
+async def spend_to_demand(request: Request) -> Response:
     """A manager turns the trust's uncontracted spend in a category into demand lines; the page
     says how many were made and why each other school was skipped."""
-    visit = await _visit(request, {"manager"})
+    visit = await routes.visit(request, {"manager"})
     if isinstance(visit, Response):
         return visit
-    typed = {
-        "spend_category": spend_category.strip(),
-        "spend_contract_end": spend_contract_end.strip(),
-        "spend_term_months": spend_term_months.strip(),
-    }
+    form = await request.form()
+    typed = routes.typed(form, ("spend_category", "spend_contract_end", "spend_term_months"))
 
     async def again(errors: list[FieldError], status: int) -> Response:
         return await _spend_view(request, visit, Outcome(errors=errors, typed=typed), status)
 
-    forgery = _forgery(request, visit, csrf_token)
+    forgery = _forgery(request, visit, form)
     if forgery is not None:
         return await again([FieldError("spend_category", forgery)], 403)
     missing = demand_pages.missing_to_demand_fields(typed)
@@ -462,14 +405,14 @@ async def spend_to_demand(
     }
     trust = quote(visit.account.scope or "", safe="")
     try:
-        made = await _services(request).send(
+        made = await routes.services(request).send(
             visit.account, "POST", "demand", f"/v1/trusts/{trust}/spend/demand", json=body
         )
     except ServiceError as error:
         if error.status in (413, 422):
             errors = demand_pages.field_errors(error.errors, error.detail, TO_DEMAND_FIELDS)
             return await again(errors, 422)
-        return _service_problem(request, visit, error)
+        return routes.service_problem(request, visit, error)
     skipped = [(s["school_urn"], s["reason"]) for s in made["skipped"]]
     notice = demand_pages.created_text(len(made["created"]), len(skipped))
     return await _spend_view(request, visit, Outcome(notice=notice, skipped=skipped), 200)

@@ -5,7 +5,7 @@ withdraws its own demand lines and uploads its own spend. A CSV upload's per-row
 shown as an error summary, one entry per refused row, so nothing refused goes unsaid.
 """
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -13,17 +13,8 @@ from html import escape
 from typing import Any
 from urllib.parse import urlencode
 
-from services.web.pages import (
-    FieldError,
-    Person,
-    banner,
-    error_summary,
-    layout,
-    table,
-    unit_of,
-    who,
-)
-from services.web.pages import _csrf as csrf_field
+from services.web import pages
+from services.web.pages import FieldError, Person
 from shared.domain.categories import categories
 from shared.presentation import category_name, long_date, money, quantity
 
@@ -48,7 +39,6 @@ DONE = {
     "withdrawn": "Demand line withdrawn.",
 }
 FILE_FIELD = "file"
-STATUS_ID = ' id="status"'
 
 
 @dataclass(frozen=True)
@@ -149,94 +139,6 @@ def field_errors(
     return found
 
 
-def _message(id_: str, errors: Sequence[FieldError]) -> tuple[str, list[str], bool]:
-    mine = [e for e in errors if e.field == id_]
-    if not mine:
-        return "", [], False
-    text = (
-        f'<p class="error-message" id="{id_}-error"><span class="visually-hidden">Error:'
-        f"</span> {escape(mine[0].message)}</p>"
-    )
-    return text, [f"{id_}-error"], True
-
-
-def _group(
-    id_: str,
-    label: str,
-    control: Callable[[str, str], str],
-    errors: Sequence[FieldError],
-    hint: str = "",
-) -> str:
-    """A form group: the label, the hint, the field's error, then the field `control` makes
-    of its aria-describedby attribute and its error class."""
-    message, described, wrong = _message(id_, errors)
-    described = ([f"{id_}-hint"] if hint else []) + described
-    aria = f' aria-describedby="{" ".join(described)}"' if described else ""
-    return (
-        f'<div class="form-group{" form-group-error" if wrong else ""}">'
-        f'<label class="label" for="{id_}">{escape(label)}</label>'
-        + (f'<div class="hint" id="{id_}-hint">{escape(hint)}</div>' if hint else "")
-        + message
-        + control(aria, " input-error" if wrong else "")
-        + "</div>"
-    )
-
-
-def text_field(
-    id_: str,
-    label: str,
-    errors: Sequence[FieldError],
-    value: str = "",
-    hint: str = "",
-    *,
-    width: str = "",
-    inputmode: str = "",
-) -> str:
-    mode = f' inputmode="{inputmode}"' if inputmode else ""
-    size = f" input-{width}" if width else ""
-
-    def control(aria: str, error: str) -> str:
-        return (
-            f'<input class="input{size}{error}" id="{id_}" name="{id_}" type="text"'
-            f' value="{escape(value)}" autocomplete="off" spellcheck="false"{mode}{aria}>'
-        )
-
-    return _group(id_, label, control, errors, hint)
-
-
-def select_field(
-    id_: str,
-    label: str,
-    options: Sequence[tuple[str, str]],
-    errors: Sequence[FieldError],
-    value: str = "",
-    hint: str = "",
-) -> str:
-    choices = "".join(
-        f'<option value="{escape(code)}"{" selected" if code == value else ""}>'
-        f"{escape(name)}</option>"
-        for code, name in options
-    )
-
-    def control(aria: str, error: str) -> str:
-        return f'<select class="select{error}" id="{id_}" name="{id_}"{aria}>{choices}</select>'
-
-    return _group(id_, label, control, errors, hint)
-
-
-def textarea_field(
-    id_: str, label: str, errors: Sequence[FieldError], value: str = "", hint: str = ""
-) -> str:
-
-    def control(aria: str, error: str) -> str:
-        return (
-            f'<textarea class="textarea{error}" id="{id_}" name="{id_}" rows="3"{aria}>'
-            f"{escape(value)}</textarea>"
-        )
-
-    return _group(id_, label, control, errors, hint)
-
-
 def category_options(first: str | None = None) -> list[tuple[str, str]]:
     """The categories as choices, by name; `first` is an "any" or "choose" choice."""
     known = sorted(((c.code, c.name) for c in categories().values()), key=lambda c: c[1])
@@ -247,29 +149,20 @@ def upload_form(
     action: str, csrf: str, errors: Sequence[FieldError], label: str, columns: str
 ) -> str:
     """A CSV file upload (multipart), its refusals at the file field."""
-    message, described, wrong = _message(FILE_FIELD, errors)
-    aria = " ".join([f"{FILE_FIELD}-hint", *described])
+    hint = (
+        f"A CSV file with a header row naming its columns: {columns}. Every row is accepted or"
+        " refused on its own."
+    )
     return (
         f'<form method="post" action="{action}" enctype="multipart/form-data" novalidate>'
-        f"{csrf_field(csrf)}"
-        f'<div class="form-group{" form-group-error" if wrong else ""}">'
-        f'<label class="label" for="{FILE_FIELD}">{escape(label)}</label>'
-        f'<div class="hint" id="{FILE_FIELD}-hint">A CSV file with a header row naming its'
-        f" columns: {escape(columns)}. Every row is accepted or refused on its own.</div>"
-        f"{message}"
-        f'<input class="file-upload{" input-error" if wrong else ""}" id="{FILE_FIELD}"'
-        f' name="{FILE_FIELD}" type="file" accept=".csv,text/csv" aria-describedby="{aria}">'
-        '</div><button type="submit" class="button">Upload file</button></form>'
+        f"{pages.csrf_input(csrf)}{pages.file_upload(FILE_FIELD, label, errors, hint)}"
+        '<button type="submit" class="button">Upload file</button></form>'
     )
-
-
-def _amount(value: Any) -> Decimal:
-    return Decimal(str(value))
 
 
 def unit_price(value: Any) -> str:
     """£0.2870 is shown as £0.287: a unit price keeps its fractions of a penny."""
-    amount = _amount(value).normalize()
+    amount = pages.amount(value).normalize()
     exponent = amount.as_tuple().exponent
     if isinstance(exponent, int) and exponent > -2:
         amount = amount.quantize(Decimal("0.01"))
@@ -301,13 +194,14 @@ def _address(path: str, filters: Filters, cursor: str | None = None) -> str:
 def filter_form(path: str, filters: Filters, errors: Sequence[FieldError], manager: bool) -> str:
     """Narrow a list (GET: the filters are in the page's address, so it can be shared)."""
     school = (
-        text_field(
+        pages.text_input(
             "school_urn",
             "School URN",
             errors,
             filters.school_urn,
             width="short",
             inputmode="numeric",
+            spellcheck=False,
         )
         if manager
         else ""
@@ -315,8 +209,8 @@ def filter_form(path: str, filters: Filters, errors: Sequence[FieldError], manag
     status = ""
     if path == "/demand":
         options = [("", "All statuses"), *STATUS_NAMES.items()]
-        status = select_field("status", "Status", options, errors, filters.status)
-    category = select_field(
+        status = pages.select("status", "Status", options, errors, filters.status)
+    category = pages.select(
         "category", "Category", category_options("All categories"), errors, filters.category
     )
     return (
@@ -330,10 +224,9 @@ def _top(person: Person, title: str, outcome: Outcome) -> str:
     """Above the page's heading: the success banner and the error summary."""
     notice = outcome.notice or (outcome.report.text() if outcome.report else "")
     return (
-        (banner(notice) if notice else "")
-        + error_summary(outcome.errors)
-        + f'<span class="caption">{escape(who(person))}</span>'
-        f'<h1 class="heading-l">{escape(title)}</h1>'
+        (pages.banner(notice) if notice else "")
+        + pages.error_summary(outcome.errors)
+        + pages.heading(person, title)
     )
 
 
@@ -375,7 +268,7 @@ def demand_page(
             f'<a href="/demand/{escape(str(line["demand_id"]))}">'
             f"{escape(category_name(line['category']))}</a>",
             escape(line["school_urn"]),
-            escape(quantity(_amount(line["quantity"]), line["unit"])),
+            escape(quantity(pages.amount(line["quantity"]), line["unit"])),
             escape(unit_price(line["current_unit_price"])) + f" per {escape(line['unit'])}",
             escape(_day(line["contract_end"])),
             escape(str(line["term_months"])),
@@ -393,7 +286,7 @@ def demand_page(
         ("Status", False),
     ]
     listing = (
-        table(f"{title}: demand lines", columns, rows)
+        pages.table(f"{title}: demand lines", columns, rows)
         if rows
         else "<p>No demand lines match.</p>"
         if filters.params()
@@ -409,7 +302,9 @@ def demand_page(
         + '<h2 class="heading-m">Upload demand from a CSV file</h2>'
         + upload_form("/demand/upload", csrf, outcome.errors, "Demand CSV file", DEMAND_COLUMNS_CSV)
     )
-    return layout(title, main, person=person, csrf=csrf, current="/demand", errors=_errors(outcome))
+    return pages.layout(
+        title, main, person=person, csrf=csrf, current="/demand", errors=_errors(outcome)
+    )
 
 
 # The demand line form's fields: the API's field name to the form field's id and label.
@@ -451,62 +346,54 @@ def missing_to_demand_fields(typed: Mapping[str, str]) -> list[FieldError]:
     return [FieldError(n, m) for n, m in messages.items() if not typed.get(n)]
 
 
+# The text fields of a demand line a school sets: each one's hint, width and phone keypad.
+LINE_INPUTS = (
+    (
+        "quantity",
+        "How much your school uses or needs in a year, in the unit below.",
+        "short",
+        "decimal",
+    ),
+    (
+        "unit",
+        "Leave empty for the category's own unit (kWh for electricity), or use a compatible one"
+        " (MWh).",
+        "short",
+        "",
+    ),
+    (
+        "current_unit_price",
+        "In pounds, excluding VAT, per unit, as your school pays today. For example, 0.2870.",
+        "short",
+        "decimal",
+    ),
+    ("current_supplier", "", "", ""),
+    (
+        "contract_end",
+        "The day your current contract ends, as year-month-day. For example, 2027-03-31.",
+        "short",
+        "",
+    ),
+    ("term_months", "How long the new contract should last: 1 to 120 months.", "short", "numeric"),
+)
+
+
 def _line_fields(typed: Mapping[str, str], errors: Sequence[FieldError]) -> str:
     """The fields of a demand line a school sets, with what it typed."""
-
-    def label(name: str) -> str:
-        return LINE_FIELDS[name][1]
-
-    return (
-        text_field(
-            "quantity",
-            label("quantity"),
+    inputs = "".join(
+        pages.text_input(
+            name,
+            LINE_FIELDS[name][1],
             errors,
-            typed.get("quantity", ""),
-            "How much your school uses or needs in a year, in the unit below.",
-            width="short",
-            inputmode="decimal",
+            typed.get(name, ""),
+            hint,
+            width=width,
+            inputmode=keypad,
+            spellcheck=False,
         )
-        + text_field(
-            "unit",
-            label("unit"),
-            errors,
-            typed.get("unit", ""),
-            "Leave empty for the category's own unit (kWh for electricity), or use a"
-            " compatible one (MWh).",
-            width="short",
-        )
-        + text_field(
-            "current_unit_price",
-            label("current_unit_price"),
-            errors,
-            typed.get("current_unit_price", ""),
-            "In pounds, excluding VAT, per unit, as your school pays today. For example, 0.2870.",
-            width="short",
-            inputmode="decimal",
-        )
-        + text_field(
-            "current_supplier", label("current_supplier"), errors, typed.get("current_supplier", "")
-        )
-        + text_field(
-            "contract_end",
-            label("contract_end"),
-            errors,
-            typed.get("contract_end", ""),
-            "The day your current contract ends, as year-month-day. For example, 2027-03-31.",
-            width="short",
-        )
-        + text_field(
-            "term_months",
-            label("term_months"),
-            errors,
-            typed.get("term_months", ""),
-            "How long the new contract should last: 1 to 120 months.",
-            width="short",
-            inputmode="numeric",
-        )
-        + textarea_field("notes", label("notes"), errors, typed.get("notes", ""))
+        for name, hint, width, keypad in LINE_INPUTS
     )
+    return inputs + pages.textarea("notes", LINE_FIELDS["notes"][1], errors, typed.get("notes", ""))
 
 
 def add_line_page(
@@ -514,7 +401,7 @@ def add_line_page(
 ) -> str:
     """A school adds a demand line. `key` is the form's idempotency key: sending it twice (a
     double click, a retry) adds one line."""
-    category = select_field(
+    category = pages.select(
         "category",
         "Category",
         category_options("Choose a category"),
@@ -522,16 +409,16 @@ def add_line_page(
         typed.get("category", ""),
     )
     main = (
-        error_summary(errors) + f'<span class="caption">{escape(who(person))}</span>'
-        '<h1 class="heading-l">Add a demand line</h1>'
-        f'<form method="post" action="/demand/add" novalidate>{csrf_field(csrf)}'
+        pages.error_summary(errors)
+        + pages.heading(person, "Add a demand line")
+        + f'<form method="post" action="/demand/add" novalidate>{pages.csrf_input(csrf)}'
         f'<input type="hidden" name="key" value="{escape(key)}">'
         + category
         + _line_fields(typed, errors)
         + '<button type="submit" class="button">Add line</button></form>'
         '<p><a href="/demand">Back to your demand</a></p>'
     )
-    return layout(
+    return pages.layout(
         "Add a demand line", main, person=person, csrf=csrf, current="/demand", errors=bool(errors)
     )
 
@@ -539,25 +426,14 @@ def add_line_page(
 def typed_of(line: Mapping[str, Any]) -> dict[str, str]:
     """A stored line as its change form shows it."""
     return {
-        "quantity": f"{_amount(line['quantity']).normalize():f}",
+        "quantity": f"{pages.amount(line['quantity']).normalize():f}",
         "unit": str(line["unit"]),
-        "current_unit_price": f"{_amount(line['current_unit_price']).normalize():f}",
+        "current_unit_price": f"{pages.amount(line['current_unit_price']).normalize():f}",
         "current_supplier": line.get("current_supplier") or "",
         "contract_end": str(line["contract_end"]),
         "term_months": str(line["term_months"]),
         "notes": line.get("notes") or "",
     }
-
-
-def _summary_list(rows: Sequence[tuple[str, str]]) -> str:
-    """Key and value rows; the status row's value has the id `status`, where a refusal to
-    change the line points."""
-    items = "".join(
-        f'<div class="summary-row"><dt>{escape(key)}</dt>'
-        f"<dd{STATUS_ID if key == 'Status' else ''}>{escape(value)}</dd></div>"
-        for key, value in rows
-    )
-    return f'<dl class="summary-list">{items}</dl>'
 
 
 def line_page(
@@ -572,11 +448,11 @@ def line_page(
     demand_id = escape(str(line["demand_id"]))
     title = f"{category_name(line['category'])} demand"
     status = line["status"]
-    facts = _summary_list(
+    facts = pages.summary_list(
         [
             ("School URN", line["school_urn"]),
             ("Category", category_name(line["category"])),
-            ("Quantity a year", quantity(_amount(line["quantity"]), line["unit"])),
+            ("Quantity a year", quantity(pages.amount(line["quantity"]), line["unit"])),
             (
                 "Current price",
                 f"{unit_price(line['current_unit_price'])} per {line['unit']}",
@@ -586,23 +462,26 @@ def line_page(
             ("Contract term wanted", f"{line['term_months']} months"),
             ("Status", STATUS_NAMES.get(status, status)),
         ]
-        + ([("Reason", line["status_reason"])] if line.get("status_reason") else [])
+        + ([("Reason", line["status_reason"])] if line.get("status_reason") else []),
+        # Where a refusal to change the line points.
+        ids={"Status": "status"},
     )
     if status == "open":
         forms = (
             '<h2 class="heading-m">Change this line</h2>'
-            f'<form method="post" action="/demand/{demand_id}" novalidate>{csrf_field(csrf)}'
+            f'<form method="post" action="/demand/{demand_id}" novalidate>{pages.csrf_input(csrf)}'
             + _line_fields(typed_of(line) | dict(typed or {}), errors)
             + '<button type="submit" class="button">Save changes</button></form>'
             '<h2 class="heading-m">Withdraw this line</h2>'
             "<p>A withdrawn line is no longer bought for. You cannot undo this.</p>"
             f'<form method="post" action="/demand/{demand_id}/withdraw" novalidate>'
-            + csrf_field(csrf)
-            + text_field(
+            + pages.csrf_input(csrf)
+            + pages.text_input(
                 "reason",
                 "Reason for withdrawing (optional)",
                 errors,
                 (typed or {}).get("reason", ""),
+                spellcheck=False,
             )
             + '<button type="submit" class="button button-warning">Withdraw line</button></form>'
         )
@@ -612,13 +491,15 @@ def line_page(
             f"{escape(CANNOT_CHANGE.get(status, ''))}</p>"
         )
     main = (
-        error_summary(errors) + f'<span class="caption">{escape(who(person))}</span>'
-        f'<h1 class="heading-l">{escape(title)}</h1>'
+        pages.error_summary(errors)
+        + pages.heading(person, title)
         + facts
         + forms
         + '<p><a href="/demand">Back to demand</a></p>'
     )
-    return layout(title, main, person=person, csrf=csrf, current="/demand", errors=bool(errors))
+    return pages.layout(
+        title, main, person=person, csrf=csrf, current="/demand", errors=bool(errors)
+    )
 
 
 # The spend-to-demand form's fields: the API's field name to the form field's id and label.
@@ -632,7 +513,7 @@ TO_DEMAND_FIELDS = {
 def _to_demand_form(csrf: str, outcome: Outcome) -> str:
     typed, errors = outcome.typed, outcome.errors
     skipped = (
-        table(
+        pages.table(
             "Schools skipped",
             [("School URN", False), ("Why it was skipped", False)],
             [(escape(urn), escape(reason)) for urn, reason in outcome.skipped],
@@ -646,23 +527,24 @@ def _to_demand_form(csrf: str, outcome: Outcome) -> str:
         " no demand line for it, gets one made from its spend. Running it again adds nothing"
         " for schools that have a line.</p>"
         + skipped
-        + f'<form method="post" action="/spend/demand" novalidate>{csrf_field(csrf)}'
-        + select_field(
+        + f'<form method="post" action="/spend/demand" novalidate>{pages.csrf_input(csrf)}'
+        + pages.select(
             "spend_category",
             "Category of spend",
             category_options("Choose a category"),
             errors,
             typed.get("spend_category", ""),
         )
-        + text_field(
+        + pages.text_input(
             "spend_contract_end",
             "Current contracts end",
             errors,
             typed.get("spend_contract_end", ""),
             "When the schools' current contracts end, as year-month-day. For example, 2027-03-31.",
             width="short",
+            spellcheck=False,
         )
-        + text_field(
+        + pages.text_input(
             "spend_term_months",
             "Contract term wanted (months)",
             errors,
@@ -670,6 +552,7 @@ def _to_demand_form(csrf: str, outcome: Outcome) -> str:
             "1 to 120 months.",
             width="short",
             inputmode="numeric",
+            spellcheck=False,
         )
         + '<button type="submit" class="button">Create demand lines</button></form>'
     )
@@ -693,9 +576,9 @@ def spend_page(
             escape(line["school_urn"]),
             escape(line["supplier"]),
             escape(line["invoice_ref"]),
-            escape(_period(line["period_start"], line["period_end"])),
-            escape(quantity(_amount(line["quantity"]), line["unit"])),
-            escape(money(_amount(line["amount"]))),
+            escape(pages.between(line["period_start"], line["period_end"])),
+            escape(quantity(pages.amount(line["quantity"]), line["unit"])),
+            escape(money(pages.amount(line["amount"]))),
         )
         for line in page.items
     ]
@@ -709,7 +592,7 @@ def spend_page(
         ("Amount ex VAT", True),
     ]
     listing = (
-        table("Spend lines", columns, rows)
+        pages.table("Spend lines", columns, rows)
         if rows
         else "<p>No spend lines match.</p>"
         if filters.params()
@@ -726,14 +609,9 @@ def spend_page(
         + pagination("/spend", filters, page)
         + (_to_demand_form(csrf, outcome) if manager else "")
     )
-    return layout(
+    return pages.layout(
         "Spend", main, person=person, csrf=csrf, current="/spend", errors=_errors(outcome)
     )
-
-
-def _period(start: str, end: str) -> str:
-    first, last = date.fromisoformat(start), date.fromisoformat(end)
-    return long_date(first) if first == last else f"{long_date(first)} to {long_date(last)}"
 
 
 def created_text(created: int, skipped: int) -> str:
@@ -744,4 +622,4 @@ def created_text(created: int, skipped: int) -> str:
 
 def unit_or_default(category: str, unit: str) -> str:
     """The unit typed, else the category's own."""
-    return unit.strip() or (unit_of(category) or "")
+    return unit.strip() or (pages.unit_of(category) or "")

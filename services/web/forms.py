@@ -42,10 +42,15 @@ def cookie_name(request: Request, name: str) -> str:
     return f"__Host-{name}" if request.url.scheme == "https" else name
 
 
-def set_cookie(request: Request, response: Response, name: str, value: str) -> None:
+def set_cookie(
+    request: Request, response: Response, name: str, value: str, max_age: int | None = None
+) -> None:
+    """An HttpOnly cookie of this host; Lax, so that the browser sends it on a top-level GET
+    from elsewhere too (a provider's redirect back); for the session when no `max_age`."""
     response.set_cookie(
         cookie_name(request, name),
         value,
+        max_age=max_age,
         httponly=True,
         samesite="lax",
         secure=request.url.scheme == "https",

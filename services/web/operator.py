@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 from fastapi.responses import RedirectResponse
 
-from services.web import api, forms, pages, store
+from services.web import api, forms, routes, store
 from services.web.calls import ServiceError
 from services.web.domain.accounts import MAX_EMAIL, MAX_NAME, is_email
 from services.web.operator_pages import (
@@ -29,8 +29,8 @@ from services.web.operator_pages import (
     users_page,
 )
 from services.web.pages import FieldError
+from services.web.routes import TextField, Visit
 from services.web.store import EmailTaken
-from services.web.workspace import MAX_FIELD, Visit, _key, _service_problem, _services, _visit
 from shared.domain.errors import Invalid, NotFound
 from shared.service import runtime_of
 from shared.unit_of_work import unit_of_work
@@ -43,21 +43,15 @@ NOTICE_COOKIE = "procure_web_notice"
 NOTICE_SECONDS = 300
 # A national GIAS extract is tens of megabytes: its load takes longer than a page's calls.
 REGISTRY_SECONDS = 120
+Email = Annotated[str, Form(max_length=MAX_EMAIL)]
 
 
 def _then(request: Request, path: str, notice: Notice) -> Response:
     """Redirect to `path`, which shows `notice` once."""
     response = RedirectResponse(path, status_code=303)
     value = json.dumps({"text": notice.text, "link": notice.link, "report": notice.report})
-    response.set_cookie(
-        forms.cookie_name(request, NOTICE_COOKIE),
-        base64.urlsafe_b64encode(value.encode()).decode(),
-        max_age=NOTICE_SECONDS,
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
-        path="/",
-    )
+    held = base64.urlsafe_b64encode(value.encode()).decode()
+    forms.set_cookie(request, response, NOTICE_COOKIE, held, max_age=NOTICE_SECONDS)
     return response
 
 
@@ -84,26 +78,21 @@ def _shown(request: Request, response: Response, notice: Notice | None) -> Respo
     return response
 
 
-def _forged(request: Request, visit: Visit, csrf_token: str) -> Response | None:
-    forgery = forms.forgery(request, _key(request), csrf_token, visit.session_id)
+async def _operator_form(request: Request, csrf_token: str) -> Visit | Response:
+    """The signed-in operator, if the form came from our own page; else the page that
+    refuses, and says nothing was changed."""
+    visit = await routes.visit(request, OPERATOR)
+    if isinstance(visit, Response):
+        return visit
+    forgery = routes.forgery(request, visit, csrf_token)
     if forgery is None:
-        return None
-    return visit.page(
-        request,
-        lambda person, csrf: pages.message_page(
-            "Nothing was changed",
-            forgery,
-            person,
-            csrf,
-            '<p><a href="/">Go to your home page</a></p>',
-        ),
-        403,
-    )
+        return visit
+    return visit.message(request, "Nothing was changed", forgery, 403, routes.HOME_LINK)
 
 
 @router.get("/registry")
 async def registry(request: Request) -> Response:
-    visit = await _visit(request, OPERATOR)
+    visit = await routes.visit(request, OPERATOR)
     if isinstance(visit, Response):
         return visit
     notice = _notice(request)
@@ -124,14 +113,11 @@ def registry_problem(field: str, reason: str) -> str:
 async def upload_registry(
     request: Request,
     registry: Annotated[UploadFile | None, File()] = None,
-    csrf_token: Annotated[str, Form(max_length=MAX_FIELD)] = "",
+    csrf_token: TextField = "",
 ) -> Response:
-    visit = await _visit(request, OPERATOR)
+    visit = await _operator_form(request, csrf_token)
     if isinstance(visit, Response):
         return visit
-    forged = _forged(request, visit, csrf_token)
-    if forged is not None:
-        return forged
 
     def again(errors: list[FieldError]) -> Response:
         return visit.page(request, lambda person, csrf: registry_page(person, csrf, errors), 422)
@@ -140,7 +126,7 @@ async def upload_registry(
     if not data:
         return again([FieldError(REGISTRY_FIELD, "Select a registry file (a CSV file)")])
     try:
-        report = await _services(request).send(
+        report = await routes.services(request).send(
             visit.account,
             "POST",
             "demand",
@@ -151,7 +137,7 @@ async def upload_registry(
         )
     except ServiceError as error:
         if error.status not in (413, 422):
-            return _service_problem(request, visit, error)
+            return routes.service_problem(request, visit, error)
         problems = error.errors or [{"field": "body", "reason": error.detail}]
         return again(
             [
@@ -166,7 +152,7 @@ async def upload_registry(
 
 @router.get("/users")
 async def users(request: Request) -> Response:
-    visit = await _visit(request, OPERATOR)
+    visit = await routes.visit(request, OPERATOR)
     if isinstance(visit, Response):
         return visit
     async with unit_of_work(runtime_of(request).pool) as work:
@@ -179,7 +165,7 @@ async def users(request: Request) -> Response:
 
 @router.get("/users/add")
 async def add_user_form(request: Request) -> Response:
-    visit = await _visit(request, OPERATOR)
+    visit = await routes.visit(request, OPERATOR)
     if isinstance(visit, Response):
         return visit
     return visit.page(request, lambda person, csrf: add_user_page(person, csrf))
@@ -217,34 +203,20 @@ def person_problems(typed: Mapping[str, str]) -> list[FieldError]:
 
 
 @router.post("/users/add")
-async def add_user(
-    request: Request,
-    email: Annotated[str, Form(max_length=MAX_FIELD)] = "",
-    name: Annotated[str, Form(max_length=MAX_FIELD)] = "",
-    role: Annotated[str, Form(max_length=MAX_FIELD)] = "",
-    trust: Annotated[str, Form(max_length=MAX_FIELD)] = "",
-    urn: Annotated[str, Form(max_length=MAX_FIELD)] = "",
-    supplier: Annotated[str, Form(max_length=MAX_FIELD)] = "",
-    csrf_token: Annotated[str, Form(max_length=MAX_FIELD)] = "",
-) -> Response:
-    visit = await _visit(request, OPERATOR)
+async def add_user(request: Request) -> Response:
+    visit = await routes.visit(request, OPERATOR)
     if isinstance(visit, Response):
         return visit
-    typed = {
-        "email": email.strip(),
-        "name": name.strip(),
-        "role": role,
-        "trust": trust.strip(),
-        "urn": urn.strip(),
-        "supplier": supplier.strip(),
-    }
+    form = await request.form()
+    typed = routes.typed(form, ("email", "name", "role", "trust", "urn", "supplier"))
+    role = typed["role"]
 
     def again(errors: list[FieldError], status: int = 422) -> Response:
         return visit.page(
             request, lambda person, csrf: add_user_page(person, csrf, typed, errors), status
         )
 
-    forgery = forms.forgery(request, _key(request), csrf_token, visit.session_id)
+    forgery = routes.forgery(request, visit, routes.text(form, forms.CSRF_FIELD))
     if forgery is not None:
         return again([FieldError("email", forgery)], 403)
     errors = person_problems(typed)
@@ -272,12 +244,9 @@ async def add_user(
 
 
 async def _account_action(request: Request, email: str, csrf_token: str, link: bool) -> Response:
-    visit = await _visit(request, OPERATOR)
+    visit = await _operator_form(request, csrf_token)
     if isinstance(visit, Response):
         return visit
-    forged = _forged(request, visit, csrf_token)
-    if forged is not None:
-        return forged
     try:
         if link:
             user = await api.new_link(request, email)
@@ -289,34 +258,21 @@ async def _account_action(request: Request, email: str, csrf_token: str, link: b
             done = await api.disable_account(request, email)
             notice = Notice(f"{done.email} is disabled: {done.sessions_ended} session(s) ended.")
     except NotFound as missing:
-        detail = missing.detail
-        return visit.page(
+        return visit.message(
             request,
-            lambda person, csrf: pages.message_page(
-                "No such account",
-                f"Nothing was changed: {detail}.",
-                person,
-                csrf,
-                '<p><a href="/users">Back to users</a></p>',
-            ),
+            "No such account",
+            f"Nothing was changed: {missing.detail}.",
             404,
+            '<p><a href="/users">Back to users</a></p>',
         )
     return _then(request, "/users", notice)
 
 
 @router.post("/users/link")
-async def issue_link(
-    request: Request,
-    email: Annotated[str, Form(max_length=MAX_EMAIL)] = "",
-    csrf_token: Annotated[str, Form(max_length=MAX_FIELD)] = "",
-) -> Response:
+async def issue_link(request: Request, email: Email = "", csrf_token: TextField = "") -> Response:
     return await _account_action(request, email, csrf_token, link=True)
 
 
 @router.post("/users/disable")
-async def disable(
-    request: Request,
-    email: Annotated[str, Form(max_length=MAX_EMAIL)] = "",
-    csrf_token: Annotated[str, Form(max_length=MAX_FIELD)] = "",
-) -> Response:
+async def disable(request: Request, email: Email = "", csrf_token: TextField = "") -> Response:
     return await _account_action(request, email, csrf_token, link=False)

@@ -7,17 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 
-from services.web.pages import (
-    NO_SPELLCHECK,
-    FieldError,
-    Person,
-    _csrf,
-    _field,
-    banner,
-    error_summary,
-    layout,
-    table,
-)
+from services.web import pages
+from services.web.pages import FieldError, Person
 from shared.presentation import local_time
 
 ROLES = {
@@ -38,6 +29,12 @@ REPORT = (
     ("demand_withdrawn", "Demand lines withdrawn (school left)"),
 )
 REGISTRY_FIELD = "registry"
+# The scope fields of the add-a-person form: each one's label, hint and phone keypad.
+SCOPE_INPUTS = (
+    ("trust", "Trust code", "For a trust business manager: the trust's code in the registry.", ""),
+    ("urn", "School URN", "For a school: its 6-digit unique reference number.", "numeric"),
+    ("supplier", "Supplier id", "For a supplier: its id, like gamma-gas.", ""),
+)
 
 
 @dataclass(frozen=True)
@@ -53,7 +50,7 @@ class Notice:
 def _notice(notice: Notice | None) -> str:
     if notice is None:
         return ""
-    shown = banner(notice.text)
+    shown = pages.banner(notice.text)
     if notice.link:
         shown += (
             '<div class="inset"><h2 class="heading-m">Set-password link</h2>'
@@ -65,11 +62,8 @@ def _notice(notice: Notice | None) -> str:
 
 
 def _report(report: Mapping[str, int]) -> str:
-    rows = "".join(
-        f'<div class="summary-row"><dt>{escape(label)}</dt><dd>{report.get(key, 0)}</dd></div>'
-        for key, label in REPORT
-    )
-    return f'<h2 class="heading-m">Report of the upload</h2><dl class="summary-list">{rows}</dl>'
+    rows = [(label, str(report.get(key, 0))) for key, label in REPORT]
+    return '<h2 class="heading-m">Report of the upload</h2>' + pages.summary_list(rows)
 
 
 def registry_page(
@@ -80,34 +74,26 @@ def registry_page(
     field_errors = [FieldError(REGISTRY_FIELD, errors[0].message)] if errors else []
     if len(errors) > 1:
         field_errors = [FieldError(REGISTRY_FIELD, f"The file has {len(errors)} problems")]
-    mine = field_errors[0].message if field_errors else ""
-    described = "registry-hint" + (" registry-error" if mine else "")
     main = (
         _notice(notice)
-        + error_summary(errors)
+        + pages.error_summary(errors)
         + '<span class="caption">Operator</span><h1 class="heading-l">Registry</h1>'
         "<p>The trusts' schools, from a Get Information about Schools (GIAS) establishments"
         " extract. Schools that are new to a trust join it; schools no longer in a trust leave it"
         " and their open demand is withdrawn.</p>"
         + (_report(notice.report) if notice is not None and notice.report is not None else "")
         + '<form method="post" action="/registry" enctype="multipart/form-data" novalidate>'
-        + _csrf(csrf)
-        + f'<div class="form-group{" form-group-error" if mine else ""}">'
-        f'<label class="label" for="{REGISTRY_FIELD}">Registry file (CSV)</label>'
-        '<div class="hint" id="registry-hint">A CSV file with the columns URN,'
-        " EstablishmentName, Trusts (code), Trusts (name) and EstablishmentStatus (name);"
-        " other columns are ignored.</div>"
-        + (
-            f'<p class="error-message" id="registry-error"><span class="visually-hidden">'
-            f"Error:</span> {escape(mine)}</p>"
-            if mine
-            else ""
+        + pages.csrf_input(csrf)
+        + pages.file_upload(
+            REGISTRY_FIELD,
+            "Registry file (CSV)",
+            field_errors,
+            "A CSV file with the columns URN, EstablishmentName, Trusts (code), Trusts (name)"
+            " and EstablishmentStatus (name); other columns are ignored.",
         )
-        + f'<input class="file-upload" id="{REGISTRY_FIELD}" name="{REGISTRY_FIELD}" type="file"'
-        f' accept=".csv,text/csv" aria-describedby="{described}"></div>'
-        '<button type="submit" class="button">Upload registry</button></form>'
+        + '<button type="submit" class="button">Upload registry</button></form>'
     )
-    return layout(
+    return pages.layout(
         "Registry", main, person=person, csrf=csrf, current="/registry", errors=bool(errors)
     )
 
@@ -132,10 +118,10 @@ def _actions(user: UserRow, csrf: str) -> str:
         return ""
     who = f'<span class="visually-hidden"> for {escape(user.email)}</span>'
     return (
-        f'<form method="post" action="/users/link" class="inline-form">{_csrf(csrf)}'
+        f'<form method="post" action="/users/link" class="inline-form">{pages.csrf_input(csrf)}'
         f'{_hidden_email(user.email)}<button type="submit" class="link-button">'
         f"Issue a set-password link{who}</button></form>"
-        f'<form method="post" action="/users/disable" class="inline-form">{_csrf(csrf)}'
+        f'<form method="post" action="/users/disable" class="inline-form">{pages.csrf_input(csrf)}'
         f'{_hidden_email(user.email)}<button type="submit" class="link-button">'
         f"Disable{who}</button></form>"
     )
@@ -158,7 +144,7 @@ def users_page(
         for u in users
     ]
     listing = (
-        table("People's accounts", [(h, False) for h in heads], rows)
+        pages.table("People's accounts", [(h, False) for h in heads], rows)
         if users
         else "<p>There are no accounts yet.</p>"
     )
@@ -169,27 +155,7 @@ def users_page(
         '<p><a href="/users/add" class="button" role="button" draggable="false">Add a person</a>'
         f"</p>{listing}"
     )
-    return layout("Users", main, person=person, csrf=csrf, current="/users")
-
-
-def _role_select(role: str, errors: Sequence[FieldError]) -> str:
-    mine = [e for e in errors if e.field == "role"]
-    options = '<option value="">Choose a role</option>' + "".join(
-        f'<option value="{key}"{" selected" if key == role else ""}>{escape(name)}</option>'
-        for key, name in ROLES.items()
-    )
-    message = (
-        f'<p class="error-message" id="role-error"><span class="visually-hidden">Error:</span>'
-        f" {escape(mine[0].message)}</p>"
-        if mine
-        else ""
-    )
-    aria = ' aria-describedby="role-error"' if mine else ""
-    return (
-        f'<div class="form-group{" form-group-error" if mine else ""}">'
-        f'<label class="label" for="role">Role</label>{message}'
-        f'<select class="select" id="role" name="role"{aria}>{options}</select></div>'
-    )
+    return pages.layout("Users", main, person=person, csrf=csrf, current="/users")
 
 
 def add_user_page(
@@ -201,53 +167,25 @@ def add_user_page(
     """The form to add a person; `typed` is what was sent, kept when it is refused."""
     typed = typed or {}
     main = (
-        error_summary(errors)
+        pages.error_summary(errors)
         + '<span class="caption">Operator</span><h1 class="heading-l">Add a person</h1>'
         "<p>They get a set-password link, shown once on the next page, to choose their own"
         " password (or they sign in with their organisation's account, if it is set up).</p>"
-        f'<form method="post" action="/users/add" novalidate>{_csrf(csrf)}'
-        + _field(
-            "email",
-            "Email address",
-            "email",
-            "off",
-            errors,
-            typed.get("email", ""),
-            extra=NO_SPELLCHECK,
+        f'<form method="post" action="/users/add" novalidate>{pages.csrf_input(csrf)}'
+        + pages.text_input(
+            "email", "Email address", errors, typed.get("email", ""), kind="email", spellcheck=False
         )
-        + _field("name", "Full name", "text", "off", errors, typed.get("name", ""))
-        + _role_select(typed.get("role", ""), errors)
-        + _field(
-            "trust",
-            "Trust code",
-            "text",
-            "off",
-            errors,
-            typed.get("trust", ""),
-            hint="For a trust business manager: the trust's code in the registry.",
+        + pages.text_input("name", "Full name", errors, typed.get("name", ""))
+        + pages.select(
+            "role", "Role", [("", "Choose a role"), *ROLES.items()], errors, typed.get("role", "")
         )
-        + _field(
-            "urn",
-            "School URN",
-            "text",
-            "off",
-            errors,
-            typed.get("urn", ""),
-            hint="For a school: its 6-digit unique reference number.",
-            extra=' inputmode="numeric"',
-        )
-        + _field(
-            "supplier",
-            "Supplier id",
-            "text",
-            "off",
-            errors,
-            typed.get("supplier", ""),
-            hint="For a supplier: its id, like gamma-gas.",
+        + "".join(
+            pages.text_input(name, label, errors, typed.get(name, ""), hint, inputmode=keypad)
+            for name, label, hint, keypad in SCOPE_INPUTS
         )
         + '<button type="submit" class="button">Add person</button></form>'
         '<p><a href="/users">Back to users</a></p>'
     )
-    return layout(
+    return pages.layout(
         "Add a person", main, person=person, csrf=csrf, current="/users", errors=bool(errors)
     )

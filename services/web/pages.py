@@ -4,7 +4,7 @@ above a form whose fields say what is wrong, and the footer. No JavaScript; usab
 Every form carries the CSRF token it is given (forms.py).
 """
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -52,13 +52,22 @@ class FieldError:
     message: str
 
 
-def _csrf(token: str) -> str:
+def csrf_input(token: str) -> str:
+    """The hidden field that carries a form's CSRF token (forms.py)."""
     return f'<input type="hidden" name="{CSRF_FIELD}" value="{escape(token)}">'
 
 
 def who(person: Person) -> str:
     """Trust business manager, trust 4001; Supplier gamma-gas."""
     return ROLE_NAMES.get(person.role, person.role).format(person.scope)
+
+
+def heading(person: Person, title: str) -> str:
+    """A page's heading, with who the person is above it."""
+    return (
+        f'<span class="caption">{escape(who(person))}</span>'
+        f'<h1 class="heading-l">{escape(title)}</h1>'
+    )
 
 
 def layout(
@@ -80,7 +89,7 @@ def layout(
         account = (
             '<div class="account"><span class="account-name">'
             f"{escape(person.name)}</span>"
-            f'<form method="post" action="/sign-out">{_csrf(csrf)}'
+            f'<form method="post" action="/sign-out">{csrf_input(csrf)}'
             '<button type="submit" class="link-button">Sign out</button></form></div>'
         )
         items = "".join(
@@ -124,35 +133,173 @@ def error_summary(errors: Sequence[FieldError]) -> str:
     )
 
 
-def _field(
+def error_message(id_: str, errors: Sequence[FieldError]) -> str:
+    """The first of `errors` at the field `id_`, as GOV.UK shows it above the field; or ""."""
+    mine = next((e for e in errors if e.field == id_), None)
+    if mine is None:
+        return ""
+    return (
+        f'<p class="error-message" id="{id_}-error"><span class="visually-hidden">Error:'
+        f"</span> {escape(mine.message)}</p>"
+    )
+
+
+def _described(*ids: str) -> str:
+    """The aria-describedby attribute of the ids given (the empty ones left out)."""
+    shown = " ".join(i for i in ids if i)
+    return f' aria-describedby="{shown}"' if shown else ""
+
+
+def form_group(
     id_: str,
     label: str,
-    kind: str,
-    autocomplete: str,
+    control: Callable[[str, str], str],
     errors: Sequence[FieldError],
-    value: str = "",
     hint: str = "",
-    extra: str = "",
+    *,
+    described: str = "",
+    group_class: str = "",
 ) -> str:
-    mine = [e for e in errors if e.field == id_]
-    described = [f"{id_}-hint"] if hint else []
-    message = ""
-    if mine:
-        described.append(f"{id_}-error")
-        message = (
-            f'<p class="error-message" id="{id_}-error"><span class="visually-hidden">Error:'
-            f"</span> {escape(mine[0].message)}</p>"
-        )
-    aria = f' aria-describedby="{" ".join(described)}"' if described else ""
+    """A GOV.UK form group: the label, the hint, the field's error, then the field `control`
+    makes of its aria-describedby attribute and its error class. `described`: the id of a hint
+    outside the group that the field is described by too."""
+    message = error_message(id_, errors)
+    aria = _described(f"{id_}-hint" if hint else "", described, f"{id_}-error" if message else "")
     return (
-        f'<div class="form-group{" form-group-error" if mine else ""}">'
+        f'<div class="form-group{group_class}{" form-group-error" if message else ""}">'
         f'<label class="label" for="{id_}">{escape(label)}</label>'
         + (f'<div class="hint" id="{id_}-hint">{escape(hint)}</div>' if hint else "")
         + message
-        + f'<input class="input{" input-error" if mine else ""}" id="{id_}" name="{id_}"'
-        f' type="{kind}" autocomplete="{autocomplete}" value="{escape(value)}"{aria}{extra}>'
-        "</div>"
+        + control(aria, " input-error" if message else "")
+        + "</div>"
     )
+
+
+def text_input(
+    id_: str,
+    label: str,
+    errors: Sequence[FieldError],
+    value: str = "",
+    hint: str = "",
+    *,
+    kind: str = "text",
+    autocomplete: str = "off",
+    width: str = "",
+    inputmode: str = "",
+    spellcheck: bool = True,
+    name: str = "",
+    described: str = "",
+    group_class: str = "",
+) -> str:
+    """A GOV.UK text input (`kind`: text, email or password). `width`: a class suffix
+    (`short`); `name`: the name it is sent as, when not its id (rows of one form)."""
+    size = f" input-{width}" if width else ""
+    mode = f' inputmode="{inputmode}"' if inputmode else ""
+    spelling = "" if spellcheck else NO_SPELLCHECK
+
+    def control(aria: str, error: str) -> str:
+        return (
+            f'<input class="input{size}{error}" id="{id_}" name="{name or id_}" type="{kind}"'
+            f'{mode} autocomplete="{autocomplete}" value="{escape(value)}"{aria}{spelling}>'
+        )
+
+    return form_group(
+        id_, label, control, errors, hint, described=described, group_class=group_class
+    )
+
+
+def textarea(
+    id_: str, label: str, errors: Sequence[FieldError], value: str = "", hint: str = ""
+) -> str:
+    """A GOV.UK textarea of three rows."""
+
+    def control(aria: str, error: str) -> str:
+        return (
+            f'<textarea class="textarea{error}" id="{id_}" name="{id_}" rows="3"{aria}>'
+            f"{escape(value)}</textarea>"
+        )
+
+    return form_group(id_, label, control, errors, hint)
+
+
+def select(
+    id_: str,
+    label: str,
+    options: Sequence[tuple[str, str]],
+    errors: Sequence[FieldError],
+    value: str = "",
+    hint: str = "",
+) -> str:
+    """A GOV.UK select; `options` are (value, text), the one of `value` selected."""
+    choices = "".join(
+        f'<option value="{escape(code)}"{" selected" if code == value else ""}>'
+        f"{escape(text)}</option>"
+        for code, text in options
+    )
+
+    def control(aria: str, error: str) -> str:
+        return f'<select class="select{error}" id="{id_}" name="{id_}"{aria}>{choices}</select>'
+
+    return form_group(id_, label, control, errors, hint)
+
+
+def file_upload(id_: str, label: str, errors: Sequence[FieldError], hint: str) -> str:
+    """A GOV.UK file upload of a CSV file (its form must be multipart)."""
+
+    def control(aria: str, error: str) -> str:
+        return (
+            f'<input class="file-upload{error}" id="{id_}" name="{id_}" type="file"'
+            f' accept=".csv,text/csv"{aria}>'
+        )
+
+    return form_group(id_, label, control, errors, hint)
+
+
+def fieldset(
+    legend: str,
+    content: str,
+    errors: Sequence[FieldError] = (),
+    *,
+    id_: str = "",
+    hint: str = "",
+    hint_id: str = "",
+    role: str = "",
+) -> str:
+    """A GOV.UK fieldset in its form group: the legend, a hint, the error at `id_` (the id of
+    its first field, where the error summary links), then `content`, its fields."""
+    message = error_message(id_, errors) if id_ else ""
+    hint_id = hint_id or (f"{id_}-hint" if hint else "")
+    aria = _described(hint_id if hint else "", f"{id_}-error" if message else "")
+    role_attribute = f' role="{role}"' if role else ""
+    return (
+        f'<div class="form-group{" form-group-error" if message else ""}">'
+        f'<fieldset class="fieldset"{role_attribute}{aria}>'
+        f'<legend class="legend">{escape(legend)}</legend>'
+        + (f'<div class="hint" id="{hint_id}">{escape(hint)}</div>' if hint else "")
+        + f"{message}{content}</fieldset></div>"
+    )
+
+
+def radios(
+    id_: str,
+    legend: str,
+    options: Sequence[tuple[str, str]],
+    chosen: str,
+    errors: Sequence[FieldError],
+    *,
+    name: str = "",
+) -> str:
+    """A fieldset of GOV.UK radios, (value, text) each; the first radio's id is `id_`, where
+    the error summary links."""
+    items = "".join(
+        '<div class="radio">'
+        f'<input class="radio-input" id="{id_ if i == 0 else f"{id_}-{i}"}" name="{name or id_}"'
+        f' type="radio" value="{escape(value)}"{" checked" if value == chosen else ""}>'
+        f'<label class="radio-label" for="{id_ if i == 0 else f"{id_}-{i}"}">'
+        f"{escape(text)}</label></div>"
+        for i, (value, text) in enumerate(options)
+    )
+    return fieldset(legend, items, errors, id_=id_)
 
 
 def banner(text: str) -> str:
@@ -170,19 +317,13 @@ SIGN_ON = "sign-on"
 
 def _sign_on(csrf: str, errors: Sequence[FieldError]) -> str:
     """The form that starts single sign-on, with the reason it last failed, if it did."""
-    mine = [e for e in errors if e.field == SIGN_ON]
-    message = (
-        f'<p class="error-message" id="{SIGN_ON}-error"><span class="visually-hidden">Error:'
-        f"</span> {escape(mine[0].message)}</p>"
-        if mine
-        else ""
-    )
+    message = error_message(SIGN_ON, errors)
     return (
-        f'<div class="form-group{" form-group-error" if mine else ""}">'
+        f'<div class="form-group{" form-group-error" if message else ""}">'
         '<h2 class="heading-m">Or use your organisation\'s account</h2>'
         "<p>If your trust or company has set this up, sign in with the account you use at work."
         "</p>"
-        f'{message}<form method="post" action="/sign-in/organisation">{_csrf(csrf)}'
+        f'{message}<form method="post" action="/sign-in/organisation">{csrf_input(csrf)}'
         f'<button type="submit" class="button button-secondary" id="{SIGN_ON}">'
         "Sign in with your organisation's account</button></form></div>"
     )
@@ -203,9 +344,19 @@ def sign_in_page(
         + '<h1 class="heading-l">Sign in</h1>'
         "<p>For trust business managers, schools, suppliers and operators with an account."
         " Ask your trust's operator if you do not have one.</p>"
-        f'<form method="post" action="/sign-in" novalidate>{_csrf(csrf)}'
-        + _field("email", "Email address", "email", "username", errors, email, extra=NO_SPELLCHECK)
-        + _field("password", "Password", "password", "current-password", errors)
+        f'<form method="post" action="/sign-in" novalidate>{csrf_input(csrf)}'
+        + text_input(
+            "email",
+            "Email address",
+            errors,
+            email,
+            kind="email",
+            autocomplete="username",
+            spellcheck=False,
+        )
+        + text_input(
+            "password", "Password", errors, kind="password", autocomplete="current-password"
+        )
         + '<button type="submit" class="button">Sign in</button></form>'
         "<p>Forgotten your password? Ask your operator for a new set-password link.</p>"
         + (_sign_on(csrf, errors) if sign_on else "")
@@ -217,18 +368,20 @@ def set_password_page(csrf: str, email: str, token: str, errors: Sequence[FieldE
     main = (
         error_summary(errors) + '<h1 class="heading-l">Set your password</h1>'
         f"<p>For {escape(email)}. This link works once.</p>"
-        f'<form method="post" action="/set-password" novalidate>{_csrf(csrf)}'
+        f'<form method="post" action="/set-password" novalidate>{csrf_input(csrf)}'
         f'<input type="hidden" name="token" value="{escape(token)}">'
-        + _field(
+        + text_input(
             "password",
             "New password",
-            "password",
-            "new-password",
             errors,
             hint="Use 12 characters or more. Three random words together make a strong"
             " password that is easy to remember.",
+            kind="password",
+            autocomplete="new-password",
         )
-        + _field("confirm", "Confirm new password", "password", "new-password", errors)
+        + text_input(
+            "confirm", "Confirm new password", errors, kind="password", autocomplete="new-password"
+        )
         + '<button type="submit" class="button">Set password</button></form>'
     )
     return layout("Set your password", main, errors=bool(errors))
@@ -249,16 +402,18 @@ def home_page(person: Person, csrf: str) -> str:
         f"<p>{escape(link.about)}</p></li>"
         for link in person.navigation
     )
-    main = (
-        f'<span class="caption">{escape(who(person))}</span>'
-        f'<h1 class="heading-l">{escape(person.name)}</h1>'
-        f'<ul class="cards">{cards}</ul>'
-    )
+    main = heading(person, person.name) + f'<ul class="cards">{cards}</ul>'
     return layout("Home", main, person=person, csrf=csrf, current="/")
 
 
-def _amount(value: Any) -> Decimal:
+def amount(value: Any) -> Decimal:
+    """A number as the JSON of an API gives it (a string or a number), exactly."""
     return Decimal(str(value))
+
+
+def percent(weight: Any) -> str:
+    """A weight as a percentage: 0.7 is 70%."""
+    return f"{(amount(weight) * 100).normalize():f}%"
 
 
 @dataclass(frozen=True)
@@ -304,15 +459,32 @@ def table(
     )
 
 
-def _table(
+def text_table(
     caption: str, columns: Sequence[str], numeric: Collection[str], rows: Sequence[Sequence[Cell]]
 ) -> str:
     """A table of text cells (escaped) and `Html` ones."""
     return table(
         caption,
         [(name, name in numeric) for name in columns],
-        [[cell.markup if isinstance(cell, Html) else escape(cell) for cell in row] for row in rows],
+        [[_cell(cell) for cell in row] for row in rows],
     )
+
+
+def _cell(cell: Cell) -> str:
+    return cell.markup if isinstance(cell, Html) else escape(cell)
+
+
+def summary_list(rows: Sequence[tuple[str, Cell]], ids: Mapping[str, str] | None = None) -> str:
+    """GOV.UK summary list: each key and its value (text, or `Html`); `ids` gives a value an id
+    by its key (where an error summary links)."""
+    ids = ids or {}
+    items = "".join(
+        f'<div class="summary-row"><dt>{escape(key)}</dt>'
+        + (f'<dd id="{ids[key]}">' if key in ids else "<dd>")
+        + f"{_cell(value)}</dd></div>"
+        for key, value in rows
+    )
+    return f'<dl class="summary-list">{items}</dl>'
 
 
 @dataclass(frozen=True)
@@ -328,14 +500,11 @@ class Listing:
 
     def render(self, person: Person, csrf: str, rows: Sequence[Sequence[Cell]]) -> str:
         table = (
-            _table(self.title, self.columns, self.numeric, rows)
+            text_table(self.title, self.columns, self.numeric, rows)
             if rows
             else f"<p>{escape(self.empty)}</p>"
         )
-        main = (
-            f'<span class="caption">{escape(who(person))}</span>'
-            f'<h1 class="heading-l">{escape(self.title)}</h1><p>{escape(self.intro)}</p>{table}'
-        )
+        main = heading(person, self.title) + f"<p>{escape(self.intro)}</p>{table}"
         return layout(self.title, main, person=person, csrf=csrf, current=self.href)
 
 
@@ -354,9 +523,10 @@ def unit_of(category: str) -> str | None:
     return known.unit if known else None
 
 
-def _between(first: date, last: date) -> str:
-    """30 April 2027, or 31 March 2027 to 30 April 2027."""
-    return long_date(first) if first == last else f"{long_date(first)} to {long_date(last)}"
+def between(first: str, last: str) -> str:
+    """Two ISO dates as a period: 30 April 2027, or 31 March 2027 to 30 April 2027."""
+    one, two = date.fromisoformat(first), date.fromisoformat(last)
+    return long_date(one) if one == two else f"{long_date(one)} to {long_date(two)}"
 
 
 def open_tenders_page(person: Person, csrf: str, notices: Sequence[dict[str, Any]]) -> str:
@@ -372,7 +542,7 @@ def open_tenders_page(person: Person, csrf: str, notices: Sequence[dict[str, Any
             str(len(n["lots"])),
             f"{n['term_months']}",
             n["procedure"].replace("_", " "),
-            quantity(sum((_amount(lot["pooled_quantity"]) for lot in n["lots"]), ZERO), n["unit"]),
+            quantity(sum((amount(lot["pooled_quantity"]) for lot in n["lots"]), ZERO), n["unit"]),
         )
         for n in notices
     ]

@@ -8,23 +8,12 @@ functions of plain values, in the patterns of pages.py.
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
 from html import escape
 from typing import Any
 from urllib.parse import quote
 
 from services.web import pages
-from services.web.pages import (
-    FieldError,
-    Person,
-    _csrf,
-    _field,
-    banner,
-    error_summary,
-    layout,
-    unit_of,
-    who,
-)
+from services.web.pages import FieldError, Person
 from shared.presentation import category_name, local_time, long_date, money, quantity
 
 PROCEDURES = {
@@ -64,10 +53,6 @@ BANNERS = {
 }
 
 
-def _amount(value: Any) -> Decimal:
-    return Decimal(str(value))
-
-
 def _when(text: str) -> str:
     return local_time(datetime.fromisoformat(text))
 
@@ -78,11 +63,6 @@ def pool_href(pool_id: str) -> str:
 
 def tender_href(tender_id: str) -> str:
     return f"/tenders/{quote(tender_id, safe='')}"
-
-
-def _between(first: str, last: str) -> str:
-    one, two = date.fromisoformat(first), date.fromisoformat(last)
-    return long_date(one) if one == two else f"{long_date(one)} to {long_date(two)}"
 
 
 def supplier(bid: Mapping[str, Any]) -> str:
@@ -106,42 +86,6 @@ def table(
     return pages.table(caption, heads, rows, caption_shown=True)
 
 
-def summary_list(rows: Sequence[tuple[str, str]]) -> str:
-    """GOV.UK summary list: each key and its value (already HTML)."""
-    items = "".join(
-        f'<div class="summary-row"><dt class="summary-key">{escape(k)}</dt>'
-        f'<dd class="summary-value">{v}</dd></div>'
-        for k, v in rows
-    )
-    return f'<dl class="summary-list">{items}</dl>'
-
-
-def _radios(
-    name: str, legend: str, options: Mapping[str, str], chosen: str, errors: Sequence[FieldError]
-) -> str:
-    """A fieldset of radios; the first radio's id is `name` (where errors link to)."""
-    mine = [e for e in errors if e.field == name]
-    message = (
-        f'<p class="error-message" id="{name}-error"><span class="visually-hidden">Error:</span>'
-        f" {escape(mine[0].message)}</p>"
-        if mine
-        else ""
-    )
-    items = "".join(
-        '<div class="radio">'
-        f'<input class="radio-input" id="{name if i == 0 else f"{name}-{i}"}" name="{name}"'
-        f' type="radio" value="{escape(value)}"{" checked" if value == chosen else ""}>'
-        f'<label class="radio-label" for="{name if i == 0 else f"{name}-{i}"}">'
-        f"{escape(text)}</label></div>"
-        for i, (value, text) in enumerate(options.items())
-    )
-    return (
-        f'<div class="form-group{" form-group-error" if mine else ""}"><fieldset class="fieldset"'
-        + (f' aria-describedby="{name}-error"' if mine else "")
-        + f'><legend class="legend">{escape(legend)}</legend>{message}{items}</fieldset></div>'
-    )
-
-
 # Pools
 
 
@@ -152,14 +96,16 @@ def pools_page(person: Person, csrf: str, pools: Sequence[Mapping[str, Any]]) ->
         (
             f'<a href="{escape(pool_href(p["pool_id"]))}">{escape(category_name(p["category"]))}'
             f'<span class="visually-hidden">, contracts ending'
-            f" {escape(_between(p['earliest_end'], p['latest_end']))}</span></a>",
-            escape(_between(p["earliest_end"], p["latest_end"])),
+            f" {escape(pages.between(p['earliest_end'], p['latest_end']))}</span></a>",
+            escape(pages.between(p["earliest_end"], p["latest_end"])),
             escape(p["route"]["route"].replace("_", " ")),
             escape(warning(p) or "None"),
             f"{len(p['schools'])}",
-            escape(quantity(_amount(p["total_quantity"]), unit_of(p["category"]))),
-            escape(money(_amount(p["route"]["value_inc_vat"]))),
-            escape(f"{money(_amount(p['route']['threshold']))} ({p['route']['threshold_name']})"),
+            escape(quantity(pages.amount(p["total_quantity"]), pages.unit_of(p["category"]))),
+            escape(money(pages.amount(p["route"]["value_inc_vat"]))),
+            escape(
+                f"{money(pages.amount(p['route']['threshold']))} ({p['route']['threshold_name']})"
+            ),
         )
         for p in pools
     ]
@@ -183,13 +129,13 @@ def pools_page(person: Person, csrf: str, pools: Sequence[Mapping[str, Any]]) ->
         else "<p>No open demand is pooled yet: pools appear as schools submit demand.</p>"
     )
     main = (
-        f'<span class="caption">{escape(who(person))}</span><h1 class="heading-l">Pools</h1>'
-        "<p>Your schools' open demand, pooled by category and contract end date, with the value"
+        pages.heading(person, "Pools")
+        + "<p>Your schools' open demand, pooled by category and contract end date, with the value"
         " of a joint contract over its term and the legal route it takes. Open a pool to start a"
         " tender for it.</p>"
         f"{listing}"
     )
-    return layout("Pools", main, person=person, csrf=csrf, current="/pools")
+    return pages.layout("Pools", main, person=person, csrf=csrf, current="/pools")
 
 
 def warning(pool: Mapping[str, Any]) -> str:
@@ -226,37 +172,24 @@ def _shorter_period(form: Opening, errors: Sequence[FieldError]) -> str:
     """What allows a 10-day minimum on the regulated route: a planned procurement notice, or
     urgency (Procurement Act 2023, s.54)."""
     checked = " checked" if form.planned == "yes" else ""
-    return (
-        '<div class="form-group"><fieldset class="fieldset" aria-describedby="shorter-hint">'
-        '<legend class="legend">Shorter minimum period</legend>'
-        '<div class="hint" id="shorter-hint">Above the threshold, an open or competitive'
-        " flexible procedure may close 10 days after opening, not 25, if either applies.</div>"
+    return pages.fieldset(
+        "Shorter minimum period",
         '<div class="checkbox"><input class="checkbox-input" id="planned_procurement_notice"'
         f' name="planned_procurement_notice" type="checkbox" value="yes"{checked}>'
         '<label class="checkbox-label" for="planned_procurement_notice">A qualifying planned'
         " procurement notice was published</label></div>"
-        + _field(
-            "urgency_reason",
-            "Why the matter is urgent (optional)",
-            "text",
-            "off",
-            errors,
-            form.urgency,
-        )
-        + "</fieldset></div>"
+        + pages.text_input(
+            "urgency_reason", "Why the matter is urgent (optional)", errors, form.urgency
+        ),
+        hint="Above the threshold, an open or competitive flexible procedure may close 10 days"
+        " after opening, not 25, if either applies.",
+        hint_id="shorter-hint",
     )
 
 
 def _date_input(form: Opening, errors: Sequence[FieldError]) -> str:
     """GOV.UK date input for when bids close, with the time beside it (UK time)."""
-    mine = [e for e in errors if e.field == "closes-day"]
-    message = (
-        '<p class="error-message" id="closes-day-error"><span class="visually-hidden">Error:</span>'
-        f" {escape(mine[0].message)}</p>"
-        if mine
-        else ""
-    )
-    error_class = " input-error" if mine else ""
+    error_class = " input-error" if any(e.field == "closes-day" for e in errors) else ""
 
     def part(id_: str, label: str, value: str, width: str, numeric: bool = True) -> str:
         # A time has a colon, which a phone's numeric keypad lacks.
@@ -267,20 +200,21 @@ def _date_input(form: Opening, errors: Sequence[FieldError]) -> str:
             f'{keypad} value="{escape(value)}"></div>'
         )
 
-    described = "closes-hint closes-day-error" if mine else "closes-hint"
-    return (
-        f'<div class="form-group{" form-group-error" if mine else ""}">'
-        f'<fieldset class="fieldset" role="group" aria-describedby="{described}">'
-        '<legend class="legend">Bids close</legend>'
-        '<div class="hint" id="closes-hint">UK time. For example, 27 3 2027 at 17:00. An open'
-        " or competitive flexible procedure above the threshold needs 25 days or more; a"
-        " call-off from a framework has no minimum.</div>"
-        f'{message}<div class="date-input">'
+    return pages.fieldset(
+        "Bids close",
+        '<div class="date-input">'
         + part("closes-day", "Day", form.day, "width-2")
         + part("closes-month", "Month", form.month, "width-2")
         + part("closes-year", "Year", form.year, "width-4")
         + part("closes-time", "Time", form.time, "width-5", numeric=False)
-        + "</div></fieldset></div>"
+        + "</div>",
+        errors,
+        id_="closes-day",
+        hint="UK time. For example, 27 3 2027 at 17:00. An open or competitive flexible"
+        " procedure above the threshold needs 25 days or more; a call-off from a framework has"
+        " no minimum.",
+        hint_id="closes-hint",
+        role="group",
     )
 
 
@@ -294,7 +228,7 @@ def pool_page(
     """A pool: its schools' lines, its route explained, and the form that opens a tender."""
     route = pool["route"]
     name = category_name(pool["category"])
-    unit = unit_of(pool["category"])
+    unit = pages.unit_of(pool["category"])
     lines = table(
         "Demand lines in this pool",
         ("School (URN)", "Contract ends", "Quantity", "Current unit price"),
@@ -302,8 +236,8 @@ def pool_page(
             (
                 escape(line["school_urn"]),
                 escape(long_date(date.fromisoformat(line["contract_end"]))),
-                escape(quantity(_amount(line["quantity"]), unit)),
-                escape(f"£{_amount(line['baseline_unit_price']):f}"),
+                escape(quantity(pages.amount(line["quantity"]), unit)),
+                escape(f"£{pages.amount(line['baseline_unit_price']):f}"),
             )
             for line in pool["lines"]
         ],
@@ -321,42 +255,38 @@ def pool_page(
         if conflicts
         else ""
     )
-    facts = summary_list(
+    facts = pages.summary_list(
         [
             ("Schools", f"{len(pool['schools'])}"),
-            ("Quantity", escape(quantity(_amount(pool["total_quantity"]), unit))),
-            ("Contracts end", escape(_between(pool["earliest_end"], pool["latest_end"]))),
+            ("Quantity", quantity(pages.amount(pool["total_quantity"]), unit)),
+            ("Contracts end", pages.between(pool["earliest_end"], pool["latest_end"])),
             ("Contract term", f"{pool['term_months']} months"),
-            ("Value inc. VAT", escape(money(_amount(route["value_inc_vat"])))),
+            ("Value inc. VAT", money(pages.amount(route["value_inc_vat"]))),
             (
                 "Threshold",
-                escape(f"{money(_amount(route['threshold']))} ({route['threshold_name']})"),
+                f"{money(pages.amount(route['threshold']))} ({route['threshold_name']})",
             ),
-            ("Route", escape(route["route"].replace("_", " "))),
-            ("Why", escape(route["reason"])),
+            ("Route", route["route"].replace("_", " ")),
+            ("Why", route["reason"]),
         ]
     )
     term = form.term_months or str(pool["term_months"])
     # Each weight's field shows its own error.
-    weights_form = (
-        '<div class="form-group">'
-        '<fieldset class="fieldset"><legend class="legend">How bids are weighed</legend>'
-        '<div class="hint">The most economically advantageous tender: percentages that add up to'
-        " 100.</div>"
-        + _field("weight-price", "Price (%)", "text", "off", errors, form.price)
-        + _field("weight-quality", "Quality (%)", "text", "off", errors, form.quality)
-        + "</fieldset></div>"
+    weights_form = pages.fieldset(
+        "How bids are weighed",
+        pages.text_input("weight-price", "Price (%)", errors, form.price)
+        + pages.text_input("weight-quality", "Quality (%)", errors, form.quality),
+        hint="The most economically advantageous tender: percentages that add up to 100.",
+        hint_id="weights-hint",
     )
     opening = (
         '<h2 class="heading-m">Open a tender for this pool</h2>'
         f'<form method="post" action="{escape(pool_href(pool["pool_id"]))}" novalidate>'
-        f"{_csrf(csrf)}"
-        + _radios("procedure", "Procedure", PROCEDURES, form.procedure, errors)
-        + _field(
+        f"{pages.csrf_input(csrf)}"
+        + pages.radios("procedure", "Procedure", list(PROCEDURES.items()), form.procedure, errors)
+        + pages.text_input(
             "framework",
             "Framework",
-            "text",
-            "off",
             errors,
             form.framework,
             hint="Only for a call-off from a framework: the framework's name, for example"
@@ -364,27 +294,23 @@ def pool_page(
         )
         + _date_input(form, errors)
         + _shorter_period(form, errors)
-        + _field(
-            "term_months",
-            "Contract term (months)",
-            "text",
-            "off",
-            errors,
-            term,
-            extra=' inputmode="numeric"',
+        + pages.text_input(
+            "term_months", "Contract term (months)", errors, term, inputmode="numeric"
         )
-        + _radios("lots_by", "Lots", LOTS, form.lots_by, errors)
+        + pages.radios("lots_by", "Lots", list(LOTS.items()), form.lots_by, errors)
         + weights_form
         + '<button type="submit" class="button">Open tender</button></form>'
     )
     title = f"{name} pool"
     main = (
-        error_summary(errors) + f'<span class="caption">{escape(who(person))}</span>'
-        f'<h1 class="heading-l">{escape(title)}</h1>'
-        f"{warned}{facts}{lines}{opening}"
+        pages.error_summary(errors)
+        + pages.heading(person, title)
+        + f"{warned}{facts}{lines}{opening}"
         '<p><a href="/pools">Back to pools</a></p>'
     )
-    return layout(title, main, person=person, csrf=csrf, current="/pools", errors=bool(errors))
+    return pages.layout(
+        title, main, person=person, csrf=csrf, current="/pools", errors=bool(errors)
+    )
 
 
 # Tenders
@@ -412,10 +338,11 @@ def tenders_page(person: Person, csrf: str, tenders: Sequence[Mapping[str, Any]]
         else '<p>No tenders yet. Open one from a <a href="/pools">pool</a>.</p>'
     )
     main = (
-        f'<span class="caption">{escape(who(person))}</span><h1 class="heading-l">Tenders</h1>'
-        "<p>Your trust's joint tenders, newest first.</p>" + listing
+        pages.heading(person, "Tenders")
+        + "<p>Your trust's joint tenders, newest first.</p>"
+        + listing
     )
-    return layout("Tenders", main, person=person, csrf=csrf, current="/tenders")
+    return pages.layout("Tenders", main, person=person, csrf=csrf, current="/tenders")
 
 
 @dataclass(frozen=True)
@@ -438,10 +365,6 @@ def _lot_title(tender: Mapping[str, Any], lot: Mapping[str, Any]) -> str:
     return f"Lot {lot['lot']}: {lot['name'] or 'unnamed'}"
 
 
-def _percent(weight: Any) -> str:
-    return f"{(_amount(weight) * 100).normalize():f}%"
-
-
 def _evaluation(tender: Mapping[str, Any], lot: Mapping[str, Any]) -> str:
     """The lot's bids, ranked and scored row by row (or waiting for quality scores)."""
     bids = lot["bids"] or []
@@ -449,17 +372,17 @@ def _evaluation(tender: Mapping[str, Any], lot: Mapping[str, Any]) -> str:
         return "<p>No bids were received for this lot.</p>"
     unit = tender["unit"]
     price_w, quality_w = (
-        _percent(tender["weights"]["price"]),
-        _percent(tender["weights"]["quality"]),
+        pages.percent(tender["weights"]["price"]),
+        pages.percent(tender["weights"]["quality"]),
     )
 
     def score(value: Any) -> str:
-        return "Not yet" if value is None else escape(f"{_amount(value):f}")
+        return "Not yet" if value is None else escape(f"{pages.amount(value):f}")
 
     rows = [
         (
             escape(supplier(b)),
-            escape(f"£{_amount(b['unit_price_at_pooled_volume']):f} per {unit}"),
+            escape(f"£{pages.amount(b['unit_price_at_pooled_volume']):f} per {unit}"),
             score(b["price_score"])
             + (f" &times; {price_w}" if b["price_score"] is not None else ""),
             score(b["quality_score"])
@@ -494,30 +417,6 @@ def _evaluation(tender: Mapping[str, Any], lot: Mapping[str, Any]) -> str:
     )
 
 
-def _textarea(
-    id_: str, label: str, errors: Sequence[FieldError], value: str, hint: str = ""
-) -> str:
-    """A GOV.UK textarea, its message shown as _field shows one."""
-    mine = [e for e in errors if e.field == id_]
-    described = [f"{id_}-hint"] if hint else []
-    message = ""
-    if mine:
-        described.append(f"{id_}-error")
-        message = (
-            f'<p class="error-message" id="{id_}-error"><span class="visually-hidden">Error:'
-            f"</span> {escape(mine[0].message)}</p>"
-        )
-    aria = f' aria-describedby="{" ".join(described)}"' if described else ""
-    return (
-        f'<div class="form-group{" form-group-error" if mine else ""}">'
-        f'<label class="label" for="{id_}">{escape(label)}</label>'
-        + (f'<div class="hint" id="{id_}-hint">{escape(hint)}</div>' if hint else "")
-        + message
-        + f'<textarea class="textarea{" input-error" if mine else ""}" id="{id_}" name="{id_}"'
-        f' rows="3"{aria}>{escape(value)}</textarea></div>'
-    )
-
-
 def _scoring_form(view: TenderView, csrf: str) -> str:
     """One field per bid of each undecided lot: 'Quality score for {supplier}'."""
     tender = view.tender
@@ -526,20 +425,18 @@ def _scoring_form(view: TenderView, csrf: str) -> str:
         if lot["status"] != "open" or not lot["bids"]:
             continue
         fields = "".join(
-            _field(
+            pages.text_input(
                 f"score-{b['bid_id']}",
                 f"Quality score for {supplier(b)}",
-                "text",
-                "off",
                 view.errors,
                 view.scores.get(
                     str(b["bid_id"]),
-                    "" if b["quality_score"] is None else f"{_amount(b['quality_score']):f}",
+                    "" if b["quality_score"] is None else f"{pages.amount(b['quality_score']):f}",
                 ),
                 hint="From 0 to 100, after moderation.",
-                extra=' inputmode="decimal"',
+                inputmode="decimal",
             )
-            + _textarea(
+            + pages.textarea(
                 f"comment-{b['bid_id']}",
                 f"Why {supplier(b)} scored this (optional)",
                 view.errors,
@@ -558,7 +455,7 @@ def _scoring_form(view: TenderView, csrf: str) -> str:
     return (
         '<h2 class="heading-m">Quality scores</h2>'
         f'<form method="post" action="{escape(tender_href(tender["tender_id"]))}/scores"'
-        f" novalidate>{_csrf(csrf)}{''.join(groups)}"
+        f" novalidate>{pages.csrf_input(csrf)}{''.join(groups)}"
         '<button type="submit" class="button">Save scores</button></form>'
     )
 
@@ -574,7 +471,7 @@ def _award(tender: Mapping[str, Any], lot: Mapping[str, Any]) -> str:
         if ends
         else ""
     )
-    price = f"£{_amount(award['pooled_unit_price']):f}"
+    price = f"£{pages.amount(award['pooled_unit_price']):f}"
     return (
         f'<div class="inset"><p><strong>Awarded to {escape(supplier(award))}</strong> at'
         f" {escape(price)} per {escape(tender['unit'])},"
@@ -612,31 +509,29 @@ def tender_page(person: Person, csrf: str, view: TenderView) -> str:
     t = view.tender
     name = category_name(t["category"])
     status = STATUSES.get(t["status"], t["status"])
-    notice = summary_list(
+    notice = pages.summary_list(
         [
-            ("Status", escape(status)),
-            ("Bids close", escape(_when(t["closes_at"]))),
-            ("Procedure", escape(PROCEDURES.get(t["procedure"], t["procedure"]))),
-            *([("Framework", escape(t["framework"]))] if t.get("framework") else []),
+            ("Status", status),
+            ("Bids close", _when(t["closes_at"])),
+            ("Procedure", PROCEDURES.get(t["procedure"], t["procedure"])),
+            *([("Framework", t["framework"])] if t.get("framework") else []),
             ("Contract term", f"{t['term_months']} months"),
-            ("Quantity", escape(quantity(_amount(t["pooled_quantity"]), t["unit"]))),
+            ("Quantity", quantity(pages.amount(t["pooled_quantity"]), t["unit"])),
             ("Schools", f"{len({line['school_urn'] for line in t['lines']})}"),
-            ("Value inc. VAT", escape(money(_amount(t["route"]["value_inc_vat"])))),
-            ("Route", escape(t["route"]["route"].replace("_", " "))),
+            ("Value inc. VAT", money(pages.amount(t["route"]["value_inc_vat"]))),
+            ("Route", t["route"]["route"].replace("_", " ")),
             (
                 "How bids are weighed",
-                f"Price {_percent(t['weights']['price'])}, quality"
-                f" {_percent(t['weights']['quality'])}",
+                f"Price {pages.percent(t['weights']['price'])}, quality"
+                f" {pages.percent(t['weights']['quality'])}",
             ),
-            ("Opened", escape(f"{_when(t['opened_at'])} by {person_of(t['opened_by'])}")),
+            ("Opened", f"{_when(t['opened_at'])} by {person_of(t['opened_by'])}"),
             *(
                 [
                     (
                         "Cancelled",
-                        escape(
-                            f"{_when(t['cancelled_at'])} by {person_of(t['cancelled_by'] or '')}:"
-                            f" {t['cancel_reason']}"
-                        ),
+                        f"{_when(t['cancelled_at'])} by {person_of(t['cancelled_by'] or '')}:"
+                        f" {t['cancel_reason']}",
                     )
                 ]
                 if t.get("cancelled_at")
@@ -672,27 +567,27 @@ def tender_page(person: Person, csrf: str, view: TenderView) -> str:
                     "<p>Each lot goes to its first-ranked bid; a lot without bids closes and its"
                     " demand goes back to the pool.</p>"
                     f'<form method="post" action="{escape(tender_href(t["tender_id"]))}/award">'
-                    f'{_csrf(csrf)}<button type="submit" class="button">Award contract</button>'
-                    "</form>"
+                    f"{pages.csrf_input(csrf)}"
+                    '<button type="submit" class="button">Award contract</button></form>'
                 )
     if t["status"] == "open":
         parts.append(
             '<h2 class="heading-m">Cancel tender</h2>'
             "<p>Its demand goes back to the pool and suppliers can no longer bid.</p>"
             f'<form method="post" action="{escape(tender_href(t["tender_id"]))}/cancel"'
-            f" novalidate>{_csrf(csrf)}"
-            + _field("reason", "Reason for cancelling", "text", "off", view.errors, view.reason)
+            f" novalidate>{pages.csrf_input(csrf)}"
+            + pages.text_input("reason", "Reason for cancelling", view.errors, view.reason)
             + '<button type="submit" class="button button-warning">Cancel tender</button></form>'
         )
     parts.append(_history(view.history, t["lots_by"] is not None))
     title = f"{name} tender"
     main = (
-        (banner(BANNERS[view.done]) if view.done in BANNERS else "")
-        + error_summary(view.errors)
-        + f'<span class="caption">{escape(who(person))}</span>'
-        f'<h1 class="heading-l">{escape(title)}</h1>{notice}{"".join(parts)}'
+        (pages.banner(BANNERS[view.done]) if view.done in BANNERS else "")
+        + pages.error_summary(view.errors)
+        + pages.heading(person, title)
+        + f"{notice}{''.join(parts)}"
         '<p><a href="/tenders">Back to tenders</a></p>'
     )
-    return layout(
+    return pages.layout(
         title, main, person=person, csrf=csrf, current="/tenders", errors=bool(view.errors)
     )

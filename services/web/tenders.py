@@ -7,26 +7,27 @@ answers with Post/Redirect/Get and a success banner; a refusal comes back as the
 error summary, the message at its field and what was typed.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from typing import Any
-from urllib.parse import quote
 from uuid import UUID
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.datastructures import FormData
 
-from services.web import forms, pages, tender_pages
+from services.web import routes, tender_pages
 from services.web.calls import ServiceError
 from services.web.domain import tender_forms
 from services.web.pages import FieldError, Person
+from services.web.routes import Visit
 from services.web.tender_pages import Opening, TenderView
-from services.web.workspace import MAX_FIELD, Visit, _key, _service_problem, _services, _visit
 
 router = APIRouter(include_in_schema=False)
 MANAGERS = {"manager"}
 MAX_REASON = 500
 MAX_COMMENT = 2000
+# What the tender's page says after each action (tender_pages.BANNERS).
+DONE = {"evaluation": "scored", "award": "awarded", "cancel": "cancelled"}
 
 # The API's field names (docs/http-api.md) as the form's inputs, and how a message names them.
 OPENING_FIELDS = {
@@ -42,13 +43,6 @@ OPENING_FIELDS = {
     "weights": ("weight-price", "Weights"),
     "pool_id": ("procedure", "This pool"),
 }
-
-
-def _text(form: FormData, name: str, limit: int = MAX_FIELD) -> str:
-    """A field's text, cut at `limit` (one more than a field may hold, so that the length check
-    still sees it is too long)."""
-    value = form.get(name)
-    return value[:limit] if isinstance(value, str) else ""
 
 
 def refusals(
@@ -68,73 +62,55 @@ def refusals(
     return found or [FieldError(fallback, error.detail[:1].upper() + error.detail[1:])]
 
 
-async def _form(request: Request, visit: Visit) -> FormData | Response:
-    """The posted form, if it came from our own page (CSRF); else the refusal."""
-    form = await request.form()
-    token = _text(form, forms.CSRF_FIELD)
-    forgery = forms.forgery(request, _key(request), token, visit.session_id)
-    if forgery is None:
-        return form
-    return visit.page(
-        request,
-        lambda person, csrf: pages.message_page("Your form was not sent", forgery, person, csrf),
-        403,
-    )
-
-
 # Pools
 
 
-async def _pools(request: Request, visit: Visit) -> list[dict[str, Any]]:
-    trust = quote(visit.account.scope or "", safe="")
-    found: list[dict[str, Any]] = await _services(request).get(
-        visit.account, "tendering", f"/v1/trusts/{trust}/pools"
+async def _trust_page(
+    request: Request, what: str, render: Callable[[Person, str, Any], str]
+) -> Response:
+    """A page of what tendering lists of the manager's trust: its pools, its tenders."""
+    return await routes.service_page(
+        request, MANAGERS, "tendering", lambda account: routes.trust_path(account, what), render
     )
-    return found
 
 
 @router.get("/pools")
 async def pools(request: Request) -> Response:
     """The manager's trust's pools, from tendering."""
-    visit = await _visit(request, MANAGERS)
-    if isinstance(visit, Response):
-        return visit
+    return await _trust_page(request, "pools", tender_pages.pools_page)
+
+
+async def _pool(request: Request, visit: Visit, pool_id: str) -> dict[str, Any] | Response:
+    """The trust's open pool, as tendering lists it; else the page that says it is gone, or
+    that tendering refused."""
+    path = routes.trust_path(visit.account, "pools")
     try:
-        found = await _pools(request, visit)
+        pools = await routes.services(request).get(visit.account, "tendering", path)
     except ServiceError as error:
-        return _service_problem(request, visit, error)
-    return visit.page(request, lambda person, csrf: tender_pages.pools_page(person, csrf, found))
-
-
-def _no_pool(request: Request, visit: Visit) -> Response:
-    return visit.page(
+        return routes.service_problem(request, visit, error)
+    found: dict[str, Any] | None = next((p for p in pools if p["pool_id"] == pool_id), None)
+    if found is not None:
+        return found
+    return visit.message(
         request,
-        lambda person, csrf: pages.message_page(
-            "Pool not found",
-            "This pool is no longer open: a tender may have taken its demand, or its demand"
-            " changed.",
-            person,
-            csrf,
-            '<p><a href="/pools">Go to your pools</a></p>',
-        ),
+        "Pool not found",
+        "This pool is no longer open: a tender may have taken its demand, or its demand changed.",
         404,
+        '<p><a href="/pools">Go to your pools</a></p>',
     )
 
 
 @router.get("/pools/{pool_id}")
 async def pool(pool_id: str, request: Request) -> Response:
-    visit = await _visit(request, MANAGERS)
-    if isinstance(visit, Response):
-        return visit
-    try:
-        found = next((p for p in await _pools(request, visit) if p["pool_id"] == pool_id), None)
-    except ServiceError as error:
-        return _service_problem(request, visit, error)
-    if found is None:
-        return _no_pool(request, visit)
-    return visit.page(
-        request, lambda person, csrf: tender_pages.pool_page(person, csrf, found, Opening())
-    )
+    """A pool's page, with the form that opens a tender for it."""
+
+    async def find(visit: Visit) -> dict[str, Any] | Response:
+        return await _pool(request, visit, pool_id)
+
+    def render(person: Person, csrf: str, found: dict[str, Any]) -> str:
+        return tender_pages.pool_page(person, csrf, found, Opening())
+
+    return await routes.found_page(request, MANAGERS, find, render)
 
 
 def opening_request(
@@ -188,15 +164,15 @@ def opening_request(
 @router.post("/pools/{pool_id}")
 async def open_tender(pool_id: str, request: Request) -> Response:
     """Opens a tender for the pool, as the signed-in manager."""
-    visit = await _visit(request, MANAGERS)
+    visit = await routes.visit(request, MANAGERS)
     if isinstance(visit, Response):
         return visit
-    form = await _form(request, visit)
+    form = await routes.checked_form(request, visit)
     if isinstance(form, Response):
         return form
     typed = Opening(
         **{
-            name: _text(form, key, MAX_REASON + 1)
+            name: routes.text(form, key, MAX_REASON + 1)
             for name, key in (
                 ("procedure", "procedure"),
                 ("framework", "framework"),
@@ -213,16 +189,13 @@ async def open_tender(pool_id: str, request: Request) -> Response:
             )
         }
     )
-    try:
-        found = next((p for p in await _pools(request, visit) if p["pool_id"] == pool_id), None)
-    except ServiceError as error:
-        return _service_problem(request, visit, error)
-    if found is None:
-        return _no_pool(request, visit)
+    found = await _pool(request, visit, pool_id)
+    if isinstance(found, Response):
+        return found
     body, errors = opening_request(visit.account.scope or "", found, typed)
     if not errors:
         try:
-            opened = await _services(request).send(
+            opened = await routes.services(request).send(
                 visit.account, "POST", "tendering", "/v1/tenders", json=body
             )
             where = tender_pages.tender_href(opened["tender_id"])
@@ -230,7 +203,7 @@ async def open_tender(pool_id: str, request: Request) -> Response:
         except ServiceError as error:
             # 404: the pool changed since it was read.
             if error.status not in (404, 409, 422):
-                return _service_problem(request, visit, error)
+                return routes.service_problem(request, visit, error)
             errors = refusals(error, OPENING_FIELDS, "procedure")
     return visit.page(
         request,
@@ -245,17 +218,7 @@ async def open_tender(pool_id: str, request: Request) -> Response:
 @router.get("/tenders")
 async def tenders(request: Request) -> Response:
     """The manager's trust's tenders, from tendering."""
-    visit = await _visit(request, MANAGERS)
-    if isinstance(visit, Response):
-        return visit
-    trust = quote(visit.account.scope or "", safe="")
-    try:
-        found = await _services(request).get(
-            visit.account, "tendering", f"/v1/trusts/{trust}/tenders"
-        )
-    except ServiceError as error:
-        return _service_problem(request, visit, error)
-    return visit.page(request, lambda person, csrf: tender_pages.tenders_page(person, csrf, found))
+    return await _trust_page(request, "tenders", tender_pages.tenders_page)
 
 
 def _tender_id(text: str) -> str | None:
@@ -265,10 +228,17 @@ def _tender_id(text: str) -> str | None:
         return None
 
 
-async def _tender_view(request: Request, visit: Visit, tender_id: str, **shown: Any) -> TenderView:
-    services = _services(request)
-    tender = await services.get(visit.account, "tendering", f"/v1/tenders/{tender_id}")
-    history = await services.get(visit.account, "tendering", f"/v1/tenders/{tender_id}/history")
+async def _tender_view(
+    request: Request, visit: Visit, tender_id: str, **shown: Any
+) -> TenderView | Response:
+    """The tender and its history as tendering gives them to the manager, with what the page
+    shows besides; or the page that says tendering refused."""
+    services = routes.services(request)
+    try:
+        tender = await services.get(visit.account, "tendering", f"/v1/tenders/{tender_id}")
+        history = await services.get(visit.account, "tendering", f"/v1/tenders/{tender_id}/history")
+    except ServiceError as error:
+        return routes.service_problem(request, visit, error)
     return TenderView(tender, history, **shown)
 
 
@@ -281,12 +251,13 @@ def _show(request: Request, visit: Visit, view: TenderView, status: int = 200) -
 
 async def _tender_visit(request: Request, tender_id: str) -> tuple[Visit, str] | Response:
     """The signed-in manager and the tender's id, or the page that refuses."""
-    visit = await _visit(request, MANAGERS)
+    visit = await routes.visit(request, MANAGERS)
     if isinstance(visit, Response):
         return visit
     checked = _tender_id(tender_id)
     if checked is None:
-        return _service_problem(request, visit, ServiceError(404, f"no tender {tender_id[:40]}"))
+        missing = ServiceError(404, f"no tender {tender_id[:40]}")
+        return routes.service_problem(request, visit, missing)
     return visit, checked
 
 
@@ -296,16 +267,32 @@ async def tender(tender_id: str, request: Request) -> Response:
     if isinstance(found, Response):
         return found
     visit, checked = found
-    done = request.query_params.get("done", "")
-    try:
-        view = await _tender_view(request, visit, checked, done=done)
-    except ServiceError as error:
-        return _service_problem(request, visit, error)
+    view = await _tender_view(request, visit, checked, done=request.query_params.get("done", ""))
+    if isinstance(view, Response):
+        return view
     return _show(request, visit, view)
 
 
-def _done(tender_id: str, what: str) -> Response:
-    return RedirectResponse(f"{tender_pages.tender_href(tender_id)}?done={what}", status_code=303)
+async def _act(
+    request: Request,
+    visit: Visit,
+    tender_id: str,
+    action: str,
+    refusable: Collection[int],
+    body: Mapping[str, Any] | None = None,
+) -> Response | ServiceError:
+    """Sends the manager's `action` on the tender to tendering: then on to the tender's page,
+    which says it is done (Post/Redirect/Get); or tendering's refusal (its status one of
+    `refusable`), for the form to show; or the page that says tendering failed."""
+    path = f"/v1/tenders/{tender_id}/{action}"
+    try:
+        await routes.services(request).send(visit.account, "POST", "tendering", path, json=body)
+    except ServiceError as error:
+        if error.status in refusable:
+            return error
+        return routes.service_problem(request, visit, error)
+    done = DONE[action]
+    return RedirectResponse(f"{tender_pages.tender_href(tender_id)}?done={done}", status_code=303)
 
 
 def _score_fields(tender: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -334,37 +321,24 @@ def score_request(
     return {"scores": scores}, errors
 
 
-@router.post("/tenders/{tender_id}/scores")
-async def save_scores(tender_id: str, request: Request) -> Response:
+async def _save_scores(request: Request, visit: Visit, checked: str, form: FormData) -> Response:
     """Saves the manager's quality scores of the bids."""
-    found = await _tender_visit(request, tender_id)
-    if isinstance(found, Response):
-        return found
-    visit, checked = found
-    form = await _form(request, visit)
-    if isinstance(form, Response):
-        return form
-    try:
-        view = await _tender_view(request, visit, checked)
-    except ServiceError as error:
-        return _service_problem(request, visit, error)
+    view = await _tender_view(request, visit, checked)
+    if isinstance(view, Response):
+        return view
     bids = _score_fields(view.tender)
-    typed = {str(b["bid_id"]): _text(form, f"score-{b['bid_id']}") for b in bids}
+    typed = {str(b["bid_id"]): routes.text(form, f"score-{b['bid_id']}") for b in bids}
     comments = {
-        str(b["bid_id"]): _text(form, f"comment-{b['bid_id']}", MAX_COMMENT + 1) for b in bids
+        str(b["bid_id"]): routes.text(form, f"comment-{b['bid_id']}", MAX_COMMENT + 1) for b in bids
     }
     body, errors = score_request(bids, typed, comments)
     if not bids:
         errors = [FieldError("main-content", "There are no bids to score")]
     if not errors:
-        try:
-            path = f"/v1/tenders/{checked}/evaluation"
-            await _services(request).send(visit.account, "POST", "tendering", path, json=body)
-            return _done(checked, "scored")
-        except ServiceError as error:
-            if error.status not in (409, 422):
-                return _service_problem(request, visit, error)
-            errors = refusals(error, _score_names(bids), f"score-{bids[0]['bid_id']}")
+        sent = await _act(request, visit, checked, "evaluation", (409, 422), body)
+        if isinstance(sent, Response):
+            return sent
+        errors = refusals(sent, _score_names(bids), f"score-{bids[0]['bid_id']}")
     shown = TenderView(view.tender, view.history, errors=errors, scores=typed, comments=comments)
     return _show(request, visit, shown, 422)
 
@@ -379,62 +353,59 @@ def _score_names(bids: Sequence[Mapping[str, Any]]) -> dict[str, tuple[str, str]
     return names
 
 
-@router.post("/tenders/{tender_id}/award")
-async def award(tender_id: str, request: Request) -> Response:
+async def _award(request: Request, visit: Visit, checked: str, _: FormData) -> Response:
     """Awards each undecided lot to its first-ranked bid, as the signed-in manager."""
-    found = await _tender_visit(request, tender_id)
-    if isinstance(found, Response):
-        return found
-    visit, checked = found
-    form = await _form(request, visit)
-    if isinstance(form, Response):
-        return form
-    path = f"/v1/tenders/{checked}/award"
-    try:
-        await _services(request).send(visit.account, "POST", "tendering", path)
-        return _done(checked, "awarded")
-    except ServiceError as error:
-        if error.status != 409:
-            return _service_problem(request, visit, error)
-        refused = error
-    try:
-        view = await _tender_view(request, visit, checked)
-    except ServiceError as error:
-        return _service_problem(request, visit, error)
+    refused = await _act(request, visit, checked, "award", (409,))
+    if isinstance(refused, Response):
+        return refused
+    view = await _tender_view(request, visit, checked)
+    if isinstance(view, Response):
+        return view
     bids = _score_fields(view.tender)
     first = f"score-{bids[0]['bid_id']}" if bids else "main-content"
     errors = refusals(refused, {}, first)
     return _show(request, visit, TenderView(view.tender, view.history, errors=errors), 409)
 
 
-@router.post("/tenders/{tender_id}/cancel")
-async def cancel(tender_id: str, request: Request) -> Response:
+async def _cancel(request: Request, visit: Visit, checked: str, form: FormData) -> Response:
     """Cancels the tender with the manager's reason."""
-    found = await _tender_visit(request, tender_id)
-    if isinstance(found, Response):
-        return found
-    visit, checked = found
-    form = await _form(request, visit)
-    if isinstance(form, Response):
-        return form
-    reason = _text(form, "reason", MAX_REASON + 1).strip()
+    reason = routes.text(form, "reason", MAX_REASON + 1).strip()
     errors = []
     if not reason:
         errors = [FieldError("reason", "Enter a reason for cancelling")]
     elif len(reason) > MAX_REASON:
         errors = [FieldError("reason", f"Reason must be {MAX_REASON} characters or fewer")]
-    try:
-        if not errors:
-            path = f"/v1/tenders/{checked}/cancel"
-            body = {"reason": reason}
-            await _services(request).send(visit.account, "POST", "tendering", path, json=body)
-            return _done(checked, "cancelled")
-    except ServiceError as error:
-        if error.status not in (409, 422):
-            return _service_problem(request, visit, error)
-        errors = refusals(error, {"reason": ("reason", "Reason")}, "reason")
-    try:
-        view = await _tender_view(request, visit, checked, errors=errors, reason=reason)
-    except ServiceError as error:
-        return _service_problem(request, visit, error)
+    if not errors:
+        sent = await _act(request, visit, checked, "cancel", (409, 422), {"reason": reason})
+        if isinstance(sent, Response):
+            return sent
+        errors = refusals(sent, {"reason": ("reason", "Reason")}, "reason")
+    view = await _tender_view(request, visit, checked, errors=errors, reason=reason)
+    if isinstance(view, Response):
+        return view
     return _show(request, visit, view, 422)
+
+
+# The forms of a tender's page, by the last part of the address each posts to.
+TENDER_FORMS: dict[str, Callable[[Request, Visit, str, FormData], Awaitable[Response]]] = {
+    "scores": _save_scores,
+    "award": _award,
+    "cancel": _cancel,
+}
+
+
+@router.post("/tenders/{tender_id}/{action}")
+async def tender_form(tender_id: str, action: str, request: Request) -> Response:
+    """A form of the tender's page sent (quality scores, the award, the cancellation), by the
+    signed-in manager from our own page."""
+    act = TENDER_FORMS.get(action)
+    if act is None:
+        raise HTTPException(status_code=404)
+    found = await _tender_visit(request, tender_id)
+    if isinstance(found, Response):
+        return found
+    visit, checked = found
+    form = await routes.checked_form(request, visit)
+    if isinstance(form, Response):
+        return form
+    return await act(request, visit, checked, form)
