@@ -6,6 +6,7 @@ axe-core against WCAG 2.2 AA (its results kept beside the screenshots)."""
 import base64
 import json
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.print_page_options import PrintOptions
 from selenium.webdriver.support.wait import WebDriverWait
 from selenium_axe_python import Axe
+
+from shared.presentation import LOCAL
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 # A phone's screen width in CSS pixels (iPhone 12 to 15).
@@ -154,3 +157,21 @@ def signs_in(browser: webdriver.Chrome, web: str, email: str, password: str) -> 
     fill(browser, "Email address", email)
     fill(browser, "Password", password)
     press(browser, "Sign in")
+
+
+def text(browser: webdriver.Chrome, css: str) -> str:
+    """The text of the first element `css` selects."""
+    found: str = browser.find_element(By.CSS_SELECTOR, css).text
+    return found
+
+
+def closing(browser: webdriver.Chrome, at: datetime) -> None:
+    """Types when bids close, in UK time, into the open-tender form's date and time fields."""
+    uk = at.astimezone(LOCAL)
+    for label, value in (
+        ("Day", str(uk.day)),
+        ("Month", str(uk.month)),
+        ("Year", str(uk.year)),
+        ("Time", uk.strftime("%H:%M:%S")),
+    ):
+        fill(browser, label, value)

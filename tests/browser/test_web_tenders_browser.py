@@ -16,8 +16,7 @@ from selenium.webdriver.common.by import By
 
 from procure.launcher import RunningSystem
 from shared.auth import Role
-from shared.presentation import LOCAL
-from tests.browser.browsing import fill, follow, loaded_after, press, signs_in
+from tests.browser.browsing import closing, fill, follow, loaded_after, press, signs_in, text
 from tests.browser.browsing import kept as keep
 from tests.helpers import add_person, bearer, bid_body
 from tests.integration.test_web_accounts import pool_demand
@@ -34,23 +33,6 @@ def manager(system: RunningSystem) -> str:
     """A manager of a trust whose two schools' demand is pooled."""
     pool_demand(system, TRUST, ("769101", "769102"))
     return add_person(system, EMAIL, "Ana Costa", "manager", TRUST, PASSWORD)
-
-
-def closing(browser: webdriver.Chrome, at: datetime) -> None:
-    """Types when bids close, in UK time, into the date and time fields."""
-    uk = at.astimezone(LOCAL)
-    for label, value in (
-        ("Day", str(uk.day)),
-        ("Month", str(uk.month)),
-        ("Year", str(uk.year)),
-        ("Time", uk.strftime("%H:%M:%S")),
-    ):
-        fill(browser, label, value)
-
-
-def text(browser: webdriver.Chrome, css: str) -> str:
-    found: str = browser.find_element(By.CSS_SELECTOR, css).text
-    return found
 
 
 def test_a_manager_opens_scores_and_awards_a_tender_in_a_browser(

@@ -11,16 +11,23 @@ savings also at 390 px).
 import time
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 
 from procure.launcher import RunningSystem
-from shared.auth import Role
-from shared.presentation import LOCAL
-from tests.browser.browsing import fill, follow, keep, loaded_after, on_a_phone, press
-from tests.helpers import bearer
+from tests.browser.browsing import (
+    closing,
+    fill,
+    follow,
+    keep,
+    loaded_after,
+    on_a_phone,
+    press,
+    signs_in,
+    text,
+)
+from tests.helpers import add_person
 from tests.integration.test_web_accounts import pool_demand
 
 pytestmark = pytest.mark.e2e
@@ -39,7 +46,7 @@ PEOPLE = (
     (SCHOOL, "Jo Bell", "school", URNS[0]),
 )
 # Bidding stays open long enough for both suppliers to sign in and bid on a slow machine.
-BIDDING_SECONDS = 40
+BIDDING_SECONDS = 30
 
 
 @pytest.fixture(scope="module")
@@ -47,27 +54,12 @@ def people(system: RunningSystem) -> None:
     """The trust's two schools with their demand pooled, and an account for each person."""
     pool_demand(system, TRUST, URNS)
     for email, name, role, scope in PEOPLE:
-        added = httpx.post(
-            f"{system.urls['web']}/v1/users",
-            json={"email": email, "name": name, "role": role, "scope": scope}
-            | {"password": PASSWORD},
-            headers=bearer(system.token(Role.OPERATOR)),
-        )
-        assert added.status_code in (201, 409), added.text
+        add_person(system, email, name, role, scope, PASSWORD)
 
 
 def sign_in(browser: webdriver.Chrome, web: str, email: str) -> None:
-    browser.delete_all_cookies()
-    browser.get(f"{web}/sign-in")
-    fill(browser, "Email address", email)
-    fill(browser, "Password", PASSWORD)
-    press(browser, "Sign in")
+    signs_in(browser, web, email, PASSWORD)
     assert browser.current_url == f"{web}/"
-
-
-def text(browser: webdriver.Chrome, css: str) -> str:
-    found: str = browser.find_element(By.CSS_SELECTOR, css).text
-    return found
 
 
 def typed_into(browser: webdriver.Chrome, field_id: str, value: str) -> None:
@@ -98,14 +90,7 @@ def test_a_tender_from_pool_to_a_schools_saving_in_a_browser(
     fill(browser, "Framework", "ESPO 191 Energy")
     fill(browser, "Contract term (months)", "24")
     closes_at = datetime.now(UTC) + timedelta(seconds=BIDDING_SECONDS)
-    uk = closes_at.astimezone(LOCAL)
-    for label, value in (
-        ("Day", str(uk.day)),
-        ("Month", str(uk.month)),
-        ("Year", str(uk.year)),
-        ("Time", uk.strftime("%H:%M:%S")),
-    ):
-        fill(browser, label, value)
+    closing(browser, closes_at)
     press(browser, "Open tender")
     assert "Tender opened." in text(browser, ".notification")
     tender_id = browser.current_url.split("/tenders/")[1].split("?")[0]
