@@ -3,8 +3,11 @@ password through the form (so the browser's own Origin, cookies and CSRF token p
 checks), sees a wrong password summarised at the top, reaches the manager's home page, pools
 and savings dashboard, signs out, and keeps screenshots in test-artifacts/ (web-sign-in.png,
 web-home-manager.png, web-pools.png, web-savings-dashboard.png, their PDF prints and their
--phone variants at 390 px), each page checked by axe-core (WCAG 2.2 AA) at both widths.
+-phone variants at 390 px), each page checked by axe-core (WCAG 2.2 AA) at both widths; and the
+pages of a refusal, of a dead set-password link and of sign-in with single sign-on, checked alike.
 """
+
+from pathlib import Path
 
 import httpx
 import pytest
@@ -12,8 +15,10 @@ from selenium import webdriver
 from selenium.webdriver.common.by import By
 
 from procure.launcher import RunningSystem
+from services.web import pages
+from services.web.pages import SIGN_ON, FieldError
 from shared.auth import Role
-from tests.browser.browsing import accessible, fill, follow, press, sent_to_sign_in
+from tests.browser.browsing import accessible, fill, follow, press, sent_to_sign_in, signs_in
 from tests.browser.browsing import kept as keep
 from tests.helpers import add_person, bearer
 from tests.integration.test_web_accounts import pool_demand
@@ -120,3 +125,33 @@ def test_a_supplier_sets_a_password_from_the_link_and_signs_in(
     )
     with pytest.raises(AssertionError, match=r"label \(critical\).*\n +#unnamed"):
         accessible(browser, "web-broken-on-purpose")
+
+
+def test_refusals_and_the_single_sign_on_form_pass_axe(
+    system: RunningSystem, browser: webdriver.Chrome, manager: str, tmp_path: Path
+) -> None:
+    """The pages a person meets when something is refused, and the sign-in form with its single
+    sign-on button, are checked by axe-core as every other page is."""
+    web = system.urls["web"]
+    browser.delete_all_cookies()
+    browser.get(f"{web}/set-password/no-such-link")
+    assert browser.find_element(By.TAG_NAME, "h1").text == (
+        "This link has expired or has been used"
+    )
+    keep(browser, "web-dead-link")
+
+    signs_in(browser, web, manager, PASSWORD)
+    browser.get(f"{web}/open-tenders")  # a supplier's page
+    assert browser.find_element(By.TAG_NAME, "h1").text == "You cannot see this page"
+    keep(browser, "web-refused")
+
+    # The sign-in form as a workspace with single sign-on set up renders it, refusing an
+    # address without an account, on the workspace's own stylesheet (tests/integration/
+    # test_web_sign_on.py drives the sign-on itself against a real OpenID Connect provider).
+    refused = [FieldError(SIGN_ON, "There is no account for pat@elsewhere.example in this service")]
+    page = pages.sign_in_page("a-csrf-token", refused, sign_on=True)
+    form = tmp_path / "sign-in-organisation.html"
+    form.write_text(page.replace('href="/assets/web.css"', f'href="{web}/assets/web.css"'))
+    browser.get(form.as_uri())
+    assert "Sign in with your organisation's account" in browser.page_source
+    keep(browser, "web-sign-in-organisation")
