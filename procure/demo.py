@@ -91,12 +91,14 @@ def registry_csv(schools: list[DemoSchool]) -> str:
     return out.getvalue()
 
 
-# Per category: unit, annual quantity per pupil, baseline price range, and two suppliers' tiers.
+# Per category: unit, annual quantity per pupil, baseline price range, the framework the trust
+# calls off, and two suppliers' tiers.
 CATEGORIES: dict[str, dict[str, Any]] = {
     "electricity": {
         "unit": "kWh",
         "per_pupil": 160,
         "baseline": ("0.2650", "0.3100"),
+        "framework": "ESPO 191 Energy",
         "bids": {
             "brightgrid-energy": (
                 "80",
@@ -112,6 +114,7 @@ CATEGORIES: dict[str, dict[str, Any]] = {
         "unit": "kWh",
         "per_pupil": 420,
         "baseline": ("0.0610", "0.0720"),
+        "framework": "ESPO 191 Energy",
         "bids": {
             "brightgrid-energy": (
                 "75",
@@ -124,6 +127,7 @@ CATEGORIES: dict[str, dict[str, Any]] = {
         "unit": "seat-year",
         "per_pupil": Decimal("0.05"),
         "baseline": ("42.00", "55.00"),
+        "framework": "CCS RM6068 Technology Products",
         "bids": {
             "classware-uk": ("90", [("0", "50.00"), ("100", "44.00"), ("400", "38.50")]),
             "edusoft-direct": ("65", [("0", "47.00"), ("300", "41.00")]),
@@ -476,11 +480,11 @@ def run_demo(system: RunningSystem) -> DemoReport:
                         "trust_id": TRUST_ID,
                         "category": category,
                         "closes_at": closes_at.isoformat(),
-                        # Most schools buy energy as a call-off from an approved framework: no
+                        # Schools mostly buy these as call-offs from approved frameworks: no
                         # statutory minimum tendering period (Procurement Act 2023, s.54), so
                         # the demo's bidding window can be seconds.
                         "procedure": "framework_call_off",
-                        "framework": "ESPO 191 Energy",
+                        "framework": spec["framework"],
                     },
                 )
             )

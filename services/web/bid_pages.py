@@ -23,11 +23,6 @@ def _criteria(weights: Mapping[str, Any]) -> str:
     return f"Price {pages.percent(weights['price'])}, quality {pages.percent(weights['quality'])}"
 
 
-def _words(code: str) -> str:
-    """framework_call_off: Framework call off."""
-    return code.replace("_", " ").capitalize()
-
-
 def _price(value: Any, unit: str) -> str:
     """£0.2450 per kWh: a unit price as the bid gave it, to the penny's fraction."""
     return f"£{Decimal(str(value)):,f} per {unit}"
@@ -144,8 +139,8 @@ def notice_page(
     facts = [
         ("Bids close", local_time(datetime.fromisoformat(notice["closes_at"]))),
         ("Contract term", f"{notice['term_months']} months"),
-        ("Route", _words(notice["route"])),
-        ("Procedure", _words(notice["procedure"])),
+        ("Route", pages.ROUTES.get(notice["route"], notice["route"])),
+        ("Procedure", pages.PROCEDURES.get(notice["procedure"], notice["procedure"])),
         *([("Framework", notice["framework"])] if notice.get("framework") else []),
         ("Award criteria", _criteria(notice["weights"])),
         ("Quantities", f"Pooled annual quantities, in {unit}"),

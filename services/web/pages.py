@@ -27,6 +27,20 @@ NO_SPELLCHECK = ' spellcheck="false"'
 ZERO = Decimal(0)
 
 
+# How the legal route and the procedure of a tender read on a page (docs/domain-rules.md,
+# "Pooling and tenders" and "Procedures and tender periods").
+ROUTES = {
+    "quotes": "Quotes",
+    "below_threshold": "Below threshold",
+    "regulated": "Regulated (Procurement Act 2023)",
+}
+PROCEDURES = {
+    "open": "Open procedure",
+    "competitive_flexible": "Competitive flexible procedure",
+    "framework_call_off": "Call-off from a framework",
+}
+
+
 @dataclass(frozen=True)
 class Link:
     label: str
@@ -541,7 +555,7 @@ def open_tenders_page(person: Person, csrf: str, notices: Sequence[dict[str, Any
             local_time(datetime.fromisoformat(n["closes_at"])),
             str(len(n["lots"])),
             f"{n['term_months']}",
-            n["procedure"].replace("_", " "),
+            PROCEDURES.get(n["procedure"], n["procedure"]),
             quantity(sum((amount(lot["pooled_quantity"]) for lot in n["lots"]), ZERO), n["unit"]),
         )
         for n in notices

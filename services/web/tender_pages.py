@@ -16,11 +16,6 @@ from services.web import pages
 from services.web.pages import FieldError, Person
 from shared.presentation import category_name, local_time, long_date, money, quantity
 
-PROCEDURES = {
-    "open": "Open procedure",
-    "competitive_flexible": "Competitive flexible procedure",
-    "framework_call_off": "Call-off from a framework",
-}
 LOTS = {
     "": "One lot for the whole pool",
     "local_authority": "A lot for each local authority",
@@ -98,7 +93,7 @@ def pools_page(person: Person, csrf: str, pools: Sequence[Mapping[str, Any]]) ->
             f'<span class="visually-hidden">, contracts ending'
             f" {escape(pages.between(p['earliest_end'], p['latest_end']))}</span></a>",
             escape(pages.between(p["earliest_end"], p["latest_end"])),
-            escape(p["route"]["route"].replace("_", " ")),
+            escape(pages.ROUTES.get(p["route"]["route"], p["route"]["route"])),
             escape(warning(p) or "None"),
             f"{len(p['schools'])}",
             escape(quantity(pages.amount(p["total_quantity"]), pages.unit_of(p["category"]))),
@@ -266,7 +261,7 @@ def pool_page(
                 "Threshold",
                 f"{money(pages.amount(route['threshold']))} ({route['threshold_name']})",
             ),
-            ("Route", route["route"].replace("_", " ")),
+            ("Route", pages.ROUTES.get(route["route"], route["route"])),
             ("Why", route["reason"]),
         ]
     )
@@ -283,7 +278,9 @@ def pool_page(
         '<h2 class="heading-m">Open a tender for this pool</h2>'
         f'<form method="post" action="{escape(pool_href(pool["pool_id"]))}" novalidate>'
         f"{pages.csrf_input(csrf)}"
-        + pages.radios("procedure", "Procedure", list(PROCEDURES.items()), form.procedure, errors)
+        + pages.radios(
+            "procedure", "Procedure", list(pages.PROCEDURES.items()), form.procedure, errors
+        )
         + pages.text_input(
             "framework",
             "Framework",
@@ -325,7 +322,7 @@ def tenders_page(person: Person, csrf: str, tenders: Sequence[Mapping[str, Any]]
             f'<span class="visually-hidden">, opened {escape(_when(t["opened_at"]))}</span></a>',
             escape(STATUSES.get(t["status"], t["status"])),
             escape(_when(t["closes_at"])),
-            escape(PROCEDURES.get(t["procedure"], t["procedure"])),
+            escape(pages.PROCEDURES.get(t["procedure"], t["procedure"])),
             escape(_when(t["opened_at"])),
         )
         for t in tenders
@@ -513,13 +510,13 @@ def tender_page(person: Person, csrf: str, view: TenderView) -> str:
         [
             ("Status", status),
             ("Bids close", _when(t["closes_at"])),
-            ("Procedure", PROCEDURES.get(t["procedure"], t["procedure"])),
+            ("Procedure", pages.PROCEDURES.get(t["procedure"], t["procedure"])),
             *([("Framework", t["framework"])] if t.get("framework") else []),
             ("Contract term", f"{t['term_months']} months"),
             ("Quantity", quantity(pages.amount(t["pooled_quantity"]), t["unit"])),
             ("Schools", f"{len({line['school_urn'] for line in t['lines']})}"),
             ("Value inc. VAT", money(pages.amount(t["route"]["value_inc_vat"]))),
-            ("Route", t["route"]["route"].replace("_", " ")),
+            ("Route", pages.ROUTES.get(t["route"]["route"], t["route"]["route"])),
             (
                 "How bids are weighed",
                 f"Price {pages.percent(t['weights']['price'])}, quality"

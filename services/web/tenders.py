@@ -15,7 +15,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.datastructures import FormData
 
-from services.web import routes, tender_pages
+from services.web import pages, routes, tender_pages
 from services.web.calls import ServiceError
 from services.web.domain import tender_forms
 from services.web.pages import FieldError, Person
@@ -119,7 +119,7 @@ def opening_request(
     """The API's request to open a tender for the pool, from what was typed; or what is wrong
     with it, field by field."""
     errors = []
-    if typed.procedure not in tender_pages.PROCEDURES:
+    if typed.procedure not in pages.PROCEDURES:
         errors.append(FieldError("procedure", "Select a procedure"))
     if typed.procedure == "framework_call_off" and not typed.framework.strip():
         errors.append(FieldError("framework", "Enter the framework a call-off calls off"))

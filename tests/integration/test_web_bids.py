@@ -123,7 +123,7 @@ def test_the_notice_shows_the_tender_and_the_bid_form(
     assert page.status_code == 200, page.text
     text = page.text
     assert '<h1 class="heading-l">Electricity tender</h1>' in text
-    for fact in ("Bids close", "24 months", "Framework call off", "ESPO 191 Energy", "kWh"):
+    for fact in ("Bids close", "24 months", "Call-off from a framework", "ESPO 191 Energy", "kWh"):
         assert fact in text
     assert "Price 70%, quality 30%" in text
     assert '<legend class="legend">Price tier 1</legend>' in text
