@@ -123,7 +123,11 @@ def _up(args: argparse.Namespace, folder: Path, throwaway: bool) -> None:
                 pass
         except KeyboardInterrupt:
             pass
-        print("stopping ...", flush=True)
+        # A second Ctrl-C would cut the stop short with a traceback and could leave PostgreSQL
+        # or the broker running: the stop finishes first. (A handler, not SIG_IGN, which a
+        # child started meanwhile would inherit.)
+        signal.signal(signal.SIGINT, lambda *_: print("still stopping ...", flush=True))
+        print("stopping (the services, the broker and PostgreSQL) ...", flush=True)
         clear_runtime(folder)
 
 
