@@ -59,7 +59,7 @@ def test_a_manager_opens_scores_and_awards_a_tender_in_a_browser(
     keep(browser, "web-open-tender-error")
 
     fill(browser, "Framework", "ESPO 191 Energy")
-    closes_at = datetime.now(UTC) + timedelta(seconds=20)
+    closes_at = datetime.now(UTC) + timedelta(seconds=12)
     closing(browser, closes_at)
     press(browser, "Open tender")
     assert "Tender opened." in text(browser, ".notification")

@@ -46,7 +46,7 @@ PEOPLE = (
     (SCHOOL, "Jo Bell", "school", URNS[0]),
 )
 # Bidding stays open long enough for both suppliers to sign in and bid on a slow machine.
-BIDDING_SECONDS = 30
+BIDDING_SECONDS = 20
 
 
 @pytest.fixture(scope="module")

@@ -214,10 +214,12 @@ def test_cursor_round_trip() -> None:
     assert decode_cursor(encode_cursor(position)) == position
 
 
-NAIVE = base64.urlsafe_b64encode(f"2026-05-01T09:30:00|{uuid4()}".encode()).decode()
+# A fixed id: the tests' names hold the cursors, and parallel workers must collect the same names.
+SOME_ID = UUID("3f2c7a9e-8b1d-4e6f-a5c4-2d9b0e7f1a63")
+NAIVE = base64.urlsafe_b64encode(f"2026-05-01T09:30:00|{SOME_ID}".encode()).decode()
 # Well formed, but out of range once in UTC (the database driver failed on them: a 500).
-EARLIEST = base64.urlsafe_b64encode(f"0001-01-01T00:00:00+14:00|{uuid4()}".encode()).decode()
-LATEST = base64.urlsafe_b64encode(f"9999-12-31T23:59:59-14:00|{uuid4()}".encode()).decode()
+EARLIEST = base64.urlsafe_b64encode(f"0001-01-01T00:00:00+14:00|{SOME_ID}".encode()).decode()
+LATEST = base64.urlsafe_b64encode(f"9999-12-31T23:59:59-14:00|{SOME_ID}".encode()).decode()
 
 
 @pytest.mark.parametrize("cursor", ["", "abc", "!!!", "aGVsbG8", NAIVE, EARLIEST, LATEST, "é"])
