@@ -1,11 +1,14 @@
 """The whole job in a real browser, as named people signing in through the sign-in form: a manager
 opens a tender from a pool's page; two suppliers bid through the bid form (one adds a price tier);
 past the deadline the manager scores both bids and awards the contract, named in the history;
-then a school of the trust finds its saving on Your savings.
+then a school of the trust finds its saving on Your savings. Last, the school's and a supplier's
+home pages and the manager's savings dashboard, contract and savings achieved as the workspace
+serves them.
 
 Keeps each step in test-artifacts/ (loop-tender-opened, loop-bid-form, loop-your-bids,
-loop-tender-evaluated, loop-tender-awarded, loop-school-savings; the bid form and the school's
-savings also at 390 px).
+loop-tender-evaluated, loop-tender-awarded, loop-school-savings, loop-home-school,
+loop-home-supplier, loop-dashboard, loop-contract, loop-realised; the bid form and the school's
+savings also at 390 px), each checked by axe-core.
 """
 
 import time
@@ -155,3 +158,20 @@ def test_a_tender_from_pool_to_a_schools_saving_in_a_browser(
     assert "Beta Current plc" in text(browser, "main")
     keep(browser, "loop-school-savings")
     on_a_phone(browser, "loop-school-savings")
+
+    # The pages each person starts from, and the manager's savings pages as the workspace
+    # serves them (its navigation around what savings renders), checked by axe-core too.
+    follow(browser, "Home")
+    keep(browser, "loop-home-school")
+    sign_in(browser, web, ALPHA)
+    keep(browser, "loop-home-supplier")
+    sign_in(browser, web, MANAGER)
+    follow(browser, "Savings dashboard")
+    assert browser.current_url == f"{web}/trusts/{TRUST}"
+    keep(browser, "loop-dashboard")
+    follow(browser, "Electricity contract")
+    assert text(browser, "h1") == "Electricity contract"
+    keep(browser, "loop-contract")
+    browser.get(f"{web}/trusts/{TRUST}/realised")
+    assert browser.title.startswith("Savings achieved")
+    keep(browser, "loop-realised")
