@@ -18,6 +18,12 @@ def money(amount: Decimal) -> str:
     return f"{sign}£{abs(amount):,.2f}"
 
 
+def price(amount: Decimal) -> str:
+    """A unit price with its own digits but to the penny at least: £0.2875, £2.30."""
+    pence = amount.quantize(Decimal("0.01"))
+    return f"£{pence if pence == amount else amount.normalize():,f}"
+
+
 def quantity(amount: Decimal, unit: str | None = None) -> str:
     """420,000 kWh: thousands separated, no trailing zeros."""
     text = f"{amount.normalize():,f}"

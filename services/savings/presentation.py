@@ -20,6 +20,7 @@ from shared.presentation import category_name as category_name
 from shared.presentation import local_time as local_time
 from shared.presentation import long_date as long_date
 from shared.presentation import money as money
+from shared.presentation import price as shared_price
 from shared.presentation import quantity as quantity
 
 
@@ -75,8 +76,7 @@ def period(start: date, end: date) -> str:
 def price_paid(price: Decimal, unit: str) -> str:
     """A unit price paid (amount / quantity, to 6 places) without its trailing zeros, but to
     the penny at least: £0.2875/kWh, £2.30/m3."""
-    pence = price.quantize(Decimal("0.01"))
-    return f"£{pence if pence == price else price.normalize():,f}/{unit}"
+    return f"{shared_price(price)}/{unit}"
 
 
 def count(number: int, noun: str, plural: str | None = None) -> str:

@@ -23,11 +23,6 @@ def _criteria(weights: Mapping[str, Any]) -> str:
     return f"Price {pages.percent(weights['price'])}, quality {pages.percent(weights['quality'])}"
 
 
-def _price(value: Any, unit: str) -> str:
-    """£0.2450 per kWh: a unit price as the bid gave it, to the penny's fraction."""
-    return f"£{Decimal(str(value)):,f} per {unit}"
-
-
 def takes_bids(notice: Mapping[str, Any], now: datetime) -> bool:
     return bool(notice["status"] == "open" and datetime.fromisoformat(notice["closes_at"]) > now)
 
@@ -139,8 +134,8 @@ def notice_page(
     facts = [
         ("Bids close", local_time(datetime.fromisoformat(notice["closes_at"]))),
         ("Contract term", f"{notice['term_months']} months"),
-        ("Route", pages.ROUTES.get(notice["route"], notice["route"])),
-        ("Procedure", pages.PROCEDURES.get(notice["procedure"], notice["procedure"])),
+        ("Route", pages.route_name(notice["route"])),
+        ("Procedure", pages.procedure_name(notice["procedure"])),
         *([("Framework", notice["framework"])] if notice.get("framework") else []),
         ("Award criteria", _criteria(notice["weights"])),
         ("Quantities", f"Pooled annual quantities, in {unit}"),
@@ -190,7 +185,7 @@ def _status(bid: Mapping[str, Any], now: datetime) -> str:
 def _tiers(bid: Mapping[str, Any]) -> Html:
     lines = "".join(
         f"<li>From {escape(quantity(Decimal(t['min_quantity']), bid['unit']))}:"
-        f" {escape(_price(t['unit_price'], bid['unit']))}</li>"
+        f" {escape(pages.bid_price(t['unit_price'], bid['unit']))}</li>"
         for t in bid["price_tiers"]
     )
     return Html(f'<ul class="plain-list">{lines}</ul>')
@@ -205,8 +200,8 @@ def _assessment(bid: Mapping[str, Any], a: Mapping[str, Any]) -> str:
     rows: list[Sequence[Cell]] = [
         (
             "Unit price at the pooled volume",
-            _price(own["unit_price_at_pooled_volume"], unit),
-            _price(winner["unit_price_at_pooled_volume"], unit),
+            pages.bid_price(own["unit_price_at_pooled_volume"], unit),
+            pages.bid_price(winner["unit_price_at_pooled_volume"], unit),
         ),
         ("Price score", str(own["price_score"]), str(winner["price_score"])),
         ("Quality score", str(own["quality_score"]), str(winner["quality_score"])),

@@ -8,7 +8,6 @@ shown as an error summary, one entry per refused row, so nothing refused goes un
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
 from html import escape
 from typing import Any
 from urllib.parse import urlencode
@@ -16,7 +15,7 @@ from urllib.parse import urlencode
 from services.web import pages
 from services.web.pages import FieldError, Person
 from shared.domain.categories import categories
-from shared.presentation import category_name, long_date, money, quantity
+from shared.presentation import category_name, long_date, money, price, quantity
 
 # Lines per page: the API's pages go up to 500; 50 keeps a page readable on a phone.
 PAGE_SIZE = 50
@@ -162,11 +161,7 @@ def upload_form(
 
 def unit_price(value: Any) -> str:
     """£0.2870 is shown as £0.287: a unit price keeps its fractions of a penny."""
-    amount = pages.amount(value).normalize()
-    exponent = amount.as_tuple().exponent
-    if isinstance(exponent, int) and exponent > -2:
-        amount = amount.quantize(Decimal("0.01"))
-    return f"£{amount:,f}"
+    return price(pages.amount(value))
 
 
 def _day(value: str) -> str:

@@ -41,6 +41,19 @@ PROCEDURES = {
 }
 
 
+def route_name(code: str) -> str:
+    return ROUTES.get(code, code)
+
+
+def procedure_name(code: str) -> str:
+    return PROCEDURES.get(code, code)
+
+
+def bid_price(value: Any, unit: str) -> str:
+    """£0.2450 per kWh: a unit price as the bid gave it, to the penny's fraction."""
+    return f"£{amount(value):,f} per {unit}"
+
+
 @dataclass(frozen=True)
 class Link:
     label: str
@@ -555,7 +568,7 @@ def open_tenders_page(person: Person, csrf: str, notices: Sequence[dict[str, Any
             local_time(datetime.fromisoformat(n["closes_at"])),
             str(len(n["lots"])),
             f"{n['term_months']}",
-            PROCEDURES.get(n["procedure"], n["procedure"]),
+            procedure_name(n["procedure"]),
             quantity(sum((amount(lot["pooled_quantity"]) for lot in n["lots"]), ZERO), n["unit"]),
         )
         for n in notices

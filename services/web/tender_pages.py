@@ -93,7 +93,7 @@ def pools_page(person: Person, csrf: str, pools: Sequence[Mapping[str, Any]]) ->
             f'<span class="visually-hidden">, contracts ending'
             f" {escape(pages.between(p['earliest_end'], p['latest_end']))}</span></a>",
             escape(pages.between(p["earliest_end"], p["latest_end"])),
-            escape(pages.ROUTES.get(p["route"]["route"], p["route"]["route"])),
+            escape(pages.route_name(p["route"]["route"])),
             escape(warning(p) or "None"),
             f"{len(p['schools'])}",
             escape(quantity(pages.amount(p["total_quantity"]), pages.unit_of(p["category"]))),
@@ -261,7 +261,7 @@ def pool_page(
                 "Threshold",
                 f"{money(pages.amount(route['threshold']))} ({route['threshold_name']})",
             ),
-            ("Route", pages.ROUTES.get(route["route"], route["route"])),
+            ("Route", pages.route_name(route["route"])),
             ("Why", route["reason"]),
         ]
     )
@@ -322,7 +322,7 @@ def tenders_page(person: Person, csrf: str, tenders: Sequence[Mapping[str, Any]]
             f'<span class="visually-hidden">, opened {escape(_when(t["opened_at"]))}</span></a>',
             escape(STATUSES.get(t["status"], t["status"])),
             escape(_when(t["closes_at"])),
-            escape(pages.PROCEDURES.get(t["procedure"], t["procedure"])),
+            escape(pages.procedure_name(t["procedure"])),
             escape(_when(t["opened_at"])),
         )
         for t in tenders
@@ -379,7 +379,7 @@ def _evaluation(tender: Mapping[str, Any], lot: Mapping[str, Any]) -> str:
     rows = [
         (
             escape(supplier(b)),
-            escape(f"£{pages.amount(b['unit_price_at_pooled_volume']):f} per {unit}"),
+            escape(pages.bid_price(b["unit_price_at_pooled_volume"], unit)),
             score(b["price_score"])
             + (f" &times; {price_w}" if b["price_score"] is not None else ""),
             score(b["quality_score"])
@@ -510,13 +510,13 @@ def tender_page(person: Person, csrf: str, view: TenderView) -> str:
         [
             ("Status", status),
             ("Bids close", _when(t["closes_at"])),
-            ("Procedure", pages.PROCEDURES.get(t["procedure"], t["procedure"])),
+            ("Procedure", pages.procedure_name(t["procedure"])),
             *([("Framework", t["framework"])] if t.get("framework") else []),
             ("Contract term", f"{t['term_months']} months"),
             ("Quantity", quantity(pages.amount(t["pooled_quantity"]), t["unit"])),
             ("Schools", f"{len({line['school_urn'] for line in t['lines']})}"),
             ("Value inc. VAT", money(pages.amount(t["route"]["value_inc_vat"]))),
-            ("Route", pages.ROUTES.get(t["route"]["route"], t["route"]["route"])),
+            ("Route", pages.route_name(t["route"]["route"])),
             (
                 "How bids are weighed",
                 f"Price {pages.percent(t['weights']['price'])}, quality"
