@@ -1,13 +1,9 @@
-"""A big award is sent in parts that each stay far below Kafka's 1 MB message limit, and events
-written before awards had parts are read as one whole part (the upcast of version 1)."""
-
-from datetime import UTC, datetime
-from uuid import uuid4
+"""A big award is sent in parts that each stay far below Kafka's 1 MB message limit, and its parts
+are read as they are (test_events.py reads events written before parts as one whole part)."""
 
 from shared.events import (
     ALLOCATIONS_PER_EVENT,
     Envelope,
-    SavingsRecorded,
     TenderAwarded,
     award_parts,
     read_data,
@@ -16,7 +12,6 @@ from shared.events import (
 from tests.helpers import award_to, new_event
 
 KAFKA_DEFAULT_MAX_MESSAGE_BYTES = 1_048_576
-NOW = datetime(2027, 1, 15, 12, 0, tzinfo=UTC)
 
 
 def test_a_small_award_is_one_event() -> None:
@@ -48,41 +43,6 @@ def test_every_part_of_a_ten_thousand_school_award_fits_a_default_kafka_message(
         # Room to spare for the record's key, headers and batch overhead.
         assert size < KAFKA_DEFAULT_MAX_MESSAGE_BYTES / 2
         assert read_data(Envelope.model_validate_json(event.model_dump_json()), TenderAwarded) == p
-
-
-def version_1(data: dict[str, object], event_type: str) -> Envelope:
-    return Envelope(
-        event_id=uuid4(),
-        event_type=event_type,
-        event_version=1,
-        occurred_at=NOW,
-        trust_id="9001",
-        correlation_id="c",
-        data=data,
-    )
-
-
-def test_a_version_1_award_reads_as_the_whole_award() -> None:
-    whole = award_to(2)
-    data = whole.model_dump(mode="json")
-    del data["part"], data["parts"]
-    old = version_1(data, "tender.awarded")
-    assert upcast(old).event_version == TenderAwarded.event_version == 2
-    assert read_data(old, TenderAwarded) == whole
-
-
-def test_a_version_1_savings_recorded_reads_as_one_whole_part() -> None:
-    data = {
-        "tender_id": str(uuid4()),
-        "category": "gas",
-        "schools": 2,
-        "annual_saving": "10.00",
-        "term_saving": "20.00",
-        "rule_version": "savings-2026.1",
-    }
-    recorded = read_data(version_1(data, "savings.recorded"), SavingsRecorded)
-    assert (recorded.part, recorded.parts, recorded.schools) == (1, 1, 2)
-    assert SavingsRecorded.event_version == 2
 
 
 def test_current_versions_are_not_rewritten() -> None:
