@@ -21,6 +21,7 @@ import structlog
 import uvicorn
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi_offline import FastAPIOffline
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.message import StreamMessage
@@ -32,7 +33,6 @@ from shared.asyncapi import document as asyncapi_document
 from shared.auth import WeakSecretError, check_secret
 from shared.broker_log import BrokerLogs, Written, publish_batch
 from shared.db import create_pool, migrate
-from shared.docs import install_docs
 from shared.events import Topics
 from shared.http import install_problem_handlers
 from shared.inbox import Consumer, Handler
@@ -291,14 +291,16 @@ def create_app(
             await runtime.pool.close()
             log.info("service stopped")
 
-    app = FastAPI(
+    # /docs and /redoc with their own assets, served under /docs/assets (FastAPI's own pages load
+    # them from a CDN): they work on a machine without internet access.
+    app = FastAPIOffline(
         title=title,
         description=description,
         version="1.0.0",
         lifespan=lifespan,
-        # Served by install_docs with local assets: the defaults load them from a CDN.
-        docs_url=None,
-        redoc_url=None,
+        static_url="/docs/assets",
+        # No badge from the public validator service: it would call out to the internet.
+        swagger_ui_parameters={"validatorUrl": None},
     )
     app.state.runtime = runtime
     install_problem_handlers(app)
@@ -316,7 +318,6 @@ def create_app(
         )
     )
     app.include_router(operations_router(runtime, app.state.asyncapi))
-    install_docs(app)
     for router in routers:
         app.include_router(router)
 
