@@ -15,6 +15,7 @@ import pytest
 
 from procure.infra.provision import Infrastructure
 from procure.launcher import RunningSystem
+from services.savings.dashboard import COOKIE, CSRF_COOKIE
 from shared.auth import Role
 from tests.helpers import bearer
 from tests.integration.savings_scenario import Scenario, recorded
@@ -23,8 +24,6 @@ pytestmark = pytest.mark.integration
 
 MINE = Scenario("3011", 301101)
 THEIRS = Scenario("3012", 301201)
-COOKIE = "procure_session"
-CSRF_COOKIE = "procure_csrf"
 CSRF_FIELD = re.compile(r'<input type="hidden" name="csrf_token" value="([^"]+)">')
 
 
