@@ -98,21 +98,22 @@ class Line:
 
 @dataclass(frozen=True)
 class Invoice:
-    """One spend line, and the baseline unit price of its school (its demand line's)."""
+    """One spend line of a school; its demand line's price is the school's baseline."""
 
-    trust: str
-    urn: str
+    line: Line
     category: str
     supplier: str
-    invoice_ref: str
     period_start: date
     quantity: Decimal
     amount: Decimal
-    baseline: Decimal
+
+    @property
+    def invoice_ref(self) -> str:
+        return f"INV-{self.category[:4]}-{self.line.urn}"
 
     def submission(self) -> dict[str, Any]:
         return {
-            "school_urn": self.urn,
+            "school_urn": self.line.urn,
             "category": self.category,
             "supplier": self.supplier,
             "invoice_ref": self.invoice_ref,
@@ -204,15 +205,12 @@ def _invoice(
     line: Line, category: str, supplier: str, start: date, quantity: Decimal, price: Decimal
 ) -> Invoice:
     return Invoice(
-        trust=line.trust,
-        urn=line.urn,
+        line=line,
         category=category,
         supplier=supplier,
-        invoice_ref=f"INV-{category[:4]}-{line.urn}",
         period_start=start,
         quantity=quantity,
         amount=(quantity * price).quantize(PENNY, ROUND_HALF_UP),
-        baseline=line.price,
     )
 
 
@@ -235,8 +233,8 @@ def expected_spend(all_invoices: list[Invoice]) -> dict[str, Decimal | int]:
         "on_contract": len(on),
         "off_contract": len(off),
         "uncontracted": len(water),
-        "realised_saving": sum((pence(i.quantity * i.baseline - i.amount) for i in on), zero),
-        "expected_saving": sum((pence(i.quantity * (i.baseline - p)) for i in on), zero),
+        "realised_saving": sum((pence(i.quantity * i.line.price - i.amount) for i in on), zero),
+        "expected_saving": sum((pence(i.quantity * (i.line.price - p)) for i in on), zero),
         "price_variance": sum((pence(i.amount - i.quantity * p) for i in on), zero),
         "off_contract_spend": sum((i.amount for i in off), zero),
         "leakage": sum((pence(i.amount - i.quantity * p) for i in off), zero),
@@ -303,8 +301,8 @@ def demand_record(line: Line) -> Record:
 
 
 def spend_record(invoice: Invoice) -> Record:
-    submission = invoice.submission() | {"trust_id": invoice.trust}
-    return Topics.SPEND_SUBMISSIONS, invoice.trust.encode(), json.dumps(submission).encode()
+    submission = invoice.submission() | {"trust_id": invoice.line.trust}
+    return Topics.SPEND_SUBMISSIONS, invoice.line.trust.encode(), json.dumps(submission).encode()
 
 
 def spend_over_kafka(all_invoices: list[Invoice]) -> list[Record]:
@@ -339,7 +337,8 @@ def http_posts(all_lines: list[Line], all_invoices: list[Invoice]) -> list[Post]
         for line in all_lines[::HTTP_EVERY]
     ]
     spend = [
-        Post("/v1/spend", i.submission(), i.urn, None, 0) for i in all_invoices[::HTTP_SPEND_EVERY]
+        Post("/v1/spend", i.submission(), i.line.urn, None, 0)
+        for i in all_invoices[::HTTP_SPEND_EVERY]
     ]
     placed = [(n / len(demand), post) for n, post in enumerate(demand)]
     placed += [(n / len(spend), post) for n, post in enumerate(spend)]

@@ -147,6 +147,7 @@ def spend(s: Spending, name: str, line: tuple[Any, ...], **changes: Any) -> Spen
 def award(s: Spending) -> TenderAwarded:
     # (school index, q, b, s): pooled Q = 60,000 + 150,000 = 210,000; tier minimum 200,000.
     lines = [(0, "60000", "0.2900", "0.2700"), (1, "150000", "0.2600", "0.2500")]
+    p = Decimal("0.2350")  # the winning bid's price at the pooled quantity
     return TenderAwarded(
         tender_id=s.award_id,
         category="electricity",
@@ -157,7 +158,7 @@ def award(s: Spending) -> TenderAwarded:
         supplier_name="Volt Co Ltd",
         tier_minimum=Decimal("200000"),
         pooled_quantity=Decimal("210000"),
-        pooled_unit_price=Decimal("0.2350"),
+        pooled_unit_price=p,
         contract_start=date(2027, 3, 31),
         awarded_at=datetime(2027, 1, 15, 12, 0, tzinfo=UTC),
         allocations=[
@@ -166,7 +167,7 @@ def award(s: Spending) -> TenderAwarded:
                 school_urn=s.urns[i],
                 quantity=Decimal(q),
                 baseline_unit_price=Decimal(b),
-                pooled_unit_price=Decimal("0.2350"),
+                pooled_unit_price=p,
                 solo_unit_price=Decimal(solo),
                 contract_end=date(2027, 3, 31),
             )

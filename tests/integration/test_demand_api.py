@@ -250,11 +250,8 @@ async def test_a_compatible_unit_is_stored_in_the_categorys_unit(system: Running
     async with client(system) as http:
         school = await registered_school(http, system, "1004", "100401")
         # 145.5 MWh at 287.1000 GBP/MWh = 145,500 kWh at 0.2871 GBP/kWh
-        response = await post_line(
-            http,
-            school,
-            line("100401", quantity="145.5", unit="MWh", current_unit_price="287.1000"),
-        )
+        in_mwh = line("100401", quantity="145.5", unit="MWh", current_unit_price="287.1000")
+        response = await post_line(http, school, in_mwh)
         assert response.status_code == 201, response.text
         body = response.json()
         assert (body["quantity"], body["unit"], body["current_unit_price"]) == (

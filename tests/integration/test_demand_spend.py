@@ -278,16 +278,15 @@ async def test_uncontracted_spend_becomes_demand_in_one_step(system: RunningSyst
         [made] = answer["created"]
         # 6,000 + 3,000 = 9,000 kWh over 90 days: 9,000 x 365 / 90 = 36,500 kWh a year;
         # (1,500.00 + 750.00) / 9,000 = 0.25 GBP per kWh; the latest invoice's supplier.
-        assert (made["school_urn"], made["quantity"], made["current_unit_price"]) == (
-            "175501",
-            "36500",
-            "0.25",
-        )
-        assert (made["current_supplier"], made["status"], made["term_months"]) == (
-            "NewCo",
-            "open",
-            24,
-        )
+        expected = {
+            "school_urn": "175501",
+            "quantity": "36500",
+            "current_unit_price": "0.25",
+            "current_supplier": "NewCo",
+            "status": "open",
+            "term_months": 24,
+        }
+        assert {field: made[field] for field in expected} == expected
         reasons = {s["school_urn"]: s["reason"] for s in answer["skipped"]}
         assert reasons["175502"] == "has a demand line in electricity that is open"
         assert reasons["175503"].startswith("no spend in electricity from")
