@@ -19,8 +19,9 @@ run: install
 	$(BIN)/procure up --demo
 
 # Everything but the real compose stack (make test-compose), which is deselected, not skipped.
+# Two workers, a test module at a time each (the fault suite's module-wide rig stays whole).
 test: install browser
-	$(BIN)/pytest -m "not compose"
+	$(BIN)/pytest -m "not compose" -n 2 --dist loadfile
 
 # Only the fault suite (also part of `make test`): 5,000 lines per fault, about 4 minutes.
 test-faults: install

@@ -1,17 +1,24 @@
 """Session fixtures: one real broker and PostgreSQL (provisioned like `procure up` does), and the
 services running as separate OS processes on them."""
 
+import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from procure.infra.processes import free_port
 from procure.infra.provision import Infrastructure, provision
 from procure.launcher import RunningSystem, run_system
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+
+# No time limit per Hypothesis example: on a busy machine it fails for the load, not for a fault;
+# speed is measured by the benchmarks (bench/), against a baseline of the same run.
+settings.register_profile("procure", deadline=None)
+settings.load_profile("procure")
 
 
 @pytest.fixture(scope="session")
@@ -25,7 +32,9 @@ def system(infra: Infrastructure) -> Iterator[RunningSystem]:
     ports = {s: free_port() for s in ("demand", "tendering", "savings", "web")}
     with run_system(infra, secrets.token_urlsafe(48), ports) as running:
         yield running
-        # Keep the services' logs for a look after a failed run.
+        # Keep the services' logs for a look after a failed run; `make test` runs two workers
+        # (pytest-xdist), each with its own services, so each keeps its own.
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
         ARTIFACTS.mkdir(exist_ok=True)
         for service in ports:
-            (ARTIFACTS / f"{service}.log").write_text(running.log(service))
+            (ARTIFACTS / f"{service}-{worker}.log").write_text(running.log(service))

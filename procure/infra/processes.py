@@ -12,6 +12,7 @@ PostgreSQL run as another user is covered too.
 import ctypes
 import os
 import queue
+import random
 import signal
 import socket
 import subprocess
@@ -22,11 +23,19 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from pathlib import Path
 
+# Ports for our own listeners (embedded broker and database, test services) lie below Linux's
+# ephemeral range (32768-60999), from which every outgoing connection takes its local port: a
+# port chosen there can be taken by some client between choosing it and binding it.
+LISTENING_PORTS = range(20000, 32000)
+
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port nothing listens on, chosen at random so that two runs side by side seldom meet."""
+    for _ in range(100):
+        port = random.choice(LISTENING_PORTS)
+        if not port_in_use("127.0.0.1", port):
+            return port
+    raise RuntimeError(f"no free port in {LISTENING_PORTS.start}-{LISTENING_PORTS.stop - 1}")
 
 
 def port_in_use(host: str, port: int) -> bool:

@@ -293,7 +293,7 @@ _PIECES = [
     read_bytes=st.integers(min_value=1, max_value=9),
     chunk_rows=st.integers(min_value=1, max_value=3),
 )
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300)
 def test_streamed_reading_answers_as_reading_the_whole_body_for_any_file(
     body: str, garbage: bytes, at: int, sizes: list[int], read_bytes: int, chunk_rows: int
 ) -> None:

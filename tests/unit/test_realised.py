@@ -350,7 +350,7 @@ spends = st.tuples(
 )
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100)
 @given(st.lists(spends, max_size=25), prices, prices)
 def test_totals_are_the_sums_of_the_rounded_lines(
     raw: list[tuple[str, str, date, Decimal, Decimal]], baseline: Decimal, price: Decimal
