@@ -27,8 +27,8 @@ from tests.browser.browsing import (
     text,
 )
 from tests.browser.browsing import kept as keep
-from tests.helpers import add_person, bearer, bid_body
-from tests.integration.test_web_accounts import pool_demand
+from tests.helpers import bearer, bid_body
+from tests.integration.test_web_accounts import pooled_manager
 
 pytestmark = pytest.mark.e2e
 
@@ -39,9 +39,7 @@ PASSWORD = "marble canyon whistle"
 
 @pytest.fixture(scope="module")
 def manager(system: RunningSystem) -> str:
-    """A manager of a trust whose two schools' demand is pooled."""
-    pool_demand(system, TRUST, ("769101", "769102"))
-    return add_person(system, EMAIL, "Ana Costa", "manager", TRUST, PASSWORD)
+    return pooled_manager(system, TRUST, ("769101", "769102"), EMAIL, "Ana Costa", PASSWORD)
 
 
 def test_a_manager_opens_scores_and_awards_a_tender_in_a_browser(
