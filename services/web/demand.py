@@ -122,23 +122,25 @@ def _done(what: str) -> RedirectResponse:
     return RedirectResponse(f"/demand?done={what}", status_code=303)
 
 
-@router.get("/demand")
-async def demand(request: Request) -> Response:
-    """A manager's trust's demand lines, or a school's own, filtered and paged."""
+async def _list_page(request: Request, view: View, outcome: Outcome) -> Response:
+    """A list page (demand or spend) as the signed-in person asks for it."""
     visit = await routes.visit(request, ROLES)
     if isinstance(visit, Response):
         return visit
+    return await view(request, visit, outcome, 200)
+
+
+@router.get("/demand")
+async def demand(request: Request) -> Response:
+    """A manager's trust's demand lines, or a school's own, filtered and paged."""
     notice = DONE.get(request.query_params.get("done", ""), "")
-    return await _demand_view(request, visit, Outcome(notice=notice), 200)
+    return await _list_page(request, _demand_view, Outcome(notice=notice))
 
 
 @router.get("/spend")
 async def spend(request: Request) -> Response:
     """A manager's trust's spend lines, or a school's own invoices, filtered and paged."""
-    visit = await routes.visit(request, ROLES)
-    if isinstance(visit, Response):
-        return visit
-    return await _spend_view(request, visit, Outcome(), 200)
+    return await _list_page(request, _spend_view, Outcome())
 
 
 async def _upload(

@@ -215,18 +215,26 @@ def filter_form(path: str, filters: Filters, errors: Sequence[FieldError], manag
     )
 
 
-def _top(person: Person, title: str, outcome: Outcome) -> str:
-    """Above the page's heading: the success banner and the error summary."""
+def _page(
+    person: Person,
+    csrf: str,
+    title: str,
+    outcome: Outcome,
+    content: str,
+    current: str = "/demand",
+) -> str:
+    """A demand or spend page: the success banner and the error summary above the heading,
+    then `content`."""
     notice = outcome.notice or (outcome.report.text() if outcome.report else "")
-    return (
+    main = (
         (pages.banner(notice) if notice else "")
         + pages.error_summary(outcome.errors)
         + pages.heading(person, title)
+        + content
     )
-
-
-def _errors(outcome: Outcome) -> bool:
-    return bool(outcome.errors)
+    return pages.layout(
+        title, main, person=person, csrf=csrf, current=current, errors=bool(outcome.errors)
+    )
 
 
 DEMAND_COLUMNS_CSV = (
@@ -287,9 +295,8 @@ def demand_page(
         if filters.params()
         else "<p>There are no demand lines yet.</p>"
     )
-    main = (
-        _top(person, title, outcome)
-        + f"<p>{escape(intro)}</p>{add}"
+    content = (
+        f"<p>{escape(intro)}</p>{add}"
         + '<h2 class="heading-m">Demand lines</h2>'
         + filter_form("/demand", filters, outcome.errors, manager)
         + listing
@@ -297,9 +304,7 @@ def demand_page(
         + '<h2 class="heading-m">Upload demand from a CSV file</h2>'
         + upload_form("/demand/upload", csrf, outcome.errors, "Demand CSV file", DEMAND_COLUMNS_CSV)
     )
-    return pages.layout(
-        title, main, person=person, csrf=csrf, current="/demand", errors=_errors(outcome)
-    )
+    return _page(person, csrf, title, outcome, content)
 
 
 # The demand line form's fields: the API's field name to the form field's id and label.
@@ -403,19 +408,15 @@ def add_line_page(
         errors,
         typed.get("category", ""),
     )
-    main = (
-        pages.error_summary(errors)
-        + pages.heading(person, "Add a demand line")
-        + f'<form method="post" action="/demand/add" novalidate>{pages.csrf_input(csrf)}'
+    content = (
+        f'<form method="post" action="/demand/add" novalidate>{pages.csrf_input(csrf)}'
         f'<input type="hidden" name="key" value="{escape(key)}">'
         + category
         + _line_fields(typed, errors)
         + '<button type="submit" class="button">Add line</button></form>'
         '<p><a href="/demand">Back to your demand</a></p>'
     )
-    return pages.layout(
-        "Add a demand line", main, person=person, csrf=csrf, current="/demand", errors=bool(errors)
-    )
+    return _page(person, csrf, "Add a demand line", Outcome(errors=errors), content)
 
 
 def typed_of(line: Mapping[str, Any]) -> dict[str, str]:
@@ -485,16 +486,8 @@ def line_page(
             "<p>This line can no longer be changed or withdrawn. "
             f"{escape(CANNOT_CHANGE.get(status, ''))}</p>"
         )
-    main = (
-        pages.error_summary(errors)
-        + pages.heading(person, title)
-        + facts
-        + forms
-        + '<p><a href="/demand">Back to demand</a></p>'
-    )
-    return pages.layout(
-        title, main, person=person, csrf=csrf, current="/demand", errors=bool(errors)
-    )
+    content = facts + forms + '<p><a href="/demand">Back to demand</a></p>'
+    return _page(person, csrf, title, Outcome(errors=errors), content)
 
 
 # The spend-to-demand form's fields: the API's field name to the form field's id and label.
@@ -593,9 +586,8 @@ def spend_page(
         if filters.params()
         else "<p>There are no spend lines yet.</p>"
     )
-    main = (
-        _top(person, "Spend", outcome)
-        + f"<p>{escape(intro)}</p>"
+    content = (
+        f"<p>{escape(intro)}</p>"
         + '<h2 class="heading-m">Upload spend from a CSV file</h2>'
         + upload_form("/spend/upload", csrf, outcome.errors, "Spend CSV file", SPEND_COLUMNS_CSV)
         + '<h2 class="heading-m">Spend lines</h2>'
@@ -604,9 +596,7 @@ def spend_page(
         + pagination("/spend", filters, page)
         + (_to_demand_form(csrf, outcome) if manager else "")
     )
-    return pages.layout(
-        "Spend", main, person=person, csrf=csrf, current="/spend", errors=_errors(outcome)
-    )
+    return _page(person, csrf, "Spend", outcome, content, current="/spend")
 
 
 def created_text(created: int, skipped: int) -> str:

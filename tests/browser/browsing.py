@@ -165,6 +165,16 @@ def text(browser: webdriver.Chrome, css: str) -> str:
     return found
 
 
+def awards(browser: webdriver.Chrome, supplier: str) -> str:
+    """The manager presses Award contract on the tender's page, which then says the contract is
+    awarded to `supplier`; the tender's history, the page's last table, for the test to read."""
+    press(browser, "Award contract")
+    assert "Contract awarded." in text(browser, ".notification")
+    assert f"Awarded to {supplier}" in text(browser, ".inset")
+    history: str = browser.find_elements(By.CSS_SELECTOR, "table")[-1].text
+    return history
+
+
 def closing(browser: webdriver.Chrome, at: datetime) -> None:
     """Types when bids close, in UK time, into the open-tender form's date and time fields."""
     uk = at.astimezone(LOCAL)

@@ -20,8 +20,8 @@ from services.web.pages import SIGN_ON, FieldError
 from shared.auth import Role
 from tests.browser.browsing import accessible, fill, follow, press, sent_to_sign_in, signs_in
 from tests.browser.browsing import kept as keep
-from tests.helpers import add_person, bearer
-from tests.integration.test_web_accounts import pool_demand
+from tests.helpers import bearer
+from tests.integration.test_web_accounts import pooled_manager
 
 pytestmark = pytest.mark.e2e
 
@@ -31,9 +31,7 @@ PASSWORD = "copper lantern meadow"
 
 @pytest.fixture(scope="module")
 def manager(system: RunningSystem) -> str:
-    """A manager of a trust whose two schools' demand is pooled."""
-    pool_demand(system, "7191", ("719101", "719102"))
-    return add_person(system, EMAIL, "Sam Okafor", "manager", "7191", PASSWORD)
+    return pooled_manager(system, "7191", ("719101", "719102"), EMAIL, "Sam Okafor", PASSWORD)
 
 
 def test_a_manager_signs_in_and_out_in_a_browser(

@@ -19,7 +19,7 @@ from procure.cli import main as procure
 from procure.infra.provision import Infrastructure
 from procure.launcher import RunningSystem
 from shared.auth import Role
-from tests.helpers import bearer, demand_line, eventually, open_tender, registry_csv
+from tests.helpers import add_person, bearer, demand_line, eventually, open_tender, registry_csv
 
 pytestmark = pytest.mark.integration
 
@@ -301,6 +301,14 @@ def pool_demand(system: RunningSystem, trust: str, urns: tuple[str, ...]) -> lis
             lambda found: len(found) == 1 and len(found[0]["lines"]) == len(urns),
         )
     return pools
+
+
+def pooled_manager(
+    system: RunningSystem, trust: str, urns: tuple[str, ...], email: str, name: str, password: str
+) -> str:
+    """A manager of a trust whose schools' demand is pooled, with an account; their email."""
+    pool_demand(system, trust, urns)
+    return add_person(system, email, name, "manager", trust, password)
 
 
 @pytest.fixture(scope="module")

@@ -31,6 +31,11 @@ class Market:
     awarded_tender: str  # closed and awarded to the other supplier
     our_bid: str  # on the awarded tender
 
+    @property
+    def notice(self) -> str:
+        """The open tender's notice, the page of the bid form."""
+        return f"/open-tenders/{self.open_tender}"
+
 
 def tier(minimum: str, price: str) -> dict[str, str]:
     return {"min_quantity": minimum, "unit_price": price}
@@ -106,6 +111,14 @@ def sent(page: httpx.Response, **typed: Any) -> dict[str, Any]:
     return {"csrf_token": csrf_of(page)} | typed
 
 
+def sent_afresh(supplier: httpx.Client, url: str, status: int, **typed: Any) -> httpx.Response:
+    """The bid form at `url` sent from a freshly loaded notice, with `typed`, and answered with
+    `status`."""
+    answer = supplier.post(url, data=sent(supplier.get(url), **typed))
+    assert answer.status_code == status, answer.text
+    return answer
+
+
 def shown(page: str, row: int, part: str, value: str) -> bool:
     """Whether price tier `row`'s field shows `value`."""
     return (
@@ -119,7 +132,7 @@ def test_the_notice_shows_the_tender_and_the_bid_form(
 ) -> None:
     listed = supplier.get("/open-tenders").text
     assert f'<a href="/open-tenders/{market.open_tender}">Electricity</a>' in listed
-    page = supplier.get(f"/open-tenders/{market.open_tender}")
+    page = supplier.get(market.notice)
     assert page.status_code == 200, page.text
     text = page.text
     assert '<h1 class="heading-l">Electricity tender</h1>' in text
@@ -138,12 +151,10 @@ def test_the_notice_shows_the_tender_and_the_bid_form(
 def test_rows_are_added_and_removed_without_javascript(
     system: RunningSystem, supplier: httpx.Client, market: Market
 ) -> None:
-    url = f"/open-tenders/{market.open_tender}"
     two = {"min_quantity": ["0", "100000"], "unit_price": ["0.2500", "0.2400"]}
-    added = supplier.post(
-        url, data=sent(supplier.get(url), action="add", supplier_name="Delta Power", **two)
+    added = sent_afresh(
+        supplier, market.notice, 200, action="add", supplier_name="Delta Power", **two
     )
-    assert added.status_code == 200, added.text
     rows = ((1, "0", "0.2500"), (2, "100000", "0.2400"), (3, "", ""))
     for row, minimum, price in rows:
         assert shown(added.text, row, "min_quantity", minimum), row
@@ -152,7 +163,7 @@ def test_rows_are_added_and_removed_without_javascript(
     assert 'value="Delta Power"' in added.text and "tier-4-" not in added.text
     # Removing the first row: the second becomes the first.
     three = {"min_quantity": ["0", "100000", ""], "unit_price": ["0.2500", "0.2400", ""]}
-    removed = supplier.post(url, data=sent(added, action="remove-1", **three))
+    removed = supplier.post(market.notice, data=sent(added, action="remove-1", **three))
     assert removed.status_code == 200, removed.text
     assert shown(removed.text, 1, "min_quantity", "100000")
     assert shown(removed.text, 1, "unit_price", "0.2400")
@@ -164,10 +175,8 @@ def test_rows_are_added_and_removed_without_javascript(
 def test_a_bad_unit_price_is_shown_at_its_field_and_nothing_is_recorded(
     system: RunningSystem, supplier: httpx.Client, market: Market
 ) -> None:
-    url = f"/open-tenders/{market.open_tender}"
     bad = {"min_quantity": ["0", "5000"], "unit_price": ["0.2500", "0"]}
-    refused = supplier.post(url, data=sent(supplier.get(url), action="submit", **bad))
-    assert refused.status_code == 422, refused.text
+    refused = sent_afresh(supplier, market.notice, 422, action="submit", **bad)
     text = refused.text
     message = "Unit price for price tier 2 must be greater than 0"
     assert "<title>Error: Electricity tender" in text
@@ -177,13 +186,13 @@ def test_a_bad_unit_price_is_shown_at_its_field_and_nothing_is_recorded(
     assert shown(text, 2, "min_quantity", "5000") and shown(text, 2, "unit_price", "0")
     # A rule of the schedule, and blank fields, named at their field too.
     late_start = {"min_quantity": ["10"], "unit_price": ["0.25"]}
-    ruled = supplier.post(url, data=sent(refused, **late_start))
+    ruled = supplier.post(market.notice, data=sent(refused, **late_start))
     assert ruled.status_code == 422
     assert "Minimum quantity for price tier 1: the first tier must start at 0" in ruled.text
-    blank = supplier.post(url, data=sent(refused, min_quantity=["0"], unit_price=[""]))
+    blank = supplier.post(market.notice, data=sent(refused, min_quantity=["0"], unit_price=[""]))
     assert '<a href="#tier-1-unit_price">Enter the unit price for price tier 1</a>' in blank.text
     # A form without the page's token is refused.
-    forged = supplier.post(url, data={"min_quantity": "0", "unit_price": "0.25"})
+    forged = supplier.post(market.notice, data={"min_quantity": "0", "unit_price": "0.25"})
     assert forged.status_code == 403
     assert bids_on(system, market.open_tender) == []
 
@@ -191,12 +200,8 @@ def test_a_bad_unit_price_is_shown_at_its_field_and_nothing_is_recorded(
 def test_a_good_bid_is_recorded_and_listed_with_the_suppliers_own_bids_only(
     system: RunningSystem, supplier: httpx.Client, market: Market
 ) -> None:
-    url = f"/open-tenders/{market.open_tender}"
     good = {"min_quantity": ["0", "250000"], "unit_price": ["0.2450", "0.2390"]}
-    submitted = supplier.post(
-        url, data=sent(supplier.get(url), supplier_name=" Delta Power Ltd ", **good)
-    )
-    assert submitted.status_code == 303, submitted.text
+    submitted = sent_afresh(supplier, market.notice, 303, supplier_name=" Delta Power Ltd ", **good)
     assert submitted.headers["location"] == "/bids?done=bid"
     [recorded] = bids_on(system, market.open_tender)
     assert recorded["supplier_name"] == "Delta Power Ltd"
@@ -242,9 +247,9 @@ def test_a_manager_cannot_see_a_suppliers_pages(system: RunningSystem, market: M
         token = csrf_of(client.get("/"))
         for answer in (
             client.get("/bids"),
-            client.get(f"/open-tenders/{market.open_tender}"),
+            client.get(market.notice),
             client.post(
-                f"/open-tenders/{market.open_tender}",
+                market.notice,
                 data={"csrf_token": token, "min_quantity": "0", "unit_price": "0.1"},
             ),
         ):
