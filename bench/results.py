@@ -17,6 +17,8 @@ RESULTS = Path(__file__).with_name("RESULTS.md")
 
 @dataclass(frozen=True)
 class Figure:
+    """One measured figure of a benchmark, as its table prints it, against its target."""
+
     name: str
     measured: str
     target: str

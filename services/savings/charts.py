@@ -21,6 +21,8 @@ Format = Callable[[Decimal], str]
 
 @dataclass(frozen=True)
 class Bar:
+    """One bar of a bar chart: what it stands for and its length."""
+
     label: str
     value: Decimal
     # The value as the page writes it elsewhere, e.g. "£1,234.56".

@@ -56,6 +56,8 @@ def bid_price(value: Any, unit: str) -> str:
 
 @dataclass(frozen=True)
 class Link:
+    """One entry of a role's navigation, also listed on its home page."""
+
     label: str
     href: str
     # What the home page says the link is for.

@@ -15,6 +15,9 @@ DEFAULT_FILE = Path(__file__).with_name("categories.csv")
 
 @dataclass(frozen=True)
 class Category:
+    """One row of the categories file: the unit its quantities are in, its CPV code, the VAT
+    rate on its estimated value, and whether the light-touch regime applies to it."""
+
     code: str
     name: str
     unit: str

@@ -40,6 +40,9 @@ class InvalidSpend(Invalid):
 
 
 class Status(StrEnum):
+    """How a spend line stands: bought on a joint contract that covers it, from another
+    supplier while one covers it, or with no joint contract covering it."""
+
     ON_CONTRACT = "on_contract"
     OFF_CONTRACT = "off_contract"
     UNCONTRACTED = "uncontracted"

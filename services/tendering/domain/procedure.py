@@ -30,6 +30,8 @@ SHORTENED_DAYS = 10  # s.54(4): qualifying planned procurement notice, or urgenc
 
 
 class Procedure(StrEnum):
+    """How the contract is procured (docs/domain-rules.md, "Procedures and tender periods")."""
+
     OPEN = "open"
     COMPETITIVE_FLEXIBLE = "competitive_flexible"
     FRAMEWORK_CALL_OFF = "framework_call_off"
