@@ -100,8 +100,15 @@ class RunningSystem:
         return url
 
     def kill(self, instance: str) -> None:
-        """kill -9: no shutdown code runs."""
+        """kill -9: no shutdown code runs. The instance stays part of the system, to be started
+        again on its port."""
         processes.stop(self.processes[instance], sig=signal.SIGKILL)
+
+    def remove(self, instance: str) -> None:
+        """Stops an instance started for a while and forgets it: whatever reaches every instance
+        of the system (its URLs, a restart with the broker) no longer finds it."""
+        processes.stop(self.processes.pop(instance))
+        del self.urls[instance]
 
     def restart_with_broker(self, restart_broker: Callable[[], None]) -> None:
         """The embedded broker restarted, and every instance with it. It comes back empty: its

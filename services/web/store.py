@@ -7,6 +7,7 @@ the database keeps only their SHA-256, so reading it gives no one a live link or
 """
 
 import secrets
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -82,6 +83,15 @@ async def accounts(conn: Connection) -> list[tuple[Account, datetime | None]]:
         " ORDER BY lower(email)"
     )
     return [(_account(r), r["last_signed_in_at"]) for r in rows]
+
+
+async def names(conn: Connection, emails: Collection[str]) -> dict[str, str]:
+    """The names of the accounts with these addresses, by address as accounts compare them."""
+    rows = await conn.fetch(
+        "SELECT lower(email) AS email, name FROM accounts WHERE lower(email) = ANY($1::text[])",
+        [normal_email(e) for e in emails],
+    )
+    return {r["email"]: r["name"] for r in rows}
 
 
 async def account(conn: Connection, email: str) -> Account | None:

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 from services.web import pages
+from services.web.domain.accounts import normal_email
 from services.web.pages import FieldError, Person
 from shared.presentation import category_name, local_time, long_date, money, quantity
 
@@ -66,9 +67,14 @@ def supplier(bid: Mapping[str, Any]) -> str:
     return name
 
 
-def person_of(done_by: str) -> str:
-    """Who did something, as the history shows them."""
-    return AUTOMATIC.get(done_by, done_by)
+def person_of(done_by: str, names: Mapping[str, str]) -> str:
+    """Who did something, as the history shows them: the service itself in words, a person by
+    their account's name and address (`names`, by address as accounts compare them), anyone
+    else as recorded."""
+    if done_by in AUTOMATIC:
+        return AUTOMATIC[done_by]
+    name = names.get(normal_email(done_by))
+    return f"{name} ({done_by})" if name else done_by
 
 
 def table(
@@ -349,6 +355,8 @@ class TenderView:
 
     tender: Mapping[str, Any]
     history: Sequence[Mapping[str, Any]]
+    # The workspace's names of the people in the history, by address as accounts compare them.
+    names: Mapping[str, str] = field(default_factory=dict)
     done: str = ""
     errors: Sequence[FieldError] = ()
     scores: Mapping[str, str] = field(default_factory=dict)
@@ -457,7 +465,7 @@ def _scoring_form(view: TenderView, csrf: str) -> str:
     )
 
 
-def _award(tender: Mapping[str, Any], lot: Mapping[str, Any]) -> str:
+def _award(tender: Mapping[str, Any], lot: Mapping[str, Any], names: Mapping[str, str]) -> str:
     award = lot.get("award")
     if not award:
         return ""
@@ -469,15 +477,18 @@ def _award(tender: Mapping[str, Any], lot: Mapping[str, Any]) -> str:
         else ""
     )
     price = f"£{pages.amount(award['pooled_unit_price']):f}"
+    by = person_of(award["awarded_by"], names)
     return (
         f'<div class="inset"><p><strong>Awarded to {escape(supplier(award))}</strong> at'
         f" {escape(price)} per {escape(tender['unit'])},"
-        f" {escape(_when(award['awarded_at']))}, by {escape(person_of(award['awarded_by']))}."
+        f" {escape(_when(award['awarded_at']))}, by {escape(by)}."
         f"{standstill}</p><p>{escape(award['reason'])}</p></div>"
     )
 
 
-def _history(history: Sequence[Mapping[str, Any]], with_lots: bool) -> str:
+def _history(
+    history: Sequence[Mapping[str, Any]], with_lots: bool, names: Mapping[str, str]
+) -> str:
     rows = []
     for entry in history:
         what = ACTIONS.get(entry["action"], entry["action"])
@@ -492,7 +503,7 @@ def _history(history: Sequence[Mapping[str, Any]], with_lots: bool) -> str:
             (
                 escape(_when(entry["at"])),
                 escape(what + (f": {', '.join(about)}" if about else "")),
-                escape(person_of(entry["done_by"])),
+                escape(person_of(entry["done_by"], names)),
             )
         )
     return '<h2 class="heading-m">History</h2>' + table(
@@ -522,13 +533,13 @@ def tender_page(person: Person, csrf: str, view: TenderView) -> str:
                 f"Price {pages.percent(t['weights']['price'])}, quality"
                 f" {pages.percent(t['weights']['quality'])}",
             ),
-            ("Opened", f"{_when(t['opened_at'])} by {person_of(t['opened_by'])}"),
+            ("Opened", f"{_when(t['opened_at'])} by {person_of(t['opened_by'], view.names)}"),
             *(
                 [
                     (
                         "Cancelled",
-                        f"{_when(t['cancelled_at'])} by {person_of(t['cancelled_by'] or '')}:"
-                        f" {t['cancel_reason']}",
+                        f"{_when(t['cancelled_at'])} by"
+                        f" {person_of(t['cancelled_by'] or '', view.names)}: {t['cancel_reason']}",
                     )
                 ]
                 if t.get("cancelled_at")
@@ -550,7 +561,7 @@ def tender_page(person: Person, csrf: str, view: TenderView) -> str:
             parts.append(
                 f'<h2 class="heading-m">{escape(_lot_title(t, lot))}</h2>'
                 + _evaluation(t, lot)
-                + _award(t, lot)
+                + _award(t, lot, view.names)
             )
         if t["status"] == "open":
             parts.append(_scoring_form(view, csrf))
@@ -576,7 +587,7 @@ def tender_page(person: Person, csrf: str, view: TenderView) -> str:
             + pages.text_input("reason", "Reason for cancelling", view.errors, view.reason)
             + '<button type="submit" class="button button-warning">Cancel tender</button></form>'
         )
-    parts.append(_history(view.history, t["lots_by"] is not None))
+    parts.append(_history(view.history, t["lots_by"] is not None, view.names))
     title = f"{name} tender"
     main = (
         (pages.banner(BANNERS[view.done]) if view.done in BANNERS else "")

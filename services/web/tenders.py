@@ -8,6 +8,7 @@ error summary, the message at its field and what was typed.
 """
 
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
@@ -15,12 +16,14 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
 from starlette.datastructures import FormData
 
-from services.web import pages, routes, tender_pages
+from services.web import pages, routes, store, tender_pages
 from services.web.calls import ServiceError
 from services.web.domain import tender_forms
 from services.web.pages import FieldError, Person
 from services.web.routes import Visit
 from services.web.tender_pages import Opening, TenderView
+from shared.service import runtime_of
+from shared.unit_of_work import unit_of_work
 
 router = APIRouter(include_in_schema=False)
 MANAGERS = {"manager"}
@@ -239,7 +242,9 @@ async def _tender_view(
         history = await services.get(visit.account, "tendering", f"/v1/tenders/{tender_id}/history")
     except ServiceError as error:
         return routes.service_problem(request, visit, error)
-    return TenderView(tender, history, **shown)
+    async with unit_of_work(runtime_of(request).pool) as work:
+        names = await store.names(work.conn, {entry["done_by"] for entry in history})
+    return TenderView(tender, history, names, **shown)
 
 
 def _show(request: Request, visit: Visit, view: TenderView, status: int = 200) -> Response:
@@ -339,7 +344,7 @@ async def _save_scores(request: Request, visit: Visit, checked: str, form: FormD
         if isinstance(sent, Response):
             return sent
         errors = refusals(sent, _score_names(bids), f"score-{bids[0]['bid_id']}")
-    shown = TenderView(view.tender, view.history, errors=errors, scores=typed, comments=comments)
+    shown = replace(view, errors=errors, scores=typed, comments=comments)
     return _show(request, visit, shown, 422)
 
 
@@ -364,7 +369,7 @@ async def _award(request: Request, visit: Visit, checked: str, _: FormData) -> R
     bids = _score_fields(view.tender)
     first = f"score-{bids[0]['bid_id']}" if bids else "main-content"
     errors = refusals(refused, {}, first)
-    return _show(request, visit, TenderView(view.tender, view.history, errors=errors), 409)
+    return _show(request, visit, replace(view, errors=errors), 409)
 
 
 async def _cancel(request: Request, visit: Visit, checked: str, form: FormData) -> Response:

@@ -104,9 +104,10 @@ def test_a_manager_opens_scores_and_awards_a_tender_in_a_browser(
     browser.refresh()
     keep(browser, "web-tender-evaluated")
     history = awards(browser, "Alpha Energy Ltd")
-    assert f"Opened the tender {manager}" in history
-    assert f"Quality score saved: Beta Power plc, quality score 60 {manager}" in history
-    assert f"Contract awarded: Alpha Energy Ltd {manager}" in history
+    named = f"Ana Costa ({manager})"
+    assert f"Opened the tender {named}" in history
+    assert f"Quality score saved: Beta Power plc, quality score 60 {named}" in history
+    assert f"Contract awarded: Alpha Energy Ltd {named}" in history
     keep(browser, "web-tender-awarded")
 
     follow(browser, "Tenders")

@@ -137,8 +137,9 @@ def test_a_tender_from_pool_to_a_schools_saving_in_a_browser(
     keep(browser, "loop-tender-evaluated")
     # Quality counts: the award is the manager's, not the deadline policy's.
     history = awards(browser, "Beta Current plc")
-    assert f"Opened the tender {MANAGER}" in history
-    assert f"Contract awarded: Beta Current plc {MANAGER}" in history
+    # The history names the manager by their account's name and address.
+    assert f"Opened the tender Nia Hughes ({MANAGER})" in history
+    assert f"Contract awarded: Beta Current plc Nia Hughes ({MANAGER})" in history
     keep(browser, "loop-tender-awarded")
 
     sign_in(browser, web, SCHOOL)

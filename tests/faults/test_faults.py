@@ -212,7 +212,8 @@ class Fault:
     at: int = 0
     failpoints: dict[str, str] = field(default_factory=dict)
     # How long tenders take bids: enough for 20 tenders opened and bid at once on a busy machine;
-    # longer where tendering may die and restart meanwhile.
+    # longer where tendering dies and restarts meanwhile (`make test` runs two workers side by
+    # side: a restart there took over 10 s).
     bidding_seconds: float = 8
     # The broker lost what was on it: the finance systems send their Kafka lines again, and at
     # the end `procure savings rebuild` must still give the same ledger from the topics.
@@ -290,13 +291,15 @@ FAULTS: dict[str, Fault] = {
             "tendering": "relay.after_publish=3",
             "savings": "relay.after_publish=1",
         },
-        bidding_seconds=10,
+        bidding_seconds=20,
     ),
     "PostgreSQL stopped and restarted": Fault(restart_postgres, at=2000),
     "broker connection cut and restored": Fault(cut_broker, at=2000),
     "broker killed, back empty": Fault(restart_broker_empty, at=2000, broker_lost=True),
     "procure up stopped and started": Fault(stop_and_start_everything, at=2000, broker_lost=True),
-    "second instance, first killed in rebalance": Fault(rebalance_then_kill, at=1500),
+    "second instance, first killed in rebalance": Fault(
+        rebalance_then_kill, at=1500, bidding_seconds=20
+    ),
 }
 
 

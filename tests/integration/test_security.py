@@ -111,7 +111,7 @@ def small_limits(system: RunningSystem) -> Iterator[str]:
     env = {"HTTP_MAX_JSON_BYTES": "2048", "HTTP_MAX_CSV_BYTES": "4096", "HTTP_MAX_JSON_DEPTH": "4"}
     url = system.start("demand", instance="demand-small-limits", port=free_port(), env=env)
     yield url
-    system.kill("demand-small-limits")
+    system.remove("demand-small-limits")
 
 
 def test_the_limits_are_configurable_and_csv_has_its_own(

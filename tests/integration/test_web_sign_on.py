@@ -16,7 +16,7 @@ import httpx
 import pytest
 from oidc_provider_mock import run_server_in_thread
 
-from procure.infra.processes import free_port, stop
+from procure.infra.processes import free_port
 from procure.launcher import RunningSystem
 from shared.auth import Role
 from tests.helpers import add_person, bearer
@@ -64,8 +64,7 @@ def rig(system: RunningSystem) -> Iterator[SignOnRig]:
             try:
                 yield SignOnRig(issuer, web)
             finally:
-                stop(system.processes.pop("web-sign-on"))
-                system.urls.pop("web-sign-on", None)
+                system.remove("web-sign-on")
     finally:
         if before is None:
             os.environ.pop("AUTHLIB_INSECURE_TRANSPORT", None)

@@ -1,6 +1,6 @@
 """What a manager types into the tender forms, read as tendering wants it
 (services/web/domain/tender_forms.py): UK dates and times, months, weights and scores; and the
-requests the forms become (services/web/tenders.py)."""
+requests the forms become (services/web/tenders.py); who the tender's history names."""
 
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from services.web.domain import tender_forms
-from services.web.tender_pages import Opening
+from services.web.tender_pages import Opening, person_of
 from services.web.tenders import opening_request, score_request
 
 
@@ -123,3 +123,13 @@ def test_the_scores_form_becomes_tendering_s_evaluation() -> None:
         ("score-b1", "Enter a quality score for Volt Ltd"),
         ("comment-b2", "Why watt scored this must be 2,000 characters or fewer"),
     ]
+
+
+def test_the_history_names_a_person_by_account_and_the_service_in_words() -> None:
+    names = {"lee.hughes@birch-trust.example": "Lee Hughes"}
+    assert person_of("Lee.Hughes@birch-trust.example", names) == (
+        "Lee Hughes (Lee.Hughes@birch-trust.example)"
+    )
+    assert person_of("deadline", names) == "the deadline policy (automatic)"
+    # No account of that address (a machine's token, or an account since removed): as recorded.
+    assert person_of("supplier:alpha-energy", names) == "supplier:alpha-energy"
