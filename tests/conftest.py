@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 from hypothesis import settings
+from xdist.scheduler import LoadFileScheduling
+from xdist.workermanage import Producer
 
 from procure.infra.processes import free_port
 from procure.infra.provision import Infrastructure, provision
@@ -19,6 +21,26 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 # speed is measured by the benchmarks (bench/), against a baseline of the same run.
 settings.register_profile("procure", deadline=None)
 settings.load_profile("procure")
+
+FAULTS = "tests/faults/"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The fault cases first: they are the suite's longest tests, so under two workers they are
+    shared out while both are free, and the short tests fill in at the end."""
+    items.sort(key=lambda item: not item.nodeid.startswith(FAULTS))
+
+
+class ModulesAndFaultCases(LoadFileScheduling):
+    """`--dist loadfile` (a worker takes a whole module: its tests share module fixtures), but a
+    fault case goes alone: each starts its own broker, database and services."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        return nodeid if nodeid.startswith(FAULTS) else super()._split_scope(nodeid)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Producer) -> LoadFileScheduling | None:
+    return ModulesAndFaultCases(config, log) if config.option.dist == "loadfile" else None
 
 
 @pytest.fixture(scope="session")

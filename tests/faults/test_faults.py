@@ -11,12 +11,16 @@ restarts any instance that dies, as `restart: unless-stopped` does in docker-com
 
 Each run records what the system had done when the fault struck (lines sent, registered, pooled,
 tenders awarded, ledger entries) and asserts that work was still flowing both ways of it.
-The run writes its results into README.md between the fault-report markers.
+The run writes its results into README.md between the fault-report markers. Under `make test`
+the cases are shared out between two processes (tests/conftest.py), so each case keeps its row in
+a file and the case that completes the run's set writes the table.
 """
 
 import asyncio
 import contextlib
+import fcntl
 import math
+import os
 import re
 import secrets
 import signal
@@ -28,6 +32,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+from uuid import uuid4
 
 import asyncpg
 import pytest
@@ -50,6 +55,7 @@ from procure.infra.provision import (
 from procure.launcher import RunningSystem
 from services.savings.rebuild import rebuild
 from shared.outbox import BATCH_EVENTS
+from tests.conftest import ARTIFACTS
 from tests.faults import workload
 from tests.faults.proxy import BrokerProxy
 from tests.faults.workload import Progress
@@ -58,7 +64,10 @@ pytestmark = pytest.mark.faults
 
 Rows = list[asyncpg.Record]
 README = Path(__file__).resolve().parents[2] / "README.md"
-REPORT: dict[str, str] = {}
+# Each case's row of the README table, a file per case, marked with the run it belongs to (the
+# same id in every pytest-xdist worker of a run).
+ROWS = ARTIFACTS / "fault-report"
+RUN = os.environ.get("PYTEST_XDIST_TESTRUNUID") or uuid4().hex
 SERVICE_ENV = {
     "PYTHONUNBUFFERED": "1",  # as in the image: a killed process's last log lines are kept
     "SHUTDOWN_DRAIN_SECONDS": "0",
@@ -515,10 +524,11 @@ async def test_no_loss_no_duplicates(name: str) -> None:
     print(f"struck at: {struck}; restarted: {restarted}; duplicates absorbed: {absorbed}")
     lost = sent - min(registered, pooled, allocated, entries)
     lost += len(INVOICES) - min(recorded, classified)
-    REPORT[name] = (
+    report(
+        name,
         f"| {name} | {sent} | {struck} | {restarted} | {registered} | {pooled} | {allocated} |"
         f" {entries} | {SPEND_SENT} ({len(INVOICES)}) | {recorded} | {classified} | {absorbed} |"
-        f" {lost} |"
+        f" {lost} |",
     )
     assert (registered, pooled, allocated, entries, distinct) == (sent,) * 5
     # Every invoice recorded once by demand, classified once by savings, with its figures.
@@ -542,11 +552,25 @@ async def test_no_loss_no_duplicates(name: str) -> None:
         assert struck.pooled < sent, struck
 
 
-@pytest.fixture(scope="module", autouse=True)
-def write_report() -> Iterator[None]:
-    yield
-    if set(REPORT) != set(FAULTS):
-        return  # a partial run (-k) leaves the last full table as it is
+def report(name: str, row: str) -> None:
+    """Keeps the case's row; once every case of this run has one, writes the table into
+    README.md. A partial run (-k) leaves the last full table as it is."""
+    ROWS.mkdir(parents=True, exist_ok=True)
+    files = {n: ROWS / f"{number}.row" for number, n in enumerate(FAULTS)}
+    # One process at a time: the last two cases may end together in two workers.
+    with (ROWS / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        files[name].write_text(f"{RUN}\n{row}")
+        rows = {}
+        for n, path in files.items():
+            run, _, kept = path.read_text().partition("\n") if path.exists() else ("", "", "")
+            if run == RUN:
+                rows[n] = kept
+        if len(rows) == len(FAULTS):
+            write_table(rows)
+
+
+def write_table(rows: dict[str, str]) -> None:
     table = "\n".join(
         [
             "| fault | demand lines sent | struck at: sent / registered / pooled / tenders"
@@ -554,7 +578,7 @@ def write_report() -> Iterator[None]:
             " ledger entries | spend lines sent (distinct) | spend recorded | spend classified |"
             " duplicates absorbed | lost |",
             "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-            *(REPORT[name] for name in FAULTS),
+            *(rows[name] for name in FAULTS),
         ]
     )
     text = README.read_text()
