@@ -56,8 +56,9 @@ class RunningSystem:
     # and does not start them a second time.
     _with_broker: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def token(self, role: Role, scope: str | None = None) -> str:
-        return issue_token(self.token_secret, role, scope)
+    def token(self, role: Role, scope: str | None = None, subject: str | None = None) -> str:
+        """A token for the role and scope; `subject`, a person's email address, names who acts."""
+        return issue_token(self.token_secret, role, scope, subject=subject)
 
     def log(self, instance: str) -> str:
         return (self.infra.workdir / f"{instance}.log").read_text(errors="replace")
