@@ -150,6 +150,8 @@ SUPPLIER_NAMES = {
 # One password for every demo account, printed by `procure up --demo`: for a demo only, never
 # for a system that keeps real data (people there set their own through a one-time link).
 DEMO_PASSWORD = "demo only pooled purchase"  # noqa: S105 (printed on purpose: a demo's)
+# The trust's business manager, who runs the demo's tenders.
+DEMO_MANAGER = "manager@northern-lights.example"
 
 
 @dataclass(frozen=True)
@@ -167,7 +169,7 @@ def demo_accounts() -> list[DemoAccount]:
     the trust's first school."""
     school = demo_schools()[0]
     return [
-        DemoAccount("manager@northern-lights.example", "Alex Morgan", Role.MANAGER, TRUST_ID),
+        DemoAccount(DEMO_MANAGER, "Alex Morgan", Role.MANAGER, TRUST_ID),
         DemoAccount("bids@brightgrid.example", "Priya Shah", Role.SUPPLIER, "brightgrid-energy"),
         DemoAccount("tenders@classware.example", "Tom Reid", Role.SUPPLIER, "classware-uk"),
         DemoAccount("office@leeds-a.example", "Jo Walker", Role.SCHOOL, school.urn),
@@ -428,8 +430,7 @@ def run_demo(system: RunningSystem) -> DemoReport:
     demand, tendering, savings = (system.urls[s] for s in ("demand", "tendering", "savings"))
     # The demo's business manager runs its tenders: their histories name her, as they would had
     # she opened, scored and awarded them in the workspace.
-    [runs_tenders] = [p.email for p in people if p.role is Role.MANAGER]
-    manager = _bearer(system.token(Role.MANAGER, TRUST_ID, subject=runs_tenders))
+    manager = _bearer(system.token(Role.MANAGER, TRUST_ID, subject=DEMO_MANAGER))
     with httpx.Client(timeout=30) as http:
         _ok(
             http.post(
