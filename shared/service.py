@@ -144,14 +144,15 @@ MAX_BATCH = 100
 ATTEMPT_ALLOWANCE_MS = 1_000
 # How long a poll waits for records when none have arrived; FastStream then pauses as long again
 # before the next poll, so this bounds the latency an idle consumer adds.
-POLL_TIMEOUT_MS = 100
+POLL_TIMEOUT_MS = 20
 # How long the broker may hold a fetch. The embedded broker (Tansu) holds it this long even when
 # records arrive sooner: at aiokafka's default of 500 ms a record waited 138 ms (median) to be
-# fetched, at 20 ms 6 ms. But a short wait means many empty fetches while idle: at 20 ms (and a
-# 20 ms poll) an idle `procure up` kept half a core busy (the broker 28%, each service 4-9%); at
-# 100 ms a fifth of one, and the end-to-end p99 at 1,000/s was 186 ms (target 250). Apache Kafka
-# answers as soon as records arrive.
-FETCH_MAX_WAIT_MS = 100
+# fetched, at 20 ms 6 ms. Apache Kafka answers as soon as records arrive; there a short wait only
+# means more empty fetches while idle. Those cost an idle `procure up` half a core (the broker
+# 28%, each service 4-9%); 100 ms here and for the poll made it a fifth, but in one of four runs
+# of the fault suite spend.submissions was left unconsumed after the broker connection was cut
+# (488 of 1,200 lines), so 20 ms stays until that is understood (README, "Performance").
+FETCH_MAX_WAIT_MS = 20
 
 
 def max_poll_interval_ms(settings: ServiceSettings) -> int:
